@@ -1,0 +1,212 @@
+//! One backup run: plan the name, stream the dump, write the checksum sidecar, apply
+//! retention. `DRY_RUN` prints the same [`Plan`] instead of running it.
+
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use tracing::{error, info, warn, Instrument as _};
+
+use crate::config::{describe, Config};
+use crate::engine::{self, DumpCommand};
+use crate::pipeline;
+use crate::rclone::{self, Rclone};
+use crate::retention;
+use crate::template::NameVars;
+
+/// Everything a run will do, decided before anything runs.
+pub struct Plan {
+    pub backup_id: String,
+    pub name: String,
+    pub target: String,
+    pub dump: DumpCommand,
+}
+
+impl Plan {
+    pub fn new(cfg: &Config) -> Plan {
+        let backup_id = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
+        let now = chrono::Utc::now().with_timezone(&cfg.tz);
+        let name = format!(
+            "{}{}",
+            cfg.template.render(&NameVars {
+                db: cfg.db_label(),
+                engine: cfg.engine.key(),
+                now,
+                uuid: &backup_id,
+            }),
+            engine::extension(cfg)
+        );
+        Plan {
+            target: rclone::join(&cfg.remote, &name),
+            dump: cfg.engine().dump_command(cfg),
+            backup_id,
+            name,
+        }
+    }
+
+    fn sidecar(&self) -> String {
+        format!("{}.sha256", self.target)
+    }
+
+    /// The dry-run report: resolved config, dump command and rclone calls, secrets redacted.
+    pub fn describe(&self, cfg: &Config) -> String {
+        let mut s = String::from("dbstash dry run: nothing is executed.\n\nConfiguration:\n");
+        for (k, v) in describe(cfg) {
+            let _ = writeln!(s, "  {k:<22} {v}");
+        }
+        let _ = writeln!(s, "\nDump command:\n  {}", self.dump);
+        let _ = writeln!(s, "\nUpload:\n  {} | {}", self.dump.program, Rclone::describe(cfg, "rcat", &self.target));
+        if cfg.checksum {
+            let _ = writeln!(s, "  then: {}", Rclone::describe(cfg, "rcat", &self.sidecar()));
+        }
+        let r = cfg.retention;
+        let _ = writeln!(s, "\nRetention:");
+        if r.max_files == 0 && r.max_days == 0 {
+            let _ = writeln!(s, "  keep everything (RETENTION_MAX_FILES=0, RETENTION_MAX_DAYS=0)");
+        } else {
+            let m = cfg.template.matcher(cfg.db_label(), cfg.engine.key(), &engine::extension(cfg));
+            let _ = writeln!(
+                s,
+                "  among objects in {} matching {}: keep at most {} , delete those older than {}",
+                rclone::redact_remote(&cfg.remote),
+                m.as_str(),
+                if r.max_files == 0 { "unlimited".to_string() } else { r.max_files.to_string() },
+                if r.max_days == 0 { "never".to_string() } else { format!("{} days", r.max_days) },
+            );
+        }
+        s
+    }
+}
+
+/// What a successful run produced.
+#[derive(Debug)]
+pub struct Outcome {
+    pub target: String,
+    pub bytes: u64,
+    pub sha256: String,
+    pub duration: Duration,
+}
+
+/// Run one backup with its own span (engine, database, backup_id on every line).
+pub async fn run_once(cfg: &Config) -> anyhow::Result<Outcome> {
+    let plan = Plan::new(cfg);
+    let span = tracing::info_span!(
+        "backup",
+        engine = cfg.engine.key(),
+        database = cfg.db_label(),
+        backup_id = %plan.backup_id
+    );
+    let started = Instant::now();
+    let result = execute(cfg, &plan, started).instrument(span.clone()).await;
+    let _enter = span.enter();
+    match &result {
+        Ok(o) => info!(
+            target = %rclone::redact_remote(&o.target),
+            duration = %fmt_duration(o.duration),
+            bytes = o.bytes,
+            sha256 = %o.sha256,
+            "backup succeeded"
+        ),
+        Err(e) => error!(
+            duration = %fmt_duration(started.elapsed()),
+            error = %format!("{e:#}"),
+            "backup failed"
+        ),
+    }
+    result
+}
+
+async fn execute(cfg: &Config, plan: &Plan, started: Instant) -> anyhow::Result<Outcome> {
+    let rclone = Rclone::new(cfg)?;
+    info!(target = %rclone::redact_remote(&plan.target), command = %plan.dump, "backup started");
+
+    // One listing serves two purposes: it proves the remote is reachable before the dump
+    // starts, and it holds the retention candidates (the new backup is never one).
+    let listing = rclone
+        .list(&cfg.remote)
+        .await
+        .with_context(|| format!("listing {} failed", rclone::redact_remote(&cfg.remote)))?;
+    if listing.iter().any(|e| e.name == plan.name || e.name == format!("{}.sha256", plan.name)) {
+        anyhow::bail!(
+            "{} already exists: refusing to overwrite an existing backup (make BACKUP_NAME_TEMPLATE unique per run with {{time}}, {{ts}} or {{uuid}})",
+            plan.name
+        );
+    }
+
+    let streamed = match pipeline::stream(&plan.dump, &rclone, &plan.target).await {
+        Ok(s) => s,
+        Err(e) => {
+            remove_partial(&rclone, &plan.target).await;
+            return Err(e);
+        }
+    };
+
+    if cfg.checksum {
+        let line = format!("{}  {}\n", streamed.sha256, plan.name);
+        if let Err(e) = rclone.put(&plan.sidecar(), line.as_bytes()).await {
+            // A backup without its checksum is incomplete: do not leave half of the pair.
+            remove_partial(&rclone, &plan.sidecar()).await;
+            remove_partial(&rclone, &plan.target).await;
+            return Err(e.context("writing the checksum file failed"));
+        }
+    }
+
+    apply_retention(cfg, &rclone, &listing, &plan.name).await;
+
+    Ok(Outcome {
+        target: plan.target.clone(),
+        bytes: streamed.bytes,
+        sha256: streamed.sha256,
+        duration: started.elapsed(),
+    })
+}
+
+/// Delete whatever a failed run may have left under a backup's name.
+async fn remove_partial(rclone: &Rclone, target: &str) {
+    match rclone.delete(target).await {
+        Ok(true) => warn!(object = %rclone::redact_remote(target), "deleted the partial object of the failed backup"),
+        Ok(false) => {}
+        Err(e) => error!(
+            object = %rclone::redact_remote(target),
+            error = %format!("{e:#}"),
+            "could not delete the partial object of the failed backup: delete it by hand"
+        ),
+    }
+}
+
+/// Retention failures are logged, not fatal: the backup itself succeeded.
+async fn apply_retention(cfg: &Config, rclone: &Rclone, listing: &[retention::Entry], current: &str) {
+    if cfg.retention.max_files == 0 && cfg.retention.max_days == 0 {
+        return;
+    }
+    let matcher = cfg.template.matcher(cfg.db_label(), cfg.engine.key(), &engine::extension(cfg));
+    let expired = retention::select_expired(
+        listing,
+        |n| matcher.is_match(n),
+        current,
+        cfg.retention,
+        chrono::Utc::now(),
+    );
+    let kept = listing.iter().filter(|e| matcher.is_match(&e.name)).count() + 1 - expired.len();
+    for name in &expired {
+        let target = rclone::join(&cfg.remote, name);
+        match rclone.delete(&target).await {
+            Ok(_) => info!(object = %name, "retention: deleted expired backup"),
+            Err(e) => {
+                error!(object = %name, error = %format!("{e:#}"), "retention: could not delete expired backup");
+                continue;
+            }
+        }
+        let sidecar = format!("{name}.sha256");
+        if listing.iter().any(|e| e.name == sidecar) {
+            if let Err(e) = rclone.delete(&rclone::join(&cfg.remote, &sidecar)).await {
+                error!(object = %sidecar, error = %format!("{e:#}"), "retention: could not delete checksum file");
+            }
+        }
+    }
+    info!(deleted = expired.len(), kept, "retention applied");
+}
+
+pub fn fmt_duration(d: Duration) -> String {
+    format!("{:.3}s", d.as_secs_f64())
+}

@@ -1,0 +1,708 @@
+//! Turns the raw command line into one validated [`Config`] before anything runs.
+//!
+//! Every later stage trusts the `Config`: a bad value is reported here, as one line naming the
+//! variable and flag at fault and what was expected, and the process exits 2.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use base64::Engine as _;
+use chrono_tz::Tz;
+use secrecy::{ExposeSecret, SecretString};
+use url::Url;
+
+use crate::cli::{Cli, CommonArgs, EngineCommand};
+use crate::engine::{Engine, EngineKind};
+use crate::template::NameTemplate;
+
+/// Default values, in one place; `--help` repeats them in prose.
+pub mod defaults {
+    pub const SCHEDULE: &str = "0 2 * * *";
+    pub const NAME_TEMPLATE: &str = "{db}-{date}-{time}";
+    pub const AUTH_SOURCE: &str = "admin";
+    pub const TEMP_DIR: &str = "/tmp/dbstash-work";
+}
+
+/// An invalid input: exits 2. `subject` names the variable and its flag.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{subject}: {message}")]
+pub struct ConfigError {
+    pub subject: String,
+    pub message: String,
+}
+
+impl ConfigError {
+    /// An error about one variable, shown as `VAR (--var)`.
+    pub fn var(var: &str, message: impl Into<String>) -> Self {
+        ConfigError {
+            subject: format!("{var} ({})", flag_of(var)),
+            message: message.into(),
+        }
+    }
+
+    /// An error about a combination of variables.
+    pub fn combo(subject: &str, message: impl Into<String>) -> Self {
+        ConfigError {
+            subject: subject.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+/// `DB_HOST` → `--db-host`: the 1:1 naming rule.
+pub fn flag_of(var: &str) -> String {
+    format!("--{}", var.to_ascii_lowercase().replace('_', "-"))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackupMode {
+    Stream,
+    Directory,
+    Tar,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotifyOn {
+    Always,
+    Failure,
+    Success,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub enum Schedule {
+    Once,
+    Cron(String),
+}
+
+/// Where rclone's own configuration comes from.
+#[derive(Debug, Clone)]
+pub enum RcloneConfig {
+    /// rclone's default lookup (~/.config/rclone/rclone.conf) or `RCLONE_CONFIG_*` variables.
+    Default,
+    /// `RCLONE_CONFIG_FILE`.
+    File(PathBuf),
+    /// Decoded `RCLONE_CONFIG`: written to a 0600 temp file at run time.
+    Inline(SecretString),
+}
+
+/// How to reach the database. The URI never holds the password: that lives in `password`.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    pub uri: Option<Url>,
+    pub host: Option<String>,
+    pub port: u16,
+    pub user: Option<String>,
+    pub password: Option<SecretString>,
+    /// `None` exactly when all databases are dumped.
+    pub database: Option<String>,
+    pub auth_source: String,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RetentionPolicy {
+    /// 0 = unlimited.
+    pub max_files: u32,
+    /// 0 = unlimited.
+    pub max_days: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub engine: EngineKind,
+    pub conn: Connection,
+    pub remote: String,
+    pub rclone_config: RcloneConfig,
+    pub rclone_extra_args: Vec<String>,
+    pub schedule: Schedule,
+    pub mode: BackupMode,
+    pub template: NameTemplate,
+    pub compress: bool,
+    pub extension: Option<String>,
+    pub all_databases: bool,
+    pub on_start: bool,
+    pub dump_extra_args: Vec<String>,
+    pub tz: Tz,
+    pub retention: RetentionPolicy,
+    pub notify_webhook_url: Option<SecretString>,
+    pub notify_on: NotifyOn,
+    pub log_level: tracing::Level,
+    pub log_format: LogFormat,
+    pub hook_pre_backup: Option<String>,
+    pub hook_post_backup: Option<String>,
+    pub timeout: Option<Duration>,
+    pub lock: bool,
+    pub dry_run: bool,
+    pub checksum: bool,
+    pub temp_dir: PathBuf,
+    /// Things worth a warning that do not stop the run; logged once logging is up.
+    pub warnings: Vec<String>,
+}
+
+impl Config {
+    pub fn from_cli(cli: Cli) -> Result<Config, ConfigError> {
+        let engine = resolve_engine(cli.command, cli.engine.as_deref())?;
+        Config::resolve(engine, cli.common)
+    }
+
+    pub fn engine(&self) -> &'static dyn Engine {
+        self.engine.engine()
+    }
+
+    /// The database name used in `{db}` and logs: `all` for all-databases backups.
+    pub fn db_label(&self) -> &str {
+        self.conn.database.as_deref().unwrap_or("all")
+    }
+
+    pub fn resolve(kind: EngineKind, a: CommonArgs) -> Result<Config, ConfigError> {
+        let engine = kind.engine();
+        let mut warnings = Vec::new();
+
+        let all_databases = match (
+            parse_bool_opt("BACKUP_ALL_DATABASES", &a.backup_all_databases)?,
+            parse_bool_opt("BACKUP_ALL_DBS", &a.backup_all_dbs)?,
+        ) {
+            (Some(v), _) => v,
+            (None, Some(v)) => v,
+            (None, None) => false,
+        };
+        let db_name = nonempty(&a.db_name);
+        if all_databases && db_name.is_some() {
+            return Err(ConfigError::combo(
+                "DB_NAME (--db-name) and BACKUP_ALL_DATABASES (--backup-all-databases)",
+                "are mutually exclusive: set one of them",
+            ));
+        }
+
+        let conn = resolve_connection(engine, &a, all_databases, &mut warnings)?;
+
+        let remote = nonempty(&a.rclone_remote)
+            .ok_or_else(|| {
+                ConfigError::var(
+                    "RCLONE_REMOTE",
+                    "is required: the rclone remote folder to store backups in, e.g. s3:my-bucket/backups",
+                )
+            })?
+            .to_string();
+
+        let rclone_config = match (nonempty(&a.rclone_config_file), nonempty(&a.rclone_config)) {
+            (Some(path), inline) => {
+                std::fs::File::open(path).map_err(|e| {
+                    ConfigError::var("RCLONE_CONFIG_FILE", format!("cannot read '{path}': {e}"))
+                })?;
+                if inline.is_some() {
+                    warnings.push("RCLONE_CONFIG is ignored because RCLONE_CONFIG_FILE is set".into());
+                }
+                RcloneConfig::File(PathBuf::from(path))
+            }
+            (None, Some(b64)) => RcloneConfig::Inline(decode_rclone_config(b64)?),
+            (None, None) => RcloneConfig::Default,
+        };
+        let rclone_extra_args = split_words("RCLONE_EXTRA_ARGS", &a.rclone_extra_args)?;
+
+        let schedule = parse_schedule(nonempty(&a.backup_schedule).unwrap_or(defaults::SCHEDULE))?;
+        let mode = match nonempty(&a.backup_mode).unwrap_or("stream").to_ascii_lowercase().as_str() {
+            "stream" => BackupMode::Stream,
+            "directory" => BackupMode::Directory,
+            "tar" => BackupMode::Tar,
+            other => {
+                return Err(ConfigError::var(
+                    "BACKUP_MODE",
+                    format!("unknown mode '{other}' (expected stream, directory or tar)"),
+                ))
+            }
+        };
+        let template = NameTemplate::parse(nonempty(&a.backup_name_template).unwrap_or(defaults::NAME_TEMPLATE))
+            .map_err(|e| ConfigError::var("BACKUP_NAME_TEMPLATE", e))?;
+        if !template.is_unique_per_run() {
+            warnings.push(format!(
+                "BACKUP_NAME_TEMPLATE '{template}' has no {{time}}, {{ts}} or {{uuid}}: a second backup with the same name fails instead of overwriting the first"
+            ));
+        }
+        let compress = parse_bool("BACKUP_COMPRESS", &a.backup_compress, false)?;
+        let extension = nonempty(&a.backup_extension)
+            .map(|e| {
+                if e.contains('/') {
+                    return Err(ConfigError::var("BACKUP_EXTENSION", format!("'{e}' must not contain '/'")));
+                }
+                Ok(if e.starts_with('.') { e.to_string() } else { format!(".{e}") })
+            })
+            .transpose()?;
+        let on_start = parse_bool("BACKUP_ON_START", &a.backup_on_start, false)?;
+        let dump_extra_args = split_words("DUMP_EXTRA_ARGS", &a.dump_extra_args)?;
+        let tz = parse_tz(nonempty(&a.tz))?;
+
+        let retention = RetentionPolicy {
+            max_files: parse_count("RETENTION_MAX_FILES", &a.retention_max_files)?,
+            max_days: parse_count("RETENTION_MAX_DAYS", &a.retention_max_days)?,
+        };
+
+        let notify_webhook_url = match nonempty(&a.notify_webhook_url) {
+            None => None,
+            Some(u) => match Url::parse(u) {
+                Ok(url) if url.scheme() == "https" || url.scheme() == "http" => Some(SecretString::from(u)),
+                _ => {
+                    return Err(ConfigError::var(
+                        "NOTIFY_WEBHOOK_URL",
+                        "expected an http(s) Slack or Discord webhook URL",
+                    ))
+                }
+            },
+        };
+        let notify_on = match nonempty(&a.notify_on).unwrap_or("failure").to_ascii_lowercase().as_str() {
+            "always" => NotifyOn::Always,
+            "failure" => NotifyOn::Failure,
+            "success" => NotifyOn::Success,
+            other => {
+                return Err(ConfigError::var(
+                    "NOTIFY_ON",
+                    format!("unknown value '{other}' (expected always, failure or success)"),
+                ))
+            }
+        };
+        let log_level = match nonempty(&a.log_level).unwrap_or("info").to_ascii_lowercase().as_str() {
+            "debug" => tracing::Level::DEBUG,
+            "info" => tracing::Level::INFO,
+            "warn" | "warning" => tracing::Level::WARN,
+            "error" => tracing::Level::ERROR,
+            other => {
+                return Err(ConfigError::var(
+                    "LOG_LEVEL",
+                    format!("unknown level '{other}' (expected debug, info, warn or error)"),
+                ))
+            }
+        };
+        let log_format = match nonempty(&a.log_format).unwrap_or("text").to_ascii_lowercase().as_str() {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            other => {
+                return Err(ConfigError::var(
+                    "LOG_FORMAT",
+                    format!("unknown format '{other}' (expected text or json)"),
+                ))
+            }
+        };
+
+        let timeout = match nonempty(&a.backup_timeout) {
+            None => None,
+            Some(s) => parse_duration(s).map_err(|e| ConfigError::var("BACKUP_TIMEOUT", e))?,
+        };
+
+        let config = Config {
+            engine: kind,
+            conn,
+            remote,
+            rclone_config,
+            rclone_extra_args,
+            schedule,
+            mode,
+            template,
+            compress,
+            extension,
+            all_databases,
+            on_start,
+            dump_extra_args,
+            tz,
+            retention,
+            notify_webhook_url,
+            notify_on,
+            log_level,
+            log_format,
+            hook_pre_backup: nonempty(&a.hook_pre_backup).map(str::to_string),
+            hook_post_backup: nonempty(&a.hook_post_backup).map(str::to_string),
+            timeout,
+            lock: parse_bool("BACKUP_LOCK", &a.backup_lock, true)?,
+            dry_run: parse_bool("DRY_RUN", &a.dry_run, false)?,
+            checksum: parse_bool("BACKUP_CHECKSUM", &a.backup_checksum, true)?,
+            temp_dir: PathBuf::from(nonempty(&a.backup_temp_dir).unwrap_or(defaults::TEMP_DIR)),
+            warnings,
+        };
+        let mut config = config;
+        let engine_warnings = engine.check(&config)?;
+        config.warnings.extend(engine_warnings);
+        reject_not_yet_supported(&config)?;
+        Ok(config)
+    }
+}
+
+/// Behaviour that later releases add. Set to a non-default value it stops the run (exit 2)
+/// rather than being silently ignored: a user who asked for a timeout or a failure
+/// notification must not believe they have one.
+fn reject_not_yet_supported(c: &Config) -> Result<(), ConfigError> {
+    let not_yet = |var: &str, what: &str| {
+        Err(ConfigError::var(
+            var,
+            format!("{what} is not yet supported by dbstash {}", crate::VERSION),
+        ))
+    };
+    if let Schedule::Cron(expr) = &c.schedule {
+        return Err(ConfigError::var(
+            "BACKUP_SCHEDULE",
+            format!(
+                "'{expr}' is a valid cron expression, but the scheduler (daemon mode) is not yet supported by dbstash {}; set BACKUP_SCHEDULE=once and run it from cron or a Kubernetes CronJob",
+                crate::VERSION
+            ),
+        ));
+    }
+    if c.mode != BackupMode::Stream {
+        return not_yet("BACKUP_MODE", "the directory and tar modes are");
+    }
+    if c.on_start {
+        return not_yet("BACKUP_ON_START", "running on start (daemon mode)");
+    }
+    if c.timeout.is_some() {
+        return not_yet("BACKUP_TIMEOUT", "a backup timeout");
+    }
+    if c.hook_pre_backup.is_some() {
+        return not_yet("HOOK_PRE_BACKUP", "the pre-backup hook");
+    }
+    if c.hook_post_backup.is_some() {
+        return not_yet("HOOK_POST_BACKUP", "the post-backup hook");
+    }
+    if c.notify_webhook_url.is_some() {
+        return not_yet("NOTIFY_WEBHOOK_URL", "webhook notification");
+    }
+    Ok(())
+}
+
+fn resolve_engine(command: Option<EngineCommand>, env_engine: Option<&str>) -> Result<EngineKind, ConfigError> {
+    match command {
+        Some(EngineCommand::Pg) => Ok(EngineKind::Pg),
+        None => match env_engine.map(str::trim).filter(|s| !s.is_empty()) {
+            None => Err(ConfigError::var(
+                "ENGINE",
+                "no engine given: run `dbstash pg [flags]`, or set ENGINE=pg (Docker mode)",
+            )),
+            Some(name) => EngineKind::parse(name).map_err(|e| ConfigError::var("ENGINE", e)),
+        },
+    }
+}
+
+fn resolve_connection(
+    engine: &dyn Engine,
+    a: &CommonArgs,
+    all_databases: bool,
+    warnings: &mut Vec<String>,
+) -> Result<Connection, ConfigError> {
+    let uri = match nonempty(&a.db_uri_file) {
+        Some(path) => Some(read_secret_file("DB_URI_FILE", path)?),
+        None => nonempty(&a.db_uri).map(str::to_string),
+    };
+    let mut password = match nonempty(&a.db_password_file) {
+        Some(path) => Some(read_secret_file("DB_PASSWORD_FILE", path)?),
+        None => nonempty(&a.db_password).map(str::to_string),
+    };
+    let auth_source = nonempty(&a.db_auth_source).unwrap_or(defaults::AUTH_SOURCE).to_string();
+    let port = match nonempty(&a.db_port) {
+        None => engine.default_port(),
+        Some(p) => match p.parse::<u16>() {
+            Ok(n) if n > 0 => n,
+            _ => {
+                return Err(ConfigError::var(
+                    "DB_PORT",
+                    format!("'{p}' is not a port (expected a number from 1 to 65535)"),
+                ))
+            }
+        },
+    };
+
+    let Some(uri) = uri else {
+        let host = nonempty(&a.db_host).ok_or_else(|| {
+            ConfigError::combo(
+                "DB_URI (--db-uri) or DB_HOST (--db-host)",
+                "no database connection given: set DB_URI (or DB_URI_FILE), or DB_HOST and DB_NAME",
+            )
+        })?;
+        let database = match nonempty(&a.db_name) {
+            Some(n) => Some(n.to_string()),
+            None if all_databases => None,
+            None => {
+                return Err(ConfigError::var(
+                    "DB_NAME",
+                    "is required with DB_HOST (or set BACKUP_ALL_DATABASES=true to dump every database)",
+                ))
+            }
+        };
+        return Ok(Connection {
+            uri: None,
+            host: Some(host.to_string()),
+            port,
+            user: nonempty(&a.db_user).map(str::to_string),
+            password: password.map(SecretString::from),
+            database,
+            auth_source,
+        });
+    };
+
+    // Never echo the URI itself in an error: it may hold a password.
+    let var = if nonempty(&a.db_uri_file).is_some() { "DB_URI_FILE" } else { "DB_URI" };
+    let schemes = engine.uri_schemes();
+    let example = engine.uri_example();
+    let mut url = Url::parse(uri.trim())
+        .map_err(|e| ConfigError::var(var, format!("not a valid URI ({e}); expected e.g. {example}")))?;
+    if !schemes.contains(&url.scheme()) {
+        return Err(ConfigError::var(
+            var,
+            format!(
+                "scheme '{}' does not fit engine {} (expected {}://…, e.g. {example})",
+                url.scheme(),
+                engine.kind().key(),
+                schemes.join("://… or ")
+            ),
+        ));
+    }
+    if let Some(p) = url.password() {
+        let decoded = percent_decode(p);
+        if password.is_some() {
+            warnings.push("DB_PASSWORD is ignored because DB_URI holds a password".into());
+        }
+        password = Some(decoded);
+        let _ = url.set_password(None);
+    }
+    // A `password=` query parameter is as secret as the userinfo one.
+    if url.query_pairs().any(|(k, _)| k == "password") {
+        let pairs: Vec<(String, String)> = url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+        let mut kept = Vec::new();
+        for (k, v) in pairs {
+            if k == "password" {
+                password = Some(v);
+            } else {
+                kept.push((k, v));
+            }
+        }
+        if kept.is_empty() {
+            url.set_query(None);
+        } else {
+            url.query_pairs_mut().clear().extend_pairs(kept);
+        }
+    }
+    let ignored: Vec<&str> = [
+        ("DB_HOST", &a.db_host),
+        ("DB_PORT", &a.db_port),
+        ("DB_NAME", &a.db_name),
+        ("DB_USER", &a.db_user),
+    ]
+    .into_iter()
+    .filter(|(_, v)| nonempty(v).is_some())
+    .map(|(k, _)| k)
+    .collect();
+    if !ignored.is_empty() {
+        warnings.push(format!("{} ignored because DB_URI is set", ignored.join(", ")));
+    }
+    let path_db = percent_decode(url.path().trim_start_matches('/'));
+    let database = if all_databases {
+        None
+    } else if path_db.is_empty() {
+        return Err(ConfigError::var(
+            var,
+            format!("has no database name (expected e.g. {example}), or set BACKUP_ALL_DATABASES=true"),
+        ));
+    } else {
+        Some(path_db)
+    };
+    Ok(Connection {
+        host: url.host_str().map(str::to_string),
+        port: url.port().unwrap_or(port),
+        user: Some(percent_decode(url.username())).filter(|u| !u.is_empty()),
+        uri: Some(url),
+        password: password.map(SecretString::from),
+        database,
+        auth_source,
+    })
+}
+
+fn percent_decode(s: &str) -> String {
+    url::form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+/// Treats an empty value like an unset one: compose files often write `VAR: ""`.
+fn nonempty(v: &Option<String>) -> Option<&str> {
+    v.as_deref().filter(|s| !s.trim().is_empty())
+}
+
+fn read_secret_file(var: &str, path: &str) -> Result<String, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::var(var, format!("cannot read '{path}': {e}")))?;
+    let value = text.trim_end_matches(['\n', '\r']).to_string();
+    if value.trim().is_empty() {
+        return Err(ConfigError::var(var, format!("'{path}' is empty")));
+    }
+    Ok(value)
+}
+
+fn decode_rclone_config(b64: &str) -> Result<SecretString, ConfigError> {
+    let compact: String = b64.chars().filter(|c| !c.is_whitespace()).collect();
+    let hint = "expected base64-encoded rclone.conf content (`base64 -w0 rclone.conf`); for a path use RCLONE_CONFIG_FILE";
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(compact.as_bytes())
+        .map_err(|_| ConfigError::var("RCLONE_CONFIG", format!("not valid base64: {hint}")))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| ConfigError::var("RCLONE_CONFIG", format!("decodes to binary, not text: {hint}")))?;
+    Ok(SecretString::from(text))
+}
+
+fn split_words(var: &str, v: &Option<String>) -> Result<Vec<String>, ConfigError> {
+    match nonempty(v) {
+        None => Ok(Vec::new()),
+        Some(s) => shell_words::split(s)
+            .map_err(|e| ConfigError::var(var, format!("cannot split into arguments: {e} (expected shell words, e.g. \"--flag 'a value'\")"))),
+    }
+}
+
+pub fn parse_bool(var: &str, v: &Option<String>, default: bool) -> Result<bool, ConfigError> {
+    Ok(parse_bool_opt(var, v)?.unwrap_or(default))
+}
+
+fn parse_bool_opt(var: &str, v: &Option<String>) -> Result<Option<bool>, ConfigError> {
+    match nonempty(v) {
+        None => Ok(None),
+        Some(s) => match s.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => Ok(Some(true)),
+            "false" | "0" | "no" | "off" => Ok(Some(false)),
+            _ => Err(ConfigError::var(var, format!("'{s}' is not a boolean (expected true or false)"))),
+        },
+    }
+}
+
+fn parse_count(var: &str, v: &Option<String>) -> Result<u32, ConfigError> {
+    match nonempty(v) {
+        None => Ok(0),
+        Some(s) => s
+            .trim()
+            .parse::<u32>()
+            .map_err(|_| ConfigError::var(var, format!("'{s}' is not a whole number (expected 0 for unlimited, or N ≥ 1)"))),
+    }
+}
+
+fn parse_tz(v: Option<&str>) -> Result<Tz, ConfigError> {
+    let Some(name) = v else { return Ok(Tz::UTC) };
+    // POSIX allows a leading ':' before a zone name.
+    let name = name.trim().trim_start_matches(':');
+    name.parse::<Tz>().map_err(|_| {
+        ConfigError::var(
+            "TZ",
+            format!("unknown time zone '{name}' (expected an IANA name such as UTC, Europe/Berlin or Asia/Kolkata)"),
+        )
+    })
+}
+
+/// `once`, or a cron expression: standard 5 fields, 6 with seconds, or `@daily`-style macros.
+pub fn parse_schedule(s: &str) -> Result<Schedule, ConfigError> {
+    let s = s.trim();
+    if s.eq_ignore_ascii_case("once") {
+        return Ok(Schedule::Once);
+    }
+    parse_cron(s).map_err(|e| {
+        ConfigError::var(
+            "BACKUP_SCHEDULE",
+            format!("'{s}' is not a valid cron expression ({e}); expected 5 fields like '0 2 * * *', 6 with seconds, a macro like @daily, or `once`"),
+        )
+    })?;
+    Ok(Schedule::Cron(s.to_string()))
+}
+
+pub fn parse_cron(s: &str) -> Result<croner::Cron, croner::errors::CronError> {
+    croner::parser::CronParser::builder()
+        .seconds(croner::parser::Seconds::Optional)
+        .year(croner::parser::Year::Disallowed)
+        .build()
+        .parse(s)
+}
+
+/// `30m`, `1h`, `1h30m`, `90s`, `500ms`, `2d`; `0` means no limit (`None`).
+pub fn parse_duration(s: &str) -> Result<Option<Duration>, String> {
+    let s = s.trim();
+    let expected = || format!("'{s}' is not a duration (expected e.g. 30s, 30m, 1h or 1h30m; 0 for no limit)");
+    if s == "0" {
+        return Ok(None);
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = s;
+    if rest.is_empty() {
+        return Err(expected());
+    }
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).ok_or_else(expected)?;
+        if digits == 0 {
+            return Err(expected());
+        }
+        let n: u64 = rest[..digits].parse().map_err(|_| expected())?;
+        rest = &rest[digits..];
+        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let unit = &rest[..unit_len];
+        rest = &rest[unit_len..];
+        let secs = match unit {
+            "ms" => {
+                total += Duration::from_millis(n);
+                continue;
+            }
+            "s" => 1,
+            "m" => 60,
+            "h" => 3600,
+            "d" => 86400,
+            _ => return Err(expected()),
+        };
+        total += Duration::from_secs(n.checked_mul(secs).ok_or_else(expected)?);
+    }
+    Ok(if total.is_zero() { None } else { Some(total) })
+}
+
+/// Redacted `(VAR, value)` pairs describing the resolved configuration, for dry runs.
+pub fn describe(c: &Config) -> Vec<(&'static str, String)> {
+    let set = |v: bool| if v { "*** (set)".to_string() } else { "(not set)".to_string() };
+    let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "(not set)".into());
+    let mut out = vec![("ENGINE", c.engine.key().to_string())];
+    match &c.conn.uri {
+        Some(u) => out.push(("DB_URI", u.to_string())),
+        None => {
+            out.push(("DB_HOST", c.conn.host.clone().unwrap_or_default()));
+            out.push(("DB_PORT", c.conn.port.to_string()));
+            out.push(("DB_USER", opt(&c.conn.user)));
+        }
+    }
+    out.push(("DB_PASSWORD", set(c.conn.password.is_some())));
+    out.push(("DB_NAME", c.db_label().to_string()));
+    out.push(("BACKUP_ALL_DATABASES", c.all_databases.to_string()));
+    out.push(("RCLONE_REMOTE", crate::rclone::redact_remote(&c.remote)));
+    out.push((
+        "RCLONE_CONFIG",
+        match &c.rclone_config {
+            RcloneConfig::Default => "(rclone's default)".into(),
+            RcloneConfig::File(p) => format!("file {}", p.display()),
+            RcloneConfig::Inline(s) => format!("*** (inline, {} bytes)", s.expose_secret().len()),
+        },
+    ));
+    out.push(("RCLONE_EXTRA_ARGS", shell_words::join(&c.rclone_extra_args)));
+    out.push((
+        "BACKUP_SCHEDULE",
+        match &c.schedule {
+            Schedule::Once => "once".into(),
+            Schedule::Cron(e) => e.clone(),
+        },
+    ));
+    out.push(("BACKUP_MODE", format!("{:?}", c.mode).to_ascii_lowercase()));
+    out.push(("BACKUP_NAME_TEMPLATE", c.template.to_string()));
+    out.push(("BACKUP_COMPRESS", c.compress.to_string()));
+    out.push(("BACKUP_EXTENSION", c.extension.clone().unwrap_or_else(|| "(auto)".into())));
+    out.push(("DUMP_EXTRA_ARGS", shell_words::join(&c.dump_extra_args)));
+    out.push(("TZ", c.tz.name().to_string()));
+    out.push(("RETENTION_MAX_FILES", c.retention.max_files.to_string()));
+    out.push(("RETENTION_MAX_DAYS", c.retention.max_days.to_string()));
+    out.push(("BACKUP_CHECKSUM", c.checksum.to_string()));
+    out.push(("BACKUP_LOCK", c.lock.to_string()));
+    out.push(("NOTIFY_WEBHOOK_URL", set(c.notify_webhook_url.is_some())));
+    out.push(("NOTIFY_ON", format!("{:?}", c.notify_on).to_ascii_lowercase()));
+    out.push(("LOG_LEVEL", c.log_level.to_string().to_ascii_lowercase()));
+    out.push(("LOG_FORMAT", format!("{:?}", c.log_format).to_ascii_lowercase()));
+    out
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,68 @@
+//! dbstash: stream database dumps into rclone remotes. `main` is a thin shell around [`run`].
+
+pub mod backup;
+pub mod cli;
+pub mod config;
+pub mod engine;
+pub mod logging;
+pub mod pipeline;
+pub mod process;
+pub mod rclone;
+pub mod retention;
+pub mod template;
+
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+use crate::cli::Cli;
+use crate::config::Config;
+
+/// The version: `DBSTASH_VERSION` at build time (release tag or commit), else Cargo's.
+pub const VERSION: &str = match option_env!("DBSTASH_VERSION") {
+    Some(v) => v,
+    None => env!("CARGO_PKG_VERSION"),
+};
+
+/// Exit codes of the fixed decisions.
+pub const EXIT_BACKUP_FAILED: u8 = 1;
+pub const EXIT_BAD_CONFIG: u8 = 2;
+
+pub fn run() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // --help and --version exit 0; a parse error exits 2.
+            let _ = e.print();
+            return ExitCode::from(e.exit_code() as u8);
+        }
+    };
+    let cfg = match Config::from_cli(cli) {
+        Ok(cfg) => cfg,
+        Err(e) => {
+            eprintln!("dbstash: invalid configuration: {e}");
+            return ExitCode::from(EXIT_BAD_CONFIG);
+        }
+    };
+    logging::init(cfg.log_level, cfg.log_format);
+    for w in &cfg.warnings {
+        tracing::warn!(engine = cfg.engine.key(), database = cfg.db_label(), "{w}");
+    }
+
+    if cfg.dry_run {
+        print!("{}", backup::Plan::new(&cfg).describe(&cfg));
+        return ExitCode::SUCCESS;
+    }
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("dbstash: cannot start the async runtime: {e}");
+            return ExitCode::from(EXIT_BACKUP_FAILED);
+        }
+    };
+    match runtime.block_on(backup::run_once(&cfg)) {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(_) => ExitCode::from(EXIT_BACKUP_FAILED),
+    }
+}

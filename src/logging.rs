@@ -1,0 +1,140 @@
+//! Log lines on stderr, as text or JSON, flat: the fields of the enclosing spans (engine,
+//! database, backup_id) are written on every line beside the event's own fields, so a log
+//! aggregator can filter on them without unnesting.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+
+use serde_json::{Map, Value};
+use tracing::field::{Field, Visit};
+use tracing::{Event, Subscriber};
+use tracing_subscriber::filter::LevelFilter;
+use tracing_subscriber::layer::{Context, SubscriberExt as _};
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::Layer;
+
+use crate::config::LogFormat;
+
+pub fn init(level: tracing::Level, format: LogFormat) {
+    let subscriber = tracing_subscriber::registry().with(LineLayer { format }.with_filter(LevelFilter::from_level(level)));
+    // Only fails if a subscriber is already set (tests); the first one stays.
+    let _ = tracing::subscriber::set_global_default(subscriber);
+}
+
+struct LineLayer {
+    format: LogFormat,
+}
+
+/// Fields recorded on a span, kept in its extensions.
+struct SpanFields(Vec<(String, Value)>);
+
+#[derive(Default)]
+struct Collect(Vec<(String, Value)>);
+
+impl Collect {
+    fn put(&mut self, field: &Field, v: Value) {
+        self.0.push((field.name().to_string(), v));
+    }
+}
+
+impl Visit for Collect {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.put(field, Value::from(value));
+    }
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.put(field, Value::from(value));
+    }
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.put(field, Value::from(value));
+    }
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.put(field, Value::from(value));
+    }
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.put(field, Value::from(value));
+    }
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        self.put(field, Value::from(format!("{value:#}")));
+    }
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        self.put(field, Value::from(format!("{value:?}")));
+    }
+}
+
+impl<S> Layer<S> for LineLayer
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_new_span(&self, attrs: &tracing::span::Attributes<'_>, id: &tracing::span::Id, ctx: Context<'_, S>) {
+        let mut c = Collect::default();
+        attrs.record(&mut c);
+        if let Some(span) = ctx.span(id) {
+            span.extensions_mut().insert(SpanFields(c.0));
+        }
+    }
+
+    fn on_record(&self, id: &tracing::span::Id, values: &tracing::span::Record<'_>, ctx: Context<'_, S>) {
+        let mut c = Collect::default();
+        values.record(&mut c);
+        if let Some(span) = ctx.span(id) {
+            if let Some(f) = span.extensions_mut().get_mut::<SpanFields>() {
+                f.0.extend(c.0);
+            }
+        }
+    }
+
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        let mut fields: Vec<(String, Value)> = Vec::new();
+        if let Some(scope) = ctx.event_scope(event) {
+            for span in scope.from_root() {
+                if let Some(f) = span.extensions().get::<SpanFields>() {
+                    fields.extend(f.0.iter().cloned());
+                }
+            }
+        }
+        let mut own = Collect::default();
+        event.record(&mut own);
+        let mut message = String::new();
+        for (k, v) in own.0 {
+            if k == "message" {
+                message = match v {
+                    Value::String(s) => s,
+                    other => other.to_string(),
+                };
+            } else {
+                fields.push((k, v));
+            }
+        }
+        let time = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let level = event.metadata().level().as_str().to_ascii_lowercase();
+        let line = match self.format {
+            LogFormat::Json => {
+                let mut obj = Map::new();
+                obj.insert("timestamp".into(), Value::from(time));
+                obj.insert("level".into(), Value::from(level));
+                obj.insert("message".into(), Value::from(message));
+                for (k, v) in fields {
+                    obj.insert(k, v);
+                }
+                Value::Object(obj).to_string()
+            }
+            LogFormat::Text => {
+                let mut s = format!("{time} {level:>5} {message}");
+                for (k, v) in fields {
+                    let v = match v {
+                        Value::String(s) => s,
+                        other => other.to_string(),
+                    };
+                    if v.is_empty() || v.contains(|c: char| c.is_whitespace() || c == '"' || c == '=') {
+                        let _ = write!(s, " {k}={v:?}");
+                    } else {
+                        let _ = write!(s, " {k}={v}");
+                    }
+                }
+                s
+            }
+        };
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "{line}");
+    }
+}

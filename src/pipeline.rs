@@ -1,0 +1,165 @@
+//! The stream pipeline: dump stdout → in-process copy (SHA-256, byte count) → `rclone rcat`.
+//!
+//! `rclone rcat` commits the object when its stdin reaches EOF, even if the producer died
+//! halfway. So dbstash holds rclone's stdin itself and closes it only after the dump exited
+//! 0. On every other path rclone is SIGKILLed *before* its stdin closes (see [`Upload`]), and
+//! the caller deletes the target, so a failed dump never becomes a backup.
+
+use std::os::fd::AsRawFd;
+
+use anyhow::anyhow;
+use secrecy::ExposeSecret;
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::process::{Child, ChildStdin};
+
+use crate::engine::DumpCommand;
+use crate::process::{self, kill_group, ChildFailed, Tail};
+use crate::rclone::Rclone;
+
+/// What a successful stream produced.
+#[derive(Debug, Clone)]
+pub struct Streamed {
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+const CHUNK: usize = 256 * 1024;
+/// Pipe capacity asked for on both pipes: fewer wake-ups per megabyte.
+const PIPE_SIZE: libc::c_int = 1024 * 1024;
+
+/// The running `rclone rcat`. Dropping it without [`Upload::commit`] kills rclone's process
+/// group first and only then closes its stdin, so an abandoned upload is never committed.
+struct Upload {
+    child: Child,
+    pgid: Option<u32>,
+    stdin: Option<ChildStdin>,
+    stderr: Option<Tail>,
+}
+
+impl Upload {
+    /// Close stdin (rclone commits the object) and wait for rclone to confirm.
+    async fn commit(mut self) -> anyhow::Result<()> {
+        let mut stdin = self.stdin.take().expect("stdin is held until commit");
+        let closed = stdin.shutdown().await;
+        drop(stdin);
+        let status = self.child.wait().await?;
+        self.pgid = None; // reaped: nothing left to kill on drop
+        if !status.success() {
+            let tail = self.stderr.take().expect("stderr tail").text().await;
+            return Err(ChildFailed::new("rclone rcat", status, tail).into());
+        }
+        closed.map_err(|e| anyhow!("rclone rcat: closing its input failed: {e}"))
+    }
+
+    /// Kill rclone (stdin still open, so nothing is committed) and describe how it ended.
+    async fn abort(mut self) -> Option<ChildFailed> {
+        kill_group(self.pgid);
+        let status = self.child.wait().await.ok()?;
+        self.pgid = None;
+        let tail = self.stderr.take()?.text().await;
+        // Exited on its own before we killed it: that failure is the interesting one.
+        (!is_sigkill(status)).then(|| ChildFailed::new("rclone rcat", status, tail))
+    }
+}
+
+impl Drop for Upload {
+    fn drop(&mut self) {
+        // Runs before the fields drop, i.e. before stdin closes.
+        kill_group(self.pgid);
+    }
+}
+
+fn is_sigkill(status: std::process::ExitStatus) -> bool {
+    use std::os::unix::process::ExitStatusExt;
+    status.signal() == Some(libc::SIGKILL)
+}
+
+fn grow_pipe(fd: &impl AsRawFd) {
+    // SAFETY: fcntl on a pipe fd we own; failure just keeps the default size.
+    unsafe {
+        libc::fcntl(fd.as_raw_fd(), libc::F_SETPIPE_SZ, PIPE_SIZE);
+    }
+}
+
+/// Stream one dump into `target`. On `Err`, nothing was committed by this function's
+/// rclone, but a backend may still hold a partial object: the caller deletes `target`.
+pub async fn stream(dump: &DumpCommand, rclone: &Rclone, target: &str) -> anyhow::Result<Streamed> {
+    // rclone first: if it cannot start, no dump runs.
+    let mut child = rclone
+        .rcat(target)
+        .spawn()
+        .map_err(|e| process::spawn_error("rclone", e))?;
+    let mut upload = Upload {
+        pgid: child.id(),
+        stdin: child.stdin.take(),
+        stderr: child.stderr.take().map(Tail::drain),
+        child,
+    };
+
+    let mut cmd = process::command(&dump.program);
+    cmd.args(&dump.args);
+    for (k, v) in &dump.env {
+        cmd.env(k, v.expose_secret());
+    }
+    let mut dumper = cmd.spawn().map_err(|e| process::spawn_error(&dump.program, e))?;
+    let dump_pgid = dumper.id();
+    let dump_stderr = Tail::drain(dumper.stderr.take().expect("stderr is piped"));
+    let mut src = dumper.stdout.take().expect("stdout is piped");
+    let dst = upload.stdin.as_mut().expect("stdin is piped");
+    grow_pipe(&src);
+    grow_pipe(dst);
+
+    let mut hasher = Sha256::new();
+    let mut bytes = 0u64;
+    let mut buf = vec![0u8; CHUNK];
+    let copied: Result<(), CopyError> = async {
+        loop {
+            let n = src.read(&mut buf).await.map_err(CopyError::Read)?;
+            if n == 0 {
+                return Ok(());
+            }
+            hasher.update(&buf[..n]);
+            bytes += n as u64;
+            dst.write_all(&buf[..n]).await.map_err(CopyError::Write)?;
+        }
+    }
+    .await;
+
+    match copied {
+        Ok(()) => {
+            let status = dumper.wait().await?;
+            if !status.success() {
+                let err = ChildFailed::new(&dump.program, status, dump_stderr.text().await);
+                upload.abort().await;
+                return Err(err.into());
+            }
+            // The dump is complete: only now may rclone see EOF.
+            upload.commit().await?;
+            Ok(Streamed {
+                bytes,
+                sha256: format!("{:x}", hasher.finalize()),
+            })
+        }
+        Err(CopyError::Write(e)) => {
+            // rclone stopped reading: it failed. Stop the dump too.
+            kill_group(dump_pgid);
+            let _ = dumper.wait().await;
+            Err(match upload.abort().await {
+                Some(failed) => failed.into(),
+                None => anyhow!("rclone rcat stopped reading the dump: {e}"),
+            })
+        }
+        Err(CopyError::Read(e)) => {
+            kill_group(dump_pgid);
+            let _ = dumper.wait().await;
+            upload.abort().await;
+            Err(anyhow!("reading {}'s output failed: {e}", dump.program))
+        }
+    }
+}
+
+enum CopyError {
+    Read(std::io::Error),
+    Write(std::io::Error),
+}

@@ -1,0 +1,160 @@
+//! Child processes: every child gets its own process group (so a kill reaches whatever it
+//! forked, e.g. pg_dumpall's pg_dump), dies with dbstash (`PR_SET_PDEATHSIG`), and has its
+//! stderr drained while it runs, the tail kept for error messages.
+
+use std::fmt;
+use std::io;
+use std::process::{ExitStatus, Stdio};
+
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::process::Command;
+use tokio::task::JoinHandle;
+
+/// Bytes of a child's stderr kept for its error message.
+const TAIL_BYTES: usize = 4096;
+
+/// A command with stdin closed, stdout and stderr piped, in a new process group, killed with
+/// dbstash.
+pub fn command(program: &str) -> Command {
+    let mut cmd = Command::new(program);
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .process_group(0);
+    let parent = std::process::id();
+    // SAFETY: only async-signal-safe calls (prctl, getppid, _exit) between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            // dbstash died before prctl took effect: do not run orphaned.
+            if libc::getppid() as u32 != parent {
+                libc::_exit(1);
+            }
+            Ok(())
+        });
+    }
+    cmd
+}
+
+/// SIGKILL a child's whole process group. Harmless if it is already gone.
+pub fn kill_group(pgid: Option<u32>) {
+    if let Some(pid) = pgid {
+        // SAFETY: plain syscall; a stale group gives ESRCH, which we ignore.
+        unsafe {
+            libc::killpg(pid as libc::pid_t, libc::SIGKILL);
+        }
+    }
+}
+
+/// The tail of a child's stderr, collected by a background task.
+pub struct Tail(JoinHandle<String>);
+
+impl Tail {
+    pub fn drain<R: AsyncRead + Unpin + Send + 'static>(mut r: R) -> Tail {
+        Tail(tokio::spawn(async move {
+            let mut kept: Vec<u8> = Vec::new();
+            let mut buf = [0u8; 8192];
+            loop {
+                match r.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        kept.extend_from_slice(&buf[..n]);
+                        if kept.len() > 2 * TAIL_BYTES {
+                            kept.drain(..kept.len() - TAIL_BYTES);
+                        }
+                    }
+                }
+            }
+            let start = kept.len().saturating_sub(TAIL_BYTES);
+            String::from_utf8_lossy(&kept[start..]).trim().to_string()
+        }))
+    }
+
+    pub async fn text(self) -> String {
+        self.0.await.unwrap_or_default()
+    }
+}
+
+/// A child that did not exit 0, described for humans: `pg_dump exited with status 1: <stderr>`.
+#[derive(Debug)]
+pub struct ChildFailed {
+    pub what: String,
+    pub code: Option<i32>,
+    pub status: String,
+    pub stderr: String,
+}
+
+impl ChildFailed {
+    pub fn new(what: &str, status: ExitStatus, stderr: String) -> ChildFailed {
+        use std::os::unix::process::ExitStatusExt;
+        let status_text = match (status.code(), status.signal()) {
+            (Some(c), _) => format!("exited with status {c}"),
+            (None, Some(s)) => format!("was killed by signal {s}"),
+            _ => format!("ended with {status}"),
+        };
+        ChildFailed {
+            what: what.to_string(),
+            code: status.code(),
+            status: status_text,
+            stderr,
+        }
+    }
+}
+
+impl fmt::Display for ChildFailed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.what, self.status)?;
+        if self.stderr.is_empty() {
+            f.write_str(" (no error output)")
+        } else {
+            write!(f, ": {}", self.stderr)
+        }
+    }
+}
+
+impl std::error::Error for ChildFailed {}
+
+/// Run a short command to completion, optionally feeding `input` on stdin; its stdout on
+/// success, a [`ChildFailed`] otherwise.
+pub async fn run(mut cmd: Command, what: &str, input: Option<&[u8]>) -> anyhow::Result<Vec<u8>> {
+    use tokio::io::AsyncWriteExt;
+    if input.is_some() {
+        cmd.stdin(Stdio::piped());
+    }
+    let mut child = cmd.spawn().map_err(|e| spawn_error(what, e))?;
+    let stderr = Tail::drain(child.stderr.take().expect("stderr is piped"));
+    let mut stdout_pipe = child.stdout.take().expect("stdout is piped");
+    let writer = {
+        let stdin = child.stdin.take();
+        let input = input.map(<[u8]>::to_vec);
+        tokio::spawn(async move {
+            if let (Some(mut stdin), Some(input)) = (stdin, input) {
+                stdin.write_all(&input).await?;
+                stdin.shutdown().await?;
+            }
+            Ok::<(), io::Error>(())
+        })
+    };
+    let mut stdout = Vec::new();
+    let read = stdout_pipe.read_to_end(&mut stdout).await;
+    let status = child.wait().await?;
+    let write = writer.await?;
+    if !status.success() {
+        return Err(ChildFailed::new(what, status, stderr.text().await).into());
+    }
+    read?;
+    write.map_err(|e| anyhow::anyhow!("{what}: writing its input failed: {e}"))?;
+    Ok(stdout)
+}
+
+/// Spawning failed: say which program, and how to get it when it is missing.
+pub fn spawn_error(what: &str, e: io::Error) -> anyhow::Error {
+    if e.kind() == io::ErrorKind::NotFound {
+        anyhow::anyhow!("{what}: program not found on PATH ({e})")
+    } else {
+        anyhow::anyhow!("{what}: could not start: {e}")
+    }
+}

@@ -1,0 +1,132 @@
+//! Which backups to delete: a pure function of the folder listing, the policy and the clock.
+//!
+//! Only names the caller recognises as this config's backups are candidates (the template
+//! matcher), and the backup just made is never selected, even if the listing missed it.
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::config::RetentionPolicy;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub name: String,
+    pub mod_time: DateTime<Utc>,
+}
+
+/// Names to delete, oldest first.
+pub fn select_expired(
+    listing: &[Entry],
+    is_backup: impl Fn(&str) -> bool,
+    current: &str,
+    policy: RetentionPolicy,
+    now: DateTime<Utc>,
+) -> Vec<String> {
+    // Newest first; the name breaks ties so the order never depends on the listing's.
+    let mut others: Vec<&Entry> = listing
+        .iter()
+        .filter(|e| e.name != current && is_backup(&e.name))
+        .collect();
+    others.sort_by(|a, b| b.mod_time.cmp(&a.mod_time).then_with(|| b.name.cmp(&a.name)));
+
+    let cutoff = (policy.max_days > 0).then(|| now - Duration::days(i64::from(policy.max_days)));
+    // The current backup takes one of the max_files places.
+    let keep_others = (policy.max_files > 0).then(|| policy.max_files as usize - 1);
+
+    let mut expired: Vec<&Entry> = others
+        .iter()
+        .enumerate()
+        .filter(|(i, e)| {
+            keep_others.is_some_and(|k| *i >= k) || cutoff.is_some_and(|c| e.mod_time < c)
+        })
+        .map(|(_, e)| *e)
+        .collect();
+    expired.reverse();
+    expired.into_iter().map(|e| e.name.clone()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 2, 10, 12, 0, 0).unwrap()
+    }
+
+    /// One backup a day, `ages` in days, named by age so assertions read easily.
+    fn listing(ages: &[i64]) -> Vec<Entry> {
+        ages.iter()
+            .map(|d| Entry {
+                name: format!("app-{d}d.sql"),
+                mod_time: now() - Duration::days(*d) - Duration::minutes(1),
+            })
+            .collect()
+    }
+
+    fn is_backup(n: &str) -> bool {
+        n.starts_with("app-") && n.ends_with(".sql")
+    }
+
+    fn policy(max_files: u32, max_days: u32) -> RetentionPolicy {
+        RetentionPolicy { max_files, max_days }
+    }
+
+    #[test]
+    fn table() {
+        struct Case {
+            what: &'static str,
+            ages: &'static [i64],
+            policy: RetentionPolicy,
+            expect: &'static [&'static str],
+        }
+        let cases = [
+            Case { what: "unlimited keeps all", ages: &[0, 1, 2, 30], policy: policy(0, 0), expect: &[] },
+            Case { what: "max files keeps newest", ages: &[0, 1, 2, 3], policy: policy(2, 0), expect: &["app-3d.sql", "app-2d.sql"] },
+            Case { what: "max files 1 keeps only current", ages: &[0, 1, 2], policy: policy(1, 0), expect: &["app-2d.sql", "app-1d.sql"] },
+            Case { what: "max files above count", ages: &[0, 1], policy: policy(5, 0), expect: &[] },
+            Case { what: "max days", ages: &[0, 1, 7, 8, 40], policy: policy(0, 7), expect: &["app-40d.sql", "app-8d.sql", "app-7d.sql"] },
+            Case { what: "both: union", ages: &[0, 1, 2, 9], policy: policy(3, 5), expect: &["app-9d.sql"] },
+            Case { what: "both: files stricter", ages: &[0, 1, 2, 3], policy: policy(2, 30), expect: &["app-3d.sql", "app-2d.sql"] },
+        ];
+        for c in cases {
+            let got = select_expired(&listing(c.ages), is_backup, "app-0d.sql", c.policy, now());
+            assert_eq!(got, c.expect, "{}", c.what);
+        }
+    }
+
+    #[test]
+    fn never_deletes_the_current_backup_even_when_old_looking() {
+        // Clock skew: the fresh upload's mtime looks 100 days old.
+        let l = listing(&[100, 1]);
+        let got = select_expired(&l, is_backup, "app-100d.sql", policy(1, 7), now());
+        assert_eq!(got, ["app-1d.sql"]);
+    }
+
+    #[test]
+    fn current_counts_even_if_listing_missed_it() {
+        let l = listing(&[1, 2]);
+        let got = select_expired(&l, is_backup, "app-0d.sql", policy(2, 0), now());
+        assert_eq!(got, ["app-2d.sql"]);
+    }
+
+    #[test]
+    fn foreign_files_are_never_candidates() {
+        let mut l = listing(&[0, 1, 2]);
+        for name in ["notes.txt", "app-1d.sql.sha256", "other-5d.sql", "app-9d.sql.bak"] {
+            l.push(Entry { name: name.into(), mod_time: now() - Duration::days(500) });
+        }
+        let got = select_expired(&l, is_backup, "app-0d.sql", policy(1, 1), now());
+        assert_eq!(got, ["app-2d.sql", "app-1d.sql"]);
+    }
+
+    #[test]
+    fn equal_times_break_ties_by_name() {
+        let t = now() - Duration::hours(1);
+        let l: Vec<Entry> = ["app-a.sql", "app-c.sql", "app-b.sql"]
+            .into_iter()
+            .map(|n| Entry { name: n.into(), mod_time: t })
+            .collect();
+        let got = select_expired(&l, is_backup, "app-z.sql", policy(2, 0), now());
+        assert_eq!(got, ["app-a.sql", "app-b.sql"]);
+    }
+}
