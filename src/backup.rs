@@ -55,17 +55,32 @@ impl Plan {
             let _ = writeln!(s, "  {k:<22} {v}");
         }
         let _ = writeln!(s, "\nDump command:\n  {}", self.dump);
-        let _ = writeln!(s, "\nUpload:\n  {} | {}", self.dump.program, Rclone::describe(cfg, "rcat", &self.target));
+        let _ = writeln!(
+            s,
+            "\nUpload:\n  {} | {}",
+            self.dump.program,
+            Rclone::describe(cfg, "rcat", &self.target)
+        );
         if cfg.checksum {
-            let _ = writeln!(s, "  then: {}", Rclone::describe(cfg, "rcat", &self.sidecar()));
+            let _ = writeln!(
+                s,
+                "  then: {}",
+                Rclone::describe(cfg, "rcat", &self.sidecar())
+            );
         }
         let r = cfg.retention;
         let _ = writeln!(s, "\nRetention:");
         if r.max_files == 0 && r.max_days == 0 {
-            let _ = writeln!(s, "  keep everything (RETENTION_MAX_FILES=0, RETENTION_MAX_DAYS=0)");
-        } else {
-            let m = cfg.template.matcher(cfg.db_label(), cfg.engine.key(), &engine::extension(cfg));
             let _ = writeln!(
+                s,
+                "  keep everything (RETENTION_MAX_FILES=0, RETENTION_MAX_DAYS=0)"
+            );
+        } else {
+            let m = cfg
+                .template
+                .matcher(cfg.db_label(), cfg.engine.key(), &engine::extension(cfg));
+            let _ =
+                writeln!(
                 s,
                 "  among objects in {} matching {}: keep at most {} , delete those older than {}",
                 rclone::redact_remote(&cfg.remote),
@@ -126,7 +141,10 @@ async fn execute(cfg: &Config, plan: &Plan, started: Instant) -> anyhow::Result<
         .list(&cfg.remote)
         .await
         .with_context(|| format!("listing {} failed", rclone::redact_remote(&cfg.remote)))?;
-    if listing.iter().any(|e| e.name == plan.name || e.name == format!("{}.sha256", plan.name)) {
+    if listing
+        .iter()
+        .any(|e| e.name == plan.name || e.name == format!("{}.sha256", plan.name))
+    {
         anyhow::bail!(
             "{} already exists: refusing to overwrite an existing backup (make BACKUP_NAME_TEMPLATE unique per run with {{time}}, {{ts}} or {{uuid}})",
             plan.name
@@ -164,7 +182,9 @@ async fn execute(cfg: &Config, plan: &Plan, started: Instant) -> anyhow::Result<
 /// Delete whatever a failed run may have left under a backup's name.
 async fn remove_partial(rclone: &Rclone, target: &str) {
     match rclone.delete(target).await {
-        Ok(true) => warn!(object = %rclone::redact_remote(target), "deleted the partial object of the failed backup"),
+        Ok(true) => {
+            warn!(object = %rclone::redact_remote(target), "deleted the partial object of the failed backup")
+        }
         Ok(false) => {}
         Err(e) => error!(
             object = %rclone::redact_remote(target),
@@ -175,11 +195,18 @@ async fn remove_partial(rclone: &Rclone, target: &str) {
 }
 
 /// Retention failures are logged, not fatal: the backup itself succeeded.
-async fn apply_retention(cfg: &Config, rclone: &Rclone, listing: &[retention::Entry], current: &str) {
+async fn apply_retention(
+    cfg: &Config,
+    rclone: &Rclone,
+    listing: &[retention::Entry],
+    current: &str,
+) {
     if cfg.retention.max_files == 0 && cfg.retention.max_days == 0 {
         return;
     }
-    let matcher = cfg.template.matcher(cfg.db_label(), cfg.engine.key(), &engine::extension(cfg));
+    let matcher = cfg
+        .template
+        .matcher(cfg.db_label(), cfg.engine.key(), &engine::extension(cfg));
     let expired = retention::select_expired(
         listing,
         |n| matcher.is_match(n),

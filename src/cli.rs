@@ -44,62 +44,182 @@ pub enum EngineCommand {
 pub struct CommonArgs {
     // ---------------------------------------------------------------- Connection
     /// Connection URI, e.g. postgresql://user:pass@host:5432/mydb?sslmode=require (wins over DB_HOST etc.)
-    #[arg(long, env = "DB_URI", hide_env_values = true, global = true, value_name = "URI", help_heading = "Connection")]
+    #[arg(
+        long,
+        env = "DB_URI",
+        hide_env_values = true,
+        global = true,
+        value_name = "URI",
+        help_heading = "Connection"
+    )]
     pub db_uri: Option<String>,
     /// File holding the connection URI (Docker secrets); wins over DB_URI
-    #[arg(long, env = "DB_URI_FILE", hide_env_values = true, global = true, value_name = "PATH", help_heading = "Connection")]
+    #[arg(
+        long,
+        env = "DB_URI_FILE",
+        hide_env_values = true,
+        global = true,
+        value_name = "PATH",
+        help_heading = "Connection"
+    )]
     pub db_uri_file: Option<String>,
     /// Database host
-    #[arg(long, env = "DB_HOST", hide_env_values = true, global = true, value_name = "HOST", help_heading = "Connection")]
+    #[arg(
+        long,
+        env = "DB_HOST",
+        hide_env_values = true,
+        global = true,
+        value_name = "HOST",
+        help_heading = "Connection"
+    )]
     pub db_host: Option<String>,
     /// Database port [default: the engine's port, 5432 for pg]
-    #[arg(long, env = "DB_PORT", hide_env_values = true, global = true, value_name = "PORT", help_heading = "Connection")]
+    #[arg(
+        long,
+        env = "DB_PORT",
+        hide_env_values = true,
+        global = true,
+        value_name = "PORT",
+        help_heading = "Connection"
+    )]
     pub db_port: Option<String>,
     /// Database name (mutually exclusive with BACKUP_ALL_DATABASES)
-    #[arg(long, env = "DB_NAME", hide_env_values = true, global = true, value_name = "NAME", help_heading = "Connection")]
+    #[arg(
+        long,
+        env = "DB_NAME",
+        hide_env_values = true,
+        global = true,
+        value_name = "NAME",
+        help_heading = "Connection"
+    )]
     pub db_name: Option<String>,
     /// Database user
-    #[arg(long, env = "DB_USER", hide_env_values = true, global = true, value_name = "USER", help_heading = "Connection")]
+    #[arg(
+        long,
+        env = "DB_USER",
+        hide_env_values = true,
+        global = true,
+        value_name = "USER",
+        help_heading = "Connection"
+    )]
     pub db_user: Option<String>,
     /// Database password (prefer DB_PASSWORD_FILE)
-    #[arg(long, env = "DB_PASSWORD", hide_env_values = true, global = true, value_name = "PASSWORD", help_heading = "Connection")]
+    #[arg(
+        long,
+        env = "DB_PASSWORD",
+        hide_env_values = true,
+        global = true,
+        value_name = "PASSWORD",
+        help_heading = "Connection"
+    )]
     pub db_password: Option<String>,
     /// File holding the database password (Docker secrets); wins over DB_PASSWORD
-    #[arg(long, env = "DB_PASSWORD_FILE", hide_env_values = true, global = true, value_name = "PATH", help_heading = "Connection")]
+    #[arg(
+        long,
+        env = "DB_PASSWORD_FILE",
+        hide_env_values = true,
+        global = true,
+        value_name = "PATH",
+        help_heading = "Connection"
+    )]
     pub db_password_file: Option<String>,
     /// MongoDB authentication database (mongo only) [default: admin]
-    #[arg(long, env = "DB_AUTH_SOURCE", hide_env_values = true, global = true, value_name = "DB", help_heading = "Connection")]
+    #[arg(
+        long,
+        env = "DB_AUTH_SOURCE",
+        hide_env_values = true,
+        global = true,
+        value_name = "DB",
+        help_heading = "Connection"
+    )]
     pub db_auth_source: Option<String>,
 
     // ---------------------------------------------------------------- Rclone
     /// Rclone remote folder to store backups in, e.g. s3:my-bucket/backups (required)
-    #[arg(long, env = "RCLONE_REMOTE", hide_env_values = true, global = true, value_name = "REMOTE", help_heading = "Rclone")]
+    #[arg(
+        long,
+        env = "RCLONE_REMOTE",
+        hide_env_values = true,
+        global = true,
+        value_name = "REMOTE",
+        help_heading = "Rclone"
+    )]
     pub rclone_remote: Option<String>,
     /// Base64-encoded rclone.conf content
-    #[arg(long, env = "RCLONE_CONFIG", hide_env_values = true, global = true, value_name = "BASE64", help_heading = "Rclone")]
+    #[arg(
+        long,
+        env = "RCLONE_CONFIG",
+        hide_env_values = true,
+        global = true,
+        value_name = "BASE64",
+        help_heading = "Rclone"
+    )]
     pub rclone_config: Option<String>,
     /// Path of an rclone.conf; wins over RCLONE_CONFIG [default: rclone's own, ~/.config/rclone/rclone.conf]
-    #[arg(long, env = "RCLONE_CONFIG_FILE", hide_env_values = true, global = true, value_name = "PATH", help_heading = "Rclone")]
+    #[arg(
+        long,
+        env = "RCLONE_CONFIG_FILE",
+        hide_env_values = true,
+        global = true,
+        value_name = "PATH",
+        help_heading = "Rclone"
+    )]
     pub rclone_config_file: Option<String>,
     /// Extra flags for every rclone call, shell-word split (e.g. "--s3-chunk-size 64M")
-    #[arg(long, env = "RCLONE_EXTRA_ARGS", hide_env_values = true, global = true, value_name = "ARGS", allow_hyphen_values = true, help_heading = "Rclone")]
+    #[arg(
+        long,
+        env = "RCLONE_EXTRA_ARGS",
+        hide_env_values = true,
+        global = true,
+        value_name = "ARGS",
+        allow_hyphen_values = true,
+        help_heading = "Rclone"
+    )]
     pub rclone_extra_args: Option<String>,
 
     // ---------------------------------------------------------------- Schedule & naming
     /// Cron expression ("0 2 * * *", evaluated in TZ) or `once` to run one backup and exit [default: 0 2 * * *]
-    #[arg(long, env = "BACKUP_SCHEDULE", hide_env_values = true, global = true, value_name = "CRON|once", help_heading = "Schedule & naming")]
+    #[arg(
+        long,
+        env = "BACKUP_SCHEDULE",
+        hide_env_values = true,
+        global = true,
+        value_name = "CRON|once",
+        help_heading = "Schedule & naming"
+    )]
     pub backup_schedule: Option<String>,
     /// stream, directory or tar [default: stream]
-    #[arg(long, env = "BACKUP_MODE", hide_env_values = true, global = true, value_name = "MODE", help_heading = "Schedule & naming")]
+    #[arg(
+        long,
+        env = "BACKUP_MODE",
+        hide_env_values = true,
+        global = true,
+        value_name = "MODE",
+        help_heading = "Schedule & naming"
+    )]
     pub backup_mode: Option<String>,
     /// Object name template; tokens {db} {engine} {date} {time} {ts} {uuid} [default: {db}-{date}-{time}]
-    #[arg(long, env = "BACKUP_NAME_TEMPLATE", hide_env_values = true, global = true, value_name = "TEMPLATE", help_heading = "Schedule & naming")]
+    #[arg(
+        long,
+        env = "BACKUP_NAME_TEMPLATE",
+        hide_env_values = true,
+        global = true,
+        value_name = "TEMPLATE",
+        help_heading = "Schedule & naming"
+    )]
     pub backup_name_template: Option<String>,
     /// Use the dump tool's native compression (pg: custom format, .dump) [default: false]
     #[arg(long, env = "BACKUP_COMPRESS", hide_env_values = true, global = true, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", help_heading = "Schedule & naming")]
     pub backup_compress: Option<String>,
     /// File extension, e.g. .sql [default: picked from engine, compression and DUMP_EXTRA_ARGS]
-    #[arg(long, env = "BACKUP_EXTENSION", hide_env_values = true, global = true, value_name = "EXT", help_heading = "Schedule & naming")]
+    #[arg(
+        long,
+        env = "BACKUP_EXTENSION",
+        hide_env_values = true,
+        global = true,
+        value_name = "EXT",
+        help_heading = "Schedule & naming"
+    )]
     pub backup_extension: Option<String>,
     /// Dump every database (pg_dumpall for pg); {db} becomes `all`. Alias: BACKUP_ALL_DBS [default: false]
     #[arg(long, env = "BACKUP_ALL_DATABASES", hide_env_values = true, global = true, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", help_heading = "Schedule & naming")]
@@ -111,47 +231,127 @@ pub struct CommonArgs {
     #[arg(long, env = "BACKUP_ON_START", hide_env_values = true, global = true, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", help_heading = "Schedule & naming")]
     pub backup_on_start: Option<String>,
     /// Extra flags for the dump tool, shell-word split; they come last and override BACKUP_COMPRESS
-    #[arg(long, env = "DUMP_EXTRA_ARGS", hide_env_values = true, global = true, value_name = "ARGS", allow_hyphen_values = true, help_heading = "Schedule & naming")]
+    #[arg(
+        long,
+        env = "DUMP_EXTRA_ARGS",
+        hide_env_values = true,
+        global = true,
+        value_name = "ARGS",
+        allow_hyphen_values = true,
+        help_heading = "Schedule & naming"
+    )]
     pub dump_extra_args: Option<String>,
     /// Time zone for the schedule and the {date}/{time} tokens, e.g. Europe/Berlin [default: UTC]
-    #[arg(long, env = "TZ", hide_env_values = true, global = true, value_name = "ZONE", help_heading = "Schedule & naming")]
+    #[arg(
+        long,
+        env = "TZ",
+        hide_env_values = true,
+        global = true,
+        value_name = "ZONE",
+        help_heading = "Schedule & naming"
+    )]
     pub tz: Option<String>,
 
     // ---------------------------------------------------------------- Retention
     /// Keep at most N backups (0 = unlimited) [default: 0]
-    #[arg(long, env = "RETENTION_MAX_FILES", hide_env_values = true, global = true, value_name = "N", help_heading = "Retention")]
+    #[arg(
+        long,
+        env = "RETENTION_MAX_FILES",
+        hide_env_values = true,
+        global = true,
+        value_name = "N",
+        help_heading = "Retention"
+    )]
     pub retention_max_files: Option<String>,
     /// Delete backups older than N days (0 = unlimited) [default: 0]
-    #[arg(long, env = "RETENTION_MAX_DAYS", hide_env_values = true, global = true, value_name = "N", help_heading = "Retention")]
+    #[arg(
+        long,
+        env = "RETENTION_MAX_DAYS",
+        hide_env_values = true,
+        global = true,
+        value_name = "N",
+        help_heading = "Retention"
+    )]
     pub retention_max_days: Option<String>,
 
     // ---------------------------------------------------------------- Notifications
     /// Slack or Discord webhook URL
-    #[arg(long, env = "NOTIFY_WEBHOOK_URL", hide_env_values = true, global = true, value_name = "URL", help_heading = "Notifications")]
+    #[arg(
+        long,
+        env = "NOTIFY_WEBHOOK_URL",
+        hide_env_values = true,
+        global = true,
+        value_name = "URL",
+        help_heading = "Notifications"
+    )]
     pub notify_webhook_url: Option<String>,
     /// always, failure or success [default: failure]
-    #[arg(long, env = "NOTIFY_ON", hide_env_values = true, global = true, value_name = "WHEN", help_heading = "Notifications")]
+    #[arg(
+        long,
+        env = "NOTIFY_ON",
+        hide_env_values = true,
+        global = true,
+        value_name = "WHEN",
+        help_heading = "Notifications"
+    )]
     pub notify_on: Option<String>,
 
     // ---------------------------------------------------------------- Logging
     /// debug, info, warn or error [default: info]
-    #[arg(long, env = "LOG_LEVEL", hide_env_values = true, global = true, value_name = "LEVEL", help_heading = "Logging")]
+    #[arg(
+        long,
+        env = "LOG_LEVEL",
+        hide_env_values = true,
+        global = true,
+        value_name = "LEVEL",
+        help_heading = "Logging"
+    )]
     pub log_level: Option<String>,
     /// text or json [default: text]
-    #[arg(long, env = "LOG_FORMAT", hide_env_values = true, global = true, value_name = "FORMAT", help_heading = "Logging")]
+    #[arg(
+        long,
+        env = "LOG_FORMAT",
+        hide_env_values = true,
+        global = true,
+        value_name = "FORMAT",
+        help_heading = "Logging"
+    )]
     pub log_format: Option<String>,
 
     // ---------------------------------------------------------------- Hooks
     /// Shell command run before each backup; non-zero exit aborts the backup
-    #[arg(long, env = "HOOK_PRE_BACKUP", hide_env_values = true, global = true, value_name = "CMD", allow_hyphen_values = true, help_heading = "Hooks")]
+    #[arg(
+        long,
+        env = "HOOK_PRE_BACKUP",
+        hide_env_values = true,
+        global = true,
+        value_name = "CMD",
+        allow_hyphen_values = true,
+        help_heading = "Hooks"
+    )]
     pub hook_pre_backup: Option<String>,
     /// Shell command run after each backup, on success and failure
-    #[arg(long, env = "HOOK_POST_BACKUP", hide_env_values = true, global = true, value_name = "CMD", allow_hyphen_values = true, help_heading = "Hooks")]
+    #[arg(
+        long,
+        env = "HOOK_POST_BACKUP",
+        hide_env_values = true,
+        global = true,
+        value_name = "CMD",
+        allow_hyphen_values = true,
+        help_heading = "Hooks"
+    )]
     pub hook_post_backup: Option<String>,
 
     // ---------------------------------------------------------------- Safety & reliability
     /// Longest a backup may run, e.g. 30m, 1h, 1h30m (0 = no limit) [default: 0]
-    #[arg(long, env = "BACKUP_TIMEOUT", hide_env_values = true, global = true, value_name = "DURATION", help_heading = "Safety & reliability")]
+    #[arg(
+        long,
+        env = "BACKUP_TIMEOUT",
+        hide_env_values = true,
+        global = true,
+        value_name = "DURATION",
+        help_heading = "Safety & reliability"
+    )]
     pub backup_timeout: Option<String>,
     /// Skip a scheduled run while another is still running [default: true]
     #[arg(long, env = "BACKUP_LOCK", hide_env_values = true, global = true, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", help_heading = "Safety & reliability")]
@@ -163,6 +363,13 @@ pub struct CommonArgs {
     #[arg(long, env = "BACKUP_CHECKSUM", hide_env_values = true, global = true, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", help_heading = "Safety & reliability")]
     pub backup_checksum: Option<String>,
     /// Work directory for the directory and tar modes [default: /tmp/dbstash-work]
-    #[arg(long, env = "BACKUP_TEMP_DIR", hide_env_values = true, global = true, value_name = "PATH", help_heading = "Safety & reliability")]
+    #[arg(
+        long,
+        env = "BACKUP_TEMP_DIR",
+        hide_env_values = true,
+        global = true,
+        value_name = "PATH",
+        help_heading = "Safety & reliability"
+    )]
     pub backup_temp_dir: Option<String>,
 }

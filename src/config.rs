@@ -175,7 +175,7 @@ impl Config {
         if all_databases && db_name.is_some() {
             return Err(ConfigError::combo(
                 "DB_NAME (--db-name) and BACKUP_ALL_DATABASES (--backup-all-databases)",
-                "are mutually exclusive: set one of them",
+                "mutually exclusive: set only one of them",
             ));
         }
 
@@ -196,7 +196,8 @@ impl Config {
                     ConfigError::var("RCLONE_CONFIG_FILE", format!("cannot read '{path}': {e}"))
                 })?;
                 if inline.is_some() {
-                    warnings.push("RCLONE_CONFIG is ignored because RCLONE_CONFIG_FILE is set".into());
+                    warnings
+                        .push("RCLONE_CONFIG is ignored because RCLONE_CONFIG_FILE is set".into());
                 }
                 RcloneConfig::File(PathBuf::from(path))
             }
@@ -206,7 +207,11 @@ impl Config {
         let rclone_extra_args = split_words("RCLONE_EXTRA_ARGS", &a.rclone_extra_args)?;
 
         let schedule = parse_schedule(nonempty(&a.backup_schedule).unwrap_or(defaults::SCHEDULE))?;
-        let mode = match nonempty(&a.backup_mode).unwrap_or("stream").to_ascii_lowercase().as_str() {
+        let mode = match nonempty(&a.backup_mode)
+            .unwrap_or("stream")
+            .to_ascii_lowercase()
+            .as_str()
+        {
             "stream" => BackupMode::Stream,
             "directory" => BackupMode::Directory,
             "tar" => BackupMode::Tar,
@@ -217,8 +222,10 @@ impl Config {
                 ))
             }
         };
-        let template = NameTemplate::parse(nonempty(&a.backup_name_template).unwrap_or(defaults::NAME_TEMPLATE))
-            .map_err(|e| ConfigError::var("BACKUP_NAME_TEMPLATE", e))?;
+        let template = NameTemplate::parse(
+            nonempty(&a.backup_name_template).unwrap_or(defaults::NAME_TEMPLATE),
+        )
+        .map_err(|e| ConfigError::var("BACKUP_NAME_TEMPLATE", e))?;
         if !template.is_unique_per_run() {
             warnings.push(format!(
                 "BACKUP_NAME_TEMPLATE '{template}' has no {{time}}, {{ts}} or {{uuid}}: a second backup with the same name fails instead of overwriting the first"
@@ -228,9 +235,16 @@ impl Config {
         let extension = nonempty(&a.backup_extension)
             .map(|e| {
                 if e.contains('/') {
-                    return Err(ConfigError::var("BACKUP_EXTENSION", format!("'{e}' must not contain '/'")));
+                    return Err(ConfigError::var(
+                        "BACKUP_EXTENSION",
+                        format!("'{e}' must not contain '/'"),
+                    ));
                 }
-                Ok(if e.starts_with('.') { e.to_string() } else { format!(".{e}") })
+                Ok(if e.starts_with('.') {
+                    e.to_string()
+                } else {
+                    format!(".{e}")
+                })
             })
             .transpose()?;
         let on_start = parse_bool("BACKUP_ON_START", &a.backup_on_start, false)?;
@@ -245,7 +259,9 @@ impl Config {
         let notify_webhook_url = match nonempty(&a.notify_webhook_url) {
             None => None,
             Some(u) => match Url::parse(u) {
-                Ok(url) if url.scheme() == "https" || url.scheme() == "http" => Some(SecretString::from(u)),
+                Ok(url) if url.scheme() == "https" || url.scheme() == "http" => {
+                    Some(SecretString::from(u))
+                }
                 _ => {
                     return Err(ConfigError::var(
                         "NOTIFY_WEBHOOK_URL",
@@ -254,7 +270,11 @@ impl Config {
                 }
             },
         };
-        let notify_on = match nonempty(&a.notify_on).unwrap_or("failure").to_ascii_lowercase().as_str() {
+        let notify_on = match nonempty(&a.notify_on)
+            .unwrap_or("failure")
+            .to_ascii_lowercase()
+            .as_str()
+        {
             "always" => NotifyOn::Always,
             "failure" => NotifyOn::Failure,
             "success" => NotifyOn::Success,
@@ -265,7 +285,11 @@ impl Config {
                 ))
             }
         };
-        let log_level = match nonempty(&a.log_level).unwrap_or("info").to_ascii_lowercase().as_str() {
+        let log_level = match nonempty(&a.log_level)
+            .unwrap_or("info")
+            .to_ascii_lowercase()
+            .as_str()
+        {
             "debug" => tracing::Level::DEBUG,
             "info" => tracing::Level::INFO,
             "warn" | "warning" => tracing::Level::WARN,
@@ -277,7 +301,11 @@ impl Config {
                 ))
             }
         };
-        let log_format = match nonempty(&a.log_format).unwrap_or("text").to_ascii_lowercase().as_str() {
+        let log_format = match nonempty(&a.log_format)
+            .unwrap_or("text")
+            .to_ascii_lowercase()
+            .as_str()
+        {
             "text" => LogFormat::Text,
             "json" => LogFormat::Json,
             other => {
@@ -370,7 +398,10 @@ fn reject_not_yet_supported(c: &Config) -> Result<(), ConfigError> {
     Ok(())
 }
 
-fn resolve_engine(command: Option<EngineCommand>, env_engine: Option<&str>) -> Result<EngineKind, ConfigError> {
+fn resolve_engine(
+    command: Option<EngineCommand>,
+    env_engine: Option<&str>,
+) -> Result<EngineKind, ConfigError> {
     match command {
         Some(EngineCommand::Pg) => Ok(EngineKind::Pg),
         None => match env_engine.map(str::trim).filter(|s| !s.is_empty()) {
@@ -397,7 +428,9 @@ fn resolve_connection(
         Some(path) => Some(read_secret_file("DB_PASSWORD_FILE", path)?),
         None => nonempty(&a.db_password).map(str::to_string),
     };
-    let auth_source = nonempty(&a.db_auth_source).unwrap_or(defaults::AUTH_SOURCE).to_string();
+    let auth_source = nonempty(&a.db_auth_source)
+        .unwrap_or(defaults::AUTH_SOURCE)
+        .to_string();
     let port = match nonempty(&a.db_port) {
         None => engine.default_port(),
         Some(p) => match p.parse::<u16>() {
@@ -440,11 +473,19 @@ fn resolve_connection(
     };
 
     // Never echo the URI itself in an error: it may hold a password.
-    let var = if nonempty(&a.db_uri_file).is_some() { "DB_URI_FILE" } else { "DB_URI" };
+    let var = if nonempty(&a.db_uri_file).is_some() {
+        "DB_URI_FILE"
+    } else {
+        "DB_URI"
+    };
     let schemes = engine.uri_schemes();
     let example = engine.uri_example();
-    let mut url = Url::parse(uri.trim())
-        .map_err(|e| ConfigError::var(var, format!("not a valid URI ({e}); expected e.g. {example}")))?;
+    let mut url = Url::parse(uri.trim()).map_err(|e| {
+        ConfigError::var(
+            var,
+            format!("not a valid URI ({e}); expected e.g. {example}"),
+        )
+    })?;
     if !schemes.contains(&url.scheme()) {
         return Err(ConfigError::var(
             var,
@@ -466,7 +507,10 @@ fn resolve_connection(
     }
     // A `password=` query parameter is as secret as the userinfo one.
     if url.query_pairs().any(|(k, _)| k == "password") {
-        let pairs: Vec<(String, String)> = url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
         let mut kept = Vec::new();
         for (k, v) in pairs {
             if k == "password" {
@@ -492,7 +536,10 @@ fn resolve_connection(
     .map(|(k, _)| k)
     .collect();
     if !ignored.is_empty() {
-        warnings.push(format!("{} ignored because DB_URI is set", ignored.join(", ")));
+        warnings.push(format!(
+            "{} ignored because DB_URI is set",
+            ignored.join(", ")
+        ));
     }
     let path_db = percent_decode(url.path().trim_start_matches('/'));
     let database = if all_databases {
@@ -500,7 +547,9 @@ fn resolve_connection(
     } else if path_db.is_empty() {
         return Err(ConfigError::var(
             var,
-            format!("has no database name (expected e.g. {example}), or set BACKUP_ALL_DATABASES=true"),
+            format!(
+                "has no database name (expected e.g. {example}), or set BACKUP_ALL_DATABASES=true"
+            ),
         ));
     } else {
         Some(path_db)
@@ -529,7 +578,8 @@ fn nonempty(v: &Option<String>) -> Option<&str> {
 }
 
 fn read_secret_file(var: &str, path: &str) -> Result<String, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::var(var, format!("cannot read '{path}': {e}")))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError::var(var, format!("cannot read '{path}': {e}")))?;
     let value = text.trim_end_matches(['\n', '\r']).to_string();
     if value.trim().is_empty() {
         return Err(ConfigError::var(var, format!("'{path}' is empty")));
@@ -543,8 +593,12 @@ fn decode_rclone_config(b64: &str) -> Result<SecretString, ConfigError> {
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(compact.as_bytes())
         .map_err(|_| ConfigError::var("RCLONE_CONFIG", format!("not valid base64: {hint}")))?;
-    let text = String::from_utf8(bytes)
-        .map_err(|_| ConfigError::var("RCLONE_CONFIG", format!("decodes to binary, not text: {hint}")))?;
+    let text = String::from_utf8(bytes).map_err(|_| {
+        ConfigError::var(
+            "RCLONE_CONFIG",
+            format!("decodes to binary, not text: {hint}"),
+        )
+    })?;
     Ok(SecretString::from(text))
 }
 
@@ -566,7 +620,10 @@ fn parse_bool_opt(var: &str, v: &Option<String>) -> Result<Option<bool>, ConfigE
         Some(s) => match s.trim().to_ascii_lowercase().as_str() {
             "true" | "1" | "yes" | "on" => Ok(Some(true)),
             "false" | "0" | "no" | "off" => Ok(Some(false)),
-            _ => Err(ConfigError::var(var, format!("'{s}' is not a boolean (expected true or false)"))),
+            _ => Err(ConfigError::var(
+                var,
+                format!("'{s}' is not a boolean (expected true or false)"),
+            )),
         },
     }
 }
@@ -574,10 +631,12 @@ fn parse_bool_opt(var: &str, v: &Option<String>) -> Result<Option<bool>, ConfigE
 fn parse_count(var: &str, v: &Option<String>) -> Result<u32, ConfigError> {
     match nonempty(v) {
         None => Ok(0),
-        Some(s) => s
-            .trim()
-            .parse::<u32>()
-            .map_err(|_| ConfigError::var(var, format!("'{s}' is not a whole number (expected 0 for unlimited, or N ≥ 1)"))),
+        Some(s) => s.trim().parse::<u32>().map_err(|_| {
+            ConfigError::var(
+                var,
+                format!("'{s}' is not a whole number (expected 0 for unlimited, or N ≥ 1)"),
+            )
+        }),
     }
 }
 
@@ -619,7 +678,8 @@ pub fn parse_cron(s: &str) -> Result<croner::Cron, croner::errors::CronError> {
 /// `30m`, `1h`, `1h30m`, `90s`, `500ms`, `2d`; `0` means no limit (`None`).
 pub fn parse_duration(s: &str) -> Result<Option<Duration>, String> {
     let s = s.trim();
-    let expected = || format!("'{s}' is not a duration (expected e.g. 30s, 30m, 1h or 1h30m; 0 for no limit)");
+    let expected =
+        || format!("'{s}' is not a duration (expected e.g. 30s, 30m, 1h or 1h30m; 0 for no limit)");
     if s == "0" {
         return Ok(None);
     }
@@ -629,13 +689,17 @@ pub fn parse_duration(s: &str) -> Result<Option<Duration>, String> {
         return Err(expected());
     }
     while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).ok_or_else(expected)?;
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .ok_or_else(expected)?;
         if digits == 0 {
             return Err(expected());
         }
         let n: u64 = rest[..digits].parse().map_err(|_| expected())?;
         rest = &rest[digits..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
         let unit = &rest[..unit_len];
         rest = &rest[unit_len..];
         let secs = match unit {
@@ -656,7 +720,13 @@ pub fn parse_duration(s: &str) -> Result<Option<Duration>, String> {
 
 /// Redacted `(VAR, value)` pairs describing the resolved configuration, for dry runs.
 pub fn describe(c: &Config) -> Vec<(&'static str, String)> {
-    let set = |v: bool| if v { "*** (set)".to_string() } else { "(not set)".to_string() };
+    let set = |v: bool| {
+        if v {
+            "*** (set)".to_string()
+        } else {
+            "(not set)".to_string()
+        }
+    };
     let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "(not set)".into());
     let mut out = vec![("ENGINE", c.engine.key().to_string())];
     match &c.conn.uri {
@@ -690,7 +760,10 @@ pub fn describe(c: &Config) -> Vec<(&'static str, String)> {
     out.push(("BACKUP_MODE", format!("{:?}", c.mode).to_ascii_lowercase()));
     out.push(("BACKUP_NAME_TEMPLATE", c.template.to_string()));
     out.push(("BACKUP_COMPRESS", c.compress.to_string()));
-    out.push(("BACKUP_EXTENSION", c.extension.clone().unwrap_or_else(|| "(auto)".into())));
+    out.push((
+        "BACKUP_EXTENSION",
+        c.extension.clone().unwrap_or_else(|| "(auto)".into()),
+    ));
     out.push(("DUMP_EXTRA_ARGS", shell_words::join(&c.dump_extra_args)));
     out.push(("TZ", c.tz.name().to_string()));
     out.push(("RETENTION_MAX_FILES", c.retention.max_files.to_string()));
@@ -698,9 +771,15 @@ pub fn describe(c: &Config) -> Vec<(&'static str, String)> {
     out.push(("BACKUP_CHECKSUM", c.checksum.to_string()));
     out.push(("BACKUP_LOCK", c.lock.to_string()));
     out.push(("NOTIFY_WEBHOOK_URL", set(c.notify_webhook_url.is_some())));
-    out.push(("NOTIFY_ON", format!("{:?}", c.notify_on).to_ascii_lowercase()));
+    out.push((
+        "NOTIFY_ON",
+        format!("{:?}", c.notify_on).to_ascii_lowercase(),
+    ));
     out.push(("LOG_LEVEL", c.log_level.to_string().to_ascii_lowercase()));
-    out.push(("LOG_FORMAT", format!("{:?}", c.log_format).to_ascii_lowercase()));
+    out.push((
+        "LOG_FORMAT",
+        format!("{:?}", c.log_format).to_ascii_lowercase(),
+    ));
     out
 }
 

@@ -16,7 +16,8 @@ use tracing_subscriber::Layer;
 use crate::config::LogFormat;
 
 pub fn init(level: tracing::Level, format: LogFormat) {
-    let subscriber = tracing_subscriber::registry().with(LineLayer { format }.with_filter(LevelFilter::from_level(level)));
+    let subscriber = tracing_subscriber::registry()
+        .with(LineLayer { format }.with_filter(LevelFilter::from_level(level)));
     // Only fails if a subscriber is already set (tests); the first one stays.
     let _ = tracing::subscriber::set_global_default(subscriber);
 }
@@ -65,7 +66,12 @@ impl<S> Layer<S> for LineLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    fn on_new_span(&self, attrs: &tracing::span::Attributes<'_>, id: &tracing::span::Id, ctx: Context<'_, S>) {
+    fn on_new_span(
+        &self,
+        attrs: &tracing::span::Attributes<'_>,
+        id: &tracing::span::Id,
+        ctx: Context<'_, S>,
+    ) {
         let mut c = Collect::default();
         attrs.record(&mut c);
         if let Some(span) = ctx.span(id) {
@@ -73,7 +79,12 @@ where
         }
     }
 
-    fn on_record(&self, id: &tracing::span::Id, values: &tracing::span::Record<'_>, ctx: Context<'_, S>) {
+    fn on_record(
+        &self,
+        id: &tracing::span::Id,
+        values: &tracing::span::Record<'_>,
+        ctx: Context<'_, S>,
+    ) {
         let mut c = Collect::default();
         values.record(&mut c);
         if let Some(span) = ctx.span(id) {
@@ -125,7 +136,9 @@ where
                         Value::String(s) => s,
                         other => other.to_string(),
                     };
-                    if v.is_empty() || v.contains(|c: char| c.is_whitespace() || c == '"' || c == '=') {
+                    if v.is_empty()
+                        || v.contains(|c: char| c.is_whitespace() || c == '"' || c == '=')
+                    {
                         let _ = write!(s, " {k}={v:?}");
                     } else {
                         let _ = write!(s, " {k}={v}");

@@ -102,7 +102,9 @@ pub async fn stream(dump: &DumpCommand, rclone: &Rclone, target: &str) -> anyhow
     for (k, v) in &dump.env {
         cmd.env(k, v.expose_secret());
     }
-    let mut dumper = cmd.spawn().map_err(|e| process::spawn_error(&dump.program, e))?;
+    let mut dumper = cmd
+        .spawn()
+        .map_err(|e| process::spawn_error(&dump.program, e))?;
     let dump_pgid = dumper.id();
     let dump_stderr = Tail::drain(dumper.stderr.take().expect("stderr is piped"));
     let mut src = dumper.stdout.take().expect("stdout is piped");

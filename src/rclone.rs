@@ -61,12 +61,18 @@ impl Rclone {
         match &cfg.rclone_config {
             RcloneConfig::Default => {}
             RcloneConfig::File(p) => argv.extend(["--config".into(), p.display().to_string()]),
-            RcloneConfig::Inline(_) => argv.extend(["--config".into(), "<0600 temp file from RCLONE_CONFIG>".into()]),
+            RcloneConfig::Inline(_) => argv.extend([
+                "--config".into(),
+                "<0600 temp file from RCLONE_CONFIG>".into(),
+            ]),
         }
         argv.push(subcommand.to_string());
         argv.extend(cfg.rclone_extra_args.iter().cloned());
         argv.push(redact_remote(target));
-        argv.iter().map(|a| crate::engine::quote(a)).collect::<Vec<_>>().join(" ")
+        argv.iter()
+            .map(|a| crate::engine::quote(a))
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     fn command(&self, subcommand: &str) -> Command {
@@ -105,17 +111,21 @@ impl Rclone {
         }
         let mut cmd = self.command("lsjson");
         // Server time avoids a metadata request per object on S3-like backends.
-        cmd.args(["--files-only", "--no-mimetype", "--use-server-modtime"]).arg(dir);
+        cmd.args(["--files-only", "--no-mimetype", "--use-server-modtime"])
+            .arg(dir);
         let out = match process::run(cmd, "rclone lsjson", None).await {
             Ok(out) => out,
             Err(e) if exit_code(&e) == Some(EXIT_DIR_NOT_FOUND) => return Ok(Vec::new()),
             Err(e) => return Err(e),
         };
-        let items: Vec<Item> =
-            serde_json::from_slice(&out).context("rclone lsjson printed something that is not its JSON listing")?;
+        let items: Vec<Item> = serde_json::from_slice(&out)
+            .context("rclone lsjson printed something that is not its JSON listing")?;
         Ok(items
             .into_iter()
-            .map(|i| Entry { name: i.name, mod_time: i.mod_time })
+            .map(|i| Entry {
+                name: i.name,
+                mod_time: i.mod_time,
+            })
             .collect())
     }
 
@@ -125,7 +135,14 @@ impl Rclone {
         cmd.args(["--retries", "1"]).arg(target);
         match process::run(cmd, "rclone deletefile", None).await {
             Ok(_) => Ok(true),
-            Err(e) if matches!(exit_code(&e), Some(EXIT_FILE_NOT_FOUND | EXIT_DIR_NOT_FOUND)) => Ok(false),
+            Err(e)
+                if matches!(
+                    exit_code(&e),
+                    Some(EXIT_FILE_NOT_FOUND | EXIT_DIR_NOT_FOUND)
+                ) =>
+            {
+                Ok(false)
+            }
             Err(e) => Err(e),
         }
     }
@@ -160,8 +177,14 @@ mod tests {
 
     #[test]
     fn joins_without_doubling_separators() {
-        assert_eq!(join("s3:bucket/backups", "a.sql"), "s3:bucket/backups/a.sql");
-        assert_eq!(join("s3:bucket/backups/", "a.sql"), "s3:bucket/backups/a.sql");
+        assert_eq!(
+            join("s3:bucket/backups", "a.sql"),
+            "s3:bucket/backups/a.sql"
+        );
+        assert_eq!(
+            join("s3:bucket/backups/", "a.sql"),
+            "s3:bucket/backups/a.sql"
+        );
         assert_eq!(join("crypt:", "a.sql"), "crypt:a.sql");
         assert_eq!(join(":local:/tmp/x", "a.sql"), ":local:/tmp/x/a.sql");
     }
@@ -173,7 +196,10 @@ mod tests {
             r,
             ":s3,provider=Rclone,endpoint='http://127.0.0.1:9000',access_key_id=***,secret_access_key=***:bucket/x"
         );
-        assert_eq!(redact_remote(":webdav,user=u,pass=abc:dir"), ":webdav,user=u,pass=***:dir");
+        assert_eq!(
+            redact_remote(":webdav,user=u,pass=abc:dir"),
+            ":webdav,user=u,pass=***:dir"
+        );
         assert_eq!(redact_remote("s3:bucket/backups"), "s3:bucket/backups");
     }
 }

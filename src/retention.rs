@@ -26,7 +26,11 @@ pub fn select_expired(
         .iter()
         .filter(|e| e.name != current && is_backup(&e.name))
         .collect();
-    others.sort_by(|a, b| b.mod_time.cmp(&a.mod_time).then_with(|| b.name.cmp(&a.name)));
+    others.sort_by(|a, b| {
+        b.mod_time
+            .cmp(&a.mod_time)
+            .then_with(|| b.name.cmp(&a.name))
+    });
 
     let cutoff = (policy.max_days > 0).then(|| now - Duration::days(i64::from(policy.max_days)));
     // The current backup takes one of the max_files places.
@@ -68,7 +72,10 @@ mod tests {
     }
 
     fn policy(max_files: u32, max_days: u32) -> RetentionPolicy {
-        RetentionPolicy { max_files, max_days }
+        RetentionPolicy {
+            max_files,
+            max_days,
+        }
     }
 
     #[test]
@@ -80,13 +87,48 @@ mod tests {
             expect: &'static [&'static str],
         }
         let cases = [
-            Case { what: "unlimited keeps all", ages: &[0, 1, 2, 30], policy: policy(0, 0), expect: &[] },
-            Case { what: "max files keeps newest", ages: &[0, 1, 2, 3], policy: policy(2, 0), expect: &["app-3d.sql", "app-2d.sql"] },
-            Case { what: "max files 1 keeps only current", ages: &[0, 1, 2], policy: policy(1, 0), expect: &["app-2d.sql", "app-1d.sql"] },
-            Case { what: "max files above count", ages: &[0, 1], policy: policy(5, 0), expect: &[] },
-            Case { what: "max days", ages: &[0, 1, 7, 8, 40], policy: policy(0, 7), expect: &["app-40d.sql", "app-8d.sql", "app-7d.sql"] },
-            Case { what: "both: union", ages: &[0, 1, 2, 9], policy: policy(3, 5), expect: &["app-9d.sql"] },
-            Case { what: "both: files stricter", ages: &[0, 1, 2, 3], policy: policy(2, 30), expect: &["app-3d.sql", "app-2d.sql"] },
+            Case {
+                what: "unlimited keeps all",
+                ages: &[0, 1, 2, 30],
+                policy: policy(0, 0),
+                expect: &[],
+            },
+            Case {
+                what: "max files keeps newest",
+                ages: &[0, 1, 2, 3],
+                policy: policy(2, 0),
+                expect: &["app-3d.sql", "app-2d.sql"],
+            },
+            Case {
+                what: "max files 1 keeps only current",
+                ages: &[0, 1, 2],
+                policy: policy(1, 0),
+                expect: &["app-2d.sql", "app-1d.sql"],
+            },
+            Case {
+                what: "max files above count",
+                ages: &[0, 1],
+                policy: policy(5, 0),
+                expect: &[],
+            },
+            Case {
+                what: "max days",
+                ages: &[0, 1, 7, 8, 40],
+                policy: policy(0, 7),
+                expect: &["app-40d.sql", "app-8d.sql", "app-7d.sql"],
+            },
+            Case {
+                what: "both: union",
+                ages: &[0, 1, 2, 9],
+                policy: policy(3, 5),
+                expect: &["app-9d.sql"],
+            },
+            Case {
+                what: "both: files stricter",
+                ages: &[0, 1, 2, 3],
+                policy: policy(2, 30),
+                expect: &["app-3d.sql", "app-2d.sql"],
+            },
         ];
         for c in cases {
             let got = select_expired(&listing(c.ages), is_backup, "app-0d.sql", c.policy, now());
@@ -112,8 +154,16 @@ mod tests {
     #[test]
     fn foreign_files_are_never_candidates() {
         let mut l = listing(&[0, 1, 2]);
-        for name in ["notes.txt", "app-1d.sql.sha256", "other-5d.sql", "app-9d.sql.bak"] {
-            l.push(Entry { name: name.into(), mod_time: now() - Duration::days(500) });
+        for name in [
+            "notes.txt",
+            "app-1d.sql.sha256",
+            "other-5d.sql",
+            "app-9d.sql.bak",
+        ] {
+            l.push(Entry {
+                name: name.into(),
+                mod_time: now() - Duration::days(500),
+            });
         }
         let got = select_expired(&l, is_backup, "app-0d.sql", policy(1, 1), now());
         assert_eq!(got, ["app-2d.sql", "app-1d.sql"]);
@@ -124,7 +174,10 @@ mod tests {
         let t = now() - Duration::hours(1);
         let l: Vec<Entry> = ["app-a.sql", "app-c.sql", "app-b.sql"]
             .into_iter()
-            .map(|n| Entry { name: n.into(), mod_time: t })
+            .map(|n| Entry {
+                name: n.into(),
+                mod_time: t,
+            })
             .collect();
         let got = select_expired(&l, is_backup, "app-z.sql", policy(2, 0), now());
         assert_eq!(got, ["app-a.sql", "app-b.sql"]);

@@ -62,25 +62,38 @@ impl NameTemplate {
                 "time" => Part::Time,
                 "ts" => Part::Ts,
                 "uuid" => Part::Uuid,
-                other => return Err(format!("unknown token '{{{other}}}' in '{source}' (expected {TOKENS})")),
+                other => {
+                    return Err(format!(
+                        "unknown token '{{{other}}}' in '{source}' (expected {TOKENS})"
+                    ))
+                }
             });
             rest = &after[close + 1..];
         }
         if rest.contains('}') {
-            return Err(format!("'{source}' has a '}}' without '{{' (tokens: {TOKENS})"));
+            return Err(format!(
+                "'{source}' has a '}}' without '{{' (tokens: {TOKENS})"
+            ));
         }
         if !rest.is_empty() {
             parts.push(Part::Lit(rest.to_string()));
         }
         if parts.is_empty() {
-            return Err(format!("is empty (expected e.g. {{db}}-{{date}}-{{time}}; tokens: {TOKENS})"));
+            return Err(format!(
+                "is empty (expected e.g. {{db}}-{{date}}-{{time}}; tokens: {TOKENS})"
+            ));
         }
-        Ok(NameTemplate { source: source.to_string(), parts })
+        Ok(NameTemplate {
+            source: source.to_string(),
+            parts,
+        })
     }
 
     /// Whether two runs, a second or more apart, always get different names.
     pub fn is_unique_per_run(&self) -> bool {
-        self.parts.iter().any(|p| matches!(p, Part::Time | Part::Ts | Part::Uuid))
+        self.parts
+            .iter()
+            .any(|p| matches!(p, Part::Time | Part::Ts | Part::Uuid))
     }
 
     /// The object name (without extension) for one run.
@@ -154,8 +167,14 @@ mod tests {
     #[test]
     fn date_and_time_follow_the_time_zone() {
         let t = NameTemplate::parse("{db}-{date}-{time}").unwrap();
-        assert_eq!(t.render(&vars(Tz::Asia__Kolkata)), "myapp-2026-02-08-020000");
-        assert_eq!(t.render(&vars(Tz::America__New_York)), "myapp-2026-02-07-153000");
+        assert_eq!(
+            t.render(&vars(Tz::Asia__Kolkata)),
+            "myapp-2026-02-08-020000"
+        );
+        assert_eq!(
+            t.render(&vars(Tz::America__New_York)),
+            "myapp-2026-02-07-153000"
+        );
     }
 
     #[test]
@@ -174,9 +193,13 @@ mod tests {
 
     #[test]
     fn uniqueness() {
-        assert!(NameTemplate::parse("{db}-{date}-{time}").unwrap().is_unique_per_run());
+        assert!(NameTemplate::parse("{db}-{date}-{time}")
+            .unwrap()
+            .is_unique_per_run());
         assert!(NameTemplate::parse("{uuid}").unwrap().is_unique_per_run());
-        assert!(!NameTemplate::parse("{db}-{date}").unwrap().is_unique_per_run());
+        assert!(!NameTemplate::parse("{db}-{date}")
+            .unwrap()
+            .is_unique_per_run());
     }
 
     #[test]

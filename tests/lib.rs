@@ -1,1 +1,7 @@
+//! Integration tests: the real `dbstash` binary against real servers and fakes on PATH.
+//! One test binary, so servers are shared between tests.
 
+mod support;
+
+mod cli;
+mod pg;

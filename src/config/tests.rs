@@ -1,1 +1,503 @@
+use super::*;
+use std::io::Write as _;
 
+fn args() -> CommonArgs {
+    CommonArgs {
+        db_host: Some("db.internal".into()),
+        db_name: Some("app".into()),
+        rclone_remote: Some("s3:bucket/backups".into()),
+        backup_schedule: Some("once".into()),
+        ..CommonArgs::default()
+    }
+}
+
+fn resolve(a: CommonArgs) -> Result<Config, ConfigError> {
+    Config::resolve(EngineKind::Pg, a)
+}
+
+fn err(a: CommonArgs) -> String {
+    resolve(a).unwrap_err().to_string()
+}
+
+fn secret_file(content: &str) -> tempfile::NamedTempFile {
+    let mut f = tempfile::NamedTempFile::new().unwrap();
+    f.write_all(content.as_bytes()).unwrap();
+    f
+}
+
+#[test]
+fn host_fields_with_defaults() {
+    let c = resolve(args()).unwrap();
+    assert_eq!(c.conn.host.as_deref(), Some("db.internal"));
+    assert_eq!(c.conn.port, 5432);
+    assert_eq!(c.conn.database.as_deref(), Some("app"));
+    assert!(c.conn.uri.is_none());
+    assert_eq!(c.mode, BackupMode::Stream);
+    assert_eq!(c.template.to_string(), "{db}-{date}-{time}");
+    assert_eq!(c.tz, Tz::UTC);
+    assert_eq!(c.notify_on, NotifyOn::Failure);
+    assert_eq!(c.log_format, LogFormat::Text);
+    assert_eq!(c.log_level, tracing::Level::INFO);
+    assert!(c.lock && c.checksum && !c.compress && !c.dry_run && !c.all_databases);
+    assert_eq!(c.retention, RetentionPolicy::default());
+    assert_eq!(c.temp_dir, PathBuf::from("/tmp/dbstash-work"));
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+}
+
+#[test]
+fn uri_password_is_split_off_and_decoded() {
+    let mut a = args();
+    a.db_host = None;
+    a.db_name = None;
+    a.db_uri = Some("postgresql://bob:p%40ss%2Fw0rd@pg.example:6543/shop?sslmode=require".into());
+    let c = resolve(a).unwrap();
+    let uri = c.conn.uri.as_ref().unwrap().to_string();
+    assert_eq!(uri, "postgresql://bob@pg.example:6543/shop?sslmode=require");
+    assert_eq!(
+        c.conn.password.as_ref().unwrap().expose_secret(),
+        "p@ss/w0rd"
+    );
+    assert_eq!(c.conn.database.as_deref(), Some("shop"));
+    assert_eq!(c.conn.port, 6543);
+    assert_eq!(c.conn.user.as_deref(), Some("bob"));
+}
+
+#[test]
+fn uri_password_query_parameter_is_split_off() {
+    let mut a = args();
+    a.db_host = None;
+    a.db_name = None;
+    a.db_uri = Some("postgres://bob@h/shop?password=s3cret&sslmode=disable".into());
+    let c = resolve(a).unwrap();
+    assert_eq!(
+        c.conn.uri.as_ref().unwrap().as_str(),
+        "postgres://bob@h/shop?sslmode=disable"
+    );
+    assert_eq!(c.conn.password.as_ref().unwrap().expose_secret(), "s3cret");
+}
+
+#[test]
+fn uri_wins_over_fields_with_a_warning() {
+    let mut a = args();
+    a.db_uri = Some("postgresql://u@h/shop".into());
+    let c = resolve(a).unwrap();
+    assert_eq!(c.conn.database.as_deref(), Some("shop"));
+    assert!(
+        c.warnings
+            .iter()
+            .any(|w| w.contains("DB_HOST, DB_NAME ignored")),
+        "{:?}",
+        c.warnings
+    );
+}
+
+#[test]
+fn uri_without_password_uses_db_password() {
+    let mut a = args();
+    a.db_uri = Some("postgresql://u@h/shop".into());
+    a.db_name = None;
+    a.db_password = Some("pw".into());
+    let c = resolve(a).unwrap();
+    assert_eq!(c.conn.password.as_ref().unwrap().expose_secret(), "pw");
+}
+
+#[test]
+fn file_variants_win_over_plain_ones() {
+    let uri = secret_file("postgresql://u:from-file@h/filedb\n");
+    let pw = secret_file("pw-from-file\n");
+    let mut a = args();
+    a.db_uri = Some("postgresql://u:plain@h/plaindb".into());
+    a.db_uri_file = Some(uri.path().display().to_string());
+    a.db_name = None;
+    let c = resolve(a).unwrap();
+    assert_eq!(c.conn.database.as_deref(), Some("filedb"));
+    assert_eq!(
+        c.conn.password.as_ref().unwrap().expose_secret(),
+        "from-file"
+    );
+
+    let mut a = args();
+    a.db_password = Some("plain".into());
+    a.db_password_file = Some(pw.path().display().to_string());
+    let c = resolve(a).unwrap();
+    assert_eq!(
+        c.conn.password.as_ref().unwrap().expose_secret(),
+        "pw-from-file"
+    );
+}
+
+#[test]
+fn rclone_config_inline_and_file() {
+    let mut a = args();
+    a.rclone_config = Some("W3JdCnR5cGUgPSBsb2NhbAo=".into()); // "[r]\ntype = local\n"
+    match resolve(a).unwrap().rclone_config {
+        RcloneConfig::Inline(s) => assert_eq!(s.expose_secret(), "[r]\ntype = local\n"),
+        other => panic!("{other:?}"),
+    }
+    let f = secret_file("[r]\ntype = local\n");
+    let mut a = args();
+    a.rclone_config = Some("W3JdCnR5cGUgPSBsb2NhbAo=".into());
+    a.rclone_config_file = Some(f.path().display().to_string());
+    let c = resolve(a).unwrap();
+    assert!(matches!(c.rclone_config, RcloneConfig::File(ref p) if p == f.path()));
+    assert!(c
+        .warnings
+        .iter()
+        .any(|w| w.contains("RCLONE_CONFIG is ignored")));
+}
+
+#[test]
+fn booleans_accept_common_spellings_and_the_all_dbs_alias() {
+    for (v, want) in [
+        ("true", true),
+        ("1", true),
+        ("yes", true),
+        ("ON", true),
+        ("false", false),
+        ("0", false),
+        ("no", false),
+    ] {
+        let mut a = args();
+        a.backup_compress = Some(v.into());
+        assert_eq!(resolve(a).unwrap().compress, want, "{v}");
+    }
+    let mut a = args();
+    a.db_name = None;
+    a.backup_all_dbs = Some("true".into());
+    let c = resolve(a).unwrap();
+    assert!(c.all_databases);
+    assert_eq!(c.db_label(), "all");
+}
+
+#[test]
+fn empty_values_count_as_unset() {
+    let mut a = args();
+    a.backup_mode = Some("".into());
+    a.tz = Some("".into());
+    a.db_port = Some(" ".into());
+    let c = resolve(a).unwrap();
+    assert_eq!(c.mode, BackupMode::Stream);
+    assert_eq!(c.conn.port, 5432);
+}
+
+#[test]
+fn values_parse() {
+    let mut a = args();
+    a.tz = Some("Europe/Berlin".into());
+    a.retention_max_files = Some("7".into());
+    a.retention_max_days = Some("30".into());
+    a.log_format = Some("JSON".into());
+    a.log_level = Some("debug".into());
+    a.notify_on = Some("always".into());
+    a.backup_extension = Some("sql.gz".into());
+    a.dump_extra_args = Some("--schema 'my schema' -v".into());
+    a.rclone_extra_args = Some("--s3-chunk-size 64M".into());
+    a.backup_lock = Some("false".into());
+    let c = resolve(a).unwrap();
+    assert_eq!(c.tz, Tz::Europe__Berlin);
+    assert_eq!(
+        c.retention,
+        RetentionPolicy {
+            max_files: 7,
+            max_days: 30
+        }
+    );
+    assert_eq!(c.log_format, LogFormat::Json);
+    assert_eq!(c.log_level, tracing::Level::DEBUG);
+    assert_eq!(c.notify_on, NotifyOn::Always);
+    assert_eq!(c.extension.as_deref(), Some(".sql.gz"));
+    assert_eq!(c.dump_extra_args, ["--schema", "my schema", "-v"]);
+    assert_eq!(c.rclone_extra_args, ["--s3-chunk-size", "64M"]);
+    assert!(!c.lock);
+}
+
+#[test]
+fn durations() {
+    assert_eq!(parse_duration("30m"), Ok(Some(Duration::from_secs(1800))));
+    assert_eq!(parse_duration("1h"), Ok(Some(Duration::from_secs(3600))));
+    assert_eq!(parse_duration("1h30m"), Ok(Some(Duration::from_secs(5400))));
+    assert_eq!(parse_duration("90s"), Ok(Some(Duration::from_secs(90))));
+    assert_eq!(
+        parse_duration("1500ms"),
+        Ok(Some(Duration::from_millis(1500)))
+    );
+    assert_eq!(parse_duration("2d"), Ok(Some(Duration::from_secs(172_800))));
+    assert_eq!(parse_duration("0"), Ok(None));
+    for bad in ["", "30", "m", "1x", "1h-5m", "-1h", "1.5h", "h1"] {
+        assert!(parse_duration(bad).is_err(), "{bad:?} must be rejected");
+    }
+}
+
+#[test]
+fn schedules() {
+    assert!(matches!(parse_schedule("once"), Ok(Schedule::Once)));
+    assert!(matches!(parse_schedule("ONCE"), Ok(Schedule::Once)));
+    for ok in ["0 2 * * *", "*/2 * * * * *", "@daily", "0 3 * * MON-FRI"] {
+        assert!(matches!(parse_schedule(ok), Ok(Schedule::Cron(_))), "{ok}");
+    }
+    for bad in ["", "daily", "0 2 * *", "61 * * * *", "0 0 2 * * * 2026"] {
+        let e = parse_schedule(bad).unwrap_err().to_string();
+        assert!(
+            e.starts_with("BACKUP_SCHEDULE (--backup-schedule): "),
+            "{e}"
+        );
+    }
+}
+
+/// Every invalid input: one line naming the variable (and flag) and what was expected.
+#[test]
+fn every_invalid_input_names_its_variable() {
+    type Edit = fn(&mut CommonArgs);
+    let cases: &[(&str, Edit, &str)] = &[
+        (
+            "RCLONE_REMOTE (--rclone-remote)",
+            |a| a.rclone_remote = None,
+            "is required",
+        ),
+        (
+            "DB_URI (--db-uri) or DB_HOST (--db-host)",
+            |a| a.db_host = None,
+            "no database connection",
+        ),
+        (
+            "DB_NAME (--db-name)",
+            |a| a.db_name = None,
+            "is required with DB_HOST",
+        ),
+        (
+            "DB_URI (--db-uri)",
+            |a| a.db_uri = Some("not a uri".into()),
+            "not a valid URI",
+        ),
+        (
+            "DB_URI (--db-uri)",
+            |a| a.db_uri = Some("mysql://u@h/db".into()),
+            "scheme 'mysql' does not fit engine pg",
+        ),
+        (
+            "DB_URI (--db-uri)",
+            |a| a.db_uri = Some("postgresql://u@h".into()),
+            "has no database name",
+        ),
+        (
+            "DB_URI_FILE (--db-uri-file)",
+            |a| a.db_uri_file = Some("/nonexistent/uri".into()),
+            "cannot read '/nonexistent/uri'",
+        ),
+        (
+            "DB_PASSWORD_FILE (--db-password-file)",
+            |a| a.db_password_file = Some("/nonexistent/pw".into()),
+            "cannot read",
+        ),
+        (
+            "DB_PORT (--db-port)",
+            |a| a.db_port = Some("70000".into()),
+            "not a port",
+        ),
+        (
+            "RCLONE_CONFIG (--rclone-config)",
+            |a| a.rclone_config = Some("not base64!".into()),
+            "not valid base64",
+        ),
+        (
+            "RCLONE_CONFIG (--rclone-config)",
+            |a| a.rclone_config = Some("//79".into()),
+            "binary",
+        ),
+        (
+            "RCLONE_CONFIG_FILE (--rclone-config-file)",
+            |a| a.rclone_config_file = Some("/nonexistent/rclone.conf".into()),
+            "cannot read",
+        ),
+        (
+            "RCLONE_EXTRA_ARGS (--rclone-extra-args)",
+            |a| a.rclone_extra_args = Some("--x 'unclosed".into()),
+            "cannot split",
+        ),
+        (
+            "DUMP_EXTRA_ARGS (--dump-extra-args)",
+            |a| a.dump_extra_args = Some("\"unclosed".into()),
+            "cannot split",
+        ),
+        (
+            "BACKUP_SCHEDULE (--backup-schedule)",
+            |a| a.backup_schedule = Some("every day".into()),
+            "not a valid cron",
+        ),
+        (
+            "BACKUP_MODE (--backup-mode)",
+            |a| a.backup_mode = Some("zip".into()),
+            "expected stream, directory or tar",
+        ),
+        (
+            "BACKUP_NAME_TEMPLATE (--backup-name-template)",
+            |a| a.backup_name_template = Some("{db}-{hour}".into()),
+            "unknown token '{hour}'",
+        ),
+        (
+            "BACKUP_COMPRESS (--backup-compress)",
+            |a| a.backup_compress = Some("maybe".into()),
+            "not a boolean",
+        ),
+        (
+            "BACKUP_ALL_DATABASES (--backup-all-databases)",
+            |a| a.backup_all_databases = Some("sure".into()),
+            "not a boolean",
+        ),
+        (
+            "BACKUP_EXTENSION (--backup-extension)",
+            |a| a.backup_extension = Some("a/b".into()),
+            "must not contain '/'",
+        ),
+        (
+            "TZ (--tz)",
+            |a| a.tz = Some("Mars/Olympus".into()),
+            "unknown time zone 'Mars/Olympus'",
+        ),
+        (
+            "RETENTION_MAX_FILES (--retention-max-files)",
+            |a| a.retention_max_files = Some("-1".into()),
+            "not a whole number",
+        ),
+        (
+            "RETENTION_MAX_DAYS (--retention-max-days)",
+            |a| a.retention_max_days = Some("ten".into()),
+            "not a whole number",
+        ),
+        (
+            "NOTIFY_WEBHOOK_URL (--notify-webhook-url)",
+            |a| a.notify_webhook_url = Some("ftp://x".into()),
+            "expected an http(s)",
+        ),
+        (
+            "NOTIFY_ON (--notify-on)",
+            |a| a.notify_on = Some("never".into()),
+            "expected always, failure or success",
+        ),
+        (
+            "LOG_LEVEL (--log-level)",
+            |a| a.log_level = Some("loud".into()),
+            "expected debug, info, warn or error",
+        ),
+        (
+            "LOG_FORMAT (--log-format)",
+            |a| a.log_format = Some("xml".into()),
+            "expected text or json",
+        ),
+        (
+            "BACKUP_TIMEOUT (--backup-timeout)",
+            |a| a.backup_timeout = Some("soon".into()),
+            "not a duration",
+        ),
+        (
+            "BACKUP_LOCK (--backup-lock)",
+            |a| a.backup_lock = Some("2".into()),
+            "not a boolean",
+        ),
+        (
+            "DRY_RUN (--dry-run)",
+            |a| a.dry_run = Some("y e s".into()),
+            "not a boolean",
+        ),
+        (
+            "DB_NAME (--db-name) and BACKUP_ALL_DATABASES (--backup-all-databases)",
+            |a| a.backup_all_databases = Some("true".into()),
+            "mutually exclusive",
+        ),
+    ];
+    for (subject, edit, needle) in cases {
+        let mut a = args();
+        edit(&mut a);
+        let e = resolve(a).unwrap_err();
+        assert_eq!(&e.subject, subject, "for {needle}");
+        assert!(
+            e.message.contains(needle),
+            "{subject}: {} (wanted {needle})",
+            e.message
+        );
+        assert!(!e.to_string().contains('\n'), "one line: {e}");
+    }
+}
+
+#[test]
+fn errors_never_echo_a_uri_password() {
+    let mut a = args();
+    a.db_uri = Some("mysql://u:topsecret@h/db".into());
+    assert!(!err(a).contains("topsecret"));
+    let mut a = args();
+    a.db_uri = Some("postgresql://u:topsecret@h:notaport/db".into());
+    assert!(!err(a).contains("topsecret"));
+}
+
+#[test]
+fn not_yet_supported_only_when_set_to_non_default() {
+    type Edit = fn(&mut CommonArgs);
+    let cases: &[(&str, Edit)] = &[
+        ("BACKUP_SCHEDULE", |a| {
+            a.backup_schedule = Some("0 2 * * *".into())
+        }),
+        ("BACKUP_SCHEDULE", |a| a.backup_schedule = None),
+        ("BACKUP_MODE", |a| a.backup_mode = Some("tar".into())),
+        ("BACKUP_MODE", |a| a.backup_mode = Some("directory".into())),
+        ("BACKUP_ON_START", |a| {
+            a.backup_on_start = Some("true".into())
+        }),
+        ("BACKUP_TIMEOUT", |a| a.backup_timeout = Some("1h".into())),
+        ("HOOK_PRE_BACKUP", |a| {
+            a.hook_pre_backup = Some("echo hi".into())
+        }),
+        ("HOOK_POST_BACKUP", |a| {
+            a.hook_post_backup = Some("echo hi".into())
+        }),
+        ("NOTIFY_WEBHOOK_URL", |a| {
+            a.notify_webhook_url = Some("https://hooks.slack.com/services/x".into())
+        }),
+    ];
+    for (var, edit) in cases {
+        let mut a = args();
+        edit(&mut a);
+        let e = err(a);
+        assert!(e.starts_with(&format!("{var} (")), "{e}");
+        assert!(e.contains("not yet supported"), "{e}");
+    }
+    // Defaults (and explicit default values) pass.
+    let mut a = args();
+    a.backup_mode = Some("stream".into());
+    a.backup_on_start = Some("false".into());
+    a.backup_timeout = Some("0".into());
+    a.notify_on = Some("failure".into());
+    resolve(a).unwrap();
+}
+
+#[test]
+fn engine_selection() {
+    assert_eq!(
+        resolve_engine(Some(EngineCommand::Pg), Some("mysql")),
+        Ok(EngineKind::Pg)
+    );
+    assert_eq!(resolve_engine(None, Some("pg")), Ok(EngineKind::Pg));
+    assert_eq!(resolve_engine(None, Some("PostgreSQL")), Ok(EngineKind::Pg));
+    let e = resolve_engine(None, Some("oracle"))
+        .unwrap_err()
+        .to_string();
+    assert_eq!(e, "ENGINE (--engine): unknown engine 'oracle' (expected one of pg, mysql, mariadb, redis, mongo)");
+    let e = resolve_engine(None, Some("mongo")).unwrap_err().to_string();
+    assert!(e.contains("not yet supported"), "{e}");
+    let e = resolve_engine(None, None).unwrap_err().to_string();
+    assert!(e.starts_with("ENGINE (--engine): no engine given"), "{e}");
+}
+
+#[test]
+fn describe_redacts_secrets() {
+    let mut a = args();
+    a.db_host = None;
+    a.db_name = None;
+    a.db_uri = Some("postgresql://u:hunter2@h/db".into());
+    a.rclone_config = Some("W3JdCnR5cGUgPSBsb2NhbAo=".into());
+    a.rclone_remote = Some(":s3,secret_access_key=SK123:bucket".into());
+    let c = resolve(a).unwrap();
+    let text = format!("{:?}", describe(&c));
+    for secret in ["hunter2", "SK123", "type = local", "W3JdCnR5"] {
+        assert!(!text.contains(secret), "{secret} leaked: {text}");
+    }
+}

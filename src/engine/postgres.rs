@@ -91,7 +91,14 @@ impl Postgres {
     fn base_args(&self, cfg: &Config) -> Vec<String> {
         let mut args = vec!["--no-password".to_string()];
         if !cfg.all_databases {
-            args.push(if cfg.compress { "--format=custom" } else { "--format=plain" }.into());
+            args.push(
+                if cfg.compress {
+                    "--format=custom"
+                } else {
+                    "--format=plain"
+                }
+                .into(),
+            );
         }
         let c = &cfg.conn;
         match &c.uri {
@@ -162,10 +169,20 @@ impl Engine for Postgres {
             .conn
             .password
             .iter()
-            .map(|p| ("PGPASSWORD", SecretString::from(secrecy::ExposeSecret::expose_secret(p).to_string())))
+            .map(|p| {
+                (
+                    "PGPASSWORD",
+                    SecretString::from(secrecy::ExposeSecret::expose_secret(p).to_string()),
+                )
+            })
             .collect();
         DumpCommand {
-            program: if cfg.all_databases { "pg_dumpall" } else { "pg_dump" }.into(),
+            program: if cfg.all_databases {
+                "pg_dumpall"
+            } else {
+                "pg_dump"
+            }
+            .into(),
             args,
             env,
         }

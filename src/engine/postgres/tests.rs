@@ -1,1 +1,239 @@
+//! The rows of the design's PostgreSQL tables, as exact argv.
 
+use super::*;
+use crate::cli::CommonArgs;
+use crate::config::Config;
+use crate::engine;
+use secrecy::ExposeSecret;
+
+fn cfg(edit: impl FnOnce(&mut CommonArgs)) -> Config {
+    let mut a = CommonArgs {
+        rclone_remote: Some("s3:b".into()),
+        backup_schedule: Some("once".into()),
+        ..CommonArgs::default()
+    };
+    edit(&mut a);
+    Config::resolve(EngineKind::Pg, a).expect("valid config")
+}
+
+fn host(a: &mut CommonArgs) {
+    a.db_host = Some("db".into());
+    a.db_user = Some("app".into());
+    a.db_password = Some("pw".into());
+}
+
+fn argv(c: &Config) -> String {
+    let d = Postgres.dump_command(c);
+    format!("{} {}", d.program, d.args.join(" "))
+}
+
+#[test]
+fn rows() {
+    type Edit = fn(&mut CommonArgs);
+    let cases: &[(&str, Edit, &str, &str)] = &[
+        (
+            "single db, host fields",
+            |a| { host(a); a.db_name = Some("shop".into()); },
+            "pg_dump --no-password --format=plain --host=db --port=5432 --username=app --dbname=shop",
+            ".sql",
+        ),
+        (
+            "single db, host fields, custom port, no user",
+            |a| { a.db_host = Some("db".into()); a.db_port = Some("6432".into()); a.db_name = Some("shop".into()); },
+            "pg_dump --no-password --format=plain --host=db --port=6432 --dbname=shop",
+            ".sql",
+        ),
+        (
+            "single db, compress",
+            |a| { host(a); a.db_name = Some("shop".into()); a.backup_compress = Some("true".into()); },
+            "pg_dump --no-password --format=custom --host=db --port=5432 --username=app --dbname=shop",
+            ".dump",
+        ),
+        (
+            "single db, URI",
+            |a| a.db_uri = Some("postgresql://app:pw@db:5433/shop?sslmode=require".into()),
+            "pg_dump --no-password --format=plain --dbname=postgresql://app@db:5433/shop?sslmode=require",
+            ".sql",
+        ),
+        (
+            "single db, URI, compress",
+            |a| { a.db_uri = Some("postgres://app:pw@db/shop".into()); a.backup_compress = Some("true".into()); },
+            "pg_dump --no-password --format=custom --dbname=postgres://app@db/shop",
+            ".dump",
+        ),
+        (
+            "all dbs, host fields",
+            |a| { host(a); a.backup_all_databases = Some("true".into()); },
+            "pg_dumpall --no-password --host=db --port=5432 --username=app",
+            ".sql",
+        ),
+        (
+            "all dbs, compress is a no-op",
+            |a| { host(a); a.backup_all_databases = Some("true".into()); a.backup_compress = Some("true".into()); },
+            "pg_dumpall --no-password --host=db --port=5432 --username=app",
+            ".sql",
+        ),
+        (
+            "all dbs, URI (its database name is ignored by pg_dumpall)",
+            |a| { a.db_uri = Some("postgresql://app:pw@db/postgres".into()); a.backup_all_databases = Some("true".into()); },
+            "pg_dumpall --no-password --dbname=postgresql://app@db/postgres",
+            ".sql",
+        ),
+        (
+            "extra args come last",
+            |a| { host(a); a.db_name = Some("shop".into()); a.dump_extra_args = Some("--schema=public --no-owner".into()); },
+            "pg_dump --no-password --format=plain --host=db --port=5432 --username=app --dbname=shop --schema=public --no-owner",
+            ".sql",
+        ),
+        (
+            "extra args override compress: tar format",
+            |a| { host(a); a.db_name = Some("shop".into()); a.backup_compress = Some("true".into()); a.dump_extra_args = Some("-Ft".into()); },
+            "pg_dump --no-password --format=custom --host=db --port=5432 --username=app --dbname=shop -Ft",
+            ".tar",
+        ),
+        (
+            "plain with gzip compression",
+            |a| { host(a); a.db_name = Some("shop".into()); a.dump_extra_args = Some("--compress=6".into()); },
+            "pg_dump --no-password --format=plain --host=db --port=5432 --username=app --dbname=shop --compress=6",
+            ".sql.gz",
+        ),
+        (
+            "plain with zstd compression",
+            |a| { host(a); a.db_name = Some("shop".into()); a.dump_extra_args = Some("--compress=zstd:9".into()); },
+            "pg_dump --no-password --format=plain --host=db --port=5432 --username=app --dbname=shop --compress=zstd:9",
+            ".sql.zst",
+        ),
+        (
+            "custom via extra args, compression inside the format",
+            |a| { host(a); a.db_name = Some("shop".into()); a.dump_extra_args = Some("-F c -Z 9".into()); },
+            "pg_dump --no-password --format=plain --host=db --port=5432 --username=app --dbname=shop -F c -Z 9",
+            ".dump",
+        ),
+        (
+            "BACKUP_EXTENSION wins",
+            |a| { host(a); a.db_name = Some("shop".into()); a.backup_extension = Some("pgsql".into()); },
+            "pg_dump --no-password --format=plain --host=db --port=5432 --username=app --dbname=shop",
+            ".pgsql",
+        ),
+    ];
+    for (what, edit, want_argv, want_ext) in cases {
+        let c = cfg(edit);
+        assert_eq!(argv(&c), *want_argv, "{what}");
+        assert_eq!(engine::extension(&c), *want_ext, "{what}");
+    }
+}
+
+#[test]
+fn password_travels_in_pgpassword_never_argv() {
+    for edit in [
+        (|a: &mut CommonArgs| {
+            host(a);
+            a.db_name = Some("shop".into());
+        }) as fn(&mut CommonArgs),
+        |a| a.db_uri = Some("postgresql://app:pw@db/shop".into()),
+        |a| a.db_uri = Some("postgresql://app@db/shop?password=pw".into()),
+        |a| {
+            host(a);
+            a.backup_all_databases = Some("true".into());
+        },
+    ] {
+        let c = cfg(edit);
+        let d = Postgres.dump_command(&c);
+        assert!(!d.args.iter().any(|a| a.contains("pw")), "{:?}", d.args);
+        assert_eq!(d.env.len(), 1);
+        assert_eq!(d.env[0].0, "PGPASSWORD");
+        assert_eq!(d.env[0].1.expose_secret(), "pw");
+        assert!(d.to_string().starts_with("PGPASSWORD=*** pg_dump"), "{d}");
+    }
+    let c = cfg(|a| {
+        a.db_host = Some("db".into());
+        a.db_name = Some("x".into());
+    });
+    assert!(Postgres.dump_command(&c).env.is_empty());
+}
+
+#[test]
+fn warnings() {
+    type Edit = fn(&mut CommonArgs);
+    let cases: &[(Edit, &str)] = &[
+        (
+            |a| {
+                host(a);
+                a.backup_all_databases = Some("1".into());
+                a.backup_compress = Some("1".into());
+            },
+            "BACKUP_COMPRESS has no effect with BACKUP_ALL_DATABASES",
+        ),
+        (
+            |a| {
+                host(a);
+                a.db_name = Some("s".into());
+                a.backup_compress = Some("1".into());
+                a.dump_extra_args = Some("--format=tar".into());
+            },
+            "overrides BACKUP_COMPRESS",
+        ),
+        (
+            |a| {
+                host(a);
+                a.db_name = Some("s".into());
+                a.dump_extra_args = Some("-Fd".into());
+            },
+            "directory format",
+        ),
+        (
+            |a| {
+                host(a);
+                a.db_name = Some("s".into());
+                a.dump_extra_args = Some("--format=directory".into());
+            },
+            "directory format",
+        ),
+        (
+            |a| {
+                host(a);
+                a.db_name = Some("s".into());
+                a.dump_extra_args = Some("--Fd".into());
+            },
+            "directory format",
+        ),
+        (
+            |a| {
+                host(a);
+                a.db_name = Some("s".into());
+                a.dump_extra_args = Some("-f /tmp/out.sql".into());
+            },
+            "-f/--file",
+        ),
+        (
+            |a| {
+                host(a);
+                a.db_name = Some("s".into());
+                a.dump_extra_args = Some("--file=/tmp/out.sql".into());
+            },
+            "-f/--file",
+        ),
+        (
+            |a| {
+                host(a);
+                a.db_name = Some("s".into());
+                a.db_auth_source = Some("other".into());
+            },
+            "DB_AUTH_SOURCE is ignored",
+        ),
+    ];
+    for (edit, needle) in cases {
+        let c = cfg(edit);
+        assert!(
+            c.warnings.iter().any(|w| w.contains(needle)),
+            "{needle}: {:?}",
+            c.warnings
+        );
+    }
+    let quiet = cfg(|a| {
+        host(a);
+        a.db_name = Some("s".into());
+        a.dump_extra_args = Some("--schema=public -v".into());
+    });
+    assert!(quiet.warnings.is_empty(), "{:?}", quiet.warnings);
+}

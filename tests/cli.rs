@@ -1,0 +1,358 @@
+//! The command line and configuration, end to end through the binary. No servers needed:
+//! fake `pg_dump` and `rclone` on PATH record what they were given.
+
+use std::path::Path;
+
+use base64::Engine as _;
+
+use crate::support::*;
+
+fn b64(s: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(s)
+}
+
+#[test]
+fn version_and_help() {
+    let out = Dbstash::new().args(["--version"]).run();
+    out.assert_code(0);
+    assert_eq!(
+        out.stdout.trim(),
+        format!("dbstash {}", env!("CARGO_PKG_VERSION"))
+    );
+
+    let top = Dbstash::new().args(["--help"]).run();
+    top.assert_code(0);
+    for needle in [
+        "pg",
+        "ENGINE",
+        "Exit codes: 0 success, 1 the backup failed, 2 the configuration is invalid",
+    ] {
+        assert!(
+            top.stdout.contains(needle),
+            "--help lacks {needle}:\n{}",
+            top.stdout
+        );
+    }
+    let pg = Dbstash::new().args(["pg", "--help"]).run();
+    pg.assert_code(0);
+    for needle in [
+        "--db-uri <URI>",
+        "[env: DB_URI]",
+        "--rclone-remote",
+        "--backup-schedule",
+        "--retention-max-files",
+        "--backup-checksum",
+        "{db}-{date}-{time}]",
+    ] {
+        assert!(
+            pg.stdout.contains(needle),
+            "pg --help lacks {needle}:\n{}",
+            pg.stdout
+        );
+    }
+}
+
+#[test]
+fn help_never_shows_secret_values() {
+    for args in [vec!["--help"], vec!["pg", "--help"]] {
+        let out = Dbstash::new()
+            .args(&args)
+            .env("DB_PASSWORD", "hunter2")
+            .env("DB_URI", "postgresql://u:hunter2@h/db")
+            .env(
+                "RCLONE_CONFIG",
+                b64("[x]\ntype = s3\nsecret_access_key = hunter2\n"),
+            )
+            .env(
+                "NOTIFY_WEBHOOK_URL",
+                "https://hooks.slack.com/services/hunter2",
+            )
+            .run();
+        out.assert_code(0);
+        assert!(!out.stdout.contains("hunter2"), "{}", out.stdout);
+        assert!(!out.stdout.contains(&b64("[x]")[..4]), "{}", out.stdout);
+    }
+}
+
+/// Each bad input exits 2 with one line naming the variable and what it expected.
+#[test]
+fn invalid_configuration_exits_2_with_one_line() {
+    let base = [
+        ("DB_HOST", "127.0.0.1"),
+        ("DB_NAME", "app"),
+        ("RCLONE_REMOTE", ":local:/nonexistent"),
+        ("BACKUP_SCHEDULE", "once"),
+    ];
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+    let cases: &[Case] = &[
+        (&[], &[], "ENGINE (--engine): no engine given"),
+        (&[], &[("ENGINE", "oracle")], "ENGINE (--engine): unknown engine 'oracle'"),
+        (&["pg"], &[("RCLONE_REMOTE", "")], "RCLONE_REMOTE (--rclone-remote): is required"),
+        (&["pg"], &[("BACKUP_SCHEDULE", "0 25 * * *")], "BACKUP_SCHEDULE (--backup-schedule): '0 25 * * *' is not a valid cron"),
+        (&["pg", "--backup-schedule", "daily"], &[], "BACKUP_SCHEDULE (--backup-schedule): 'daily' is not a valid cron"),
+        (&["pg"], &[("RCLONE_CONFIG", "%%%")], "RCLONE_CONFIG (--rclone-config): not valid base64"),
+        (&["pg"], &[("DB_URI_FILE", "/nonexistent/secret")], "DB_URI_FILE (--db-uri-file): cannot read '/nonexistent/secret'"),
+        (&["pg"], &[("DB_PASSWORD_FILE", "/nonexistent/pw")], "DB_PASSWORD_FILE (--db-password-file): cannot read"),
+        (&["pg"], &[("DB_URI", "http://u:pw@h/db")], "DB_URI (--db-uri): scheme 'http' does not fit engine pg"),
+        (&["pg"], &[("BACKUP_ALL_DATABASES", "true")], "DB_NAME (--db-name) and BACKUP_ALL_DATABASES (--backup-all-databases): mutually exclusive"),
+        (&["pg"], &[("BACKUP_NAME_TEMPLATE", "{db}-{when}")], "BACKUP_NAME_TEMPLATE (--backup-name-template): unknown token '{when}'"),
+        (&["pg"], &[("BACKUP_MODE", "zip")], "BACKUP_MODE (--backup-mode): unknown mode 'zip'"),
+        (&["pg"], &[("NOTIFY_ON", "sometimes")], "NOTIFY_ON (--notify-on): unknown value 'sometimes'"),
+        (&["pg"], &[("LOG_FORMAT", "xml")], "LOG_FORMAT (--log-format): unknown format 'xml'"),
+        (&["pg"], &[("TZ", "Nowhere/City")], "TZ (--tz): unknown time zone 'Nowhere/City'"),
+        (&["pg"], &[("BACKUP_TIMEOUT", "1 hour")], "BACKUP_TIMEOUT (--backup-timeout): '1 hour' is not a duration"),
+        (&["pg", "--backup-compress=maybe"], &[], "BACKUP_COMPRESS (--backup-compress): 'maybe' is not a boolean"),
+        (&["pg"], &[("RETENTION_MAX_FILES", "many")], "RETENTION_MAX_FILES (--retention-max-files): 'many' is not a whole number"),
+        (&["pg"], &[("HOOK_PRE_BACKUP", "true")], "HOOK_PRE_BACKUP (--hook-pre-backup): the pre-backup hook is not yet supported"),
+        (&["pg"], &[("BACKUP_SCHEDULE", "0 2 * * *")], "BACKUP_SCHEDULE (--backup-schedule): '0 2 * * *' is a valid cron expression, but the scheduler (daemon mode) is not yet supported"),
+    ];
+    for (args, env, want) in cases {
+        let mut cmd = Dbstash::new().args(*args);
+        for (k, v) in base.iter().chain(env.iter()) {
+            cmd = cmd.env(k, v);
+        }
+        let out = cmd.run();
+        assert_eq!(out.code, 2, "{want}: {}", out.stderr);
+        let line = out.stderr.trim_end();
+        assert!(!line.contains('\n'), "one line expected: {line}");
+        assert!(
+            line.starts_with("dbstash: invalid configuration: "),
+            "{line}"
+        );
+        assert!(line.contains(want), "wanted {want:?} in {line:?}");
+    }
+    // clap's own parse errors exit 2 as well.
+    let out = Dbstash::new().args(["pg", "--no-such-flag"]).run();
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("--no-such-flag"), "{}", out.stderr);
+}
+
+/// Fake `pg_dump` and `rclone` that record argv, environment and the config file they see.
+fn fakes(dir: &Path) {
+    write_script(
+        dir,
+        "pg_dump",
+        r#"echo "$@" > "$FAKE_DIR/pg_dump.argv"
+printf '%s' "${PGPASSWORD-}" > "$FAKE_DIR/pg_dump.pgpassword"
+echo "select 1;""#,
+    );
+    write_script(
+        dir,
+        "pg_dumpall",
+        r#"touch "$FAKE_DIR/pg_dumpall.ran"; echo "select 1;""#,
+    );
+    write_script(
+        dir,
+        "rclone",
+        r#"echo "$@" >> "$FAKE_DIR/rclone.argv"
+if [ -n "${RCLONE_CONFIG+x}" ]; then echo leaked >> "$FAKE_DIR/rclone.env"; fi
+prev=""
+for a in "$@"; do
+  if [ "$prev" = "--config" ]; then cp "$a" "$FAKE_DIR/config.copy"; stat -c %a "$a" > "$FAKE_DIR/config.mode"; echo "$a" > "$FAKE_DIR/config.path"; fi
+  prev="$a"
+done
+case " $* " in
+  *" lsjson "*) echo "[]" ;;
+  *" rcat "*) cat >> "$FAKE_DIR/rcat.data" ;;
+esac
+exit 0"#,
+    );
+}
+
+#[test]
+fn secrets_stay_off_argv_and_rclone_config_arrives_as_a_0600_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    fakes(tmp.path());
+    let conf = "[mys3]\ntype = s3\nsecret_access_key = S3-SECRET\n";
+    let out = Dbstash::new()
+        .fake_bin(tmp.path())
+        .env("FAKE_DIR", tmp.path())
+        .env("ENGINE", "pg")
+        .env(
+            "DB_URI",
+            "postgresql://app:Pa55%21word@db.example:5432/shop",
+        )
+        .env("RCLONE_REMOTE", "mys3:bucket/pg")
+        .env("RCLONE_CONFIG", b64(conf))
+        .env("BACKUP_SCHEDULE", "once")
+        .run();
+    out.assert_code(0);
+    let read = |f: &str| std::fs::read_to_string(tmp.path().join(f)).unwrap_or_default();
+    assert_eq!(
+        read("pg_dump.argv").trim(),
+        "--no-password --format=plain --dbname=postgresql://app@db.example:5432/shop"
+    );
+    assert_eq!(read("pg_dump.pgpassword"), "Pa55!word");
+    assert_eq!(read("config.copy"), conf);
+    assert_eq!(read("config.mode").trim(), "600");
+    assert_eq!(
+        read("rclone.env"),
+        "",
+        "RCLONE_CONFIG must not reach rclone's environment"
+    );
+    let argv = read("rclone.argv");
+    assert!(
+        !argv.contains("Pa55") && !argv.contains("S3-SECRET"),
+        "{argv}"
+    );
+    assert!(
+        argv.lines()
+            .any(|l| l.contains(" rcat mys3:bucket/pg/shop-") && l.ends_with(".sql")),
+        "{argv}"
+    );
+    assert!(
+        argv.lines()
+            .any(|l| l.contains(" rcat mys3:bucket/pg/shop-") && l.ends_with(".sql.sha256")),
+        "{argv}"
+    );
+    assert!(
+        !Path::new(read("config.path").trim()).exists(),
+        "the temp config file is removed at exit"
+    );
+    assert!(
+        !out.stderr.contains("Pa55") && !out.stderr.contains("S3-SECRET"),
+        "{}",
+        out.stderr
+    );
+    // The upload is the dump followed by the sidecar line.
+    assert!(
+        read("rcat.data").starts_with("select 1;\n"),
+        "{}",
+        read("rcat.data")
+    );
+}
+
+#[test]
+fn dry_run_prints_the_plan_redacted_and_runs_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    fakes(tmp.path());
+    let out = Dbstash::new()
+        .fake_bin(tmp.path())
+        .env("FAKE_DIR", tmp.path())
+        .args(["pg", "--dry-run", "--backup-compress"])
+        .env(
+            "DB_URI",
+            "postgresql://app:hunter2@db:5432/shop?sslmode=require",
+        )
+        .env(
+            "RCLONE_REMOTE",
+            ":s3,provider=Rclone,access_key_id=AKID,secret_access_key=hunter3:bucket",
+        )
+        .env("RCLONE_CONFIG", b64("[x]\ntype = local\n"))
+        .env("BACKUP_SCHEDULE", "once")
+        .env("TZ", "Asia/Kolkata")
+        .env("RETENTION_MAX_FILES", "5")
+        .run();
+    out.assert_code(0);
+    let s = &out.stdout;
+    for needle in [
+        "PGPASSWORD=*** pg_dump --no-password --format=custom '--dbname=postgresql://app@db:5432/shop?sslmode=require'",
+        "rclone --config '<0600 temp file from RCLONE_CONFIG>' rcat ",
+        "secret_access_key=***:bucket/shop-",
+        ".dump.sha256",
+        "Asia/Kolkata",
+        "keep at most 5",
+    ] {
+        assert!(s.contains(needle), "dry run lacks {needle:?}:\n{s}");
+    }
+    for secret in ["hunter2", "hunter3", "AKID", "type = local"] {
+        assert!(
+            !s.contains(secret) && !out.stderr.contains(secret),
+            "{secret} leaked:\n{s}\n{}",
+            out.stderr
+        );
+    }
+    let ran: Vec<String> = files_in(tmp.path())
+        .into_iter()
+        .filter(|f| !["pg_dump", "pg_dumpall", "rclone"].contains(&f.as_str()))
+        .collect();
+    assert!(ran.is_empty(), "dry run executed something: {ran:?}");
+}
+
+#[test]
+fn flag_beats_env_beats_default() {
+    let plan = |args: &[&str], env: &[(&str, &str)]| {
+        let mut cmd = Dbstash::new().args(["pg", "--dry-run"]).args(args);
+        for (k, v) in [
+            ("DB_HOST", "h"),
+            ("RCLONE_REMOTE", "r:"),
+            ("BACKUP_SCHEDULE", "once"),
+        ]
+        .iter()
+        .chain(env)
+        {
+            cmd = cmd.env(k, v);
+        }
+        let out = cmd.run();
+        out.assert_code(0);
+        out.stdout
+    };
+    let s = plan(&["--db-name", "fromflag"], &[("DB_NAME", "fromenv")]);
+    assert!(
+        s.contains("--dbname=fromflag") && !s.contains("fromenv"),
+        "{s}"
+    );
+    let s = plan(&[], &[("DB_NAME", "fromenv")]);
+    assert!(s.contains("--dbname=fromenv"), "{s}");
+    // Default port, overridden by env, overridden by flag.
+    assert!(plan(&[], &[("DB_NAME", "d")]).contains("--port=5432"));
+    assert!(plan(&[], &[("DB_NAME", "d"), ("DB_PORT", "6000")]).contains("--port=6000"));
+    assert!(plan(
+        &["--db-port", "7000"],
+        &[("DB_NAME", "d"), ("DB_PORT", "6000")]
+    )
+    .contains("--port=7000"));
+    // Boolean flag without a value means true, and `=false` turns an env `true` off.
+    assert!(plan(&["--backup-compress"], &[("DB_NAME", "d")]).contains("--format=custom"));
+    assert!(plan(
+        &["--backup-compress=false"],
+        &[("DB_NAME", "d"), ("BACKUP_COMPRESS", "true")]
+    )
+    .contains("--format=plain"));
+    // Flags work before the subcommand too.
+    let out = Dbstash::new()
+        .args(["--db-name", "before", "pg", "--dry-run"])
+        .env("DB_HOST", "h")
+        .env("RCLONE_REMOTE", "r:")
+        .env("BACKUP_SCHEDULE", "once")
+        .run();
+    out.assert_code(0);
+    assert!(out.stdout.contains("--dbname=before"), "{}", out.stdout);
+}
+
+#[test]
+fn docker_mode_all_databases_alias_and_name_rules() {
+    let out = Dbstash::new()
+        .env("ENGINE", "pg")
+        .env("DB_HOST", "db")
+        .env("BACKUP_ALL_DBS", "true")
+        .env("BACKUP_COMPRESS", "true")
+        .env("RCLONE_REMOTE", "remote:backups")
+        .env("BACKUP_SCHEDULE", "once")
+        .env("BACKUP_NAME_TEMPLATE", "{engine}-{db}-{date}")
+        .env("DRY_RUN", "true")
+        .run();
+    out.assert_code(0);
+    assert!(
+        out.stdout
+            .contains("pg_dumpall --no-password --host=db --port=5432\n"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("rcat remote:backups/pg-all-"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stderr
+            .contains("BACKUP_COMPRESS has no effect with BACKUP_ALL_DATABASES"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("has no {time}, {ts} or {uuid}"),
+        "{}",
+        out.stderr
+    );
+}

@@ -1,0 +1,298 @@
+//! Shared test machinery: the real `dbstash` binary, throwaway servers (one per test binary,
+//! started on first use on a free loopback port in a temp dir, stopped at exit), fake tools.
+//!
+//! A missing tool fails the test with the install command when `CI` is set; outside CI the
+//! test is skipped with a loud message on stderr.
+
+#![allow(dead_code)]
+
+pub mod pg;
+pub mod s3;
+
+use std::ffi::OsStr;
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::fs::PermissionsExt as _;
+use std::os::unix::process::CommandExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_dbstash");
+
+/// `Some(path)` when `tool` is on PATH. When it is missing: panics under CI (naming the
+/// install command), else warns loudly and returns `None` so the caller can return.
+pub fn require(tool: &str, install: &str) -> Option<PathBuf> {
+    if let Some(p) = which(tool) {
+        return Some(p);
+    }
+    missing(&format!("`{tool}` is not on PATH"), install)
+}
+
+pub fn missing<T>(what: &str, install: &str) -> Option<T> {
+    if std::env::var_os("CI").is_some() {
+        panic!("{what}: install it with `{install}` (or run ./scripts/test.sh, which does)");
+    }
+    eprintln!("\n!!!!!! SKIPPED: {what}; install it with `{install}` (./scripts/test.sh does). Under CI=true this fails.\n");
+    None
+}
+
+pub fn which(tool: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(tool))
+        .find(|p| {
+            p.metadata()
+                .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+                .unwrap_or(false)
+        })
+}
+
+/// A free port on 127.0.0.1 (the listener is dropped; a race is possible but rare).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub fn wait_for_port(port: u16, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not listen on 127.0.0.1:{port} within 30s"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+// ------------------------------------------------------------------ server lifecycle
+
+struct Cleanup {
+    pid: u32,
+    signal: i32,
+    dir: PathBuf,
+}
+
+static CLEANUPS: Mutex<Vec<Cleanup>> = Mutex::new(Vec::new());
+
+extern "C" fn cleanup_at_exit() {
+    let Ok(mut list) = CLEANUPS.lock() else {
+        return;
+    };
+    for c in list.drain(..) {
+        unsafe {
+            libc::kill(c.pid as libc::pid_t, c.signal);
+            let mut status = 0;
+            libc::waitpid(c.pid as libc::pid_t, &mut status, 0);
+        }
+        let _ = std::fs::remove_dir_all(&c.dir);
+    }
+}
+
+/// Spawn a long-lived server. It is started from a thread that never ends, because
+/// `PR_SET_PDEATHSIG` fires when the *thread* that forked it exits (test threads end early);
+/// the server therefore dies with the test process, and is stopped (`stop_signal`) and its
+/// `dir` removed by an atexit hook when the test harness exits normally.
+pub fn spawn_server(mut cmd: Command, dir: &Path, stop_signal: i32) -> u32 {
+    static REGISTER: OnceLock<()> = OnceLock::new();
+    REGISTER.get_or_init(|| unsafe {
+        libc::atexit(cleanup_at_exit);
+    });
+    let (tx, rx) = std::sync::mpsc::channel();
+    let dir = dir.to_path_buf();
+    let dir2 = dir.clone();
+    std::thread::spawn(move || {
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        let child = cmd.spawn();
+        match child {
+            Ok(c) => {
+                CLEANUPS.lock().unwrap().push(Cleanup {
+                    pid: c.id(),
+                    signal: stop_signal,
+                    dir: dir2,
+                });
+                tx.send(Ok(c.id())).unwrap();
+                // Keep this thread (and so the death signal) alive for the whole process.
+                let _keep = c;
+                loop {
+                    std::thread::park();
+                }
+            }
+            Err(e) => tx.send(Err(e)).unwrap(),
+        }
+    });
+    rx.recv()
+        .unwrap()
+        .unwrap_or_else(|e| panic!("starting server in {}: {e}", dir.display()))
+}
+
+/// The uid/gid to run a database server as: `user` when we are root (PostgreSQL and MariaDB
+/// refuse root), ourselves otherwise.
+pub fn service_user(user: &str) -> Option<(u32, u32)> {
+    if unsafe { libc::geteuid() } != 0 {
+        return None;
+    }
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|l| {
+        let f: Vec<&str> = l.split(':').collect();
+        (f.first() == Some(&user)).then(|| (f[2].parse().unwrap(), f[3].parse().unwrap()))
+    })
+}
+
+pub fn run_as(cmd: &mut Command, user: Option<(u32, u32)>) -> &mut Command {
+    if let Some((uid, gid)) = user {
+        cmd.uid(uid).gid(gid);
+    }
+    cmd
+}
+
+pub fn chown_tree(dir: &Path, user: Option<(u32, u32)>) {
+    if let Some((uid, gid)) = user {
+        std::os::unix::fs::chown(dir, Some(uid), Some(gid)).unwrap();
+    }
+}
+
+/// A temp dir that outlives the test function (for servers); removed at exit.
+pub fn server_dir(prefix: &str) -> PathBuf {
+    let d = tempfile::Builder::new().prefix(prefix).tempdir().unwrap();
+    let p = d.path().to_path_buf();
+    std::mem::forget(d);
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    p
+}
+
+// ------------------------------------------------------------------ running dbstash
+
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Output {
+    pub fn assert_code(&self, code: i32) -> &Self {
+        assert_eq!(
+            self.code, code,
+            "exit code\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+/// `dbstash` with a clean environment (only PATH and HOME), so the host's variables never
+/// leak into a test. `fake_bin` directories go in front of PATH.
+pub struct Dbstash {
+    cmd: Command,
+}
+
+impl Dbstash {
+    pub fn new() -> Dbstash {
+        let mut cmd = Command::new(BIN);
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", std::env::temp_dir())
+            .stdin(Stdio::null());
+        Dbstash { cmd }
+    }
+
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.cmd.args(args);
+        self
+    }
+
+    pub fn env(mut self, k: &str, v: impl AsRef<OsStr>) -> Self {
+        self.cmd.env(k, v);
+        self
+    }
+
+    pub fn fake_bin(mut self, dir: &Path) -> Self {
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let mut dirs = vec![dir.to_path_buf()];
+        dirs.extend(std::env::split_paths(&path));
+        self.cmd.env("PATH", std::env::join_paths(dirs).unwrap());
+        self
+    }
+
+    pub fn run(mut self) -> Output {
+        let out = self.cmd.output().expect("run dbstash");
+        Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+/// Write an executable script `name` into `dir`.
+pub fn write_script(dir: &Path, name: &str, body: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, format!("#!/bin/sh\n{body}\n")).unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    p
+}
+
+/// Names of the (non-hidden) files in a directory, sorted.
+pub fn files_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = match std::fs::read_dir(dir) {
+        Ok(rd) => rd
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_type().map(|t| t.is_file()).unwrap_or(false))
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| !n.starts_with('.'))
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    names.sort();
+    names
+}
+
+pub fn sha256_hex(path: &Path) -> String {
+    let out = Command::new("sha256sum").arg(path).output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+/// Assert `dir` holds exactly one backup (plus its .sha256) and that the sidecar is right.
+pub fn single_backup(dir: &Path, ext: &str) -> PathBuf {
+    let files = files_in(dir);
+    let backups: Vec<&String> = files.iter().filter(|n| n.ends_with(ext)).collect();
+    assert_eq!(backups.len(), 1, "one {ext} backup expected in {files:?}");
+    let name = backups[0];
+    assert!(
+        files.contains(&format!("{name}.sha256")),
+        "sidecar missing: {files:?}"
+    );
+    let sidecar = std::fs::read_to_string(dir.join(format!("{name}.sha256"))).unwrap();
+    assert_eq!(
+        sidecar,
+        format!("{}  {name}\n", sha256_hex(&dir.join(name))),
+        "sidecar content"
+    );
+    dir.join(name)
+}
+
+/// A unique, SQL-safe name for per-test objects.
+pub fn unique(prefix: &str) -> String {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    format!(
+        "{prefix}_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    )
+}
