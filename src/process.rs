@@ -13,10 +13,22 @@ use tokio::task::JoinHandle;
 /// Bytes of a child's stderr kept for its error message.
 const TAIL_BYTES: usize = 4096;
 
+/// dbstash's own secret variables: children get what they need explicitly (`PGPASSWORD`,
+/// `--config FILE`), never these.
+const SECRET_VARS: &[&str] = &[
+    "DB_URI",
+    "DB_PASSWORD",
+    "RCLONE_CONFIG",
+    "NOTIFY_WEBHOOK_URL",
+];
+
 /// A command with stdin closed, stdout and stderr piped, in a new process group, killed with
 /// dbstash.
 pub fn command(program: &str) -> Command {
     let mut cmd = Command::new(program);
+    for var in SECRET_VARS {
+        cmd.env_remove(var);
+    }
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -134,6 +134,7 @@ fn fakes(dir: &Path) {
         "pg_dump",
         r#"echo "$@" > "$FAKE_DIR/pg_dump.argv"
 printf '%s' "${PGPASSWORD-}" > "$FAKE_DIR/pg_dump.pgpassword"
+env | grep -E '^(DB_URI|DB_PASSWORD|RCLONE_CONFIG)=' > "$FAKE_DIR/pg_dump.env"
 echo "select 1;""#,
     );
     write_script(
@@ -145,7 +146,9 @@ echo "select 1;""#,
         dir,
         "rclone",
         r#"echo "$@" >> "$FAKE_DIR/rclone.argv"
-if [ -n "${RCLONE_CONFIG+x}" ]; then echo leaked >> "$FAKE_DIR/rclone.env"; fi
+for v in RCLONE_CONFIG DB_URI DB_PASSWORD; do
+  if [ -n "$(printenv $v)" ]; then echo "$v leaked" >> "$FAKE_DIR/rclone.env"; fi
+done
 prev=""
 for a in "$@"; do
   if [ "$prev" = "--config" ]; then cp "$a" "$FAKE_DIR/config.copy"; stat -c %a "$a" > "$FAKE_DIR/config.mode"; echo "$a" > "$FAKE_DIR/config.path"; fi
@@ -355,4 +358,93 @@ fn docker_mode_all_databases_alias_and_name_rules() {
         "{}",
         out.stderr
     );
+}
+
+#[test]
+fn rclone_failing_mid_stream_stops_the_dump_and_fails() {
+    let tmp = tempfile::tempdir().unwrap();
+    // An endless dump, and an rclone that gives up after 100 kB.
+    write_script(
+        tmp.path(),
+        "pg_dump",
+        r#"echo $$ > "$FAKE_DIR/dump.pid"; exec yes 'insert into t values (1);'"#,
+    );
+    write_script(
+        tmp.path(),
+        "rclone",
+        r#"echo "$@" >> "$FAKE_DIR/rclone.argv"
+case " $* " in
+  *" lsjson "*) echo "[]" ;;
+  *" rcat "*) head -c 100000 > /dev/null; echo "Failed to rcat: upload quota exceeded" >&2; exit 5 ;;
+  *" deletefile "*) exit 4 ;;
+esac"#,
+    );
+    let out = Dbstash::new()
+        .fake_bin(tmp.path())
+        .env("FAKE_DIR", tmp.path())
+        .args([
+            "pg",
+            "--db-host",
+            "h",
+            "--db-name",
+            "app",
+            "--rclone-remote",
+            "r:b",
+            "--backup-schedule",
+            "once",
+        ])
+        .run();
+    out.assert_code(1);
+    assert!(
+        out.stderr
+            .contains("rclone rcat exited with status 5: Failed to rcat: upload quota exceeded"),
+        "{}",
+        out.stderr
+    );
+    let pid = std::fs::read_to_string(tmp.path().join("dump.pid")).unwrap();
+    assert!(
+        !Path::new(&format!("/proc/{}", pid.trim())).exists(),
+        "the dump process outlived dbstash"
+    );
+    let argv = std::fs::read_to_string(tmp.path().join("rclone.argv")).unwrap();
+    assert!(
+        argv.lines()
+            .any(|l| l.starts_with("deletefile --retries 1 r:b/app-")),
+        "partial object deleted: {argv}"
+    );
+}
+
+#[test]
+fn log_level_filters_lines() {
+    let tmp = tempfile::tempdir().unwrap();
+    fakes(tmp.path());
+    let run = |level: &str| {
+        let out = Dbstash::new()
+            .fake_bin(tmp.path())
+            .env("FAKE_DIR", tmp.path())
+            .args([
+                "pg",
+                "--db-host",
+                "h",
+                "--db-name",
+                "app",
+                "--rclone-remote",
+                "r:b",
+                "--backup-schedule",
+                "once",
+            ])
+            .args([
+                "--backup-name-template",
+                "{db}-{uuid}",
+                "--log-level",
+                level,
+            ])
+            .run();
+        out.assert_code(0);
+        out.stderr
+    };
+    assert!(run("info").contains("backup succeeded"));
+    assert_eq!(run("error"), "", "nothing below error");
+    let debug = run("debug");
+    assert!(debug.contains("backup succeeded"), "{debug}");
 }
