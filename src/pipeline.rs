@@ -70,6 +70,15 @@ impl Drop for Upload {
     }
 }
 
+/// Kills a process group when dropped.
+struct GroupGuard(Option<u32>);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        kill_group(self.0);
+    }
+}
+
 fn is_sigkill(status: std::process::ExitStatus) -> bool {
     use std::os::unix::process::ExitStatusExt;
     status.signal() == Some(libc::SIGKILL)
@@ -106,6 +115,9 @@ pub async fn stream(dump: &DumpCommand, rclone: &Rclone, target: &str) -> anyhow
         .spawn()
         .map_err(|e| process::spawn_error(&dump.program, e))?;
     let dump_pgid = dumper.id();
+    // Whatever ends this function early (an error, a signal dropping the future) also ends
+    // everything the dump started.
+    let mut dump_group = GroupGuard(dump_pgid);
     let dump_stderr = Tail::drain(dumper.stderr.take().expect("stderr is piped"));
     let mut src = dumper.stdout.take().expect("stdout is piped");
     let dst = upload.stdin.as_mut().expect("stdin is piped");
@@ -131,6 +143,7 @@ pub async fn stream(dump: &DumpCommand, rclone: &Rclone, target: &str) -> anyhow
     match copied {
         Ok(()) => {
             let status = dumper.wait().await?;
+            dump_group.0 = None; // reaped: its pid may be reused
             if !status.success() {
                 let err = ChildFailed::new(&dump.program, status, dump_stderr.text().await);
                 upload.abort().await;

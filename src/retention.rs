@@ -2,6 +2,8 @@
 //!
 //! Only names the caller recognises as this config's backups are candidates (the template
 //! matcher), and the backup just made is never selected, even if the listing missed it.
+//! Incomplete backups (no checksum sidecar) do not take `max_files` places: a pile of
+//! truncated leftovers must never push out the good backups. They expire by age only.
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -17,6 +19,7 @@ pub struct Entry {
 pub fn select_expired(
     listing: &[Entry],
     is_backup: impl Fn(&str) -> bool,
+    is_complete: impl Fn(&str) -> bool,
     current: &str,
     policy: RetentionPolicy,
     now: DateTime<Utc>,
@@ -36,14 +39,18 @@ pub fn select_expired(
     // The current backup takes one of the max_files places.
     let keep_others = (policy.max_files > 0).then(|| policy.max_files as usize - 1);
 
-    let mut expired: Vec<&Entry> = others
-        .iter()
-        .enumerate()
-        .filter(|(i, e)| {
-            keep_others.is_some_and(|k| *i >= k) || cutoff.is_some_and(|c| e.mod_time < c)
-        })
-        .map(|(_, e)| *e)
-        .collect();
+    let mut complete_kept = 0usize;
+    let mut expired: Vec<&Entry> = Vec::new();
+    for e in others {
+        let mut expire = cutoff.is_some_and(|c| e.mod_time < c);
+        if is_complete(&e.name) {
+            expire |= keep_others.is_some_and(|k| complete_kept >= k);
+            complete_kept += 1;
+        }
+        if expire {
+            expired.push(e);
+        }
+    }
     expired.reverse();
     expired.into_iter().map(|e| e.name.clone()).collect()
 }
@@ -131,7 +138,14 @@ mod tests {
             },
         ];
         for c in cases {
-            let got = select_expired(&listing(c.ages), is_backup, "app-0d.sql", c.policy, now());
+            let got = select_expired(
+                &listing(c.ages),
+                is_backup,
+                |_| true,
+                "app-0d.sql",
+                c.policy,
+                now(),
+            );
             assert_eq!(got, c.expect, "{}", c.what);
         }
     }
@@ -140,14 +154,14 @@ mod tests {
     fn never_deletes_the_current_backup_even_when_old_looking() {
         // Clock skew: the fresh upload's mtime looks 100 days old.
         let l = listing(&[100, 1]);
-        let got = select_expired(&l, is_backup, "app-100d.sql", policy(1, 7), now());
+        let got = select_expired(&l, is_backup, |_| true, "app-100d.sql", policy(1, 7), now());
         assert_eq!(got, ["app-1d.sql"]);
     }
 
     #[test]
     fn current_counts_even_if_listing_missed_it() {
         let l = listing(&[1, 2]);
-        let got = select_expired(&l, is_backup, "app-0d.sql", policy(2, 0), now());
+        let got = select_expired(&l, is_backup, |_| true, "app-0d.sql", policy(2, 0), now());
         assert_eq!(got, ["app-2d.sql"]);
     }
 
@@ -165,8 +179,22 @@ mod tests {
                 mod_time: now() - Duration::days(500),
             });
         }
-        let got = select_expired(&l, is_backup, "app-0d.sql", policy(1, 1), now());
+        let got = select_expired(&l, is_backup, |_| true, "app-0d.sql", policy(1, 1), now());
         assert_eq!(got, ["app-2d.sql", "app-1d.sql"]);
+    }
+
+    #[test]
+    fn incomplete_backups_take_no_places_and_expire_by_age_only() {
+        let l = listing(&[1, 2, 3, 4, 20]);
+        // 1d and 2d lack their sidecars (truncated leftovers).
+        let complete = |n: &str| !["app-1d.sql", "app-2d.sql"].contains(&n);
+        let got = select_expired(&l, is_backup, complete, "app-0d.sql", policy(3, 0), now());
+        assert_eq!(got, ["app-20d.sql"], "3 places: current, 3d, 4d");
+        let got = select_expired(&l, is_backup, complete, "app-0d.sql", policy(3, 2), now());
+        assert_eq!(
+            got,
+            ["app-20d.sql", "app-4d.sql", "app-3d.sql", "app-2d.sql"]
+        );
     }
 
     #[test]
@@ -179,7 +207,7 @@ mod tests {
                 mod_time: t,
             })
             .collect();
-        let got = select_expired(&l, is_backup, "app-z.sql", policy(2, 0), now());
+        let got = select_expired(&l, is_backup, |_| true, "app-z.sql", policy(2, 0), now());
         assert_eq!(got, ["app-a.sql", "app-b.sql"]);
     }
 }

@@ -448,3 +448,86 @@ fn log_level_filters_lines() {
     let debug = run("debug");
     assert!(debug.contains("backup succeeded"), "{debug}");
 }
+
+#[test]
+fn sigterm_mid_backup_stops_children_and_leaves_nothing() {
+    if require("rclone", crate::support::s3::INSTALL).is_none() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    // A slow, endless dump: several MB reach rclone before the signal.
+    write_script(
+        tmp.path(),
+        "pg_dump",
+        r#"echo $$ > "$FAKE_DIR/dump.pid"; head -c 3000000 /dev/zero; exec sleep 60"#,
+    );
+    let remote = tmp.path().join("remote");
+    let child = std::process::Command::new(BIN)
+        .env_clear()
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                tmp.path().display(),
+                std::env::var("PATH").unwrap()
+            ),
+        )
+        .env("FAKE_DIR", tmp.path())
+        .args([
+            "pg",
+            "--db-host",
+            "h",
+            "--db-name",
+            "app",
+            "--backup-schedule",
+            "once",
+        ])
+        .arg("--rclone-remote")
+        .arg(format!(":local:{}", remote.display()))
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until rclone has written part of the object under its final name.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let size: u64 = std::fs::read_dir(&remote)
+            .map(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .filter_map(|e| e.metadata().ok())
+                    .map(|m| m.len())
+                    .sum()
+            })
+            .unwrap_or(0);
+        if size > 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no partial upload appeared"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    let started = std::time::Instant::now();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(stderr.contains("interrupted by SIGTERM"), "{stderr}");
+    assert_eq!(
+        files_in(&remote),
+        Vec::<String>::new(),
+        "partial object removed: {stderr}"
+    );
+    let pid = std::fs::read_to_string(tmp.path().join("dump.pid")).unwrap();
+    assert!(
+        !Path::new(&format!("/proc/{}", pid.trim())).exists(),
+        "the dump outlived dbstash"
+    );
+}

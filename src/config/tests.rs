@@ -70,7 +70,7 @@ fn uri_password_query_parameter_is_split_off() {
     a.db_uri = Some("postgres://bob@h/shop?password=s3cret&sslmode=disable".into());
     let c = resolve(a).unwrap();
     assert_eq!(
-        c.conn.uri.as_ref().unwrap().as_str(),
+        c.conn.uri.as_ref().unwrap().to_string(),
         "postgres://bob@h/shop?sslmode=disable"
     );
     assert_eq!(c.conn.password.as_ref().unwrap().expose_secret(), "s3cret");
@@ -267,7 +267,7 @@ fn every_invalid_input_names_its_variable() {
         (
             "DB_URI (--db-uri)",
             |a| a.db_uri = Some("not a uri".into()),
-            "not a valid URI",
+            "not a URI: expected scheme://",
         ),
         (
             "DB_URI (--db-uri)",

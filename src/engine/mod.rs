@@ -88,6 +88,14 @@ pub trait Engine: Send + Sync {
     fn uri_schemes(&self) -> &'static [&'static str];
     fn uri_example(&self) -> &'static str;
     fn default_port(&self) -> u16;
+    /// Whether a single-database backup needs a database name (Redis dumps everything).
+    fn needs_database(&self) -> bool {
+        true
+    }
+    /// The database a URI names: its path, for most engines.
+    fn uri_database(&self, uri: &crate::uri::DbUri) -> Option<String> {
+        Some(uri.path.clone()).filter(|p| !p.is_empty())
+    }
     /// Engine rules over a resolved config: hard errors, or warnings that do not stop the run
     /// (a compress no-op, `DUMP_EXTRA_ARGS` that would write to disk in stream mode).
     fn check(&self, cfg: &Config) -> Result<Vec<String>, ConfigError>;
