@@ -25,18 +25,49 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Option<EngineCommand>,
 
-    /// Engine when no subcommand is given (Docker mode): pg
+    /// Engine when no subcommand is given (Docker mode): pg, mysql, mariadb, redis or mongo
     #[arg(long, env = "ENGINE", hide_env_values = true, value_name = "ENGINE")]
     pub engine: Option<String>,
+
+    /// DB_AUTH_SOURCE in Docker mode (mongo only; `dbstash mongo --db-auth-source` otherwise)
+    #[arg(
+        long,
+        env = "DB_AUTH_SOURCE",
+        hide_env_values = true,
+        value_name = "DB",
+        hide = true
+    )]
+    pub db_auth_source: Option<String>,
 
     #[command(flatten)]
     pub common: CommonArgs,
 }
 
-#[derive(Debug, Subcommand, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Subcommand, Clone, PartialEq, Eq)]
 pub enum EngineCommand {
     /// Back up PostgreSQL with pg_dump (one database) or pg_dumpall (all databases)
     Pg,
+    /// Back up MySQL with mysqldump
+    Mysql,
+    /// Back up MariaDB with mariadb-dump (or mysqldump when mariadb-dump is missing)
+    Mariadb,
+    /// Back up Redis with redis-cli --rdb (the whole RDB snapshot)
+    Redis,
+    /// Back up MongoDB with mongodump --archive
+    Mongo(MongoArgs),
+}
+
+#[derive(Debug, Default, Clone, PartialEq, Eq, Args)]
+pub struct MongoArgs {
+    /// Authentication database, when DB_URI has no authSource [default: admin]
+    #[arg(
+        long,
+        env = "DB_AUTH_SOURCE",
+        hide_env_values = true,
+        value_name = "DB",
+        help_heading = "Connection"
+    )]
+    pub db_auth_source: Option<String>,
 }
 
 /// Flags shared by every engine. All optional strings: `config` validates and applies defaults.
@@ -123,15 +154,8 @@ pub struct CommonArgs {
         help_heading = "Connection"
     )]
     pub db_password_file: Option<String>,
-    /// MongoDB authentication database (mongo only) [default: admin]
-    #[arg(
-        long,
-        env = "DB_AUTH_SOURCE",
-        hide_env_values = true,
-        global = true,
-        value_name = "DB",
-        help_heading = "Connection"
-    )]
+    /// Filled from `dbstash mongo --db-auth-source` or Docker mode's DB_AUTH_SOURCE.
+    #[arg(skip)]
     pub db_auth_source: Option<String>,
 
     // ---------------------------------------------------------------- Rclone

@@ -148,8 +148,13 @@ pub struct Config {
 
 impl Config {
     pub fn from_cli(cli: Cli) -> Result<Config, ConfigError> {
-        let engine = resolve_engine(cli.command, cli.engine.as_deref())?;
-        Config::resolve(engine, cli.common)
+        let mut common = cli.common;
+        common.db_auth_source = match &cli.command {
+            Some(EngineCommand::Mongo(m)) => m.db_auth_source.clone(),
+            _ => cli.db_auth_source.clone(),
+        };
+        let engine = resolve_engine(cli.command.as_ref(), cli.engine.as_deref())?;
+        Config::resolve(engine, common)
     }
 
     pub fn engine(&self) -> &'static dyn Engine {
@@ -401,15 +406,19 @@ fn reject_not_yet_supported(c: &Config) -> Result<(), ConfigError> {
 }
 
 fn resolve_engine(
-    command: Option<EngineCommand>,
+    command: Option<&EngineCommand>,
     env_engine: Option<&str>,
 ) -> Result<EngineKind, ConfigError> {
     match command {
         Some(EngineCommand::Pg) => Ok(EngineKind::Pg),
+        Some(EngineCommand::Mysql) => Ok(EngineKind::Mysql),
+        Some(EngineCommand::Mariadb) => Ok(EngineKind::Mariadb),
+        Some(EngineCommand::Redis) => Ok(EngineKind::Redis),
+        Some(EngineCommand::Mongo(_)) => Ok(EngineKind::Mongo),
         None => match env_engine.map(str::trim).filter(|s| !s.is_empty()) {
             None => Err(ConfigError::var(
                 "ENGINE",
-                "no engine given: run `dbstash pg [flags]`, or set ENGINE=pg (Docker mode)",
+                "no engine given: run `dbstash <pg|mysql|mariadb|redis|mongo> [flags]`, or set ENGINE (Docker mode)",
             )),
             Some(name) => EngineKind::parse(name).map_err(|e| ConfigError::var("ENGINE", e)),
         },

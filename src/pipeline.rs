@@ -106,14 +106,31 @@ pub async fn stream(dump: &DumpCommand, rclone: &Rclone, target: &str) -> anyhow
         child,
     };
 
-    let mut cmd = process::command(&dump.program);
-    cmd.args(&dump.args);
-    for (k, v) in &dump.env {
-        cmd.env(k, v.expose_secret());
-    }
-    let mut dumper = cmd
-        .spawn()
-        .map_err(|e| process::spawn_error(&dump.program, e))?;
+    // Kept alive until the dump has finished; removed on drop.
+    let secret_file = match &dump.secret_file {
+        None => None,
+        Some(sf) => Some(write_secret_file(sf.content.expose_secret())?),
+    };
+    let build = |program: &str| {
+        let mut cmd = process::command(program);
+        if let (Some(sf), Some(file)) = (&dump.secret_file, &secret_file) {
+            cmd.arg(format!("{}{}", sf.flag, file.path().display()));
+        }
+        cmd.args(&dump.args);
+        for (k, v) in &dump.env {
+            cmd.env(k, v.expose_secret());
+        }
+        cmd
+    };
+    let mut dumper = match (build(&dump.program).spawn(), &dump.fallback) {
+        (Err(e), Some(fallback)) if e.kind() == std::io::ErrorKind::NotFound => {
+            tracing::info!("{} not found on PATH: using {fallback}", dump.program);
+            build(fallback)
+                .spawn()
+                .map_err(|e| process::spawn_error(fallback, e))?
+        }
+        (spawned, _) => spawned.map_err(|e| process::spawn_error(&dump.program, e))?,
+    };
     let dump_pgid = dumper.id();
     // Whatever ends this function early (an error, a signal dropping the future) also ends
     // everything the dump started.
@@ -172,6 +189,19 @@ pub async fn stream(dump: &DumpCommand, rclone: &Rclone, target: &str) -> anyhow
             Err(anyhow!("reading {}'s output failed: {e}", dump.program))
         }
     }
+}
+
+/// A 0600 temp file holding a secret (tempfile creates files with mode 0600).
+fn write_secret_file(content: &str) -> anyhow::Result<tempfile::NamedTempFile> {
+    use std::io::Write as _;
+    let mut f = tempfile::Builder::new()
+        .prefix("dbstash-secret-")
+        .tempfile()
+        .map_err(|e| anyhow!("creating a temp file for the dump tool's credentials: {e}"))?;
+    f.write_all(content.as_bytes())
+        .and_then(|_| f.flush())
+        .map_err(|e| anyhow!("writing the dump tool's credentials file: {e}"))?;
+    Ok(f)
 }
 
 enum CopyError {

@@ -6,7 +6,16 @@
 
 use std::fmt;
 
-use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, CONTROLS};
+use percent_encoding::{
+    percent_decode_str, utf8_percent_encode, AsciiSet, CONTROLS, NON_ALPHANUMERIC,
+};
+
+/// Userinfo is encoded strictly: everything but RFC 3986's unreserved characters.
+const USERINFO: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 /// Characters escaped in the userinfo and path when a URI is rendered again.
 const COMPONENT: &AsciiSet = &CONTROLS
@@ -161,15 +170,15 @@ impl DbUri {
     fn render(&self, password: Option<&str>) -> String {
         let mut s = format!("{}://", self.scheme);
         if let Some(u) = &self.user {
-            s.push_str(&utf8_percent_encode(u, COMPONENT).to_string());
+            s.push_str(&utf8_percent_encode(u, USERINFO).to_string());
             if let Some(p) = password {
                 s.push(':');
-                s.push_str(&utf8_percent_encode(p, COMPONENT).to_string());
+                s.push_str(&utf8_percent_encode(p, USERINFO).to_string());
             }
             s.push('@');
         } else if let Some(p) = password {
             s.push(':');
-            s.push_str(&utf8_percent_encode(p, COMPONENT).to_string());
+            s.push_str(&utf8_percent_encode(p, USERINFO).to_string());
             s.push('@');
         }
         s.push_str(&self.hosts);

@@ -87,6 +87,7 @@ fn invalid_configuration_exits_2_with_one_line() {
     let cases: &[Case] = &[
         (&[], &[], "ENGINE (--engine): no engine given"),
         (&[], &[("ENGINE", "oracle")], "ENGINE (--engine): unknown engine 'oracle'"),
+        (&["redis"], &[("BACKUP_MODE", "directory")], "BACKUP_MODE (--backup-mode): redis supports only `stream`"),
         (&["pg"], &[("RCLONE_REMOTE", "")], "RCLONE_REMOTE (--rclone-remote): is required"),
         (&["pg"], &[("BACKUP_SCHEDULE", "0 25 * * *")], "BACKUP_SCHEDULE (--backup-schedule): '0 25 * * *' is not a valid cron"),
         (&["pg", "--backup-schedule", "daily"], &[], "BACKUP_SCHEDULE (--backup-schedule): 'daily' is not a valid cron"),

@@ -472,7 +472,7 @@ fn not_yet_supported_only_when_set_to_non_default() {
 #[test]
 fn engine_selection() {
     assert_eq!(
-        resolve_engine(Some(EngineCommand::Pg), Some("mysql")),
+        resolve_engine(Some(&EngineCommand::Pg), Some("mysql")),
         Ok(EngineKind::Pg)
     );
     assert_eq!(resolve_engine(None, Some("pg")), Ok(EngineKind::Pg));
@@ -481,8 +481,20 @@ fn engine_selection() {
         .unwrap_err()
         .to_string();
     assert_eq!(e, "ENGINE (--engine): unknown engine 'oracle' (expected one of pg, mysql, mariadb, redis, mongo)");
-    let e = resolve_engine(None, Some("mongo")).unwrap_err().to_string();
-    assert!(e.contains("not yet supported"), "{e}");
+    for (name, kind) in [
+        ("mysql", EngineKind::Mysql),
+        ("mariadb", EngineKind::Mariadb),
+        ("redis", EngineKind::Redis),
+        ("mongo", EngineKind::Mongo),
+    ] {
+        assert_eq!(resolve_engine(None, Some(name)), Ok(kind));
+        assert_eq!(kind.key(), name);
+    }
+    let mongo = EngineCommand::Mongo(crate::cli::MongoArgs::default());
+    assert_eq!(
+        resolve_engine(Some(&mongo), Some("pg")),
+        Ok(EngineKind::Mongo)
+    );
     let e = resolve_engine(None, None).unwrap_err().to_string();
     assert!(e.starts_with("ENGINE (--engine): no engine given"), "{e}");
 }

@@ -2,7 +2,10 @@
 //! and environment, and what extension the result gets. They spawn nothing, so unit tests can
 //! assert the exact argv for every row of the design's tables.
 
+mod mongo;
+mod mysql;
 mod postgres;
+mod redis;
 
 use std::fmt;
 
@@ -10,25 +13,29 @@ use secrecy::SecretString;
 
 use crate::config::{Config, ConfigError};
 
+pub use mongo::Mongo;
+pub use mysql::MySql;
 pub use postgres::Postgres;
+pub use redis::Redis;
 
-/// The engine keys of the design (`pg`, `mysql`, …). Only engines this build implements
-/// have a variant; the others are recognised and reported as not yet supported.
+/// The engine keys of the design: `pg`, `mysql`, `mariadb`, `redis`, `mongo`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EngineKind {
     Pg,
+    Mysql,
+    Mariadb,
+    Redis,
+    Mongo,
 }
-
-const PLANNED: &[&str] = &["mysql", "mariadb", "redis", "mongo"];
 
 impl EngineKind {
     pub fn parse(name: &str) -> Result<EngineKind, String> {
-        match name.to_ascii_lowercase().as_str() {
+        match name.trim().to_ascii_lowercase().as_str() {
             "pg" | "postgres" | "postgresql" => Ok(EngineKind::Pg),
-            other if PLANNED.contains(&other) => Err(format!(
-                "engine '{other}' is not yet supported by dbstash {} (supported: pg)",
-                crate::VERSION
-            )),
+            "mysql" => Ok(EngineKind::Mysql),
+            "mariadb" => Ok(EngineKind::Mariadb),
+            "redis" => Ok(EngineKind::Redis),
+            "mongo" | "mongodb" => Ok(EngineKind::Mongo),
             other => Err(format!(
                 "unknown engine '{other}' (expected one of pg, mysql, mariadb, redis, mongo)"
             )),
@@ -42,16 +49,51 @@ impl EngineKind {
     pub fn engine(self) -> &'static dyn Engine {
         match self {
             EngineKind::Pg => &Postgres,
+            EngineKind::Mysql => &MySql::MYSQL,
+            EngineKind::Mariadb => &MySql::MARIADB,
+            EngineKind::Redis => &Redis,
+            EngineKind::Mongo => &Mongo,
         }
     }
 }
 
-/// A dump tool invocation. Secrets travel in `env`, never in `args`.
+/// A dump tool invocation. Secrets travel in `env` or `secret_file`, never in `args`.
 #[derive(Debug, Clone)]
 pub struct DumpCommand {
     pub program: String,
+    /// Run this instead when `program` is not on PATH (`mariadb-dump` → `mysqldump`).
+    pub fallback: Option<String>,
     pub args: Vec<String>,
     pub env: Vec<(&'static str, SecretString)>,
+    /// Written to a 0600 temp file at run time; its path is passed as `{flag}{path}`,
+    /// first among the arguments.
+    pub secret_file: Option<SecretFile>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SecretFile {
+    pub flag: &'static str,
+    pub content: SecretString,
+}
+
+impl DumpCommand {
+    pub fn new(program: &str, args: Vec<String>) -> DumpCommand {
+        DumpCommand {
+            program: program.to_string(),
+            fallback: None,
+            args,
+            env: Vec::new(),
+            secret_file: None,
+        }
+    }
+
+    /// Add `var` to the environment when a secret is set.
+    pub fn secret_env(mut self, var: &'static str, value: Option<&SecretString>) -> DumpCommand {
+        if let Some(v) = value {
+            self.env.push((var, v.clone()));
+        }
+        self
+    }
 }
 
 impl fmt::Display for DumpCommand {
@@ -61,10 +103,52 @@ impl fmt::Display for DumpCommand {
             write!(f, "{k}=*** ")?;
         }
         f.write_str(&quote(&self.program))?;
+        if let Some(sf) = &self.secret_file {
+            write!(f, " {}<0600 temp file>", sf.flag)?;
+        }
         for a in &self.args {
             write!(f, " {}", quote(a))?;
         }
         Ok(())
+    }
+}
+
+/// Warn about `DUMP_EXTRA_ARGS` flags that would make the tool write to disk instead of
+/// stdout. `flags` match as `--flag`, `--flag=…` and, for short ones, `-f…`.
+pub fn disk_flag_warnings(cfg: &Config, program: &str, flags: &[&str]) -> Vec<String> {
+    if cfg.mode != crate::config::BackupMode::Stream {
+        return Vec::new();
+    }
+    let mut found: Vec<&str> = Vec::new();
+    for arg in &cfg.dump_extra_args {
+        for flag in flags {
+            let hit = if flag.starts_with("--") {
+                arg == flag || arg.starts_with(&format!("{flag}="))
+            } else {
+                arg.starts_with(flag)
+            };
+            if hit && !found.contains(flag) {
+                found.push(flag);
+            }
+        }
+    }
+    found
+        .into_iter()
+        .map(|flag| {
+            format!("DUMP_EXTRA_ARGS has {flag}: {program} would write to local files instead of stdout, so the backup would be empty or fail in BACKUP_MODE=stream")
+        })
+        .collect()
+}
+
+/// The standard warning for engines whose dump tool cannot compress.
+pub fn compress_noop_warning(cfg: &Config, why: &str) -> Vec<String> {
+    if cfg.compress {
+        vec![format!(
+            "BACKUP_COMPRESS has no effect for {}: {why}",
+            cfg.engine.key()
+        )]
+    } else {
+        Vec::new()
     }
 }
 
@@ -110,3 +194,6 @@ pub fn extension(cfg: &Config) -> String {
         .clone()
         .unwrap_or_else(|| cfg.engine().auto_extension(cfg))
 }
+
+#[cfg(test)]
+mod tests;

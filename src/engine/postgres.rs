@@ -1,7 +1,5 @@
 //! PostgreSQL: `pg_dump` for one database, `pg_dumpall` for all of them.
 
-use secrecy::SecretString;
-
 use super::{DumpCommand, Engine, EngineKind};
 use crate::config::{defaults, BackupMode, Config, ConfigError};
 
@@ -165,27 +163,12 @@ impl Engine for Postgres {
     fn dump_command(&self, cfg: &Config) -> DumpCommand {
         let mut args = self.base_args(cfg);
         args.extend(cfg.dump_extra_args.iter().cloned());
-        let env = cfg
-            .conn
-            .password
-            .iter()
-            .map(|p| {
-                (
-                    "PGPASSWORD",
-                    SecretString::from(secrecy::ExposeSecret::expose_secret(p).to_string()),
-                )
-            })
-            .collect();
-        DumpCommand {
-            program: if cfg.all_databases {
-                "pg_dumpall"
-            } else {
-                "pg_dump"
-            }
-            .into(),
-            args,
-            env,
-        }
+        let program = if cfg.all_databases {
+            "pg_dumpall"
+        } else {
+            "pg_dump"
+        };
+        DumpCommand::new(program, args).secret_env("PGPASSWORD", cfg.conn.password.as_ref())
     }
 
     fn auto_extension(&self, cfg: &Config) -> String {

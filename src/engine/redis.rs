@@ -1,0 +1,79 @@
+//! Redis: `redis-cli --rdb -` streams the server's RDB snapshot (every database) to stdout.
+
+use super::{compress_noop_warning, DumpCommand, Engine, EngineKind};
+use crate::config::{BackupMode, Config, ConfigError};
+use crate::uri::DbUri;
+
+pub struct Redis;
+
+impl Engine for Redis {
+    fn kind(&self) -> EngineKind {
+        EngineKind::Redis
+    }
+
+    fn key(&self) -> &'static str {
+        "redis"
+    }
+
+    fn uri_schemes(&self) -> &'static [&'static str] {
+        &["redis", "rediss"]
+    }
+
+    fn uri_example(&self) -> &'static str {
+        "redis://:pass@host:6379/0"
+    }
+
+    fn default_port(&self) -> u16 {
+        6379
+    }
+
+    /// The RDB holds every database: DB_NAME is only a label for `{db}`.
+    fn needs_database(&self) -> bool {
+        false
+    }
+
+    /// The URI's path is a database index, which `--rdb` ignores.
+    fn uri_database(&self, _uri: &DbUri) -> Option<String> {
+        None
+    }
+
+    fn check(&self, cfg: &Config) -> Result<Vec<String>, ConfigError> {
+        if cfg.mode != BackupMode::Stream {
+            return Err(ConfigError::var(
+                "BACKUP_MODE",
+                "redis supports only `stream`: an RDB snapshot is a single file",
+            ));
+        }
+        let mut w = compress_noop_warning(cfg, "an RDB snapshot is already compact");
+        if cfg.conn.auth_source != crate::config::defaults::AUTH_SOURCE {
+            w.push("DB_AUTH_SOURCE is ignored: it applies to mongo only".into());
+        }
+        Ok(w)
+    }
+
+    fn dump_command(&self, cfg: &Config) -> DumpCommand {
+        let c = &cfg.conn;
+        let mut args = vec![
+            "-h".to_string(),
+            c.host
+                .clone()
+                .filter(|h| !h.is_empty())
+                .unwrap_or_else(|| "127.0.0.1".into()),
+            "-p".to_string(),
+            c.port.to_string(),
+        ];
+        if let Some(u) = &c.user {
+            args.extend(["--user".to_string(), u.clone()]);
+        }
+        if c.uri.as_ref().is_some_and(|u| u.scheme == "rediss") {
+            args.push("--tls".into());
+        }
+        args.extend(["--rdb".to_string(), "-".to_string()]);
+        args.extend(cfg.dump_extra_args.iter().cloned());
+        DumpCommand::new("redis-cli", args).secret_env("REDISCLI_AUTH", c.password.as_ref())
+    }
+
+    fn auto_extension(&self, _cfg: &Config) -> String {
+        ".rdb".into()
+    }
+}

@@ -1,0 +1,426 @@
+//! Exact argv, environment and credential files for MySQL, MariaDB, Redis and MongoDB:
+//! engine × {one database, all} × {compress off, on} × {URI, host fields}, the rows of the
+//! design's tables. (PostgreSQL's rows are in `postgres/tests.rs`.)
+
+use secrecy::ExposeSecret;
+
+use super::*;
+use crate::cli::CommonArgs;
+
+type Edit = fn(&mut CommonArgs);
+
+fn cfg(kind: EngineKind, edit: impl FnOnce(&mut CommonArgs)) -> Config {
+    let mut a = CommonArgs {
+        rclone_remote: Some("s3:b".into()),
+        backup_schedule: Some("once".into()),
+        ..CommonArgs::default()
+    };
+    edit(&mut a);
+    Config::resolve(kind, a).expect("valid config")
+}
+
+struct Row {
+    argv: String,
+    env: Vec<String>,
+    file: Option<String>,
+    ext: String,
+}
+
+fn row(c: &Config) -> Row {
+    let d = c.engine().dump_command(c);
+    Row {
+        argv: format!("{} {}", d.program, d.args.join(" ")),
+        env: d
+            .env
+            .iter()
+            .map(|(k, v)| format!("{k}={}", v.expose_secret()))
+            .collect(),
+        file: d
+            .secret_file
+            .as_ref()
+            .map(|f| format!("{}{}", f.flag, f.content.expose_secret())),
+        ext: extension(c),
+    }
+}
+
+fn host(a: &mut CommonArgs) {
+    a.db_host = Some("db".into());
+    a.db_user = Some("app".into());
+    a.db_password = Some("pw".into());
+}
+
+fn all(a: &mut CommonArgs) {
+    a.backup_all_databases = Some("true".into());
+}
+
+fn compress(a: &mut CommonArgs) {
+    a.backup_compress = Some("true".into());
+}
+
+#[test]
+fn mysql_and_mariadb_rows() {
+    let cases: &[(Edit, &str, &str)] = &[
+        (
+            |a| {
+                host(a);
+                a.db_name = Some("shop".into());
+            },
+            "--host=db --port=3306 --user=app --single-transaction shop",
+            "single, host",
+        ),
+        (
+            |a| {
+                host(a);
+                a.db_name = Some("shop".into());
+                compress(a);
+            },
+            "--host=db --port=3306 --user=app --single-transaction shop",
+            "single, host, compress is a no-op",
+        ),
+        (
+            |a| {
+                host(a);
+                all(a);
+            },
+            "--host=db --port=3306 --user=app --single-transaction --all-databases",
+            "all, host",
+        ),
+        (
+            |a| {
+                host(a);
+                all(a);
+                compress(a);
+            },
+            "--host=db --port=3306 --user=app --single-transaction --all-databases",
+            "all, host, compress",
+        ),
+        (
+            |a| a.db_uri = Some("mysql://app:pw@db:3307/shop".into()),
+            "--host=db --port=3307 --user=app --single-transaction shop",
+            "single, URI",
+        ),
+        (
+            |a| {
+                a.db_uri = Some("mariadb://app:pw@db/shop?ssl-mode=REQUIRED".into());
+                compress(a);
+            },
+            "--host=db --port=3306 --user=app --ssl-mode=REQUIRED --single-transaction shop",
+            "single, URI with options, compress",
+        ),
+        (
+            |a| {
+                a.db_uri = Some("mysql://app:pw@db:3306/ignored".into());
+                all(a);
+            },
+            "--host=db --port=3306 --user=app --single-transaction --all-databases",
+            "all, URI",
+        ),
+        (
+            |a| {
+                host(a);
+                a.db_name = Some("shop".into());
+                a.dump_extra_args = Some("--routines --events".into());
+            },
+            "--host=db --port=3306 --user=app --single-transaction --routines --events shop",
+            "extra args before the database name",
+        ),
+    ];
+    for (kind, program) in [
+        (EngineKind::Mysql, "mysqldump"),
+        (EngineKind::Mariadb, "mariadb-dump"),
+    ] {
+        for (edit, want, what) in cases {
+            let c = cfg(kind, edit);
+            let r = row(&c);
+            assert_eq!(r.argv, format!("{program} {want}"), "{program}: {what}");
+            assert_eq!(r.env, ["MYSQL_PWD=pw"], "{what}");
+            assert!(r.file.is_none());
+            assert_eq!(r.ext, ".sql");
+            assert_eq!(c.engine.key(), kind.key());
+        }
+    }
+    let d = cfg(EngineKind::Mariadb, |a| {
+        host(a);
+        a.db_name = Some("s".into());
+    })
+    .engine()
+    .dump_command(&cfg(EngineKind::Mariadb, |a| {
+        host(a);
+        a.db_name = Some("s".into());
+    }));
+    assert_eq!(d.fallback.as_deref(), Some("mysqldump"));
+    assert!(cfg(EngineKind::Mysql, |a| {
+        host(a);
+        a.db_name = Some("s".into());
+    })
+    .engine()
+    .dump_command(&cfg(EngineKind::Mysql, |a| {
+        host(a);
+        a.db_name = Some("s".into());
+    }))
+    .fallback
+    .is_none());
+    // {db} is `all` for all databases.
+    assert_eq!(
+        cfg(EngineKind::Mysql, |a| {
+            host(a);
+            all(a);
+        })
+        .db_label(),
+        "all"
+    );
+}
+
+#[test]
+fn mysql_warnings() {
+    let c = cfg(EngineKind::Mysql, |a| {
+        host(a);
+        a.db_name = Some("s".into());
+        compress(a);
+    });
+    assert!(
+        c.warnings
+            .iter()
+            .any(|w| w.contains("BACKUP_COMPRESS has no effect for mysql")),
+        "{:?}",
+        c.warnings
+    );
+    for extra in [
+        "--tab=/tmp/x",
+        "--tab /tmp/x",
+        "-T/tmp/x",
+        "--result-file=/tmp/x.sql",
+    ] {
+        let c = cfg(EngineKind::Mariadb, |a| {
+            host(a);
+            a.db_name = Some("s".into());
+            a.dump_extra_args = Some(extra.into());
+        });
+        assert!(
+            c.warnings
+                .iter()
+                .any(|w| w.contains("would write to local files")),
+            "{extra}: {:?}",
+            c.warnings
+        );
+    }
+    let quiet = cfg(EngineKind::Mariadb, |a| {
+        host(a);
+        a.db_name = Some("s".into());
+        a.dump_extra_args = Some("--routines --tables t1".into());
+    });
+    assert!(quiet.warnings.is_empty(), "{:?}", quiet.warnings);
+}
+
+#[test]
+fn redis_rows() {
+    let cases: &[(Edit, &str, &[&str], &str)] = &[
+        (
+            |a| a.db_uri = Some("redis://:s3cret@cache:6380/0".into()),
+            "redis-cli -h cache -p 6380 --rdb -",
+            &["REDISCLI_AUTH=s3cret"],
+            "all",
+        ),
+        (
+            |a| {
+                a.db_uri = Some("redis://:s3cret@cache/0".into());
+                compress(a);
+                all(a);
+            },
+            "redis-cli -h cache -p 6379 --rdb -",
+            &["REDISCLI_AUTH=s3cret"],
+            "all",
+        ),
+        (
+            |a| a.db_uri = Some("rediss://backup:s3cret@cache:6390".into()),
+            "redis-cli -h cache -p 6390 --user backup --tls --rdb -",
+            &["REDISCLI_AUTH=s3cret"],
+            "all",
+        ),
+        (
+            |a| {
+                a.db_host = Some("cache".into());
+            },
+            "redis-cli -h cache -p 6379 --rdb -",
+            &[],
+            "all",
+        ),
+        (
+            |a| {
+                a.db_host = Some("cache".into());
+                a.db_user = Some("backup".into());
+                a.db_password = Some("pw".into());
+                a.db_name = Some("sessions".into());
+            },
+            "redis-cli -h cache -p 6379 --user backup --rdb -",
+            &["REDISCLI_AUTH=pw"],
+            "sessions",
+        ),
+        (
+            |a| {
+                a.db_host = Some("cache".into());
+                all(a);
+                compress(a);
+                a.dump_extra_args = Some("--cacert /ca.pem".into());
+            },
+            "redis-cli -h cache -p 6379 --rdb - --cacert /ca.pem",
+            &[],
+            "all",
+        ),
+    ];
+    for (edit, want, env, label) in cases {
+        let c = cfg(EngineKind::Redis, edit);
+        let r = row(&c);
+        assert_eq!(r.argv, *want);
+        assert_eq!(r.env, *env, "{want}");
+        assert_eq!(r.ext, ".rdb");
+        assert_eq!(c.db_label(), *label, "{want}");
+    }
+    let c = cfg(EngineKind::Redis, |a| {
+        a.db_host = Some("h".into());
+        compress(a);
+    });
+    assert!(
+        c.warnings.iter().any(|w| w.contains("already compact")),
+        "{:?}",
+        c.warnings
+    );
+    let silent = cfg(EngineKind::Redis, |a| {
+        a.db_host = Some("h".into());
+        all(a);
+    });
+    assert!(
+        silent.warnings.is_empty(),
+        "all-databases is silently ignored: {:?}",
+        silent.warnings
+    );
+    for mode in ["directory", "tar"] {
+        let mut a = CommonArgs {
+            db_host: Some("h".into()),
+            rclone_remote: Some("r:".into()),
+            backup_schedule: Some("once".into()),
+            ..CommonArgs::default()
+        };
+        a.backup_mode = Some(mode.into());
+        let e = Config::resolve(EngineKind::Redis, a)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("BACKUP_MODE (--backup-mode): redis supports only `stream`"),
+            "{e}"
+        );
+    }
+}
+
+#[test]
+fn mongo_rows() {
+    let cases: &[(Edit, &str, Option<&str>, &str)] = &[
+        (
+            |a| a.db_uri = Some("mongodb://app:pw@m1:27017,m2:27017/shop?replicaSet=rs0".into()),
+            "mongodump --archive --db=shop",
+            Some("--config=uri: \"mongodb://app:pw@m1:27017,m2:27017/?replicaSet=rs0&authSource=admin\"\n"),
+            ".archive",
+        ),
+        (
+            |a| { a.db_uri = Some("mongodb://app:pw@m1/shop?authSource=users".into()); compress(a); },
+            "mongodump --archive --gzip --db=shop",
+            Some("--config=uri: \"mongodb://app:pw@m1/?authSource=users\"\n"),
+            ".archive.gz",
+        ),
+        (
+            |a| { a.db_uri = Some("mongodb+srv://app:p%22w@cluster.example/shop".into()); all(a); },
+            "mongodump --archive",
+            Some("--config=uri: \"mongodb+srv://app:p%22w@cluster.example/?authSource=admin\"\n"),
+            ".archive",
+        ),
+        (
+            |a| { a.db_uri = Some("mongodb://m1:27017/shop".into()); all(a); compress(a); },
+            "mongodump --archive --gzip",
+            Some("--config=uri: \"mongodb://m1:27017\"\n"),
+            ".archive.gz",
+        ),
+        (
+            |a| { host(a); a.db_name = Some("shop".into()); },
+            "mongodump --archive --host=db --port=27017 --username=app --authenticationDatabase=admin --db=shop",
+            Some("--config=password: \"pw\"\n"),
+            ".archive",
+        ),
+        (
+            |a| { host(a); a.db_password = Some("p\"w\\x".into()); all(a); compress(a); a.db_auth_source = Some("users".into()); },
+            "mongodump --archive --gzip --host=db --port=27017 --username=app --authenticationDatabase=users",
+            Some("--config=password: \"p\\\"w\\\\x\"\n"),
+            ".archive.gz",
+        ),
+        (
+            |a| { a.db_host = Some("db".into()); a.db_port = Some("27018".into()); a.db_name = Some("shop".into()); a.dump_extra_args = Some("--gzip --numParallelCollections=2".into()); },
+            "mongodump --archive --host=db --port=27018 --db=shop --gzip --numParallelCollections=2",
+            None,
+            ".archive.gz",
+        ),
+    ];
+    for (edit, want, file, ext) in cases {
+        let c = cfg(EngineKind::Mongo, edit);
+        let r = row(&c);
+        assert_eq!(r.argv, *want);
+        assert!(!r.argv.contains("pw"), "no password on argv: {}", r.argv);
+        assert!(r.env.is_empty());
+        assert_eq!(r.file.as_deref(), *file, "{want}");
+        assert_eq!(r.ext, *ext, "{want}");
+    }
+    let c = cfg(EngineKind::Mongo, |a| {
+        a.db_uri = Some("mongodb://h/x".into());
+        all(a);
+    });
+    assert_eq!(c.db_label(), "all");
+    for extra in [
+        "--out=/tmp/d",
+        "-o /tmp/d",
+        "--out /tmp/d",
+        "--archive=/tmp/a",
+    ] {
+        let c = cfg(EngineKind::Mongo, |a| {
+            a.db_host = Some("h".into());
+            a.db_name = Some("s".into());
+            a.dump_extra_args = Some(extra.into());
+        });
+        assert!(!c.warnings.is_empty(), "{extra} must warn");
+    }
+}
+
+#[test]
+fn default_ports_when_db_port_is_empty() {
+    for (kind, port) in [
+        (EngineKind::Pg, 5432),
+        (EngineKind::Mysql, 3306),
+        (EngineKind::Mariadb, 3306),
+        (EngineKind::Redis, 6379),
+        (EngineKind::Mongo, 27017),
+    ] {
+        let c = cfg(kind, |a| {
+            a.db_host = Some("h".into());
+            a.db_name = Some("d".into());
+            a.db_port = Some("".into());
+        });
+        assert_eq!(c.conn.port, port, "{}", kind.key());
+    }
+}
+
+#[test]
+fn displayed_commands_hide_every_secret() {
+    for (kind, uri) in [
+        (EngineKind::Mysql, "mysql://app:hunter2@db/shop"),
+        (EngineKind::Redis, "redis://:hunter2@cache:6379/0"),
+        (EngineKind::Mongo, "mongodb://app:hunter2@m1/shop"),
+    ] {
+        let c = cfg(kind, |a| a.db_uri = Some(uri.into()));
+        let shown = c.engine().dump_command(&c).to_string();
+        assert!(!shown.contains("hunter2"), "{shown}");
+    }
+    let c = cfg(EngineKind::Mongo, |a| {
+        a.db_uri = Some("mongodb://app:hunter2@m1/shop".into())
+    });
+    assert_eq!(
+        c.engine().dump_command(&c).to_string(),
+        "mongodump --config=<0600 temp file> --archive --db=shop"
+    );
+}
