@@ -109,8 +109,9 @@ pub struct Outcome {
     pub duration: Duration,
 }
 
-/// Run one backup with its own span (engine, database, backup_id on every line).
-pub async fn run_once(cfg: &Config) -> anyhow::Result<Outcome> {
+/// Run one backup with its own span (engine, database, backup_id on every line). It stops
+/// early, cleaning up, on SIGTERM/SIGINT or when BACKUP_TIMEOUT runs out.
+pub async fn run_once(cfg: &Config, shutdown: &mut Shutdown) -> anyhow::Result<Outcome> {
     let plan = Plan::new(cfg);
     let span = tracing::info_span!(
         "backup",
@@ -119,7 +120,13 @@ pub async fn run_once(cfg: &Config) -> anyhow::Result<Outcome> {
         backup_id = %plan.backup_id
     );
     let started = Instant::now();
-    let result = execute(cfg, &plan, started).instrument(span.clone()).await;
+    let mut cancel = Cancel {
+        shutdown,
+        deadline: cfg.timeout.map(|t| (tokio::time::Instant::now() + t, t)),
+    };
+    let result = execute(cfg, &plan, started, &mut cancel)
+        .instrument(span.clone())
+        .await;
     let _enter = span.enter();
     match &result {
         Ok(o) => info!(
@@ -138,17 +145,19 @@ pub async fn run_once(cfg: &Config) -> anyhow::Result<Outcome> {
     result
 }
 
-async fn execute(cfg: &Config, plan: &Plan, started: Instant) -> anyhow::Result<Outcome> {
-    // From here on SIGTERM/SIGINT no longer kill dbstash outright: they stop the backup,
-    // which cleans up after itself.
-    let mut shutdown = Shutdown::new()?;
+async fn execute(
+    cfg: &Config,
+    plan: &Plan,
+    started: Instant,
+    cancel: &mut Cancel<'_>,
+) -> anyhow::Result<Outcome> {
     let rclone = Rclone::new(cfg)?;
     info!(target = %rclone::redact_remote(&plan.target), command = %plan.dump, "backup started");
 
     // One listing serves two purposes: it proves the remote is reachable before the dump
     // starts, and it holds the retention candidates (the new backup is never one).
-    let listing = rclone
-        .list(&cfg.remote)
+    let listing = cancel
+        .guard(rclone.list(&cfg.remote))
         .await
         .with_context(|| format!("listing {} failed", rclone::redact_remote(&cfg.remote)))?;
     if listing
@@ -161,13 +170,11 @@ async fn execute(cfg: &Config, plan: &Plan, started: Instant) -> anyhow::Result<
         );
     }
 
-    // A signal drops the stream future: its guards kill the dump and rclone (before rclone's
-    // stdin closes), and the partial object is deleted below.
-    let streamed = tokio::select! {
-        biased;
-        sig = shutdown.recv() => Err(anyhow::anyhow!("interrupted by {sig}")),
-        r = pipeline::stream(&plan.dump, &rclone, &plan.target) => r,
-    };
+    // A signal or the timeout drops the stream future: its guards kill the dump and rclone
+    // (before rclone's stdin closes), and the partial object is deleted below.
+    let streamed = cancel
+        .guard(pipeline::stream(&plan.dump, &rclone, &plan.target))
+        .await;
     let streamed = match streamed {
         Ok(s) => s,
         Err(e) => {
@@ -179,11 +186,7 @@ async fn execute(cfg: &Config, plan: &Plan, started: Instant) -> anyhow::Result<
     if cfg.checksum {
         let line = format!("{}  {}\n", streamed.sha256, plan.name);
         let sidecar = plan.sidecar();
-        let put = tokio::select! {
-            biased;
-            sig = shutdown.recv() => Err(anyhow::anyhow!("interrupted by {sig}")),
-            r = rclone.put(&sidecar, line.as_bytes()) => r,
-        };
+        let put = cancel.guard(rclone.put(&sidecar, line.as_bytes())).await;
         if let Err(e) = put {
             // A backup without its checksum is incomplete: do not leave half of the pair.
             remove_partial(&rclone, &plan.sidecar()).await;
@@ -192,7 +195,16 @@ async fn execute(cfg: &Config, plan: &Plan, started: Instant) -> anyhow::Result<
         }
     }
 
-    apply_retention(cfg, &rclone, &listing, &plan.name).await;
+    // Retention is bounded by the timeout too, but the backup it follows stands either way.
+    if let Err(e) = cancel
+        .guard(async {
+            apply_retention(cfg, &rclone, &listing, &plan.name).await;
+            Ok(())
+        })
+        .await
+    {
+        error!(error = %format!("{e:#}"), "retention stopped");
+    }
 
     Ok(Outcome {
         target: plan.target.clone(),
@@ -202,10 +214,58 @@ async fn execute(cfg: &Config, plan: &Plan, started: Instant) -> anyhow::Result<
     })
 }
 
-/// SIGTERM and SIGINT, as a stream of events.
+/// What ends a run early: a signal, or the deadline of BACKUP_TIMEOUT.
+pub struct Cancel<'a> {
+    shutdown: &'a mut Shutdown,
+    deadline: Option<(tokio::time::Instant, Duration)>,
+}
+
+impl Cancel<'_> {
+    /// Run `fut` unless cancelled first; cancelling drops it (and so kills its children).
+    async fn guard<T>(
+        &mut self,
+        fut: impl std::future::Future<Output = anyhow::Result<T>>,
+    ) -> anyhow::Result<T> {
+        let deadline = self.deadline;
+        let timeout = async {
+            match deadline {
+                Some((at, _)) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            biased;
+            sig = self.shutdown.recv() => Err(anyhow::anyhow!("interrupted by {sig}")),
+            _ = timeout => Err(anyhow::anyhow!(
+                "timed out after {} (BACKUP_TIMEOUT)",
+                fmt_human(deadline.map(|(_, d)| d).unwrap_or_default())
+            )),
+            r = fut => r,
+        }
+    }
+}
+
+/// `1h30m`, `2s`, `1500ms`: how a user would have written it.
+pub fn fmt_human(d: Duration) -> String {
+    if d.subsec_millis() != 0 || d.as_secs() == 0 {
+        return format!("{}ms", d.as_millis());
+    }
+    let (h, m, s) = (d.as_secs() / 3600, d.as_secs() / 60 % 60, d.as_secs() % 60);
+    let mut out = String::new();
+    for (n, unit) in [(h, "h"), (m, "m"), (s, "s")] {
+        if n > 0 {
+            out.push_str(&format!("{n}{unit}"));
+        }
+    }
+    out
+}
+
+/// SIGTERM and SIGINT, as a stream of events. Once created, these signals no longer kill
+/// dbstash outright: whoever holds it decides (stop a backup and clean up, or exit).
 pub struct Shutdown {
     term: tokio::signal::unix::Signal,
     int: tokio::signal::unix::Signal,
+    pub received: Option<&'static str>,
 }
 
 impl Shutdown {
@@ -214,15 +274,21 @@ impl Shutdown {
         Ok(Shutdown {
             term: signal(SignalKind::terminate()).context("installing the SIGTERM handler")?,
             int: signal(SignalKind::interrupt()).context("installing the SIGINT handler")?,
+            received: None,
         })
     }
 
     /// The name of the next signal received.
     pub async fn recv(&mut self) -> &'static str {
-        tokio::select! {
+        if let Some(sig) = self.received {
+            return sig;
+        }
+        let sig = tokio::select! {
             _ = self.term.recv() => "SIGTERM",
             _ = self.int.recv() => "SIGINT",
-        }
+        };
+        self.received = Some(sig);
+        sig
     }
 }
 

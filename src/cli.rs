@@ -386,6 +386,36 @@ pub struct CommonArgs {
     /// Write NAME.sha256 beside each backup; objects without one count as incomplete for retention [default: true]
     #[arg(long, env = "BACKUP_CHECKSUM", hide_env_values = true, global = true, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", help_heading = "Safety & reliability")]
     pub backup_checksum: Option<String>,
+    /// Lock file guarding against overlapping runs, also across processes sharing it [default: BACKUP_TEMP_DIR/dbstash-<engine>-<db>-<remote hash>.lock]
+    #[arg(
+        long,
+        env = "BACKUP_LOCK_FILE",
+        hide_env_values = true,
+        value_name = "PATH",
+        global = true,
+        help_heading = "Safety & reliability"
+    )]
+    pub backup_lock_file: Option<String>,
+    /// Address of the /healthz and /metrics endpoint (not served with BACKUP_SCHEDULE=once) [default: 0.0.0.0:8080]
+    #[arg(
+        long,
+        env = "HEALTH_ADDR",
+        hide_env_values = true,
+        value_name = "ADDR",
+        global = true,
+        help_heading = "Health"
+    )]
+    pub health_addr: Option<String>,
+    /// /healthz answers 503 when no backup succeeded within this long, e.g. 26h (unset: no limit)
+    #[arg(
+        long,
+        env = "HEALTH_MAX_AGE",
+        hide_env_values = true,
+        value_name = "DURATION",
+        global = true,
+        help_heading = "Health"
+    )]
+    pub health_max_age: Option<String>,
     /// Work directory for the directory and tar modes [default: /tmp/dbstash-work]
     #[arg(
         long,

@@ -23,6 +23,7 @@ pub mod defaults {
     pub const NAME_TEMPLATE: &str = "{db}-{date}-{time}";
     pub const AUTH_SOURCE: &str = "admin";
     pub const TEMP_DIR: &str = "/tmp/dbstash-work";
+    pub const HEALTH_ADDR: &str = "0.0.0.0:8080";
 }
 
 /// An invalid input: exits 2. `subject` names the variable and its flag.
@@ -79,7 +80,10 @@ pub enum LogFormat {
 #[derive(Debug, Clone)]
 pub enum Schedule {
     Once,
-    Cron(String),
+    Cron {
+        expr: String,
+        cron: Box<croner::Cron>,
+    },
 }
 
 /// Where rclone's own configuration comes from.
@@ -142,6 +146,9 @@ pub struct Config {
     pub dry_run: bool,
     pub checksum: bool,
     pub temp_dir: PathBuf,
+    pub lock_file: PathBuf,
+    pub health_addr: std::net::SocketAddr,
+    pub health_max_age: Option<Duration>,
     /// Things worth a warning that do not stop the run; logged once logging is up.
     pub warnings: Vec<String>,
 }
@@ -328,6 +335,17 @@ impl Config {
             Some(s) => parse_duration(s).map_err(|e| ConfigError::var("BACKUP_TIMEOUT", e))?,
         };
 
+        let temp_dir = PathBuf::from(nonempty(&a.backup_temp_dir).unwrap_or(defaults::TEMP_DIR));
+        let health_addr = {
+            let s = nonempty(&a.health_addr).unwrap_or(defaults::HEALTH_ADDR);
+            s.parse::<std::net::SocketAddr>().map_err(|_| {
+                ConfigError::var("HEALTH_ADDR", format!("'{s}' is not an address (expected IP:PORT, e.g. 0.0.0.0:8080 or 127.0.0.1:9090)"))
+            })?
+        };
+        let health_max_age = match nonempty(&a.health_max_age) {
+            None => None,
+            Some(s) => parse_duration(s).map_err(|e| ConfigError::var("HEALTH_MAX_AGE", e))?,
+        };
         let config = Config {
             engine: kind,
             conn,
@@ -354,15 +372,42 @@ impl Config {
             lock: parse_bool("BACKUP_LOCK", &a.backup_lock, true)?,
             dry_run: parse_bool("DRY_RUN", &a.dry_run, false)?,
             checksum: parse_bool("BACKUP_CHECKSUM", &a.backup_checksum, true)?,
-            temp_dir: PathBuf::from(nonempty(&a.backup_temp_dir).unwrap_or(defaults::TEMP_DIR)),
+            temp_dir: temp_dir.clone(),
+            lock_file: PathBuf::new(),
+            health_addr,
+            health_max_age,
             warnings,
         };
         let mut config = config;
+        config.lock_file = match nonempty(&a.backup_lock_file) {
+            Some(p) => PathBuf::from(p),
+            None => config.temp_dir.join(default_lock_name(&config)),
+        };
         let engine_warnings = engine.check(&config)?;
         config.warnings.extend(engine_warnings);
         reject_not_yet_supported(&config)?;
         Ok(config)
     }
+}
+
+/// One lock per backup job: same engine, database and remote. Two processes backing up the
+/// same thing share it; unrelated jobs sharing the temp dir do not block each other.
+fn default_lock_name(c: &Config) -> String {
+    use sha2::Digest as _;
+    let digest = format!("{:x}", sha2::Sha256::digest(c.remote.as_bytes()));
+    let db: String = c
+        .db_label()
+        .chars()
+        .take(64)
+        .map(|ch| {
+            if ch.is_ascii_alphanumeric() || ch == '-' || ch == '_' {
+                ch
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("dbstash-{}-{db}-{}.lock", c.engine.key(), &digest[..12])
 }
 
 /// Behaviour that later releases add. Set to a non-default value it stops the run (exit 2)
@@ -375,23 +420,8 @@ fn reject_not_yet_supported(c: &Config) -> Result<(), ConfigError> {
             format!("{what} is not yet supported by dbstash {}", crate::VERSION),
         ))
     };
-    if let Schedule::Cron(expr) = &c.schedule {
-        return Err(ConfigError::var(
-            "BACKUP_SCHEDULE",
-            format!(
-                "'{expr}' is a valid cron expression, but the scheduler (daemon mode) is not yet supported by dbstash {}; set BACKUP_SCHEDULE=once and run it from cron or a Kubernetes CronJob",
-                crate::VERSION
-            ),
-        ));
-    }
     if c.mode != BackupMode::Stream {
         return not_yet("BACKUP_MODE", "the directory and tar modes are");
-    }
-    if c.on_start {
-        return not_yet("BACKUP_ON_START", "running on start (daemon mode)");
-    }
-    if c.timeout.is_some() {
-        return not_yet("BACKUP_TIMEOUT", "a backup timeout");
     }
     if c.hook_pre_backup.is_some() {
         return not_yet("HOOK_PRE_BACKUP", "the pre-backup hook");
@@ -645,13 +675,16 @@ pub fn parse_schedule(s: &str) -> Result<Schedule, ConfigError> {
     if s.eq_ignore_ascii_case("once") {
         return Ok(Schedule::Once);
     }
-    parse_cron(s).map_err(|e| {
+    let cron = parse_cron(s).map_err(|e| {
         ConfigError::var(
             "BACKUP_SCHEDULE",
             format!("'{s}' is not a valid cron expression ({e}); expected 5 fields like '0 2 * * *', 6 with seconds, a macro like @daily, or `once`"),
         )
     })?;
-    Ok(Schedule::Cron(s.to_string()))
+    Ok(Schedule::Cron {
+        expr: s.to_string(),
+        cron: Box::new(cron),
+    })
 }
 
 pub fn parse_cron(s: &str) -> Result<croner::Cron, croner::errors::CronError> {
@@ -741,7 +774,7 @@ pub fn describe(c: &Config) -> Vec<(&'static str, String)> {
         "BACKUP_SCHEDULE",
         match &c.schedule {
             Schedule::Once => "once".into(),
-            Schedule::Cron(e) => e.clone(),
+            Schedule::Cron { expr, .. } => expr.clone(),
         },
     ));
     out.push(("BACKUP_MODE", format!("{:?}", c.mode).to_ascii_lowercase()));

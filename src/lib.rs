@@ -4,11 +4,14 @@ pub mod backup;
 pub mod cli;
 pub mod config;
 pub mod engine;
+pub mod health;
+pub mod lock;
 pub mod logging;
 pub mod pipeline;
 pub mod process;
 pub mod rclone;
 pub mod retention;
+pub mod scheduler;
 pub mod template;
 pub mod uri;
 
@@ -65,8 +68,10 @@ pub fn run() -> ExitCode {
             return ExitCode::from(EXIT_BACKUP_FAILED);
         }
     };
-    match runtime.block_on(backup::run_once(&cfg)) {
-        Ok(_) => ExitCode::SUCCESS,
-        Err(_) => ExitCode::from(EXIT_BACKUP_FAILED),
-    }
+    runtime.block_on(async {
+        match &cfg.schedule {
+            config::Schedule::Once => scheduler::run_single(&cfg).await,
+            config::Schedule::Cron { expr, cron } => scheduler::run_daemon(&cfg, cron, expr).await,
+        }
+    })
 }

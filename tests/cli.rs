@@ -105,7 +105,7 @@ fn invalid_configuration_exits_2_with_one_line() {
         (&["pg", "--backup-compress=maybe"], &[], "BACKUP_COMPRESS (--backup-compress): 'maybe' is not a boolean"),
         (&["pg"], &[("RETENTION_MAX_FILES", "many")], "RETENTION_MAX_FILES (--retention-max-files): 'many' is not a whole number"),
         (&["pg"], &[("HOOK_PRE_BACKUP", "true")], "HOOK_PRE_BACKUP (--hook-pre-backup): the pre-backup hook is not yet supported"),
-        (&["pg"], &[("BACKUP_SCHEDULE", "0 2 * * *")], "BACKUP_SCHEDULE (--backup-schedule): '0 2 * * *' is a valid cron expression, but the scheduler (daemon mode) is not yet supported"),
+        (&["pg"], &[("HEALTH_ADDR", "8080")], "HEALTH_ADDR (--health-addr): '8080' is not an address"),
     ];
     for (args, env, want) in cases {
         let mut cmd = Dbstash::new().args(*args);

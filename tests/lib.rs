@@ -4,5 +4,8 @@
 mod support;
 
 mod cli;
+mod daemon;
 mod mongo;
+mod mysql;
 mod pg;
+mod redis;

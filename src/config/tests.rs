@@ -233,7 +233,10 @@ fn schedules() {
     assert!(matches!(parse_schedule("once"), Ok(Schedule::Once)));
     assert!(matches!(parse_schedule("ONCE"), Ok(Schedule::Once)));
     for ok in ["0 2 * * *", "*/2 * * * * *", "@daily", "0 3 * * MON-FRI"] {
-        assert!(matches!(parse_schedule(ok), Ok(Schedule::Cron(_))), "{ok}");
+        assert!(
+            matches!(parse_schedule(ok), Ok(Schedule::Cron { .. })),
+            "{ok}"
+        );
     }
     for bad in ["", "daily", "0 2 * *", "61 * * * *", "0 0 2 * * * 2026"] {
         let e = parse_schedule(bad).unwrap_err().to_string();
@@ -433,16 +436,8 @@ fn errors_never_echo_a_uri_password() {
 fn not_yet_supported_only_when_set_to_non_default() {
     type Edit = fn(&mut CommonArgs);
     let cases: &[(&str, Edit)] = &[
-        ("BACKUP_SCHEDULE", |a| {
-            a.backup_schedule = Some("0 2 * * *".into())
-        }),
-        ("BACKUP_SCHEDULE", |a| a.backup_schedule = None),
         ("BACKUP_MODE", |a| a.backup_mode = Some("tar".into())),
         ("BACKUP_MODE", |a| a.backup_mode = Some("directory".into())),
-        ("BACKUP_ON_START", |a| {
-            a.backup_on_start = Some("true".into())
-        }),
-        ("BACKUP_TIMEOUT", |a| a.backup_timeout = Some("1h".into())),
         ("HOOK_PRE_BACKUP", |a| {
             a.hook_pre_backup = Some("echo hi".into())
         }),
@@ -460,13 +455,69 @@ fn not_yet_supported_only_when_set_to_non_default() {
         assert!(e.starts_with(&format!("{var} (")), "{e}");
         assert!(e.contains("not yet supported"), "{e}");
     }
-    // Defaults (and explicit default values) pass.
+    // Defaults (and explicit default values) pass, and so does daemon mode.
     let mut a = args();
     a.backup_mode = Some("stream".into());
-    a.backup_on_start = Some("false".into());
-    a.backup_timeout = Some("0".into());
+    a.backup_on_start = Some("true".into());
+    a.backup_timeout = Some("1h".into());
+    a.backup_schedule = None;
     a.notify_on = Some("failure".into());
-    resolve(a).unwrap();
+    let c = resolve(a).unwrap();
+    assert!(matches!(c.schedule, Schedule::Cron { ref expr, .. } if expr == "0 2 * * *"));
+    assert_eq!(c.timeout, Some(Duration::from_secs(3600)));
+}
+
+#[test]
+fn lock_file_and_health_settings() {
+    let c = resolve(args()).unwrap();
+    let name = c
+        .lock_file
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    assert!(
+        c.lock_file.starts_with("/tmp/dbstash-work"),
+        "{:?}",
+        c.lock_file
+    );
+    assert!(
+        name.starts_with("dbstash-pg-app-") && name.ends_with(".lock"),
+        "{name}"
+    );
+    assert_eq!(c.health_addr.to_string(), "0.0.0.0:8080");
+    assert_eq!(c.health_max_age, None);
+    let mut other = args();
+    other.rclone_remote = Some("s3:other".into());
+    assert_ne!(
+        resolve(other).unwrap().lock_file,
+        c.lock_file,
+        "another remote, another lock"
+    );
+
+    let mut a = args();
+    a.backup_lock_file = Some("/run/dbstash.lock".into());
+    a.health_addr = Some("127.0.0.1:9099".into());
+    a.health_max_age = Some("26h".into());
+    let c = resolve(a).unwrap();
+    assert_eq!(c.lock_file, PathBuf::from("/run/dbstash.lock"));
+    assert_eq!(c.health_addr.to_string(), "127.0.0.1:9099");
+    assert_eq!(c.health_max_age, Some(Duration::from_secs(26 * 3600)));
+
+    for (edit, var) in [
+        (
+            (|a: &mut CommonArgs| a.health_addr = Some("localhost".into())) as fn(&mut CommonArgs),
+            "HEALTH_ADDR",
+        ),
+        (
+            |a| a.health_max_age = Some("a day".into()),
+            "HEALTH_MAX_AGE",
+        ),
+    ] {
+        let mut a = args();
+        edit(&mut a);
+        assert!(err(a).starts_with(&format!("{var} (")));
+    }
 }
 
 #[test]

@@ -57,19 +57,29 @@ pub fn start() -> Option<Maria> {
     let user = service_user("mysql");
     chown_tree(&dir, user);
     let data = dir.join("data");
+    // A private tmpdir: concurrent bootstraps sharing /tmp trip over each other's temporary
+    // tables ("File '/tmp/#sql-temptable-….MAD' not found") about one time in ten.
+    let tmp = dir.join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    chown_tree(&tmp, user);
+    let tmpdir = format!("--tmpdir={}", tmp.display());
     let out = run_as(&mut Command::new(install_db), user)
         .arg("--no-defaults")
         .arg(format!("--datadir={}", data.display()))
+        .arg(&tmpdir)
         .args(["--auth-root-authentication-method=normal", "--skip-test-db"])
         .args(SERVER_OPTIONS)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "mariadb-install-db failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    if !out.status.success() {
+        // No server yet, so no cleanup at exit: remove the directory here.
+        let _ = std::fs::remove_dir_all(&dir);
+        panic!(
+            "mariadb-install-db failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 
     let port = free_port();
     let log = File::create(dir.join("server.log")).unwrap();
@@ -78,6 +88,7 @@ pub fn start() -> Option<Maria> {
     run_as(&mut cmd, user)
         .arg("--no-defaults")
         .arg(format!("--datadir={}", data.display()))
+        .arg(&tmpdir)
         .arg(format!("--socket={}", dir.join("s.sock").display()))
         .arg(format!("--port={port}"))
         .arg("--bind-address=127.0.0.1")

@@ -6,7 +6,9 @@
 
 #![allow(dead_code)]
 
+pub mod mariadb;
 pub mod pg;
+pub mod redis;
 pub mod s3;
 
 use std::ffi::OsStr;
@@ -192,16 +194,21 @@ impl Output {
 /// leak into a test. `fake_bin` directories go in front of PATH.
 pub struct Dbstash {
     cmd: Command,
+    /// BACKUP_TEMP_DIR (and so the lock file) of this run alone: parallel tests must not
+    /// see each other's locks.
+    _work: tempfile::TempDir,
 }
 
 impl Dbstash {
     pub fn new() -> Dbstash {
+        let work = tempfile::Builder::new().prefix("dbstash-work-").tempdir().unwrap();
         let mut cmd = Command::new(BIN);
         cmd.env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", std::env::temp_dir())
+            .env("BACKUP_TEMP_DIR", work.path())
             .stdin(Stdio::null());
-        Dbstash { cmd }
+        Dbstash { cmd, _work: work }
     }
 
     pub fn args<I, S>(mut self, args: I) -> Self
@@ -295,4 +302,21 @@ pub fn unique(prefix: &str) -> String {
         std::process::id(),
         N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
     )
+}
+
+/// Put `tool` into `dir` as a wrapper that appends its arguments and whether `secret_env`
+/// is set (never its value) to `dir/<tool>.log`, then execs `real`. Proves what dbstash
+/// passed a real dump tool without changing what the tool does.
+pub fn recording_wrapper(dir: &Path, tool: &str, real: &Path, secret_env: &str) -> PathBuf {
+    let log = dir.join(format!("{tool}.log"));
+    write_script(
+        dir,
+        tool,
+        &format!(
+            "printf '%s\\n' \"argv: $*\" \"{secret_env}: ${{{secret_env}:+set}}\" >> '{}'\nexec '{}' \"$@\"",
+            log.display(),
+            real.display()
+        ),
+    );
+    log
 }

@@ -2,7 +2,8 @@
 //! backups, on a free loopback port; plus fresh servers that load a backup's RDB so its
 //! keys can be compared with the source's.
 
-use std::io::Write as _;
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
@@ -29,7 +30,7 @@ pub fn server() -> Option<&'static Redis> {
     static R: OnceLock<Option<Redis>> = OnceLock::new();
     R.get_or_init(|| {
         let r = launch(server_dir("dbstash-redis-"))?;
-        r.cli_ok(&[
+        r.connect(0).ok(&[
             "ACL",
             "SETUSER",
             BACKUP_USER,
@@ -96,7 +97,11 @@ fn launch(dir: PathBuf) -> Option<Redis> {
     let r = Redis { port, dir };
     // PING fails (connection refused, or -LOADING) until the server is ready.
     let deadline = Instant::now() + Duration::from_secs(30);
-    while r.try_cli(&["PING"]).as_deref() != Ok("PONG") {
+    let ready = || {
+        r.try_connect(0)
+            .is_ok_and(|mut c| c.call(&["PING"]) == Reply::Status("PONG".into()))
+    };
+    while !ready() {
         assert!(
             Instant::now() < deadline,
             "Redis did not start: {}",
@@ -107,91 +112,122 @@ fn launch(dir: PathBuf) -> Option<Redis> {
     Some(r)
 }
 
-/// `s` as one redis-cli argument on its stdin: double-quoted, every byte outside printable
-/// ASCII as `\xHH`.
-fn quote(s: &[u8]) -> String {
-    let mut q = String::from("\"");
-    for &b in s {
-        match b {
-            b'"' | b'\\' => {
-                q.push('\\');
-                q.push(b as char);
-            }
-            0x20..=0x7e => q.push(b as char),
-            _ => q.push_str(&format!("\\x{b:02x}")),
+/// A reply of the RESP2 protocol; bulk strings stay bytes, so binary values compare exactly.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Reply {
+    Status(String),
+    Error(String),
+    Int(i64),
+    Bulk(Option<Vec<u8>>),
+    Array(Vec<Reply>),
+}
+
+impl Reply {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Reply::Bulk(Some(b)) => b,
+            other => panic!("expected a bulk string, got {other:?}"),
         }
     }
-    q.push('"');
-    q
+
+    fn items(self) -> Vec<Reply> {
+        match self {
+            Reply::Array(items) => items,
+            other => panic!("expected an array, got {other:?}"),
+        }
+    }
+
+    /// One line, bytes outside printable ASCII escaped.
+    fn render(&self) -> String {
+        match self {
+            Reply::Status(s) => s.clone(),
+            Reply::Error(e) => format!("(error) {e}"),
+            Reply::Int(i) => i.to_string(),
+            Reply::Bulk(None) => "(nil)".into(),
+            Reply::Bulk(Some(b)) => format!("\"{}\"", b.escape_ascii()),
+            Reply::Array(items) => {
+                let items: Vec<String> = items.iter().map(Reply::render).collect();
+                format!("[{}]", items.join(", "))
+            }
+        }
+    }
+}
+
+/// A minimal RESP2 connection: binary-safe where redis-cli's quoting is not (its
+/// `--quoted-json` prints `"` inside values unescaped).
+pub struct Conn {
+    reader: BufReader<TcpStream>,
+    writer: TcpStream,
+}
+
+impl Conn {
+    pub fn call<A: AsRef<[u8]>>(&mut self, args: &[A]) -> Reply {
+        let mut msg = format!("*{}\r\n", args.len()).into_bytes();
+        for a in args {
+            let a = a.as_ref();
+            msg.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+            msg.extend_from_slice(a);
+            msg.extend_from_slice(b"\r\n");
+        }
+        self.writer.write_all(&msg).unwrap();
+        self.read()
+    }
+
+    /// A command that must not answer with an error.
+    pub fn ok<A: AsRef<[u8]>>(&mut self, args: &[A]) -> Reply {
+        let reply = self.call(args);
+        if let Reply::Error(e) = &reply {
+            let args: Vec<String> = args
+                .iter()
+                .map(|a| a.as_ref().escape_ascii().to_string())
+                .collect();
+            panic!("redis {args:?}: {e}");
+        }
+        reply
+    }
+
+    fn read(&mut self) -> Reply {
+        let mut line = Vec::new();
+        self.reader.read_until(b'\n', &mut line).unwrap();
+        assert!(line.ends_with(b"\r\n"), "truncated reply {line:?}");
+        let text = String::from_utf8_lossy(&line[1..line.len() - 2]).into_owned();
+        let int = || text.parse::<i64>().unwrap();
+        match line[0] {
+            b'+' => Reply::Status(text),
+            b'-' => Reply::Error(text),
+            b':' => Reply::Int(int()),
+            b'$' if int() < 0 => Reply::Bulk(None),
+            b'$' => {
+                let mut b = vec![0; int() as usize + 2];
+                self.reader.read_exact(&mut b).unwrap();
+                b.truncate(b.len() - 2);
+                Reply::Bulk(Some(b))
+            }
+            b'*' => Reply::Array((0..int().max(0)).map(|_| self.read()).collect()),
+            _ => panic!("not a RESP reply: {line:?}"),
+        }
+    }
 }
 
 impl Redis {
-    /// redis-cli for this server as the default user, the password in `REDISCLI_AUTH`.
-    pub fn cli(&self) -> Command {
-        let mut c = Command::new("redis-cli");
-        c.env("REDISCLI_AUTH", PASSWORD)
-            .args(["--no-auth-warning", "-h", "127.0.0.1", "-p"])
-            .arg(self.port.to_string());
-        c
-    }
-
-    /// One command; redis-cli exits 0 on most server errors, so those are checked by callers.
-    pub fn try_cli(&self, args: &[&str]) -> Result<String, String> {
-        let out = self.cli().args(args).output().unwrap();
-        if out.status.success() {
-            Ok(String::from_utf8_lossy(&out.stdout).trim_end().to_string())
-        } else {
-            Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    /// A connection as the default user, with `db` selected.
+    pub fn try_connect(&self, db: u32) -> Result<Conn, String> {
+        let stream = TcpStream::connect(("127.0.0.1", self.port)).map_err(|e| e.to_string())?;
+        let mut conn = Conn {
+            reader: BufReader::new(stream.try_clone().unwrap()),
+            writer: stream,
+        };
+        for cmd in [vec!["AUTH", PASSWORD], vec!["SELECT", &db.to_string()]] {
+            if let Reply::Error(e) = conn.call(&cmd) {
+                return Err(e);
+            }
         }
+        Ok(conn)
     }
 
-    /// One command that must answer OK.
-    pub fn cli_ok(&self, args: &[&str]) {
-        let out = self
-            .try_cli(args)
-            .unwrap_or_else(|e| panic!("redis-cli {args:?}: {e}"));
-        assert_eq!(out, "OK", "redis-cli {args:?}");
-    }
-
-    /// Run `commands` (each a list of raw arguments) in `db` through one redis-cli, and
-    /// return one JSON reply per command (`--quoted-json`: ASCII-safe, one line each).
-    pub fn batch(&self, db: u32, commands: &[Vec<Vec<u8>>]) -> Vec<serde_json::Value> {
-        let script: String = commands
-            .iter()
-            .map(|c| {
-                let args: Vec<String> = c.iter().map(|a| quote(a)).collect();
-                args.join(" ") + "\n"
-            })
-            .collect();
-        let mut child = self
-            .cli()
-            .args(["-n", &db.to_string(), "--quoted-json"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(script.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "redis-cli batch: {}{stdout}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let replies: Vec<serde_json::Value> = stdout
-            .lines()
-            .map(|l| {
-                serde_json::from_str(l).unwrap_or_else(|e| panic!("redis-cli reply {l:?}: {e}"))
-            })
-            .collect();
-        assert_eq!(replies.len(), commands.len(), "one reply per command:\n{stdout}");
-        replies
+    pub fn connect(&self, db: u32) -> Conn {
+        self.try_connect(db)
+            .unwrap_or_else(|e| panic!("connecting to Redis on port {}: {e}", self.port))
     }
 
     /// Keys of every type, in databases 0 and 3, all named `<prefix>:…`; returns the prefix.
@@ -199,103 +235,115 @@ impl Redis {
     /// list, hash and set use Redis' big encodings (quicklist, hashtable) as well.
     pub fn seed(&self, prefix: &str) -> String {
         let p = unique(prefix);
-        let cmd = |parts: &[&[u8]]| -> Vec<Vec<u8>> { parts.iter().map(|s| s.to_vec()).collect() };
         let k = |name: &str| format!("{p}:{name}").into_bytes();
-        let big = |n: usize, f: &dyn Fn(usize) -> Vec<Vec<u8>>| -> Vec<Vec<u8>> {
-            (0..n).flat_map(f).collect()
-        };
-        let mut db0 = vec![
-            cmd(&[b"SET", &k("str"), "plain ünïcode 🐘 \"quoted\" value".as_bytes()]),
-            cmd(&[b"SET", &k("bin"), b"\x00\xff\r\n\\ binary"]),
-            cmd(&[b"SET", &k("ttl"), b"expires tomorrow", b"EX", b"86400"]),
-            cmd(&[b"HSET", &k("hash"), b"f1", b"v1", b"field two", "ü\nnewline".as_bytes()]),
-            cmd(&[b"RPUSH", &k("list"), b"a", b"b c", b"x\ny", b"a"]),
-            cmd(&[b"SADD", &k("set"), b"m1", b"m2", "m3 ✓".as_bytes()]),
-            cmd(&[b"ZADD", &k("zset"), b"1", b"a", b"2.5", b"b", b"-3", b"c"]),
-        ];
+        let mut c = self.connect(0);
+        c.ok(&[
+            b"SET".to_vec(),
+            k("str"),
+            "plain ünïcode 🐘 \"quoted\" value".into(),
+        ]);
+        c.ok(&[b"SET".to_vec(), k("bin"), b"\x00\xff\r\n\\ binary".to_vec()]);
+        c.ok(&[&b"SET"[..], &k("ttl"), b"expires tomorrow", b"EX", b"86400"]);
+        c.ok(&[
+            &b"HSET"[..],
+            &k("hash"),
+            b"f1",
+            b"v1",
+            b"field two",
+            "ü\nnewline".as_bytes(),
+        ]);
+        c.ok(&[&b"RPUSH"[..], &k("list"), b"a", b"b c", b"x\ny", b"a"]);
+        c.ok(&[&b"SADD"[..], &k("set"), b"m1", b"m2", "m3 ✓".as_bytes()]);
+        c.ok(&[
+            &b"ZADD"[..],
+            &k("zset"),
+            b"1",
+            b"a",
+            b"2.5",
+            b"b",
+            b"-3",
+            b"c",
+        ]);
         let mut rpush = vec![b"RPUSH".to_vec(), k("biglist")];
-        rpush.extend(big(1000, &|i| vec![format!("element {i}").into_bytes()]));
+        rpush.extend((0..1000).map(|i| format!("element {i}").into_bytes()));
+        c.ok(&rpush);
         let mut hset = vec![b"HSET".to_vec(), k("bighash")];
-        hset.extend(big(600, &|i| {
-            vec![format!("f{i}").into_bytes(), format!("v{i}").repeat(5).into_bytes()]
-        }));
-        let mut sadd = vec![b"SADD".to_vec(), k("bigset")];
-        sadd.extend(big(600, &|i| vec![format!("{i}").into_bytes()]));
-        db0.extend([rpush, hset, sadd]);
-        let db3 = vec![
-            cmd(&[b"SET", &k("db3str"), b"in db 3"]),
-            cmd(&[b"HSET", &k("db3hash"), b"a", b"1", b"b", b"2"]),
-            cmd(&[b"SADD", &k("db3set"), b"x", b"y"]),
-            cmd(&[b"LPUSH", &k("db3list"), b"1", b"2", b"3"]),
-        ];
-        for (db, cmds) in [(0, db0), (3, db3)] {
-            for reply in self.batch(db, &cmds) {
-                assert!(
-                    !reply.as_str().is_some_and(|s| s.starts_with("(error)")),
-                    "seeding: {reply}"
-                );
-            }
+        for i in 0..600 {
+            hset.push(format!("f{i}").into_bytes());
+            hset.push(format!("v{i}").repeat(5).into_bytes());
         }
+        c.ok(&hset);
+        let mut sadd = vec![b"SADD".to_vec(), k("bigset")];
+        sadd.extend((0..600).map(|i| i.to_string().into_bytes()));
+        c.ok(&sadd);
+
+        let mut c = self.connect(3);
+        c.ok(&[&b"SET"[..], &k("db3str"), b"in db 3"]);
+        c.ok(&[&b"HSET"[..], &k("db3hash"), b"a", b"1", b"b", b"2"]);
+        c.ok(&[&b"SADD"[..], &k("db3set"), b"x", b"y"]);
+        c.ok(&[&b"LPUSH"[..], &k("db3list"), b"1", b"2", b"3"]);
         p
     }
 
     /// Every key named `<prefix>:…` in every database, with its type, value and whether it
-    /// expires, one sorted line per key (sets and hashes normalised).
+    /// expires, one sorted line per key (set members and hash fields sorted).
     pub fn contents(&self, prefix: &str) -> String {
         let mut lines = Vec::new();
         for db in 0..16 {
-            let out = self
-                .cli()
-                .args(["-n", &db.to_string(), "--scan", "--pattern"])
-                .arg(format!("{prefix}:*"))
-                .output()
-                .unwrap();
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-            let keys: Vec<String> = String::from_utf8_lossy(&out.stdout)
-                .lines()
-                .map(str::to_string)
-                .collect();
-            if keys.is_empty() {
-                continue;
-            }
-            let types = self.batch(
-                db,
-                &keys
-                    .iter()
-                    .map(|k| vec![b"TYPE".to_vec(), k.clone().into_bytes()])
-                    .collect::<Vec<_>>(),
-            );
-            let mut cmds = Vec::new();
-            for (key, ty) in keys.iter().zip(&types) {
-                let ty = ty.as_str().unwrap_or_else(|| panic!("TYPE {key}: {ty}"));
-                let read: &[&str] = match ty {
-                    "string" => &["GET"],
-                    "hash" => &["HGETALL"],
-                    "list" => &["LRANGE", "0", "-1"],
-                    "set" => &["SMEMBERS"],
-                    "zset" => &["ZRANGE", "0", "-1", "WITHSCORES"],
-                    other => panic!("unexpected type {other} of {key}"),
-                };
-                let mut c = vec![read[0].as_bytes().to_vec(), key.clone().into_bytes()];
-                c.extend(read[1..].iter().map(|a| a.as_bytes().to_vec()));
-                cmds.push(c);
-                cmds.push(vec![b"PTTL".to_vec(), key.clone().into_bytes()]);
-            }
-            let replies = self.batch(db, &cmds);
-            for ((key, ty), pair) in keys.iter().zip(&types).zip(replies.chunks(2)) {
-                let mut value = pair[0].clone();
-                if let serde_json::Value::Array(items) = &mut value {
-                    if ty == "set" {
-                        items.sort_by_key(|v| v.to_string());
-                    }
+            let mut c = self.connect(db);
+            let mut keys = Vec::new();
+            let mut cursor = b"0".to_vec();
+            loop {
+                let pattern = format!("{prefix}:*");
+                let mut page = c
+                    .ok(&[
+                        &b"SCAN"[..],
+                        &cursor,
+                        b"MATCH",
+                        pattern.as_bytes(),
+                        b"COUNT",
+                        b"1000",
+                    ])
+                    .items();
+                keys.extend(page.pop().unwrap().items());
+                cursor = page.pop().unwrap().bytes().to_vec();
+                if cursor == b"0" {
+                    break;
                 }
-                let ttl = match pair[1].as_i64() {
-                    Some(-1) => "persistent",
-                    Some(t) if t > 0 => "expires",
-                    _ => panic!("PTTL {key}: {}", pair[1]),
+            }
+            for key in keys {
+                let key = key.bytes().to_vec();
+                let Reply::Status(ty) = c.ok(&[&b"TYPE"[..], &key]) else {
+                    panic!("TYPE")
                 };
-                // serde_json's map is sorted, so hashes print in a stable order.
-                lines.push(format!("db{db} {key} {} {ttl} {value}", ty.as_str().unwrap()));
+                let value = match ty.as_str() {
+                    "string" => c.ok(&[&b"GET"[..], &key]),
+                    "list" => c.ok(&[&b"LRANGE"[..], &key, b"0", b"-1"]),
+                    "zset" => c.ok(&[&b"ZRANGE"[..], &key, b"0", b"-1", b"WITHSCORES"]),
+                    "set" => {
+                        let mut members = c.ok(&[&b"SMEMBERS"[..], &key]).items();
+                        members.sort();
+                        Reply::Array(members)
+                    }
+                    "hash" => {
+                        let flat = c.ok(&[&b"HGETALL"[..], &key]).items();
+                        let mut pairs: Vec<Reply> =
+                            flat.chunks(2).map(|p| Reply::Array(p.to_vec())).collect();
+                        pairs.sort();
+                        Reply::Array(pairs)
+                    }
+                    other => panic!("unexpected type {other}"),
+                };
+                let ttl = match c.ok(&[&b"PTTL"[..], &key]) {
+                    Reply::Int(-1) => "persistent",
+                    Reply::Int(t) if t > 0 => "expires",
+                    other => panic!("PTTL: {other:?}"),
+                };
+                lines.push(format!(
+                    "db{db} {} {ty} {ttl} {}",
+                    key.escape_ascii(),
+                    value.render()
+                ));
             }
         }
         lines.sort();

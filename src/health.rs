@@ -1,0 +1,260 @@
+//! Daemon state and its HTTP face: `/healthz` (200 while the last backup succeeded or none has
+//! run yet; 503 after a failure, or when no success happened within HEALTH_MAX_AGE) and
+//! `/metrics` in Prometheus text format.
+
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+#[derive(Debug, Default, Clone)]
+pub struct Snapshot {
+    pub started: Option<DateTime<Utc>>,
+    pub last_run: Option<DateTime<Utc>>,
+    pub last_success: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub last_failed: bool,
+    pub next_run: Option<DateTime<Utc>>,
+    pub last_duration: Option<Duration>,
+    pub last_bytes: Option<u64>,
+    pub successes: u64,
+    pub failures: u64,
+    pub running: bool,
+}
+
+/// Shared between the scheduler (writer) and the HTTP handlers (readers).
+#[derive(Clone)]
+pub struct State {
+    inner: Arc<Mutex<Snapshot>>,
+    max_age: Option<Duration>,
+    labels: String,
+}
+
+impl State {
+    pub fn new(max_age: Option<Duration>, engine: &str, database: &str) -> State {
+        let snapshot = Snapshot {
+            started: Some(Utc::now()),
+            ..Snapshot::default()
+        };
+        State {
+            inner: Arc::new(Mutex::new(snapshot)),
+            max_age,
+            labels: format!(
+                "engine=\"{}\",database=\"{}\"",
+                escape_label(engine),
+                escape_label(database)
+            ),
+        }
+    }
+
+    pub fn update(&self, f: impl FnOnce(&mut Snapshot)) {
+        let mut s = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        f(&mut s);
+    }
+
+    pub fn snapshot(&self) -> Snapshot {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn run_started(&self) {
+        self.update(|s| {
+            s.running = true;
+            s.last_run = Some(Utc::now());
+        });
+    }
+
+    pub fn run_finished(&self, result: Result<(Duration, u64), String>) {
+        self.update(|s| {
+            s.running = false;
+            match result {
+                Ok((duration, bytes)) => {
+                    s.successes += 1;
+                    s.last_failed = false;
+                    s.last_success = Some(Utc::now());
+                    s.last_duration = Some(duration);
+                    s.last_bytes = Some(bytes);
+                    s.last_error = None;
+                }
+                Err(e) => {
+                    s.failures += 1;
+                    s.last_failed = true;
+                    s.last_error = Some(e);
+                }
+            }
+        });
+    }
+
+    /// HTTP status and a small JSON body.
+    pub fn health(&self, now: DateTime<Utc>) -> (StatusCode, String) {
+        let s = self.snapshot();
+        let stale = self.max_age.is_some_and(|max| {
+            let since = s.last_success.or(s.started).unwrap_or(now);
+            (now - since).to_std().unwrap_or_default() > max
+        });
+        let (code, status) = if s.last_failed {
+            (StatusCode::SERVICE_UNAVAILABLE, "failing")
+        } else if stale {
+            (StatusCode::SERVICE_UNAVAILABLE, "stale")
+        } else {
+            (StatusCode::OK, "ok")
+        };
+        let rfc = |t: Option<DateTime<Utc>>| {
+            t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        };
+        let body = json!({
+            "status": status,
+            "running": s.running,
+            "last_run": rfc(s.last_run),
+            "last_success": rfc(s.last_success),
+            "last_error": s.last_error,
+            "next_run": rfc(s.next_run),
+        });
+        (code, body.to_string())
+    }
+
+    pub fn metrics(&self) -> String {
+        let s = self.snapshot();
+        let l = &self.labels;
+        let ts = |t: Option<DateTime<Utc>>| t.map_or(0.0, |t| t.timestamp_millis() as f64 / 1000.0);
+        let mut out = String::new();
+        let mut gauge = |name: &str, help: &str, kind: &str, lines: &[(String, f64)]| {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+            for (labels, v) in lines {
+                let _ = writeln!(out, "{name}{{{labels}}} {v}");
+            }
+        };
+        gauge(
+            "dbstash_last_success_timestamp_seconds",
+            "Unix time of the last successful backup (0: none yet).",
+            "gauge",
+            &[(l.clone(), ts(s.last_success))],
+        );
+        gauge(
+            "dbstash_last_duration_seconds",
+            "Duration of the last successful backup.",
+            "gauge",
+            &[(l.clone(), s.last_duration.map_or(0.0, |d| d.as_secs_f64()))],
+        );
+        gauge(
+            "dbstash_last_size_bytes",
+            "Size of the last successful backup.",
+            "gauge",
+            &[(l.clone(), s.last_bytes.unwrap_or(0) as f64)],
+        );
+        gauge(
+            "dbstash_backups_total",
+            "Backups run, by result.",
+            "counter",
+            &[
+                (format!("{l},result=\"success\""), s.successes as f64),
+                (format!("{l},result=\"failure\""), s.failures as f64),
+            ],
+        );
+        gauge(
+            "dbstash_backup_running",
+            "1 while a backup is running.",
+            "gauge",
+            &[(l.clone(), if s.running { 1.0 } else { 0.0 })],
+        );
+        gauge(
+            "dbstash_next_run_timestamp_seconds",
+            "Unix time of the next scheduled backup.",
+            "gauge",
+            &[(l.clone(), ts(s.next_run))],
+        );
+        out
+    }
+}
+
+fn escape_label(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+pub fn router(state: State) -> Router {
+    let h = state.clone();
+    Router::new()
+        .route(
+            "/healthz",
+            get(move || {
+                let h = h.clone();
+                async move {
+                    let (code, body) = h.health(Utc::now());
+                    (code, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+                }
+            }),
+        )
+        .route(
+            "/metrics",
+            get(move || {
+                let m = state.clone();
+                async move {
+                    (
+                        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+                        m.metrics(),
+                    )
+                        .into_response()
+                }
+            }),
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn health_follows_the_last_run_and_max_age() {
+        let st = State::new(Some(Duration::from_secs(3600)), "pg", "app");
+        let now = Utc::now();
+        assert_eq!(st.health(now).0, StatusCode::OK, "nothing run yet");
+        st.run_started();
+        st.run_finished(Err("pg_dump exited with status 1".into()));
+        let (code, body) = st.health(now);
+        assert_eq!(code, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(
+            body.contains("\"status\":\"failing\"") && body.contains("pg_dump exited"),
+            "{body}"
+        );
+        st.run_started();
+        st.run_finished(Ok((Duration::from_secs(2), 1234)));
+        assert_eq!(st.health(Utc::now()).0, StatusCode::OK);
+        let (code, body) = st.health(Utc::now() + chrono::Duration::hours(2));
+        assert_eq!(
+            code,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no success within max age"
+        );
+        assert!(body.contains("\"status\":\"stale\""), "{body}");
+    }
+
+    #[test]
+    fn metrics_are_prometheus_text() {
+        let st = State::new(None, "pg", "a\"b");
+        st.run_started();
+        st.run_finished(Ok((Duration::from_millis(1500), 42)));
+        let m = st.metrics();
+        assert!(
+            m.contains("dbstash_last_size_bytes{engine=\"pg\",database=\"a\\\"b\"} 42\n"),
+            "{m}"
+        );
+        assert!(
+            m.contains(
+                "dbstash_backups_total{engine=\"pg\",database=\"a\\\"b\",result=\"success\"} 1\n"
+            ),
+            "{m}"
+        );
+        assert!(
+            m.contains("dbstash_last_duration_seconds{engine=\"pg\",database=\"a\\\"b\"} 1.5\n"),
+            "{m}"
+        );
+        assert!(m.contains("# TYPE dbstash_backups_total counter"), "{m}");
+    }
+}

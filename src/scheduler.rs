@@ -1,0 +1,312 @@
+//! How runs happen: once (`BACKUP_SCHEDULE=once`), or as a daemon on a cron schedule in `TZ`
+//! with the health endpoint. Every run goes through the lock (`BACKUP_LOCK`).
+
+use std::process::ExitCode;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use tracing::{error, info, warn};
+
+use crate::backup::{self, Shutdown};
+use crate::config::Config;
+use crate::health;
+use crate::lock;
+use crate::{EXIT_BACKUP_FAILED, EXIT_BAD_CONFIG};
+
+/// How one attempt ended.
+enum Attempt {
+    Done(anyhow::Result<backup::Outcome>),
+    /// Another run holds the lock.
+    Skipped,
+}
+
+async fn attempt(cfg: &Config, shutdown: &mut Shutdown, state: Option<&health::State>) -> Attempt {
+    let _guard = if cfg.lock {
+        match lock::try_acquire(&cfg.lock_file) {
+            Ok(Some(g)) => Some(g),
+            Ok(None) => {
+                warn!(
+                    engine = cfg.engine.key(),
+                    database = cfg.db_label(),
+                    lock = %cfg.lock_file.display(),
+                    "backup skipped: another run still holds the lock (BACKUP_LOCK)"
+                );
+                return Attempt::Skipped;
+            }
+            Err(e) => return Attempt::Done(Err(e)),
+        }
+    } else {
+        None
+    };
+    if let Some(s) = state {
+        s.run_started();
+    }
+    let result = backup::run_once(cfg, shutdown).await;
+    if let Some(s) = state {
+        s.run_finished(match &result {
+            Ok(o) => Ok((o.duration, o.bytes)),
+            Err(e) => Err(format!("{e:#}")),
+        });
+    }
+    Attempt::Done(result)
+}
+
+/// `BACKUP_SCHEDULE=once`: one backup, then exit 0 or 1. No health server.
+pub async fn run_single(cfg: &Config) -> ExitCode {
+    let mut shutdown = match Shutdown::new() {
+        Ok(s) => s,
+        Err(e) => {
+            error!("{e:#}");
+            return ExitCode::from(EXIT_BACKUP_FAILED);
+        }
+    };
+    match attempt(cfg, &mut shutdown, None).await {
+        Attempt::Done(Ok(_)) => ExitCode::SUCCESS,
+        // A skipped one-off made no backup: the caller (a CronJob, CI) must know.
+        Attempt::Done(Err(_)) | Attempt::Skipped => ExitCode::from(EXIT_BACKUP_FAILED),
+    }
+}
+
+/// The next time `cron` fires strictly after `after`, evaluated in `tz` (DST-aware).
+pub fn next_run(cron: &croner::Cron, tz: Tz, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    cron.find_next_occurrence(&after.with_timezone(&tz), false)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// Sleep until a wall-clock instant; re-checks the clock so a suspended machine or a clock
+/// change cannot make a run late by more than a few seconds.
+async fn sleep_until(at: DateTime<Utc>) {
+    loop {
+        let left = (at - Utc::now()).to_std().unwrap_or_default();
+        if left.is_zero() {
+            return;
+        }
+        tokio::time::sleep(left.min(std::time::Duration::from_secs(30))).await;
+    }
+}
+
+/// Daemon mode: serve /healthz and /metrics, optionally back up at start, then on schedule.
+/// SIGTERM/SIGINT while idle exit 0; during a backup the backup is stopped and cleaned up,
+/// and the exit is 1.
+pub async fn run_daemon(cfg: &Config, cron: &croner::Cron, expr: &str) -> ExitCode {
+    let mut shutdown = match Shutdown::new() {
+        Ok(s) => s,
+        Err(e) => {
+            error!("{e:#}");
+            return ExitCode::from(EXIT_BACKUP_FAILED);
+        }
+    };
+    let state = health::State::new(cfg.health_max_age, cfg.engine.key(), cfg.db_label());
+    let listener = match tokio::net::TcpListener::bind(cfg.health_addr).await {
+        Ok(l) => l,
+        Err(e) => {
+            error!(addr = %cfg.health_addr, "cannot serve the health endpoint (HEALTH_ADDR): {e}");
+            return ExitCode::from(EXIT_BAD_CONFIG);
+        }
+    };
+    let addr = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    let app = health::router(state.clone());
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            error!("health endpoint stopped: {e}");
+        }
+    });
+    info!(engine = cfg.engine.key(), database = cfg.db_label(), schedule = expr, tz = cfg.tz.name(), health = %addr, "dbstash started");
+
+    let interrupted = |shutdown: &Shutdown| shutdown.received.is_some();
+    if cfg.on_start {
+        attempt(cfg, &mut shutdown, Some(&state)).await;
+        if interrupted(&shutdown) {
+            return ExitCode::from(EXIT_BACKUP_FAILED);
+        }
+    }
+    let mut after = Utc::now();
+    loop {
+        let Some(next) = next_run(cron, cfg.tz, after) else {
+            error!(schedule = expr, "the schedule has no future run: exiting");
+            return ExitCode::from(EXIT_BAD_CONFIG);
+        };
+        state.update(|s| s.next_run = Some(next));
+        info!(
+            engine = cfg.engine.key(),
+            database = cfg.db_label(),
+            next_run = %next.with_timezone(&cfg.tz).to_rfc3339(),
+            "next backup scheduled"
+        );
+        tokio::select! {
+            sig = shutdown.recv() => {
+                info!("{sig} received while idle: exiting");
+                return ExitCode::SUCCESS;
+            }
+            _ = sleep_until(next) => {}
+        }
+        attempt(cfg, &mut shutdown, Some(&state)).await;
+        if let Some(sig) = shutdown.received {
+            warn!("{sig} received during the backup: stopped it and exiting");
+            return ExitCode::from(EXIT_BACKUP_FAILED);
+        }
+        // Runs whose time passed while this one was still going are skipped, not queued.
+        let now = Utc::now();
+        let mut missed = 0;
+        let mut t = next;
+        while let Some(n) = next_run(cron, cfg.tz, t).filter(|n| *n <= now) {
+            missed += 1;
+            t = n;
+            if missed >= 1000 {
+                break;
+            }
+        }
+        if missed > 0 {
+            warn!(
+                engine = cfg.engine.key(),
+                database = cfg.db_label(),
+                missed,
+                "scheduled runs skipped: the previous backup was still running"
+            );
+        }
+        after = now;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    fn cron(expr: &str) -> croner::Cron {
+        crate::config::parse_cron(expr).unwrap()
+    }
+
+    /// (expression, zone, after, expected next) — local wall-clock times across DST changes.
+    #[test]
+    fn next_occurrence_table() {
+        let cases = [
+            // Berlin, spring forward 2026-03-29 02:00 → 03:00: 02:30 does not exist that day.
+            (
+                "30 2 * * *",
+                Tz::Europe__Berlin,
+                "2026-03-28T12:00:00Z",
+                "2026-03-29T03:00:00+02:00",
+            ),
+            (
+                "30 2 * * *",
+                Tz::Europe__Berlin,
+                "2026-03-29T12:00:00Z",
+                "2026-03-30T02:30:00+02:00",
+            ),
+            // Berlin, fall back 2026-10-25 03:00 → 02:00: 02:30 happens once.
+            (
+                "30 2 * * *",
+                Tz::Europe__Berlin,
+                "2026-10-24T12:00:00Z",
+                "2026-10-25T02:30:00+02:00",
+            ),
+            (
+                "30 2 * * *",
+                Tz::Europe__Berlin,
+                "2026-10-25T00:31:00Z",
+                "2026-10-26T02:30:00+01:00",
+            ),
+            // Before and after the change, 02:00 daily keeps local time: 01:00Z then 00:00Z… in UTC.
+            (
+                "0 3 * * *",
+                Tz::Europe__Berlin,
+                "2026-03-28T03:00:00Z",
+                "2026-03-29T03:00:00+02:00",
+            ),
+            // New York, spring forward 2026-03-08 02:00 → 03:00.
+            (
+                "30 2 * * *",
+                Tz::America__New_York,
+                "2026-03-07T12:00:00Z",
+                "2026-03-08T03:00:00-04:00",
+            ),
+            (
+                "0 2 * * *",
+                Tz::America__New_York,
+                "2026-03-08T12:00:00Z",
+                "2026-03-09T02:00:00-04:00",
+            ),
+            // New York, fall back 2026-11-01 02:00 → 01:00: 01:30 happens once.
+            (
+                "30 1 * * *",
+                Tz::America__New_York,
+                "2026-10-31T12:00:00Z",
+                "2026-11-01T01:30:00-04:00",
+            ),
+            (
+                "30 1 * * *",
+                Tz::America__New_York,
+                "2026-11-01T05:31:00Z",
+                "2026-11-02T01:30:00-05:00",
+            ),
+            // UTC, every 6 hours, and a 6-field every-2-seconds schedule.
+            (
+                "0 */6 * * *",
+                Tz::UTC,
+                "2026-02-07T07:00:00Z",
+                "2026-02-07T12:00:00+00:00",
+            ),
+            (
+                "*/2 * * * * *",
+                Tz::UTC,
+                "2026-02-07T07:00:01Z",
+                "2026-02-07T07:00:02+00:00",
+            ),
+            (
+                "@daily",
+                Tz::Asia__Kolkata,
+                "2026-02-07T07:00:00Z",
+                "2026-02-08T00:00:00+05:30",
+            ),
+            // Day of month OR day of week, like standard cron.
+            (
+                "0 0 13 * 5",
+                Tz::UTC,
+                "2026-02-07T00:00:00Z",
+                "2026-02-13T00:00:00+00:00",
+            ),
+        ];
+        for (expr, tz, after, want) in cases {
+            let got = next_run(&cron(expr), tz, utc(after)).unwrap();
+            assert_eq!(
+                got,
+                utc(want),
+                "{expr} in {tz} after {after}: got {}",
+                got.with_timezone(&tz)
+            );
+        }
+    }
+
+    #[test]
+    fn five_and_six_fields() {
+        let after = Utc.with_ymd_and_hms(2026, 2, 7, 7, 0, 0).unwrap();
+        // 5 fields: minute resolution, second 0.
+        assert_eq!(
+            next_run(&cron("*/5 * * * *"), Tz::UTC, after).unwrap(),
+            utc("2026-02-07T07:05:00Z")
+        );
+        // 6 fields: the first is seconds.
+        assert_eq!(
+            next_run(&cron("30 */5 * * * *"), Tz::UTC, after).unwrap(),
+            utc("2026-02-07T07:00:30Z")
+        );
+        for bad in [
+            "* * * *",
+            "0 0 0 0 0 0 0",
+            "60 * * * *",
+            "* * 32 * *",
+            "@sometimes",
+        ] {
+            assert!(crate::config::parse_cron(bad).is_err(), "{bad}");
+        }
+    }
+}

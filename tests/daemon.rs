@@ -1,0 +1,467 @@
+//! Daemon mode through the real binary: cron firing, /healthz and /metrics, the lock,
+//! BACKUP_TIMEOUT and signals. Fake dumps on PATH make timing deterministic; uploads go
+//! through the real rclone to `:local:`.
+
+use std::io::{Read as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::support::*;
+
+struct Daemon {
+    child: Option<Child>,
+    port: u16,
+    remote: PathBuf,
+    _tmp: tempfile::TempDir,
+    fake: PathBuf,
+}
+
+/// A fake pg_dump: fails while `$FAKE_DIR/fail` exists, else prints a small dump.
+const TOGGLED_DUMP: &str = r#"echo $$ >> "$FAKE_DIR/dump.pids"
+if [ -e "$FAKE_DIR/fail" ]; then echo "pg_dump: error: server closed the connection" >&2; exit 1; fi
+echo "create table t(x int);""#;
+
+fn start(schedule: &str, dump: &str, extra_env: &[(&str, &str)]) -> Option<Daemon> {
+    require("rclone", s3::INSTALL)?;
+    let tmp = tempfile::tempdir().unwrap();
+    let fake = tmp.path().join("bin");
+    std::fs::create_dir(&fake).unwrap();
+    write_script(&fake, "pg_dump", dump);
+    let remote = tmp.path().join("remote");
+    let port = free_port();
+    let mut cmd = Command::new(BIN);
+    cmd.env_clear()
+        .env(
+            "PATH",
+            format!("{}:{}", fake.display(), std::env::var("PATH").unwrap()),
+        )
+        .env("FAKE_DIR", &fake)
+        .env("ENGINE", "pg")
+        .env("DB_HOST", "127.0.0.1")
+        .env("DB_NAME", "app")
+        .env("RCLONE_REMOTE", format!(":local:{}", remote.display()))
+        .env("BACKUP_SCHEDULE", schedule)
+        .env("BACKUP_NAME_TEMPLATE", "{db}-{date}-{time}-{uuid}")
+        .env("BACKUP_TEMP_DIR", tmp.path().join("work"))
+        .env("HEALTH_ADDR", format!("127.0.0.1:{port}"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in extra_env {
+        cmd.env(k, v);
+    }
+    let child = cmd.spawn().unwrap();
+    wait_for_port(port, "dbstash health endpoint");
+    Some(Daemon {
+        child: Some(child),
+        port,
+        remote,
+        _tmp: tmp,
+        fake,
+    })
+}
+
+impl Daemon {
+    fn get(&self, path: &str) -> (u16, String) {
+        http_get(self.port, path)
+    }
+
+    fn backups(&self) -> Vec<String> {
+        files_in(&self.remote)
+            .into_iter()
+            .filter(|f| f.ends_with(".sql"))
+            .collect()
+    }
+
+    fn signal(&self, sig: i32) {
+        unsafe {
+            libc::kill(self.child.as_ref().unwrap().id() as i32, sig);
+        }
+    }
+
+    /// Wait for exit; the exit code and stderr.
+    fn finish(mut self) -> (Option<i32>, String, Duration) {
+        let started = Instant::now();
+        let out = self.child.take().unwrap().wait_with_output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+            started.elapsed(),
+        )
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn http_get(port: u16, path: &str) -> (u16, String) {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).unwrap();
+    let status = raw.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let body = raw
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+fn wait_until(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A tiny Prometheus text parser: every sample line is `name{labels} value`.
+fn parse_metrics(text: &str) -> Vec<(String, String, f64)> {
+    text.lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let (series, value) = l
+                .rsplit_once(' ')
+                .unwrap_or_else(|| panic!("bad sample: {l}"));
+            let (name, labels) = series.split_once('{').unwrap_or((series, "}"));
+            assert!(
+                name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+                "bad name: {l}"
+            );
+            assert!(labels.ends_with('}'), "bad labels: {l}");
+            (
+                name.to_string(),
+                labels.trim_end_matches('}').to_string(),
+                value.parse().unwrap_or_else(|_| panic!("bad value: {l}")),
+            )
+        })
+        .collect()
+}
+
+fn metric(samples: &[(String, String, f64)], name: &str, label: &str) -> f64 {
+    samples
+        .iter()
+        .find(|(n, l, _)| n == name && l.contains(label))
+        .unwrap_or_else(|| panic!("no {name}{{{label}}} in {samples:?}"))
+        .2
+}
+
+#[test]
+fn cron_fires_uploads_and_sigterm_while_idle_exits_0() {
+    let Some(d) = start("*/3 * * * * *", TOGGLED_DUMP, &[]) else {
+        return;
+    };
+    wait_until("two scheduled backups", 20, || d.backups().len() >= 2);
+    // Signal while idle: wait until no backup is running.
+    wait_until("idle", 10, || {
+        d.get("/healthz").1.contains("\"running\":false")
+    });
+    d.signal(libc::SIGTERM);
+    let (code, stderr, took) = d.finish();
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(took < Duration::from_secs(3), "exit took {took:?}");
+    assert!(stderr.contains("next backup scheduled"), "{stderr}");
+    assert!(
+        stderr.contains("SIGTERM received while idle: exiting"),
+        "{stderr}"
+    );
+    // Each run had its own backup_id.
+    let ids: std::collections::HashSet<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("backup succeeded"))
+        .filter_map(|l| l.split("backup_id=").nth(1).map(|r| &r[..8]))
+        .collect();
+    assert!(ids.len() >= 2, "{stderr}");
+}
+
+#[test]
+fn healthz_turns_503_after_a_failure_and_back_after_a_success_and_metrics_parse() {
+    let Some(d) = start("*/2 * * * * *", TOGGLED_DUMP, &[]) else {
+        return;
+    };
+    let (code, body) = d.get("/healthz");
+    assert_eq!(code, 200, "before any run: {body}");
+    wait_until("a success", 20, || {
+        d.get("/healthz").1.contains("\"last_success\":\"")
+    });
+    assert_eq!(d.get("/healthz").0, 200);
+
+    std::fs::write(d.fake.join("fail"), "").unwrap();
+    wait_until("503 after a failed run", 20, || d.get("/healthz").0 == 503);
+    let (_, body) = d.get("/healthz");
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(json["status"], "failing");
+    assert!(
+        json["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("pg_dump exited with status 1"),
+        "{body}"
+    );
+    assert!(json["next_run"].is_string(), "{body}");
+
+    std::fs::remove_file(d.fake.join("fail")).unwrap();
+    wait_until("200 after a good run", 20, || d.get("/healthz").0 == 200);
+
+    let (code, text) = d.get("/metrics");
+    assert_eq!(code, 200);
+    let m = parse_metrics(&text);
+    assert!(
+        metric(&m, "dbstash_backups_total", "result=\"success\"") >= 2.0,
+        "{text}"
+    );
+    assert!(
+        metric(&m, "dbstash_backups_total", "result=\"failure\"") >= 1.0,
+        "{text}"
+    );
+    assert!(
+        metric(
+            &m,
+            "dbstash_last_success_timestamp_seconds",
+            "engine=\"pg\""
+        ) > 1.7e9,
+        "{text}"
+    );
+    assert_eq!(
+        metric(&m, "dbstash_last_size_bytes", "database=\"app\""),
+        "create table t(x int);\n".len() as f64
+    );
+    assert!(metric(&m, "dbstash_last_duration_seconds", "") > 0.0);
+    assert!(metric(&m, "dbstash_next_run_timestamp_seconds", "") > 1.7e9);
+    let running = metric(&m, "dbstash_backup_running", "");
+    assert!(running == 0.0 || running == 1.0);
+    // Failed runs left nothing behind.
+    let files = files_in(&d.remote);
+    for f in &files {
+        if f.ends_with(".sql") {
+            assert!(files.contains(&format!("{f}.sha256")), "{files:?}");
+        }
+    }
+    d.signal(libc::SIGTERM);
+}
+
+#[test]
+fn backup_on_start_then_sigterm_mid_backup_cleans_up_and_exits_1() {
+    let slow = r#"echo $$ >> "$FAKE_DIR/dump.pids"; head -c 2000000 /dev/zero; exec sleep 60"#;
+    let Some(d) = start("0 2 * * *", slow, &[("BACKUP_ON_START", "true")]) else {
+        return;
+    };
+    wait_until("a partial upload", 20, || {
+        std::fs::read_dir(&d.remote)
+            .map(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .any(|e| e.metadata().map(|m| m.len() > 0).unwrap_or(false))
+            })
+            .unwrap_or(false)
+    });
+    assert!(d.get("/healthz").1.contains("\"running\":true"));
+    d.signal(libc::SIGTERM);
+    let remote = d.remote.clone();
+    let pids = std::fs::read_to_string(d.fake.join("dump.pids")).unwrap();
+    let (code, stderr, took) = d.finish();
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    assert!(stderr.contains("interrupted by SIGTERM"), "{stderr}");
+    assert_eq!(files_in(&remote), Vec::<String>::new());
+    for pid in pids.lines() {
+        assert!(
+            !Path::new(&format!("/proc/{pid}")).exists(),
+            "dump {pid} outlived dbstash"
+        );
+    }
+}
+
+fn once(fake: &Path, remote: &Path, env: &[(&str, &str)]) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.env_clear()
+        .env(
+            "PATH",
+            format!("{}:{}", fake.display(), std::env::var("PATH").unwrap()),
+        )
+        .env("FAKE_DIR", fake)
+        .args([
+            "pg",
+            "--db-host",
+            "h",
+            "--db-name",
+            "app",
+            "--backup-schedule",
+            "once",
+        ])
+        .args(["--backup-name-template", "{db}-{uuid}"])
+        .arg("--backup-temp-dir")
+        .arg(fake.join("work"))
+        .arg("--rclone-remote")
+        .arg(format!(":local:{}", remote.display()))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+#[test]
+fn a_second_process_skips_while_the_first_holds_the_lock() {
+    if require("rclone", s3::INSTALL).is_none() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    write_script(
+        tmp.path(),
+        "pg_dump",
+        r#"touch "$FAKE_DIR/started"; sleep 3; echo "select 1;""#,
+    );
+    let lock = tmp.path().join("shared/dbstash.lock");
+    let lock_s = lock.display().to_string();
+    let remote = tmp.path().join("remote");
+    let first = once(tmp.path(), &remote, &[("BACKUP_LOCK_FILE", &lock_s)])
+        .spawn()
+        .unwrap();
+    wait_until("first dump started", 20, || {
+        tmp.path().join("started").exists()
+    });
+    let second = once(tmp.path(), &remote, &[("BACKUP_LOCK_FILE", &lock_s)])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("backup skipped: another run still holds the lock"),
+        "{err}"
+    );
+    let first = first.wait_with_output().unwrap();
+    assert_eq!(
+        first.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert_eq!(files_in(&remote).len(), 2, "one backup and its sidecar");
+
+    // The lock file stays behind, but a stale file never blocks: the OS lock died with its
+    // process.
+    assert!(lock.exists());
+    let third = once(tmp.path(), &remote, &[("BACKUP_LOCK_FILE", &lock_s)])
+        .output()
+        .unwrap();
+    assert_eq!(
+        third.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&third.stderr)
+    );
+    // And BACKUP_LOCK=false does not take it at all.
+    let held = std::fs::File::open(&lock).unwrap();
+    held.lock().unwrap();
+    let fourth = once(
+        tmp.path(),
+        &remote,
+        &[("BACKUP_LOCK_FILE", &lock_s), ("BACKUP_LOCK", "false")],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(
+        fourth.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&fourth.stderr)
+    );
+}
+
+#[test]
+fn backup_timeout_kills_the_dump_and_leaves_nothing() {
+    if require("rclone", s3::INSTALL).is_none() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    write_script(
+        tmp.path(),
+        "pg_dump",
+        r#"echo $$ > "$FAKE_DIR/dump.pid"; head -c 100000 /dev/zero; exec sleep 60"#,
+    );
+    let remote = tmp.path().join("remote");
+    let started = Instant::now();
+    let out = once(tmp.path(), &remote, &[("BACKUP_TIMEOUT", "2s")])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(err.contains("timed out after 2s"), "{err}");
+    assert_eq!(files_in(&remote), Vec::<String>::new());
+    let pid = std::fs::read_to_string(tmp.path().join("dump.pid")).unwrap();
+    assert!(
+        !Path::new(&format!("/proc/{}", pid.trim())).exists(),
+        "the dump outlived the timeout"
+    );
+}
+
+#[test]
+fn once_mode_serves_no_health_endpoint() {
+    if require("rclone", s3::INSTALL).is_none() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    write_script(tmp.path(), "pg_dump", r#"echo "select 1;""#);
+    // Hold the port: a bind attempt would fail the run.
+    let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = held.local_addr().unwrap().to_string();
+    let out = once(
+        tmp.path(),
+        &tmp.path().join("remote"),
+        &[("HEALTH_ADDR", &addr)],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn children_die_with_dbstash_even_on_sigkill() {
+    if require("rclone", s3::INSTALL).is_none() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    write_script(
+        tmp.path(),
+        "pg_dump",
+        r#"echo $$ > "$FAKE_DIR/dump.pid"; head -c 100000 /dev/zero; exec sleep 60"#,
+    );
+    let mut child = once(tmp.path(), &tmp.path().join("remote"), &[])
+        .spawn()
+        .unwrap();
+    wait_until("dump started", 20, || tmp.path().join("dump.pid").exists());
+    std::thread::sleep(Duration::from_millis(200));
+    child.kill().unwrap(); // SIGKILL: no handler runs
+    child.wait().unwrap();
+    let pid = std::fs::read_to_string(tmp.path().join("dump.pid")).unwrap();
+    let proc_dir = format!("/proc/{}", pid.trim());
+    wait_until("the dump to die with dbstash", 5, || {
+        // Gone, or a zombie waiting for init to reap it.
+        std::fs::read_to_string(format!("{proc_dir}/stat"))
+            .map_or(true, |s| s.split_whitespace().nth(2) == Some("Z"))
+    });
+}
