@@ -22,6 +22,28 @@ const TOGGLED_DUMP: &str = r#"echo $$ >> "$FAKE_DIR/dump.pids"
 if [ -e "$FAKE_DIR/fail" ]; then echo "pg_dump: error: server closed the connection" >&2; exit 1; fi
 echo "create table t(x int);""#;
 
+/// A dump that sends 100 kB, then hangs; records its pid.
+const HANGING_DUMP: &str =
+    r#"echo $$ > "$FAKE_DIR/dump.pid"; head -c 100000 /dev/zero; exec sleep 60"#;
+
+/// The process whose pid `pid_file` holds is gone (or a zombie waiting for init).
+fn assert_gone(pid_file: &Path) {
+    let pid = std::fs::read_to_string(pid_file).unwrap();
+    let proc_dir = format!("/proc/{}", pid.trim());
+    wait_until("the dump to die with dbstash", 5, || {
+        std::fs::read_to_string(format!("{proc_dir}/stat"))
+            .map_or(true, |s| s.split_whitespace().nth(2) == Some("Z"))
+    });
+}
+
+/// Exit code and stderr of a finished run.
+fn result(out: &std::process::Output) -> (Option<i32>, String) {
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 fn start(schedule: &str, dump: &str, extra_env: &[(&str, &str)]) -> Option<Daemon> {
     require("rclone", s3::INSTALL)?;
     let tmp = tempfile::tempdir().unwrap();
@@ -334,22 +356,19 @@ fn a_second_process_skips_while_the_first_holds_the_lock() {
     wait_until("first dump started", 20, || {
         tmp.path().join("started").exists()
     });
-    let second = once(tmp.path(), &remote, &[("BACKUP_LOCK_FILE", &lock_s)])
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&second.stderr);
-    assert_eq!(second.status.code(), Some(1), "{err}");
+    let (code, err) = result(
+        &once(tmp.path(), &remote, &[("BACKUP_LOCK_FILE", &lock_s)])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(code, Some(1), "{err}");
     assert!(
         err.contains("backup skipped: another run still holds the lock"),
         "{err}"
     );
     let first = first.wait_with_output().unwrap();
-    assert_eq!(
-        first.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&first.stderr)
-    );
+    let (code, err) = result(&first);
+    assert_eq!(code, Some(0), "{err}");
     assert_eq!(files_in(&remote).len(), 2, "one backup and its sidecar");
 
     // The lock file stays behind, but a stale file never blocks: the OS lock died with its
@@ -358,12 +377,8 @@ fn a_second_process_skips_while_the_first_holds_the_lock() {
     let third = once(tmp.path(), &remote, &[("BACKUP_LOCK_FILE", &lock_s)])
         .output()
         .unwrap();
-    assert_eq!(
-        third.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&third.stderr)
-    );
+    let (code, err) = result(&third);
+    assert_eq!(code, Some(0), "{err}");
     // And BACKUP_LOCK=false does not take it at all.
     let held = std::fs::File::open(&lock).unwrap();
     held.lock().unwrap();
@@ -374,12 +389,8 @@ fn a_second_process_skips_while_the_first_holds_the_lock() {
     )
     .output()
     .unwrap();
-    assert_eq!(
-        fourth.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&fourth.stderr)
-    );
+    let (code, err) = result(&fourth);
+    assert_eq!(code, Some(0), "{err}");
 }
 
 #[test]
@@ -388,18 +399,15 @@ fn backup_timeout_kills_the_dump_and_leaves_nothing() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    write_script(
-        tmp.path(),
-        "pg_dump",
-        r#"echo $$ > "$FAKE_DIR/dump.pid"; head -c 100000 /dev/zero; exec sleep 60"#,
-    );
+    write_script(tmp.path(), "pg_dump", HANGING_DUMP);
     let remote = tmp.path().join("remote");
     let started = Instant::now();
-    let out = once(tmp.path(), &remote, &[("BACKUP_TIMEOUT", "2s")])
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    let (code, err) = result(
+        &once(tmp.path(), &remote, &[("BACKUP_TIMEOUT", "2s")])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(code, Some(1), "{err}");
     assert!(
         started.elapsed() < Duration::from_secs(10),
         "{:?}",
@@ -407,11 +415,49 @@ fn backup_timeout_kills_the_dump_and_leaves_nothing() {
     );
     assert!(err.contains("timed out after 2s"), "{err}");
     assert_eq!(files_in(&remote), Vec::<String>::new());
-    let pid = std::fs::read_to_string(tmp.path().join("dump.pid")).unwrap();
-    assert!(
-        !Path::new(&format!("/proc/{}", pid.trim())).exists(),
-        "the dump outlived the timeout"
+    assert_gone(&tmp.path().join("dump.pid"));
+}
+
+#[test]
+fn sigterm_mid_backup_in_once_mode_stops_children_and_leaves_nothing() {
+    if require("rclone", s3::INSTALL).is_none() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    // Several MB reach rclone (a partial file appears under the final name) before the signal.
+    write_script(
+        tmp.path(),
+        "pg_dump",
+        r#"echo $$ > "$FAKE_DIR/dump.pid"; head -c 3000000 /dev/zero; exec sleep 60"#,
     );
+    let remote = tmp.path().join("remote");
+    let child = once(tmp.path(), &remote, &[]).spawn().unwrap();
+    wait_until("a partial upload", 20, || {
+        std::fs::read_dir(&remote)
+            .map(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .any(|e| e.metadata().is_ok_and(|m| m.len() > 0))
+            })
+            .unwrap_or(false)
+    });
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    let started = Instant::now();
+    let (code, err) = result(&child.wait_with_output().unwrap());
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(err.contains("interrupted by SIGTERM"), "{err}");
+    assert_eq!(
+        files_in(&remote),
+        Vec::<String>::new(),
+        "partial object removed: {err}"
+    );
+    assert_gone(&tmp.path().join("dump.pid"));
 }
 
 #[test]
@@ -424,19 +470,16 @@ fn once_mode_serves_no_health_endpoint() {
     // Hold the port: a bind attempt would fail the run.
     let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = held.local_addr().unwrap().to_string();
-    let out = once(
-        tmp.path(),
-        &tmp.path().join("remote"),
-        &[("HEALTH_ADDR", &addr)],
-    )
-    .output()
-    .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let (code, err) = result(
+        &once(
+            tmp.path(),
+            &tmp.path().join("remote"),
+            &[("HEALTH_ADDR", &addr)],
+        )
+        .output()
+        .unwrap(),
     );
+    assert_eq!(code, Some(0), "{err}");
 }
 
 #[test]
@@ -445,11 +488,7 @@ fn children_die_with_dbstash_even_on_sigkill() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    write_script(
-        tmp.path(),
-        "pg_dump",
-        r#"echo $$ > "$FAKE_DIR/dump.pid"; head -c 100000 /dev/zero; exec sleep 60"#,
-    );
+    write_script(tmp.path(), "pg_dump", HANGING_DUMP);
     let mut child = once(tmp.path(), &tmp.path().join("remote"), &[])
         .spawn()
         .unwrap();
@@ -457,11 +496,5 @@ fn children_die_with_dbstash_even_on_sigkill() {
     std::thread::sleep(Duration::from_millis(200));
     child.kill().unwrap(); // SIGKILL: no handler runs
     child.wait().unwrap();
-    let pid = std::fs::read_to_string(tmp.path().join("dump.pid")).unwrap();
-    let proc_dir = format!("/proc/{}", pid.trim());
-    wait_until("the dump to die with dbstash", 5, || {
-        // Gone, or a zombie waiting for init to reap it.
-        std::fs::read_to_string(format!("{proc_dir}/stat"))
-            .map_or(true, |s| s.split_whitespace().nth(2) == Some("Z"))
-    });
+    assert_gone(&tmp.path().join("dump.pid"));
 }

@@ -201,7 +201,10 @@ pub struct Dbstash {
 
 impl Dbstash {
     pub fn new() -> Dbstash {
-        let work = tempfile::Builder::new().prefix("dbstash-work-").tempdir().unwrap();
+        let work = tempfile::Builder::new()
+            .prefix("dbstash-work-")
+            .tempdir()
+            .unwrap();
         let mut cmd = Command::new(BIN);
         cmd.env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
