@@ -21,27 +21,28 @@ enum Attempt {
 }
 
 async fn attempt(cfg: &Config, shutdown: &mut Shutdown, state: Option<&health::State>) -> Attempt {
-    let _guard = if cfg.lock {
-        match lock::try_acquire(&cfg.lock_file) {
-            Ok(Some(g)) => Some(g),
-            Ok(None) => {
-                warn!(
-                    engine = cfg.engine.key(),
-                    database = cfg.db_label(),
-                    lock = %cfg.lock_file.display(),
-                    "backup skipped: another run still holds the lock (BACKUP_LOCK)"
-                );
-                return Attempt::Skipped;
-            }
-            Err(e) => return Attempt::Done(Err(e)),
-        }
-    } else {
-        None
-    };
     if let Some(s) = state {
         s.run_started();
     }
-    let result = backup::run_once(cfg, shutdown).await;
+    let result = match locked(cfg) {
+        Ok(Some(_guard)) => backup::run_once(cfg, shutdown).await,
+        Ok(None) => {
+            warn!(
+                engine = cfg.engine.key(),
+                database = cfg.db_label(),
+                lock = %cfg.lock_file.display(),
+                "backup skipped: another run still holds the lock (BACKUP_LOCK)"
+            );
+            if let Some(s) = state {
+                s.update(|s| s.running = false);
+            }
+            return Attempt::Skipped;
+        }
+        Err(e) => {
+            error!(engine = cfg.engine.key(), database = cfg.db_label(), error = %format!("{e:#}"), "backup failed");
+            Err(e)
+        }
+    };
     if let Some(s) = state {
         s.run_finished(match &result {
             Ok(o) => Ok((o.duration, o.bytes)),
@@ -49,6 +50,15 @@ async fn attempt(cfg: &Config, shutdown: &mut Shutdown, state: Option<&health::S
         });
     }
     Attempt::Done(result)
+}
+
+/// Take the run's lock: `Ok(None)` when another run holds it, `Ok(Some(None))` when
+/// BACKUP_LOCK=false (nothing to hold).
+fn locked(cfg: &Config) -> anyhow::Result<Option<Option<lock::LockGuard>>> {
+    if !cfg.lock {
+        return Ok(Some(None));
+    }
+    Ok(lock::try_acquire(&cfg.lock_file)?.map(Some))
 }
 
 /// `BACKUP_SCHEDULE=once`: one backup, then exit 0 or 1. No health server.

@@ -449,3 +449,49 @@ fn log_level_filters_lines() {
     let debug = run("debug");
     assert!(debug.contains("backup succeeded"), "{debug}");
 }
+
+#[test]
+fn mariadb_falls_back_to_mysqldump_when_mariadb_dump_is_missing() {
+    let tmp = tempfile::tempdir().unwrap();
+    // PATH holds only these fakes (shell builtins only), so mariadb-dump is missing.
+    write_script(
+        tmp.path(),
+        "mysqldump",
+        r#"echo "$@" > "$FAKE_DIR/mysqldump.argv"; echo "-- dump""#,
+    );
+    write_script(
+        tmp.path(),
+        "rclone",
+        r#"case " $* " in
+  *" lsjson "*) echo "[]" ;;
+  *" rcat "*) while read -r line; do :; done ;;
+esac"#,
+    );
+    let out = Dbstash::new()
+        .env("PATH", tmp.path())
+        .env("FAKE_DIR", tmp.path())
+        .args([
+            "mariadb",
+            "--db-host",
+            "db",
+            "--db-name",
+            "shop",
+            "--rclone-remote",
+            "r:b",
+            "--backup-schedule",
+            "once",
+        ])
+        .run();
+    out.assert_code(0);
+    assert!(
+        out.stderr
+            .contains("mariadb-dump not found on PATH: using mysqldump"),
+        "{}",
+        out.stderr
+    );
+    let argv = std::fs::read_to_string(tmp.path().join("mysqldump.argv")).unwrap();
+    assert_eq!(
+        argv.trim(),
+        "--host=db --port=3306 --single-transaction shop"
+    );
+}
