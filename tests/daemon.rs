@@ -36,6 +36,22 @@ fn assert_gone(pid_file: &Path) {
     });
 }
 
+/// No process (dump, rclone, anything) still runs with `dir` on its command line.
+fn assert_no_process_mentions(dir: &Path) {
+    let needle = dir.display().to_string();
+    wait_until("no process left for this test", 5, || {
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .all(|e| {
+                let cmdline = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+                let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
+                let zombie = stat.split_whitespace().nth(2) == Some("Z");
+                zombie || !String::from_utf8_lossy(&cmdline).contains(&needle)
+            })
+    });
+}
+
 /// Exit code and stderr of a finished run.
 fn result(out: &std::process::Output) -> (Option<i32>, String) {
     (
@@ -297,6 +313,7 @@ fn backup_on_start_then_sigterm_mid_backup_cleans_up_and_exits_1() {
     assert!(took < Duration::from_secs(5), "{took:?}");
     assert!(stderr.contains("interrupted by SIGTERM"), "{stderr}");
     assert_eq!(files_in(&remote), Vec::<String>::new());
+    assert_no_process_mentions(&remote);
     for pid in pids.lines() {
         assert!(
             !Path::new(&format!("/proc/{pid}")).exists(),
@@ -416,6 +433,7 @@ fn backup_timeout_kills_the_dump_and_leaves_nothing() {
     assert!(err.contains("timed out after 2s"), "{err}");
     assert_eq!(files_in(&remote), Vec::<String>::new());
     assert_gone(&tmp.path().join("dump.pid"));
+    assert_no_process_mentions(tmp.path());
 }
 
 #[test]
@@ -497,4 +515,6 @@ fn children_die_with_dbstash_even_on_sigkill() {
     child.kill().unwrap(); // SIGKILL: no handler runs
     child.wait().unwrap();
     assert_gone(&tmp.path().join("dump.pid"));
+    // rclone too (it has the remote dir on its command line).
+    assert_no_process_mentions(tmp.path());
 }
