@@ -175,6 +175,28 @@ async fn execute(
     let streamed = cancel
         .guard(pipeline::stream(&plan.dump, &rclone, &plan.target))
         .await;
+    // Trust, but verify: the dump must have produced something, and the remote must hold
+    // exactly the bytes that went through the pipe.
+    let streamed = match streamed {
+        Ok(s) if s.bytes == 0 => Err(anyhow::anyhow!(
+            "{} exited 0 but wrote nothing to stdout (does DUMP_EXTRA_ARGS redirect its output?)",
+            plan.dump.program
+        )),
+        Ok(s) => match cancel.guard(rclone.size_of(&plan.target)).await {
+            Ok(Some(size)) if size < 0 || size as u64 == s.bytes => Ok(s),
+            Ok(Some(size)) => Err(anyhow::anyhow!(
+                "the remote holds {size} bytes under {} but {} were streamed",
+                plan.name,
+                s.bytes
+            )),
+            Ok(None) => Err(anyhow::anyhow!(
+                "rclone rcat exited 0 but {} is not on the remote",
+                plan.name
+            )),
+            Err(e) => Err(e.context("checking the uploaded object failed")),
+        },
+        Err(e) => Err(e),
+    };
     let streamed = match streamed {
         Ok(s) => s,
         Err(e) => {

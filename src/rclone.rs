@@ -22,6 +22,17 @@ use crate::retention::Entry;
 const EXIT_DIR_NOT_FOUND: i32 = 3;
 const EXIT_FILE_NOT_FOUND: i32 = 4;
 
+#[derive(Deserialize)]
+struct Item {
+    #[serde(rename = "Name")]
+    name: String,
+    /// -1 on backends that cannot tell.
+    #[serde(rename = "Size")]
+    size: i64,
+    #[serde(rename = "ModTime")]
+    mod_time: DateTime<Utc>,
+}
+
 pub struct Rclone {
     config_path: Option<PathBuf>,
     extra_args: Vec<String>,
@@ -100,33 +111,52 @@ impl Rclone {
         Ok(())
     }
 
-    /// The files directly in `dir`; a missing directory is empty.
-    pub async fn list(&self, dir: &str) -> anyhow::Result<Vec<Entry>> {
-        #[derive(Deserialize)]
-        struct Item {
-            #[serde(rename = "Name")]
-            name: String,
-            #[serde(rename = "ModTime")]
-            mod_time: DateTime<Utc>,
-        }
+    /// `rclone lsjson PATH`: the files directly in a directory (a missing one is empty), or
+    /// the one file a file path names.
+    async fn lsjson(&self, path: &str) -> anyhow::Result<Vec<Item>> {
         let mut cmd = self.command("lsjson");
         // Server time avoids a metadata request per object on S3-like backends.
         cmd.args(["--files-only", "--no-mimetype", "--use-server-modtime"])
-            .arg(dir);
+            .arg(path);
         let out = match process::run(cmd, "rclone lsjson", None).await {
             Ok(out) => out,
-            Err(e) if exit_code(&e) == Some(EXIT_DIR_NOT_FOUND) => return Ok(Vec::new()),
+            Err(e)
+                if matches!(
+                    exit_code(&e),
+                    Some(EXIT_DIR_NOT_FOUND | EXIT_FILE_NOT_FOUND)
+                ) =>
+            {
+                return Ok(Vec::new())
+            }
             Err(e) => return Err(e),
         };
-        let items: Vec<Item> = serde_json::from_slice(&out)
-            .context("rclone lsjson printed something that is not its JSON listing")?;
-        Ok(items
+        serde_json::from_slice(&out)
+            .context("rclone lsjson printed something that is not its JSON listing")
+    }
+
+    /// The files directly in `dir`; a missing directory is empty.
+    pub async fn list(&self, dir: &str) -> anyhow::Result<Vec<Entry>> {
+        Ok(self
+            .lsjson(dir)
+            .await?
             .into_iter()
             .map(|i| Entry {
                 name: i.name,
                 mod_time: i.mod_time,
             })
             .collect())
+    }
+
+    /// The size of the object at `target` as the remote reports it (-1: the backend cannot
+    /// tell); `None` if it is missing.
+    pub async fn size_of(&self, target: &str) -> anyhow::Result<Option<i64>> {
+        let name = target.rsplit(['/', ':']).next().unwrap_or(target);
+        Ok(self
+            .lsjson(target)
+            .await?
+            .into_iter()
+            .find(|i| i.name == name)
+            .map(|i| i.size))
     }
 
     /// Delete one object. `Ok(false)` when there was nothing to delete.

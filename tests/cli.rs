@@ -143,24 +143,7 @@ echo "select 1;""#,
         "pg_dumpall",
         r#"touch "$FAKE_DIR/pg_dumpall.ran"; echo "select 1;""#,
     );
-    write_script(
-        dir,
-        "rclone",
-        r#"echo "$@" >> "$FAKE_DIR/rclone.argv"
-for v in RCLONE_CONFIG DB_URI DB_PASSWORD; do
-  if [ -n "$(printenv $v)" ]; then echo "$v leaked" >> "$FAKE_DIR/rclone.env"; fi
-done
-prev=""
-for a in "$@"; do
-  if [ "$prev" = "--config" ]; then cp "$a" "$FAKE_DIR/config.copy"; stat -c %a "$a" > "$FAKE_DIR/config.mode"; echo "$a" > "$FAKE_DIR/config.path"; fi
-  prev="$a"
-done
-case " $* " in
-  *" lsjson "*) echo "[]" ;;
-  *" rcat "*) cat >> "$FAKE_DIR/rcat.data" ;;
-esac
-exit 0"#,
-    );
+    fake_rclone(dir);
 }
 
 #[test]
@@ -192,7 +175,12 @@ fn secrets_stay_off_argv_and_rclone_config_arrives_as_a_0600_file() {
     assert_eq!(
         read("rclone.env"),
         "",
-        "RCLONE_CONFIG must not reach rclone's environment"
+        "dbstash's secrets must not reach rclone's environment"
+    );
+    assert_eq!(
+        read("pg_dump.env"),
+        "",
+        "dbstash's secrets must not reach pg_dump's environment"
     );
     let argv = read("rclone.argv");
     assert!(
@@ -218,12 +206,22 @@ fn secrets_stay_off_argv_and_rclone_config_arrives_as_a_0600_file() {
         "{}",
         out.stderr
     );
-    // The upload is the dump followed by the sidecar line.
-    assert!(
-        read("rcat.data").starts_with("select 1;\n"),
-        "{}",
-        read("rcat.data")
-    );
+    // The object is the dump; its sidecar names it with the dump's SHA-256.
+    let argv_line = argv
+        .lines()
+        .find(|l| l.contains(" rcat ") && l.ends_with(".sql"))
+        .unwrap();
+    let target = argv_line.rsplit(' ').next().unwrap();
+    assert_eq!(fake_object(tmp.path(), target).unwrap(), b"select 1;\n");
+    let sidecar =
+        String::from_utf8(fake_object(tmp.path(), &format!("{target}.sha256")).unwrap()).unwrap();
+    let name = target.rsplit('/').next().unwrap();
+    assert_eq!(sidecar, format!("{}  {name}\n", sha256_of(b"select 1;\n")));
+}
+
+fn sha256_of(data: &[u8]) -> String {
+    use sha2::Digest as _;
+    format!("{:x}", sha2::Sha256::digest(data))
 }
 
 #[test]
@@ -453,22 +451,22 @@ fn log_level_filters_lines() {
 #[test]
 fn mariadb_falls_back_to_mysqldump_when_mariadb_dump_is_missing() {
     let tmp = tempfile::tempdir().unwrap();
-    // PATH holds only these fakes (shell builtins only), so mariadb-dump is missing.
+    // PATH holds only these fakes and a few basic tools, so mariadb-dump is missing.
     write_script(
         tmp.path(),
         "mysqldump",
         r#"echo "$@" > "$FAKE_DIR/mysqldump.argv"; echo "-- dump""#,
     );
-    write_script(
+    fake_rclone(tmp.path());
+    let tools = tools_dir(
         tmp.path(),
-        "rclone",
-        r#"case " $* " in
-  *" lsjson "*) echo "[]" ;;
-  *" rcat "*) while read -r line; do :; done ;;
-esac"#,
+        &["cat", "wc", "tr", "mkdir", "cp", "stat", "printenv", "rm"],
     );
     let out = Dbstash::new()
-        .env("PATH", tmp.path())
+        .env(
+            "PATH",
+            format!("{}:{}", tmp.path().display(), tools.display()),
+        )
         .env("FAKE_DIR", tmp.path())
         .args([
             "mariadb",
@@ -494,4 +492,50 @@ esac"#,
         argv.trim(),
         "--host=db --port=3306 --single-transaction shop"
     );
+}
+
+#[test]
+fn an_empty_dump_or_a_short_object_is_not_a_backup() {
+    for (dump, truncate, want) in [
+        (
+            "exit 0",
+            false,
+            "pg_dump exited 0 but wrote nothing to stdout",
+        ),
+        (
+            r#"echo "select 1;""#,
+            true,
+            "the remote holds 5 bytes under app-",
+        ),
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        write_script(tmp.path(), "pg_dump", dump);
+        fake_rclone(tmp.path());
+        let mut cmd = Dbstash::new()
+            .fake_bin(tmp.path())
+            .env("FAKE_DIR", tmp.path())
+            .args([
+                "pg",
+                "--db-host",
+                "h",
+                "--db-name",
+                "app",
+                "--rclone-remote",
+                "r:b",
+                "--backup-schedule",
+                "once",
+            ]);
+        if truncate {
+            cmd = cmd.env("FAKE_TRUNCATE", "1");
+        }
+        let out = cmd.run();
+        out.assert_code(1);
+        assert!(out.stderr.contains(want), "{}", out.stderr);
+        let left: Vec<String> = files_in(&tmp.path().join("objects"));
+        assert_eq!(
+            left,
+            Vec::<String>::new(),
+            "nothing stays under the backup's name"
+        );
+    }
 }

@@ -323,3 +323,57 @@ pub fn recording_wrapper(dir: &Path, tool: &str, real: &Path, secret_env: &str) 
     );
     log
 }
+
+/// A fake `rclone` in `dir` that keeps objects as files under `$FAKE_DIR/objects` (so size
+/// checks and listings of a file work; `FAKE_TRUNCATE` stores only 5 bytes), and records its argv, leaked secret variables and the
+/// `--config` file it was given (copy, mode, path).
+pub fn fake_rclone(dir: &Path) {
+    write_script(
+        dir,
+        "rclone",
+        r#"echo "$@" >> "$FAKE_DIR/rclone.argv"
+for v in RCLONE_CONFIG DB_URI DB_PASSWORD; do
+  if [ -n "$(printenv $v)" ]; then echo "$v leaked" >> "$FAKE_DIR/rclone.env"; fi
+done
+prev=""; cmd=""; last=""
+for a in "$@"; do
+  if [ "$prev" = "--config" ]; then cp "$a" "$FAKE_DIR/config.copy"; stat -c %a "$a" > "$FAKE_DIR/config.mode"; echo "$a" > "$FAKE_DIR/config.path"; fi
+  case "$a" in rcat|lsjson|deletefile) [ -z "$cmd" ] && cmd="$a" ;; esac
+  prev="$a"; last="$a"
+done
+mkdir -p "$FAKE_DIR/objects"
+obj="$FAKE_DIR/objects/$(printf '%s' "$last" | tr '/:' '__')"
+case "$cmd" in
+  lsjson)
+    if [ -f "$obj" ]; then
+      n="${last##*/}"
+      printf '[{"Path":"%s","Name":"%s","Size":%s,"ModTime":"2026-01-01T00:00:00Z","IsDir":false}]\n' "$n" "$n" "$(wc -c < "$obj")"
+    else
+      echo "[]"
+    fi ;;
+  rcat) if [ -n "${FAKE_TRUNCATE-}" ]; then head -c 5 > "$obj"; cat > /dev/null; else cat > "$obj"; fi ;;
+  deletefile) if [ -f "$obj" ]; then rm "$obj"; else exit 4; fi ;;
+esac"#,
+    );
+}
+
+/// The object a fake rclone stored under `target`.
+pub fn fake_object(fake_dir: &Path, target: &str) -> Option<Vec<u8>> {
+    std::fs::read(
+        fake_dir
+            .join("objects")
+            .join(target.replace(['/', ':'], "_")),
+    )
+    .ok()
+}
+
+/// A directory holding only symlinks to the named tools, for a PATH without everything else.
+pub fn tools_dir(dir: &Path, tools: &[&str]) -> PathBuf {
+    let d = dir.join("tools");
+    std::fs::create_dir_all(&d).unwrap();
+    for t in tools {
+        let real = which(t).unwrap_or_else(|| panic!("{t} not on PATH"));
+        std::os::unix::fs::symlink(real, d.join(t)).unwrap();
+    }
+    d
+}
