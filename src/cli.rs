@@ -74,7 +74,7 @@ pub struct MongoArgs {
 #[derive(Debug, Default, Clone, Args)]
 pub struct CommonArgs {
     // ---------------------------------------------------------------- Connection
-    /// Connection URI, e.g. postgresql://user:pass@host:5432/mydb?sslmode=require (wins over DB_HOST etc.)
+    /// Connection URI (wins over DB_HOST etc.): postgresql://user:pass@host:5432/db, mysql://…/db, redis://:pass@host:6379/0, mongodb://…/db
     #[arg(
         long,
         env = "DB_URI",
@@ -104,7 +104,7 @@ pub struct CommonArgs {
         help_heading = "Connection"
     )]
     pub db_host: Option<String>,
-    /// Database port [default: the engine's port, 5432 for pg]
+    /// Database port [default: the engine's: pg 5432, mysql/mariadb 3306, redis 6379, mongo 27017]
     #[arg(
         long,
         env = "DB_PORT",
@@ -212,7 +212,7 @@ pub struct CommonArgs {
         help_heading = "Schedule & naming"
     )]
     pub backup_schedule: Option<String>,
-    /// stream, directory or tar [default: stream]
+    /// stream (directory and tar: not yet supported) [default: stream]
     #[arg(
         long,
         env = "BACKUP_MODE",
@@ -232,7 +232,7 @@ pub struct CommonArgs {
         help_heading = "Schedule & naming"
     )]
     pub backup_name_template: Option<String>,
-    /// Use the dump tool's native compression (pg: custom format, .dump) [default: false]
+    /// Use the dump tool's native compression: pg custom format (.dump), mongo --gzip (.archive.gz); no effect for mysql, mariadb, redis [default: false]
     #[arg(long, env = "BACKUP_COMPRESS", hide_env_values = true, global = true, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", help_heading = "Schedule & naming")]
     pub backup_compress: Option<String>,
     /// File extension, e.g. .sql [default: picked from engine, compression and DUMP_EXTRA_ARGS]
@@ -299,7 +299,7 @@ pub struct CommonArgs {
     pub retention_max_days: Option<String>,
 
     // ---------------------------------------------------------------- Notifications
-    /// Slack or Discord webhook URL
+    /// Slack or Discord webhook URL (not yet supported)
     #[arg(
         long,
         env = "NOTIFY_WEBHOOK_URL",
@@ -343,7 +343,7 @@ pub struct CommonArgs {
     pub log_format: Option<String>,
 
     // ---------------------------------------------------------------- Hooks
-    /// Shell command run before each backup; non-zero exit aborts the backup
+    /// Shell command run before each backup; non-zero exit aborts the backup (not yet supported)
     #[arg(
         long,
         env = "HOOK_PRE_BACKUP",
@@ -354,7 +354,7 @@ pub struct CommonArgs {
         help_heading = "Hooks"
     )]
     pub hook_pre_backup: Option<String>,
-    /// Shell command run after each backup, on success and failure
+    /// Shell command run after each backup, on success and failure (not yet supported)
     #[arg(
         long,
         env = "HOOK_POST_BACKUP",

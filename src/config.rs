@@ -157,7 +157,10 @@ impl Config {
     pub fn from_cli(cli: Cli) -> Result<Config, ConfigError> {
         let mut common = cli.common;
         common.db_auth_source = match &cli.command {
-            Some(EngineCommand::Mongo(m)) => m.db_auth_source.clone(),
+            // After `mongo` or before it: both mean the same.
+            Some(EngineCommand::Mongo(m)) => {
+                m.db_auth_source.clone().or(cli.db_auth_source.clone())
+            }
             _ => cli.db_auth_source.clone(),
         };
         let engine = resolve_engine(cli.command.as_ref(), cli.engine.as_deref())?;
@@ -421,7 +424,12 @@ fn reject_not_yet_supported(c: &Config) -> Result<(), ConfigError> {
         ))
     };
     if c.mode != BackupMode::Stream {
-        return not_yet("BACKUP_MODE", "the directory and tar modes are");
+        let mode = if c.mode == BackupMode::Tar {
+            "tar"
+        } else {
+            "directory"
+        };
+        return not_yet("BACKUP_MODE", &format!("BACKUP_MODE={mode}"));
     }
     if c.hook_pre_backup.is_some() {
         return not_yet("HOOK_PRE_BACKUP", "the pre-backup hook");
@@ -681,6 +689,15 @@ pub fn parse_schedule(s: &str) -> Result<Schedule, ConfigError> {
             format!("'{s}' is not a valid cron expression ({e}); expected 5 fields like '0 2 * * *', 6 with seconds, a macro like @daily, or `once`"),
         )
     })?;
+    if cron
+        .find_next_occurrence(&chrono::Utc::now(), false)
+        .is_err()
+    {
+        return Err(ConfigError::var(
+            "BACKUP_SCHEDULE",
+            format!("'{s}' never fires (no date matches it)"),
+        ));
+    }
     Ok(Schedule::Cron {
         expr: s.to_string(),
         cron: Box::new(cron),
@@ -788,8 +805,22 @@ pub fn describe(c: &Config) -> Vec<(&'static str, String)> {
     out.push(("TZ", c.tz.name().to_string()));
     out.push(("RETENTION_MAX_FILES", c.retention.max_files.to_string()));
     out.push(("RETENTION_MAX_DAYS", c.retention.max_days.to_string()));
+    out.push(("BACKUP_ON_START", c.on_start.to_string()));
+    out.push((
+        "BACKUP_TIMEOUT",
+        c.timeout
+            .map_or_else(|| "0 (no limit)".into(), crate::backup::fmt_human),
+    ));
     out.push(("BACKUP_CHECKSUM", c.checksum.to_string()));
     out.push(("BACKUP_LOCK", c.lock.to_string()));
+    out.push(("BACKUP_LOCK_FILE", c.lock_file.display().to_string()));
+    out.push(("BACKUP_TEMP_DIR", c.temp_dir.display().to_string()));
+    out.push(("HEALTH_ADDR", c.health_addr.to_string()));
+    out.push((
+        "HEALTH_MAX_AGE",
+        c.health_max_age
+            .map_or_else(|| "(no limit)".into(), crate::backup::fmt_human),
+    ));
     out.push(("NOTIFY_WEBHOOK_URL", set(c.notify_webhook_url.is_some())));
     out.push((
         "NOTIFY_ON",

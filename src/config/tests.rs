@@ -238,8 +238,18 @@ fn schedules() {
             "{ok}"
         );
     }
-    for bad in ["", "daily", "0 2 * *", "61 * * * *", "0 0 2 * * * 2026"] {
-        let e = parse_schedule(bad).unwrap_err().to_string();
+    for bad in [
+        "",
+        "daily",
+        "0 2 * *",
+        "61 * * * *",
+        "0 0 2 * * * 2026",
+        "0 0 30 2 *",
+    ] {
+        let Err(e) = parse_schedule(bad) else {
+            panic!("{bad:?} accepted")
+        };
+        let e = e.to_string();
         assert!(
             e.starts_with("BACKUP_SCHEDULE (--backup-schedule): "),
             "{e}"
