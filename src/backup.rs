@@ -170,10 +170,21 @@ async fn execute(
         );
     }
 
+    // On backends with a server-side move (file systems: local, sftp, smb, …) an upload is
+    // visible while it is written, so it goes to a hidden staging name first and is renamed
+    // once complete: even a SIGKILLed dbstash leaves no truncated file under a backup's name.
+    // Object stores (S3, GCS, Azure) have no move, and commit uploads atomically anyway.
+    let staged = match cancel.guard(rclone.has_server_side_move(&cfg.remote)).await {
+        Ok(false) => None,
+        Ok(true) | Err(_) => Some(format!(".{}.partial-{}", plan.name, plan.backup_id)),
+    };
+    let upload_name = staged.as_deref().unwrap_or(&plan.name);
+    let upload_target = rclone::join(&cfg.remote, upload_name);
+
     // A signal or the timeout drops the stream future: its guards kill the dump and rclone
     // (before rclone's stdin closes), and the partial object is deleted below.
     let streamed = cancel
-        .guard(pipeline::stream(&plan.dump, &rclone, &plan.target))
+        .guard(pipeline::stream(&plan.dump, &rclone, &upload_target))
         .await;
     // Trust, but verify: the dump must have produced something, and the remote must hold
     // exactly the bytes that went through the pipe.
@@ -182,16 +193,14 @@ async fn execute(
             "{} exited 0 but wrote nothing to stdout (does DUMP_EXTRA_ARGS redirect its output?)",
             plan.dump.program
         )),
-        Ok(s) => match cancel.guard(rclone.size_of(&plan.target)).await {
+        Ok(s) => match cancel.guard(rclone.size_of(&cfg.remote, upload_name)).await {
             Ok(Some(size)) if size < 0 || size as u64 == s.bytes => Ok(s),
             Ok(Some(size)) => Err(anyhow::anyhow!(
-                "the remote holds {size} bytes under {} but {} were streamed",
-                plan.name,
+                "the remote holds {size} bytes under {upload_name} but {} were streamed",
                 s.bytes
             )),
             Ok(None) => Err(anyhow::anyhow!(
-                "rclone rcat exited 0 but {} is not on the remote",
-                plan.name
+                "rclone rcat exited 0 but {upload_name} is not on the remote"
             )),
             Err(e) => Err(e.context("checking the uploaded object failed")),
         },
@@ -200,10 +209,20 @@ async fn execute(
     let streamed = match streamed {
         Ok(s) => s,
         Err(e) => {
-            remove_partial(&rclone, &plan.target).await;
+            remove_partial(&rclone, &upload_target).await;
             return Err(e);
         }
     };
+    if staged.is_some() {
+        if let Err(e) = cancel
+            .guard(rclone.move_to(&upload_target, &plan.target))
+            .await
+        {
+            remove_partial(&rclone, &upload_target).await;
+            remove_partial(&rclone, &plan.target).await;
+            return Err(e.context("renaming the finished upload to its backup name failed"));
+        }
+    }
 
     if cfg.checksum {
         let line = format!("{}  {}\n", streamed.sha256, plan.name);
@@ -235,6 +254,12 @@ async fn execute(
         duration: started.elapsed(),
     })
 }
+
+/// The longest the cleanup of one failed object may take.
+const CLEANUP_LIMIT: Duration = Duration::from_secs(60);
+
+/// Staging uploads older than this are leftovers of a killed run, not uploads in progress.
+const STALE_STAGING: Duration = Duration::from_secs(24 * 3600);
 
 /// What ends a run early: a signal, or the deadline of BACKUP_TIMEOUT.
 pub struct Cancel<'a> {
@@ -314,9 +339,18 @@ impl Shutdown {
     }
 }
 
-/// Delete whatever a failed run may have left under a backup's name.
+/// Delete whatever a failed run may have left under a backup's name. Bounded in time: a
+/// remote that stopped answering must not hold up a timeout or a shutdown for long.
 async fn remove_partial(rclone: &Rclone, target: &str) {
-    match rclone.delete(target).await {
+    let deleted = tokio::time::timeout(CLEANUP_LIMIT, rclone.delete(target))
+        .await
+        .unwrap_or_else(|_| {
+            Err(anyhow::anyhow!(
+                "no answer within {}",
+                fmt_human(CLEANUP_LIMIT)
+            ))
+        });
+    match deleted {
         Ok(true) => {
             warn!(object = %rclone::redact_remote(target), "deleted the partial object of the failed backup")
         }
@@ -336,12 +370,13 @@ async fn apply_retention(
     listing: &[retention::Entry],
     current: &str,
 ) {
-    if cfg.retention.max_files == 0 && cfg.retention.max_days == 0 {
-        return;
-    }
     let matcher = cfg
         .template
         .matcher(cfg.db_label(), cfg.engine.key(), &engine::extension(cfg));
+    remove_stale_staging(cfg, rclone, listing, &matcher).await;
+    if cfg.retention.max_files == 0 && cfg.retention.max_days == 0 {
+        return;
+    }
     // With checksums on, an object without its .sha256 is incomplete (e.g. left by a killed
     // process): it never takes one of the RETENTION_MAX_FILES places of a good backup.
     let has_sidecar = |n: &str| {
@@ -374,6 +409,34 @@ async fn apply_retention(
         }
     }
     info!(deleted = expired.len(), kept, "retention applied");
+}
+
+/// Staging uploads (`.NAME.partial-ID`) of this config's backups left by a killed run.
+async fn remove_stale_staging(
+    cfg: &Config,
+    rclone: &Rclone,
+    listing: &[retention::Entry],
+    matcher: &regex::Regex,
+) {
+    let inner = matcher
+        .as_str()
+        .trim_start_matches('^')
+        .trim_end_matches('$');
+    let staging = regex::Regex::new(&format!(r"^\.{inner}\.partial-[0-9a-f]{{8}}$"))
+        .expect("valid staging pattern");
+    let age = cfg.timeout.map_or(STALE_STAGING, |t| t.max(STALE_STAGING));
+    let cutoff = chrono::Utc::now() - chrono::Duration::from_std(age).unwrap_or_default();
+    for e in listing
+        .iter()
+        .filter(|e| staging.is_match(&e.name) && e.mod_time < cutoff)
+    {
+        match rclone.delete(&rclone::join(&cfg.remote, &e.name)).await {
+            Ok(_) => info!(object = %e.name, "deleted a stale partial upload of a killed run"),
+            Err(err) => {
+                warn!(object = %e.name, error = %format!("{err:#}"), "could not delete a stale partial upload")
+            }
+        }
+    }
 }
 
 pub fn fmt_duration(d: Duration) -> String {

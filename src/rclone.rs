@@ -147,16 +147,43 @@ impl Rclone {
             .collect())
     }
 
-    /// The size of the object at `target` as the remote reports it (-1: the backend cannot
-    /// tell); `None` if it is missing.
-    pub async fn size_of(&self, target: &str) -> anyhow::Result<Option<i64>> {
-        let name = target.rsplit(['/', ':']).next().unwrap_or(target);
-        Ok(self
-            .lsjson(target)
-            .await?
-            .into_iter()
-            .find(|i| i.name == name)
-            .map(|i| i.size))
+    /// The size of object `name` in folder `dir` as the remote reports it (-1: the backend
+    /// cannot tell); `None` if it is missing. One retry: a passing listing error must not
+    /// condemn a good upload.
+    pub async fn size_of(&self, dir: &str, name: &str) -> anyhow::Result<Option<i64>> {
+        let target = join(dir, name);
+        let items = match self.lsjson(&target).await {
+            Ok(items) => items,
+            Err(_) => self.lsjson(&target).await?,
+        };
+        Ok(items.into_iter().find(|i| i.name == name).map(|i| i.size))
+    }
+
+    /// Whether the remote renames server-side (file-system-like backends), from
+    /// `rclone backend features`, which asks no server.
+    pub async fn has_server_side_move(&self, remote: &str) -> anyhow::Result<bool> {
+        #[derive(Deserialize)]
+        struct Features {
+            #[serde(rename = "Features")]
+            features: std::collections::HashMap<String, serde_json::Value>,
+        }
+        let mut cmd = self.command("backend");
+        cmd.arg("features").arg(remote);
+        let out = process::run(cmd, "rclone backend features", None).await?;
+        let f: Features =
+            serde_json::from_slice(&out).context("rclone backend features printed no JSON")?;
+        Ok(f.features
+            .get("Move")
+            .and_then(serde_json::Value::as_bool)
+            .unwrap_or(false))
+    }
+
+    /// Rename `from` to `to` (server-side where the backend can).
+    pub async fn move_to(&self, from: &str, to: &str) -> anyhow::Result<()> {
+        let mut cmd = self.command("moveto");
+        cmd.arg(from).arg(to);
+        process::run(cmd, "rclone moveto", None).await?;
+        Ok(())
     }
 
     /// Delete one object. `Ok(false)` when there was nothing to delete.

@@ -408,7 +408,7 @@ esac"#,
     let argv = std::fs::read_to_string(tmp.path().join("rclone.argv")).unwrap();
     assert!(
         argv.lines()
-            .any(|l| l.starts_with("deletefile --retries 1 r:b/app-")),
+            .any(|l| l.starts_with("deletefile --retries 1 r:b/") && l.contains("app-")),
         "partial object deleted: {argv}"
     );
 }
@@ -496,7 +496,7 @@ fn mariadb_falls_back_to_mysqldump_when_mariadb_dump_is_missing() {
 
 #[test]
 fn an_empty_dump_or_a_short_object_is_not_a_backup() {
-    for (dump, truncate, want) in [
+    let cases = [
         (
             "exit 0",
             false,
@@ -505,37 +505,116 @@ fn an_empty_dump_or_a_short_object_is_not_a_backup() {
         (
             r#"echo "select 1;""#,
             true,
-            "the remote holds 5 bytes under app-",
+            "the remote holds 5 bytes under ",
         ),
-    ] {
-        let tmp = tempfile::tempdir().unwrap();
-        write_script(tmp.path(), "pg_dump", dump);
-        fake_rclone(tmp.path());
-        let mut cmd = Dbstash::new()
-            .fake_bin(tmp.path())
-            .env("FAKE_DIR", tmp.path())
-            .args([
-                "pg",
-                "--db-host",
-                "h",
-                "--db-name",
-                "app",
-                "--rclone-remote",
-                "r:b",
-                "--backup-schedule",
-                "once",
-            ]);
-        if truncate {
-            cmd = cmd.env("FAKE_TRUNCATE", "1");
+    ];
+    for (dump, truncate, want) in cases {
+        // Direct upload (object stores) and staged upload (renaming backends).
+        for staged in [false, true] {
+            let tmp = tempfile::tempdir().unwrap();
+            write_script(tmp.path(), "pg_dump", dump);
+            fake_rclone(tmp.path());
+            let mut cmd = Dbstash::new()
+                .fake_bin(tmp.path())
+                .env("FAKE_DIR", tmp.path())
+                .args([
+                    "pg",
+                    "--db-host",
+                    "h",
+                    "--db-name",
+                    "app",
+                    "--rclone-remote",
+                    "r:b",
+                    "--backup-schedule",
+                    "once",
+                ]);
+            if truncate {
+                cmd = cmd.env("FAKE_TRUNCATE", "1");
+            }
+            if staged {
+                cmd = cmd.env("FAKE_MOVE", "1");
+            }
+            let out = cmd.run();
+            out.assert_code(1);
+            let want = if truncate {
+                format!("{want}{}app-", if staged { "." } else { "" })
+            } else {
+                want.to_string()
+            };
+            assert!(out.stderr.contains(&want), "{}", out.stderr);
+            let left = all_files_in(&tmp.path().join("objects"));
+            assert_eq!(left, Vec::<String>::new(), "nothing stays behind");
         }
-        let out = cmd.run();
-        out.assert_code(1);
-        assert!(out.stderr.contains(want), "{}", out.stderr);
-        let left: Vec<String> = files_in(&tmp.path().join("objects"));
-        assert_eq!(
-            left,
-            Vec::<String>::new(),
-            "nothing stays under the backup's name"
-        );
     }
+}
+
+#[test]
+fn on_renaming_backends_the_upload_is_staged_then_moved() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_script(tmp.path(), "pg_dump", r#"echo "select 1;""#);
+    fake_rclone(tmp.path());
+    let out = Dbstash::new()
+        .fake_bin(tmp.path())
+        .env("FAKE_DIR", tmp.path())
+        .env("FAKE_MOVE", "1")
+        .args([
+            "pg",
+            "--db-host",
+            "h",
+            "--db-name",
+            "app",
+            "--rclone-remote",
+            "r:b",
+            "--backup-schedule",
+            "once",
+        ])
+        .args(["--backup-name-template", "{db}-{uuid}"])
+        .run();
+    out.assert_code(0);
+    let argv = std::fs::read_to_string(tmp.path().join("rclone.argv")).unwrap();
+    let rcat = argv
+        .lines()
+        .find(|l| l.starts_with("rcat ") && l.contains(".partial-"))
+        .expect("staged upload");
+    let staged = rcat.rsplit(' ').next().unwrap();
+    let moved = argv
+        .lines()
+        .find(|l| l.starts_with("moveto "))
+        .expect("moveto");
+    let final_target = moved.rsplit(' ').next().unwrap();
+    assert_eq!(moved, format!("moveto {staged} {final_target}"));
+    assert!(
+        final_target.starts_with("r:b/app-") && final_target.ends_with(".sql"),
+        "{argv}"
+    );
+    assert_eq!(
+        fake_object(tmp.path(), final_target).unwrap(),
+        b"select 1;\n"
+    );
+    assert!(fake_object(tmp.path(), staged).is_none());
+    assert!(fake_object(tmp.path(), &format!("{final_target}.sha256")).is_some());
+}
+
+#[test]
+fn names_with_colons_work() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_script(tmp.path(), "pg_dump", r#"echo "select 1;""#);
+    fake_rclone(tmp.path());
+    let out = Dbstash::new()
+        .fake_bin(tmp.path())
+        .env("FAKE_DIR", tmp.path())
+        .args([
+            "pg",
+            "--db-host",
+            "h",
+            "--db-name",
+            "app",
+            "--rclone-remote",
+            "r:b",
+            "--backup-schedule",
+            "once",
+        ])
+        .args(["--backup-name-template", "bk:{uuid}"])
+        .run();
+    out.assert_code(0);
 }

@@ -312,7 +312,7 @@ fn backup_on_start_then_sigterm_mid_backup_cleans_up_and_exits_1() {
     assert_eq!(code, Some(1), "{stderr}");
     assert!(took < Duration::from_secs(5), "{took:?}");
     assert!(stderr.contains("interrupted by SIGTERM"), "{stderr}");
-    assert_eq!(files_in(&remote), Vec::<String>::new());
+    assert_eq!(all_files_in(&remote), Vec::<String>::new());
     assert_no_process_mentions(&remote);
     for pid in pids.lines() {
         assert!(
@@ -386,7 +386,7 @@ fn a_second_process_skips_while_the_first_holds_the_lock() {
     let first = first.wait_with_output().unwrap();
     let (code, err) = result(&first);
     assert_eq!(code, Some(0), "{err}");
-    assert_eq!(files_in(&remote).len(), 2, "one backup and its sidecar");
+    assert_eq!(all_files_in(&remote).len(), 2, "one backup and its sidecar");
 
     // The lock file stays behind, but a stale file never blocks: the OS lock died with its
     // process.
@@ -431,7 +431,7 @@ fn backup_timeout_kills_the_dump_and_leaves_nothing() {
         started.elapsed()
     );
     assert!(err.contains("timed out after 2s"), "{err}");
-    assert_eq!(files_in(&remote), Vec::<String>::new());
+    assert_eq!(all_files_in(&remote), Vec::<String>::new());
     assert_gone(&tmp.path().join("dump.pid"));
     assert_no_process_mentions(tmp.path());
 }
@@ -471,7 +471,7 @@ fn sigterm_mid_backup_in_once_mode_stops_children_and_leaves_nothing() {
     );
     assert!(err.contains("interrupted by SIGTERM"), "{err}");
     assert_eq!(
-        files_in(&remote),
+        all_files_in(&remote),
         Vec::<String>::new(),
         "partial object removed: {err}"
     );
@@ -501,20 +501,85 @@ fn once_mode_serves_no_health_endpoint() {
 }
 
 #[test]
-fn children_die_with_dbstash_even_on_sigkill() {
+fn children_die_with_dbstash_even_on_sigkill_and_no_truncated_backup_stays() {
     if require("rclone", s3::INSTALL).is_none() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    write_script(tmp.path(), "pg_dump", HANGING_DUMP);
-    let mut child = once(tmp.path(), &tmp.path().join("remote"), &[])
-        .spawn()
-        .unwrap();
-    wait_until("dump started", 20, || tmp.path().join("dump.pid").exists());
-    std::thread::sleep(Duration::from_millis(200));
+    write_script(
+        tmp.path(),
+        "pg_dump",
+        r#"echo $$ > "$FAKE_DIR/dump.pid"; head -c 3000000 /dev/zero; exec sleep 60"#,
+    );
+    let remote = tmp.path().join("remote");
+    let mut child = once(tmp.path(), &remote, &[]).spawn().unwrap();
+    wait_until("a partial upload", 20, || {
+        std::fs::read_dir(&remote)
+            .map(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .any(|e| e.metadata().is_ok_and(|m| m.len() > 0))
+            })
+            .unwrap_or(false)
+    });
     child.kill().unwrap(); // SIGKILL: no handler runs
     child.wait().unwrap();
     assert_gone(&tmp.path().join("dump.pid"));
     // rclone too (it has the remote dir on its command line).
     assert_no_process_mentions(tmp.path());
+    // The local remote renames server-side, so the upload went to a hidden staging name:
+    // nothing truncated stands under a backup's name.
+    assert_eq!(files_in(&remote), Vec::<String>::new());
+    let staged = all_files_in(&remote);
+    assert_eq!(staged.len(), 1, "{staged:?}");
+    assert!(
+        staged[0].starts_with(".app-") && staged[0].contains(".sql.partial-"),
+        "{staged:?}"
+    );
+}
+
+#[test]
+fn stale_staging_uploads_of_this_config_are_removed_and_others_kept() {
+    if require("rclone", s3::INSTALL).is_none() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    write_script(tmp.path(), "pg_dump", r#"echo "select 1;""#);
+    let remote = tmp.path().join("remote");
+    std::fs::create_dir(&remote).unwrap();
+    let old = |name: &str, age: &str| {
+        std::fs::write(remote.join(name), "partial").unwrap();
+        assert!(Command::new("touch")
+            .args(["-d", age])
+            .arg(remote.join(name))
+            .status()
+            .unwrap()
+            .success());
+    };
+    old(".app-0123abcd.sql.partial-deadbeef", "2 days ago"); // ours, stale: goes
+    old(".app-4567abcd.sql.partial-feedface", "10 minutes ago"); // ours, maybe in progress: stays
+    old(".other-0123abcd.sql.partial-deadbeef", "2 days ago"); // another database's: stays
+    old(".app-0123abcd.sql.partial-notours", "2 days ago"); // not our pattern: stays
+    let (code, err) = result(&once(tmp.path(), &remote, &[]).output().unwrap());
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        err.contains("deleted a stale partial upload of a killed run"),
+        "{err}"
+    );
+    let all = all_files_in(&remote);
+    assert!(
+        !all.contains(&".app-0123abcd.sql.partial-deadbeef".to_string()),
+        "{all:?}"
+    );
+    for kept in [
+        ".app-4567abcd.sql.partial-feedface",
+        ".other-0123abcd.sql.partial-deadbeef",
+        ".app-0123abcd.sql.partial-notours",
+    ] {
+        assert!(all.contains(&kept.to_string()), "{kept} must stay: {all:?}");
+    }
+    assert_eq!(
+        files_in(&remote).len(),
+        2,
+        "the new backup and its sidecar: {all:?}"
+    );
 }

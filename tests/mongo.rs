@@ -190,5 +190,5 @@ fn failed_mongodump_leaves_nothing() {
         "{}",
         out.stderr
     );
-    assert_eq!(files_in(remote.path()), Vec::<String>::new());
+    assert_eq!(all_files_in(remote.path()), Vec::<String>::new());
 }

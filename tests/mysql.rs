@@ -210,5 +210,8 @@ fn a_missing_database_fails_and_leaves_nothing() {
         "{}",
         out.stderr
     );
-    assert_eq!(files_in(&remote.path().join("out")), Vec::<String>::new());
+    assert_eq!(
+        all_files_in(&remote.path().join("out")),
+        Vec::<String>::new()
+    );
 }

@@ -254,6 +254,19 @@ pub fn write_script(dir: &Path, name: &str, body: &str) -> PathBuf {
     p
 }
 
+/// Every file in a directory, hidden ones (staging uploads) included, sorted.
+pub fn all_files_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
 /// Names of the (non-hidden) files in a directory, sorted.
 pub fn files_in(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = match std::fs::read_dir(dir) {
@@ -335,15 +348,17 @@ pub fn fake_rclone(dir: &Path) {
 for v in RCLONE_CONFIG DB_URI DB_PASSWORD; do
   if [ -n "$(printenv $v)" ]; then echo "$v leaked" >> "$FAKE_DIR/rclone.env"; fi
 done
-prev=""; cmd=""; last=""
+prev=""; cmd=""; last=""; before_last=""
 for a in "$@"; do
   if [ "$prev" = "--config" ]; then cp "$a" "$FAKE_DIR/config.copy"; stat -c %a "$a" > "$FAKE_DIR/config.mode"; echo "$a" > "$FAKE_DIR/config.path"; fi
-  case "$a" in rcat|lsjson|deletefile) [ -z "$cmd" ] && cmd="$a" ;; esac
-  prev="$a"; last="$a"
+  case "$a" in rcat|lsjson|deletefile|moveto|backend) [ -z "$cmd" ] && cmd="$a" ;; esac
+  prev="$a"; before_last="$last"; last="$a"
 done
 mkdir -p "$FAKE_DIR/objects"
 obj="$FAKE_DIR/objects/$(printf '%s' "$last" | tr '/:' '__')"
 case "$cmd" in
+  backend) if [ -n "${FAKE_MOVE-}" ]; then m=true; else m=false; fi; echo "{\"Name\":\"fake\",\"Features\":{\"Move\":$m}}" ;;
+  moveto) mv "$FAKE_DIR/objects/$(printf '%s' "$before_last" | tr '/:' '__')" "$obj" ;;
   lsjson)
     if [ -f "$obj" ]; then
       n="${last##*/}"
