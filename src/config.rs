@@ -107,7 +107,8 @@ pub struct Connection {
     pub password: Option<SecretString>,
     /// `None` exactly when all databases are dumped.
     pub database: Option<String>,
-    pub auth_source: String,
+    /// DB_AUTH_SOURCE when set; mongo falls back to the URI's database, then `admin`.
+    pub auth_source: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -477,9 +478,7 @@ fn resolve_connection(
         Some(path) => Some(read_secret_file("DB_PASSWORD_FILE", path)?),
         None => nonempty(&a.db_password).map(str::to_string),
     };
-    let auth_source = nonempty(&a.db_auth_source)
-        .unwrap_or(defaults::AUTH_SOURCE)
-        .to_string();
+    let auth_source = nonempty(&a.db_auth_source).map(str::to_string);
     let port = match nonempty(&a.db_port) {
         None => engine.default_port(),
         Some(p) => match p.parse::<u16>() {
@@ -712,6 +711,9 @@ pub fn parse_cron(s: &str) -> Result<croner::Cron, croner::errors::CronError> {
         .parse(s)
 }
 
+/// Ten years: longer is a typo, and would overflow clock arithmetic.
+const MAX_DURATION: Duration = Duration::from_secs(3650 * 86400);
+
 /// `30m`, `1h`, `1h30m`, `90s`, `500ms`, `2d`; `0` means no limit (`None`).
 pub fn parse_duration(s: &str) -> Result<Option<Duration>, String> {
     let s = s.trim();
@@ -741,7 +743,9 @@ pub fn parse_duration(s: &str) -> Result<Option<Duration>, String> {
         rest = &rest[unit_len..];
         let secs = match unit {
             "ms" => {
-                total += Duration::from_millis(n);
+                total = total
+                    .checked_add(Duration::from_millis(n))
+                    .ok_or_else(expected)?;
                 continue;
             }
             "s" => 1,
@@ -750,7 +754,13 @@ pub fn parse_duration(s: &str) -> Result<Option<Duration>, String> {
             "d" => 86400,
             _ => return Err(expected()),
         };
-        total += Duration::from_secs(n.checked_mul(secs).ok_or_else(expected)?);
+        total = n
+            .checked_mul(secs)
+            .and_then(|secs| total.checked_add(Duration::from_secs(secs)))
+            .ok_or_else(expected)?;
+    }
+    if total > MAX_DURATION {
+        return Err(format!("'{s}' is too long (at most 3650d)"));
     }
     Ok(if total.is_zero() { None } else { Some(total) })
 }
@@ -786,7 +796,10 @@ pub fn describe(c: &Config) -> Vec<(&'static str, String)> {
             RcloneConfig::Inline(s) => format!("*** (inline, {} bytes)", s.expose_secret().len()),
         },
     ));
-    out.push(("RCLONE_EXTRA_ARGS", shell_words::join(&c.rclone_extra_args)));
+    out.push((
+        "RCLONE_EXTRA_ARGS",
+        shell_words::join(crate::engine::redact_args(&c.rclone_extra_args)),
+    ));
     out.push((
         "BACKUP_SCHEDULE",
         match &c.schedule {
@@ -801,7 +814,10 @@ pub fn describe(c: &Config) -> Vec<(&'static str, String)> {
         "BACKUP_EXTENSION",
         c.extension.clone().unwrap_or_else(|| "(auto)".into()),
     ));
-    out.push(("DUMP_EXTRA_ARGS", shell_words::join(&c.dump_extra_args)));
+    out.push((
+        "DUMP_EXTRA_ARGS",
+        shell_words::join(crate::engine::redact_args(&c.dump_extra_args)),
+    ));
     out.push(("TZ", c.tz.name().to_string()));
     out.push(("RETENTION_MAX_FILES", c.retention.max_files.to_string()));
     out.push(("RETENTION_MAX_DAYS", c.retention.max_days.to_string()));

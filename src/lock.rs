@@ -15,14 +15,21 @@ pub struct LockGuard {
 
 /// `Ok(None)` when another run holds the lock.
 pub fn try_acquire(path: &Path) -> anyhow::Result<Option<LockGuard>> {
+    use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
             .with_context(|| format!("creating the lock directory {}", dir.display()))?;
     }
+    // O_NOFOLLOW: in a shared /tmp, a planted symlink must not make us truncate its target.
     let mut file = File::options()
         .create(true)
         .truncate(false)
         .write(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .mode(0o600)
         .open(path)
         .with_context(|| format!("opening the lock file {}", path.display()))?;
     match file.try_lock() {

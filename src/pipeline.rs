@@ -195,6 +195,7 @@ pub async fn stream(dump: &DumpCommand, rclone: &Rclone, target: &str) -> anyhow
             // rclone stopped reading: it failed. Stop the dump too.
             kill_group(dump_pgid);
             let _ = dumper.wait().await;
+            dump_group.0 = None;
             Err(match upload.abort().await {
                 Some(failed) => failed.into(),
                 None => anyhow!("rclone rcat stopped reading the dump: {e}"),
@@ -203,6 +204,7 @@ pub async fn stream(dump: &DumpCommand, rclone: &Rclone, target: &str) -> anyhow
         Err(CopyError::Read(e)) => {
             kill_group(dump_pgid);
             let _ = dumper.wait().await;
+            dump_group.0 = None;
             upload.abort().await;
             Err(anyhow!("reading {}'s output failed: {e}", dump.program))
         }

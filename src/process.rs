@@ -111,7 +111,8 @@ impl ChildFailed {
             what: what.to_string(),
             code: status.code(),
             status: status_text,
-            stderr,
+            // rclone echoes remote strings, credentials included, in its errors.
+            stderr: crate::rclone::redact_remote(&stderr),
         }
     }
 }

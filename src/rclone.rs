@@ -78,7 +78,7 @@ impl Rclone {
             ]),
         }
         argv.push(subcommand.to_string());
-        argv.extend(cfg.rclone_extra_args.iter().cloned());
+        argv.extend(crate::engine::redact_args(&cfg.rclone_extra_args));
         argv.push(redact_remote(target));
         argv.iter()
             .map(|a| crate::engine::quote(a))

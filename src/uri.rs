@@ -10,6 +10,42 @@ use percent_encoding::{
     percent_decode_str, utf8_percent_encode, AsciiSet, CONTROLS, NON_ALPHANUMERIC,
 };
 
+/// Query keys and values: everything a query component must escape, space as %20 (libpq
+/// decodes only %XX, not `+`).
+const QUERY: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'&')
+    .add(b'+')
+    .add(b'<')
+    .add(b'=')
+    .add(b'>')
+    .add(b'\\')
+    .add(b'^')
+    .add(b'`')
+    .add(b'{')
+    .add(b'|')
+    .add(b'}');
+
+/// Whether a URI option carries a credential (`sslpassword`, `tlsCertificateKeyFilePassword`,
+/// tokens): such values never go on a command line or into logs.
+pub fn is_credential(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    ["password", "secret", "token"]
+        .iter()
+        .any(|w| k.contains(w))
+}
+
+/// How query options are rendered.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Credentials {
+    Keep,
+    Redact,
+    Drop,
+}
+
 /// Userinfo is encoded strictly: everything but RFC 3986's unreserved characters.
 const USERINFO: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
@@ -162,12 +198,23 @@ impl DbUri {
         }
     }
 
-    /// Render with a password put back: only for secret files, never for argv or logs.
+    /// Render with the password and every credential option: only for secret files.
     pub fn render_with_password(&self, password: Option<&str>) -> String {
-        self.render(password)
+        self.render(password, Credentials::Keep)
     }
 
-    fn render(&self, password: Option<&str>) -> String {
+    /// For a child's command line: no password, credential options dropped (the engine
+    /// passes them another way).
+    pub fn for_argv(&self) -> String {
+        self.render(None, Credentials::Drop)
+    }
+
+    /// The credential options (`sslpassword=…`) this URI carries.
+    pub fn credentials(&self) -> impl Iterator<Item = &(String, String)> {
+        self.query.iter().filter(|(k, _)| is_credential(k))
+    }
+
+    fn render(&self, password: Option<&str>, credentials: Credentials) -> String {
         let mut s = format!("{}://", self.scheme);
         if let Some(u) = &self.user {
             s.push_str(&utf8_percent_encode(u, USERINFO).to_string());
@@ -186,22 +233,35 @@ impl DbUri {
             s.push('/');
             s.push_str(&utf8_percent_encode(&self.path, COMPONENT).to_string());
         }
-        if !self.query.is_empty() {
+        let query: Vec<String> = self
+            .query
+            .iter()
+            .filter(|(k, _)| credentials != Credentials::Drop || !is_credential(k))
+            .map(|(k, v)| {
+                let v = if credentials == Credentials::Redact && is_credential(k) {
+                    "***"
+                } else {
+                    v
+                };
+                format!(
+                    "{}={}",
+                    utf8_percent_encode(k, QUERY),
+                    utf8_percent_encode(v, QUERY)
+                )
+            })
+            .collect();
+        if !query.is_empty() {
             s.push('?');
-            s.push_str(
-                &url::form_urlencoded::Serializer::new(String::new())
-                    .extend_pairs(&self.query)
-                    .finish(),
-            );
+            s.push_str(&query.join("&"));
         }
         s
     }
 }
 
 impl fmt::Display for DbUri {
-    /// Without the password (it is not stored here).
+    /// For logs and dry runs: no password, credential options shown as `***`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.render(None))
+        f.write_str(&self.render(None, Credentials::Redact))
     }
 }
 
@@ -240,6 +300,26 @@ mod tests {
         let q = parse("postgres://bob@h/db?password=s3cret&sslmode=disable").unwrap();
         assert_eq!(q.password.as_deref(), Some("s3cret"));
         assert_eq!(q.uri.to_string(), "postgres://bob@h/db?sslmode=disable");
+    }
+
+    #[test]
+    fn options_keep_spaces_and_credentials_stay_off_argv() {
+        let p = parse("postgresql://u@h/db?options=-c%20search_path%3Dapp&application_name=my%20app+1&sslpassword=KEYPASS").unwrap();
+        assert_eq!(p.uri.query_value("application_name"), Some("my app 1"));
+        let argv = p.uri.for_argv();
+        assert_eq!(
+            argv,
+            "postgresql://u@h/db?options=-c%20search_path%3Dapp&application_name=my%20app%201"
+        );
+        assert_eq!(p.uri.to_string(), format!("{argv}&sslpassword=***"));
+        assert_eq!(
+            p.uri.credentials().collect::<Vec<_>>(),
+            [&("sslpassword".to_string(), "KEYPASS".to_string())]
+        );
+        assert!(p
+            .uri
+            .render_with_password(None)
+            .ends_with("&sslpassword=KEYPASS"));
     }
 
     #[test]

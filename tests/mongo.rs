@@ -61,7 +61,7 @@ fn uri_credentials_travel_in_a_0600_config_file() {
     assert!(!argv.contains("Mongo"), "password on argv: {argv}");
     assert_eq!(
         read(fake.path(), "config"),
-        "uri: \"mongodb://app:Mongo%24ecret@m1:27017,m2:27017/?replicaSet=rs0&authSource=admin\"\n"
+        "uri: \"mongodb://app:Mongo%24ecret@m1:27017,m2:27017/?replicaSet=rs0&authSource=analytics\"\n"
     );
     assert_eq!(read(fake.path(), "config.mode").trim(), "600");
     assert!(

@@ -223,7 +223,24 @@ fn durations() {
     );
     assert_eq!(parse_duration("2d"), Ok(Some(Duration::from_secs(172_800))));
     assert_eq!(parse_duration("0"), Ok(None));
-    for bad in ["", "30", "m", "1x", "1h-5m", "-1h", "1.5h", "h1"] {
+    assert_eq!(
+        parse_duration("3650d"),
+        Ok(Some(Duration::from_secs(3650 * 86400)))
+    );
+    for bad in [
+        "",
+        "30",
+        "m",
+        "1x",
+        "1h-5m",
+        "-1h",
+        "1.5h",
+        "h1",
+        "18446744073709551615s1s",
+        "150000000000000d",
+        "3651d",
+        "99999999999999999999s",
+    ] {
         assert!(parse_duration(bad).is_err(), "{bad:?} must be rejected");
     }
 }

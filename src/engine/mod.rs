@@ -106,11 +106,43 @@ impl fmt::Display for DumpCommand {
         if let Some(sf) = &self.secret_file {
             write!(f, " {}<0600 temp file>", sf.flag)?;
         }
-        for a in &self.args {
-            write!(f, " {}", quote(a))?;
+        for a in redact_args(&self.args) {
+            write!(f, " {}", quote(&a))?;
         }
         Ok(())
     }
+}
+
+/// Whether a flag or option name names a secret: `--s3-secret-access-key`, `sslpassword`.
+pub fn is_secret_name(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    ["pass", "secret", "token", "key"]
+        .iter()
+        .any(|w| n.contains(w))
+}
+
+/// Arguments for display: the values of secret-looking flags (`--x-secret=V`, `--x-secret V`)
+/// become `***`. Display only: the real values still go to the child.
+pub fn redact_args(args: &[String]) -> Vec<String> {
+    let mut out = Vec::with_capacity(args.len());
+    let mut hide_next = false;
+    for a in args {
+        if std::mem::take(&mut hide_next) && !a.starts_with('-') {
+            out.push("***".to_string());
+            continue;
+        }
+        match a.split_once('=') {
+            Some((flag, _)) if flag.starts_with('-') && is_secret_name(flag) => {
+                out.push(format!("{flag}=***"))
+            }
+            None if a.starts_with("--") && is_secret_name(a) => {
+                hide_next = true;
+                out.push(a.clone());
+            }
+            _ => out.push(a.clone()),
+        }
+    }
+    out
 }
 
 /// Warn about `DUMP_EXTRA_ARGS` flags that would make the tool write to disk instead of

@@ -4,7 +4,7 @@
 use secrecy::{ExposeSecret, SecretString};
 
 use super::{DumpCommand, Engine, EngineKind, SecretFile};
-use crate::config::{Config, ConfigError};
+use crate::config::{defaults, Config, ConfigError};
 
 pub struct Mongo;
 
@@ -64,9 +64,17 @@ impl Engine for Mongo {
         match &c.uri {
             Some(uri) => {
                 // The database travels in --db; the URI keeps only where and how to connect.
+                // Without an authSource, MongoDB authenticates against the URI's database:
+                // keep that meaning when the path is stripped.
+                let path_db = Some(uri.path.clone()).filter(|p| !p.is_empty());
                 let mut uri = uri.with_path("");
                 if uri.user.is_some() && uri.query_value("authSource").is_none() {
-                    uri.query.push(("authSource".into(), c.auth_source.clone()));
+                    let source = c
+                        .auth_source
+                        .clone()
+                        .or(path_db)
+                        .unwrap_or_else(|| defaults::AUTH_SOURCE.into());
+                    uri.query.push(("authSource".into(), source));
                 }
                 let full = uri.render_with_password(c.password.as_ref().map(|p| p.expose_secret()));
                 yaml.push_str(&format!("uri: {}\n", yaml_str(&full)));
@@ -76,7 +84,10 @@ impl Engine for Mongo {
                 args.push(format!("--port={}", c.port));
                 if let Some(u) = &c.user {
                     args.push(format!("--username={u}"));
-                    args.push(format!("--authenticationDatabase={}", c.auth_source));
+                    args.push(format!(
+                        "--authenticationDatabase={}",
+                        c.auth_source.as_deref().unwrap_or(defaults::AUTH_SOURCE)
+                    ));
                 }
                 if let Some(p) = &c.password {
                     yaml.push_str(&format!("password: {}\n", yaml_str(p.expose_secret())));

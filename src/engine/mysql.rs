@@ -51,7 +51,13 @@ impl Engine for MySql {
             self.program(),
             &["--tab", "-T", "--result-file", "-r"],
         ));
-        if cfg.conn.auth_source != crate::config::defaults::AUTH_SOURCE {
+        for (k, _) in cfg.conn.uri.iter().flat_map(|u| u.credentials()) {
+            w.push(format!(
+                "DB_URI option {k} looks like a credential and is not passed on {}'s command line",
+                self.program()
+            ));
+        }
+        if cfg.conn.auth_source.is_some() {
             w.push("DB_AUTH_SOURCE is ignored: it applies to mongo only".into());
         }
         Ok(w)
@@ -69,7 +75,12 @@ impl Engine for MySql {
         }
         // URI options become client flags: mysql://…/db?ssl-mode=REQUIRED → --ssl-mode=REQUIRED
         if let Some(uri) = &c.uri {
-            args.extend(uri.query.iter().map(|(k, v)| format!("--{k}={v}")));
+            args.extend(
+                uri.query
+                    .iter()
+                    .filter(|(k, _)| !crate::uri::is_credential(k))
+                    .map(|(k, v)| format!("--{k}={v}")),
+            );
         }
         args.push("--single-transaction".into());
         if cfg.all_databases {

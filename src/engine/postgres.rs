@@ -1,7 +1,7 @@
 //! PostgreSQL: `pg_dump` for one database, `pg_dumpall` for all of them.
 
 use super::{DumpCommand, Engine, EngineKind};
-use crate::config::{defaults, BackupMode, Config, ConfigError};
+use crate::config::{BackupMode, Config, ConfigError};
 
 pub struct Postgres;
 
@@ -100,7 +100,7 @@ impl Postgres {
         }
         let c = &cfg.conn;
         match &c.uri {
-            Some(uri) => args.push(format!("--dbname={uri}")),
+            Some(uri) => args.push(format!("--dbname={}", uri.for_argv())),
             None => {
                 args.push(format!("--host={}", c.host.as_deref().unwrap_or_default()));
                 args.push(format!("--port={}", c.port));
@@ -154,7 +154,12 @@ impl Engine for Postgres {
                 w.push("DUMP_EXTRA_ARGS has -f/--file: pg_dump would write to a local file instead of stdout, and the backup would be empty or fail in BACKUP_MODE=stream".into());
             }
         }
-        if cfg.conn.auth_source != defaults::AUTH_SOURCE {
+        for (k, _) in cfg.conn.uri.iter().flat_map(|u| u.credentials()) {
+            if k != "sslpassword" {
+                w.push(format!("DB_URI option {k} looks like a credential and is not passed to pg_dump (only sslpassword is, as PGSSLPASSWORD)"));
+            }
+        }
+        if cfg.conn.auth_source.is_some() {
             w.push("DB_AUTH_SOURCE is ignored: it applies to mongo only".into());
         }
         Ok(w)
@@ -168,7 +173,14 @@ impl Engine for Postgres {
         } else {
             "pg_dump"
         };
-        DumpCommand::new(program, args).secret_env("PGPASSWORD", cfg.conn.password.as_ref())
+        let ssl_password = cfg.conn.uri.as_ref().and_then(|u| {
+            u.credentials()
+                .find(|(k, _)| k == "sslpassword")
+                .map(|(_, v)| secrecy::SecretString::from(v.clone()))
+        });
+        DumpCommand::new(program, args)
+            .secret_env("PGPASSWORD", cfg.conn.password.as_ref())
+            .secret_env("PGSSLPASSWORD", ssl_password.as_ref())
     }
 
     fn auto_extension(&self, cfg: &Config) -> String {

@@ -45,7 +45,7 @@ impl Engine for Redis {
             ));
         }
         let mut w = compress_noop_warning(cfg, "an RDB snapshot is already compact");
-        if cfg.conn.auth_source != crate::config::defaults::AUTH_SOURCE {
+        if cfg.conn.auth_source.is_some() {
             w.push("DB_AUTH_SOURCE is ignored: it applies to mongo only".into());
         }
         Ok(w)

@@ -318,7 +318,7 @@ fn mongo_rows() {
         (
             |a| a.db_uri = Some("mongodb://app:pw@m1:27017,m2:27017/shop?replicaSet=rs0".into()),
             "mongodump --archive --db=shop",
-            Some("--config=uri: \"mongodb://app:pw@m1:27017,m2:27017/?replicaSet=rs0&authSource=admin\"\n"),
+            Some("--config=uri: \"mongodb://app:pw@m1:27017,m2:27017/?replicaSet=rs0&authSource=shop\"\n"),
             ".archive",
         ),
         (
@@ -330,7 +330,7 @@ fn mongo_rows() {
         (
             |a| { a.db_uri = Some("mongodb+srv://app:p%22w@cluster.example/shop".into()); all(a); },
             "mongodump --archive",
-            Some("--config=uri: \"mongodb+srv://app:p%22w@cluster.example/?authSource=admin\"\n"),
+            Some("--config=uri: \"mongodb+srv://app:p%22w@cluster.example/?authSource=shop\"\n"),
             ".archive",
         ),
         (
@@ -338,6 +338,18 @@ fn mongo_rows() {
             "mongodump --archive --gzip",
             Some("--config=uri: \"mongodb://m1:27017\"\n"),
             ".archive.gz",
+        ),
+        (
+            |a| { a.db_uri = Some("mongodb://app:pw@m1/shop".into()); a.db_auth_source = Some("users".into()); },
+            "mongodump --archive --db=shop",
+            Some("--config=uri: \"mongodb://app:pw@m1/?authSource=users\"\n"),
+            ".archive",
+        ),
+        (
+            |a| { a.db_uri = Some("mongodb://app:pw@m1".into()); all(a); },
+            "mongodump --archive",
+            Some("--config=uri: \"mongodb://app:pw@m1/?authSource=admin\"\n"),
+            ".archive",
         ),
         (
             |a| { host(a); a.db_name = Some("shop".into()); },
@@ -423,4 +435,80 @@ fn displayed_commands_hide_every_secret() {
         c.engine().dump_command(&c).to_string(),
         "mongodump --config=<0600 temp file> --archive --db=shop"
     );
+}
+
+#[test]
+fn pg_uri_credentials_go_to_the_environment() {
+    let c = cfg(EngineKind::Pg, |a| {
+        a.db_uri = Some("postgresql://app:pw@db/shop?sslmode=verify-full&sslpassword=KEYPASS&application_name=nightly%20backup".into())
+    });
+    let r = row(&c);
+    assert_eq!(
+        r.argv,
+        "pg_dump --no-password --format=plain --dbname=postgresql://app@db/shop?sslmode=verify-full&application_name=nightly%20backup"
+    );
+    assert_eq!(r.env, ["PGPASSWORD=pw", "PGSSLPASSWORD=KEYPASS"]);
+    let shown = c.engine().dump_command(&c).to_string();
+    assert!(!shown.contains("KEYPASS"), "{shown}");
+    let described = format!("{:?}", crate::config::describe(&c));
+    assert!(
+        !described.contains("KEYPASS") && described.contains("sslpassword=***"),
+        "{described}"
+    );
+}
+
+#[test]
+fn mysql_uri_credentials_stay_off_argv() {
+    let c = cfg(EngineKind::Mysql, |a| {
+        a.db_uri = Some("mysql://app:pw@db/shop?ssl-mode=REQUIRED&token=T0K".into())
+    });
+    assert_eq!(
+        row(&c).argv,
+        "mysqldump --host=db --port=3306 --user=app --ssl-mode=REQUIRED --single-transaction shop"
+    );
+    assert!(
+        c.warnings
+            .iter()
+            .any(|w| w.contains("option token looks like a credential")),
+        "{:?}",
+        c.warnings
+    );
+}
+
+#[test]
+fn secret_flag_values_are_redacted_for_display() {
+    let args: Vec<String> = [
+        "--s3-secret-access-key=SK",
+        "--s3-chunk-size",
+        "64M",
+        "--sftp-pass",
+        "PW",
+        "--verbose",
+        "--token",
+        "--x",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    assert_eq!(
+        redact_args(&args),
+        [
+            "--s3-secret-access-key=***",
+            "--s3-chunk-size",
+            "64M",
+            "--sftp-pass",
+            "***",
+            "--verbose",
+            "--token",
+            "--x"
+        ]
+    );
+    let c = cfg(EngineKind::Pg, |a| {
+        a.db_host = Some("h".into());
+        a.db_name = Some("d".into());
+        a.dump_extra_args = Some("--no-owner".into());
+        a.rclone_extra_args = Some("--s3-secret-access-key SECRETVALUE".into());
+    });
+    let described = format!("{:?}", crate::config::describe(&c));
+    assert!(!described.contains("SECRETVALUE"), "{described}");
 }
