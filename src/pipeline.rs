@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::process::{Child, ChildStdin};
 
-use crate::engine::DumpCommand;
+use crate::engine::{DumpCommand, PassPath};
 use crate::process::{self, kill_group, ChildFailed, Tail};
 use crate::rclone::Rclone;
 
@@ -116,7 +116,14 @@ pub async fn stream(dump: &DumpCommand, rclone: &Rclone, target: &str) -> anyhow
     let build = |program: &str| {
         let mut cmd = process::command(program);
         if let (Some(sf), Some(file)) = (&dump.secret_file, &secret_file) {
-            cmd.arg(format!("{}{}", sf.flag, file.path().display()));
+            match sf.pass {
+                PassPath::Flag(flag) => {
+                    cmd.arg(format!("{flag}{}", file.path().display()));
+                }
+                PassPath::Env(var) => {
+                    cmd.env(var, file.path());
+                }
+            }
         }
         cmd.args(&dump.args);
         for (k, v) in &dump.env {

@@ -452,3 +452,36 @@ fn json_logs_carry_engine_database_and_backup_id_on_every_line() {
     assert!(last["duration"].as_str().unwrap().ends_with('s'), "{last}");
     assert!(!out.stderr.contains(pg::PASSWORD));
 }
+
+#[test]
+fn sslpassword_in_the_uri_reaches_libpq_through_a_service_file() {
+    let Some(pg) = pg::server() else { return };
+    let db = pg.seeded_db("svc");
+    let remote = tempfile::tempdir().unwrap();
+    // sslmode=disable: the passphrase is not needed, but libpq must find the service
+    // `dbstash` that carries it, or it refuses to connect.
+    let out = pg
+        .dbstash()
+        .args(["pg", "--backup-schedule", "once"])
+        .env(
+            "DB_URI",
+            format!(
+                "{}?sslmode=disable&sslpassword=Key-Pass-9&application_name=db%20stash",
+                pg.uri(&db)
+            ),
+        )
+        .env(
+            "RCLONE_REMOTE",
+            format!(":local:{}", remote.path().display()),
+        )
+        .run();
+    out.assert_code(0);
+    assert!(!out.stderr.contains("Key-Pass-9"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("PGSERVICEFILE=<0600 temp file>"),
+        "{}",
+        out.stderr
+    );
+    let backup = single_backup(remote.path(), ".sql");
+    restore_matches(pg, &db, &backup, false);
+}

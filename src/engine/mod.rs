@@ -65,15 +65,23 @@ pub struct DumpCommand {
     pub fallback: Option<String>,
     pub args: Vec<String>,
     pub env: Vec<(&'static str, SecretString)>,
-    /// Written to a 0600 temp file at run time; its path is passed as `{flag}{path}`,
-    /// first among the arguments.
+    /// Written to a 0600 temp file at run time, its path handed to the tool.
     pub secret_file: Option<SecretFile>,
 }
 
 #[derive(Debug, Clone)]
 pub struct SecretFile {
-    pub flag: &'static str,
+    pub pass: PassPath,
     pub content: SecretString,
+}
+
+/// How the tool learns the secret file's path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PassPath {
+    /// As the first argument, `{flag}{path}` (mongodump `--config=`).
+    Flag(&'static str),
+    /// In an environment variable (libpq's `PGSERVICEFILE`).
+    Env(&'static str),
 }
 
 impl DumpCommand {
@@ -102,9 +110,20 @@ impl fmt::Display for DumpCommand {
         for (k, _) in &self.env {
             write!(f, "{k}=*** ")?;
         }
+        if let Some(SecretFile {
+            pass: PassPath::Env(var),
+            ..
+        }) = &self.secret_file
+        {
+            write!(f, "{var}=<0600 temp file> ")?;
+        }
         f.write_str(&quote(&self.program))?;
-        if let Some(sf) = &self.secret_file {
-            write!(f, " {}<0600 temp file>", sf.flag)?;
+        if let Some(SecretFile {
+            pass: PassPath::Flag(flag),
+            ..
+        }) = &self.secret_file
+        {
+            write!(f, " {flag}<0600 temp file>")?;
         }
         for a in redact_args(&self.args) {
             write!(f, " {}", quote(&a))?;
@@ -121,6 +140,11 @@ pub fn is_secret_name(name: &str) -> bool {
         .any(|w| n.contains(w))
 }
 
+fn takes_secret_value(flag: &str) -> bool {
+    let n = flag.to_ascii_lowercase();
+    ["pass", "secret", "token"].iter().any(|w| n.contains(w)) || n.ends_with("key")
+}
+
 /// Arguments for display: the values of secret-looking flags (`--x-secret=V`, `--x-secret V`)
 /// become `***`. Display only: the real values still go to the child.
 pub fn redact_args(args: &[String]) -> Vec<String> {
@@ -135,7 +159,9 @@ pub fn redact_args(args: &[String]) -> Vec<String> {
             Some((flag, _)) if flag.starts_with('-') && is_secret_name(flag) => {
                 out.push(format!("{flag}=***"))
             }
-            None if a.starts_with("--") && is_secret_name(a) => {
+            // `--flag VALUE`: only flags that name a credential themselves take the next
+            // argument with them (`--sftp-pass X`, `--api-key X`, not `--disable-keys db`).
+            None if a.starts_with("--") && takes_secret_value(a) => {
                 hide_next = true;
                 out.push(a.clone());
             }

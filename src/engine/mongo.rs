@@ -3,7 +3,7 @@
 
 use secrecy::{ExposeSecret, SecretString};
 
-use super::{DumpCommand, Engine, EngineKind, SecretFile};
+use super::{DumpCommand, Engine, EngineKind, PassPath, SecretFile};
 use crate::config::{defaults, Config, ConfigError};
 
 pub struct Mongo;
@@ -101,7 +101,7 @@ impl Engine for Mongo {
         let mut cmd = DumpCommand::new("mongodump", args);
         if !yaml.is_empty() {
             cmd.secret_file = Some(SecretFile {
-                flag: "--config=",
+                pass: PassPath::Flag("--config="),
                 content: SecretString::from(yaml),
             });
         }

@@ -1,9 +1,14 @@
 //! PostgreSQL: `pg_dump` for one database, `pg_dumpall` for all of them.
 
-use super::{DumpCommand, Engine, EngineKind};
+use super::{DumpCommand, Engine, EngineKind, PassPath, SecretFile};
 use crate::config::{BackupMode, Config, ConfigError};
 
 pub struct Postgres;
+
+/// The libpq option holding a client key's passphrase, and the service-file section that
+/// carries it (libpq has no environment variable for it).
+const SSL_PASSWORD: &str = "sslpassword";
+const SERVICE: &str = "dbstash";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Format {
@@ -100,6 +105,12 @@ impl Postgres {
         }
         let c = &cfg.conn;
         match &c.uri {
+            Some(uri) if uri.credentials().any(|(k, _)| k == SSL_PASSWORD) => {
+                // libpq has no variable for sslpassword: it comes from a 0600 service file.
+                let mut uri = uri.clone();
+                uri.query.push(("service".into(), SERVICE.into()));
+                args.push(format!("--dbname={}", uri.for_argv()));
+            }
             Some(uri) => args.push(format!("--dbname={}", uri.for_argv())),
             None => {
                 args.push(format!("--host={}", c.host.as_deref().unwrap_or_default()));
@@ -156,7 +167,7 @@ impl Engine for Postgres {
         }
         for (k, _) in cfg.conn.uri.iter().flat_map(|u| u.credentials()) {
             if k != "sslpassword" {
-                w.push(format!("DB_URI option {k} looks like a credential and is not passed to pg_dump (only sslpassword is, as PGSSLPASSWORD)"));
+                w.push(format!("DB_URI option {k} looks like a credential and is not passed to pg_dump (only sslpassword is, through a 0600 service file)"));
             }
         }
         if cfg.conn.auth_source.is_some() {
@@ -173,14 +184,20 @@ impl Engine for Postgres {
         } else {
             "pg_dump"
         };
-        let ssl_password = cfg.conn.uri.as_ref().and_then(|u| {
-            u.credentials()
-                .find(|(k, _)| k == "sslpassword")
-                .map(|(_, v)| secrecy::SecretString::from(v.clone()))
-        });
-        DumpCommand::new(program, args)
-            .secret_env("PGPASSWORD", cfg.conn.password.as_ref())
-            .secret_env("PGSSLPASSWORD", ssl_password.as_ref())
+        let mut cmd =
+            DumpCommand::new(program, args).secret_env("PGPASSWORD", cfg.conn.password.as_ref());
+        let ssl_password = cfg
+            .conn
+            .uri
+            .as_ref()
+            .and_then(|u| u.credentials().find(|(k, _)| k == SSL_PASSWORD));
+        if let Some((_, pw)) = ssl_password {
+            cmd.secret_file = Some(SecretFile {
+                pass: PassPath::Env("PGSERVICEFILE"),
+                content: secrecy::SecretString::from(format!("[{SERVICE}]\n{SSL_PASSWORD}={pw}\n")),
+            });
+        }
+        cmd
     }
 
     fn auto_extension(&self, cfg: &Config) -> String {

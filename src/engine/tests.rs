@@ -35,10 +35,13 @@ fn row(c: &Config) -> Row {
             .iter()
             .map(|(k, v)| format!("{k}={}", v.expose_secret()))
             .collect(),
-        file: d
-            .secret_file
-            .as_ref()
-            .map(|f| format!("{}{}", f.flag, f.content.expose_secret())),
+        file: d.secret_file.as_ref().map(|f| {
+            let how = match f.pass {
+                PassPath::Flag(flag) => flag.to_string(),
+                PassPath::Env(var) => format!("{var}="),
+            };
+            format!("{how}{}", f.content.expose_secret())
+        }),
         ext: extension(c),
     }
 }
@@ -445,9 +448,13 @@ fn pg_uri_credentials_go_to_the_environment() {
     let r = row(&c);
     assert_eq!(
         r.argv,
-        "pg_dump --no-password --format=plain --dbname=postgresql://app@db/shop?sslmode=verify-full&application_name=nightly%20backup"
+        "pg_dump --no-password --format=plain --dbname=postgresql://app@db/shop?sslmode=verify-full&application_name=nightly%20backup&service=dbstash"
     );
-    assert_eq!(r.env, ["PGPASSWORD=pw", "PGSSLPASSWORD=KEYPASS"]);
+    assert_eq!(r.env, ["PGPASSWORD=pw"]);
+    assert_eq!(
+        r.file.as_deref(),
+        Some("PGSERVICEFILE=[dbstash]\nsslpassword=KEYPASS\n")
+    );
     let shown = c.engine().dump_command(&c).to_string();
     assert!(!shown.contains("KEYPASS"), "{shown}");
     let described = format!("{:?}", crate::config::describe(&c));
