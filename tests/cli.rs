@@ -128,6 +128,22 @@ fn invalid_configuration_exits_2_with_one_line() {
     assert!(out.stderr.contains("--no-such-flag"), "{}", out.stderr);
 }
 
+/// `dbstash pg` for host `h`, database `app`, remote `r:b`, once, with the fakes in `dir`
+/// first on PATH.
+fn with_fakes(dir: &Path) -> Dbstash {
+    Dbstash::new().fake_bin(dir).env("FAKE_DIR", dir).args([
+        "pg",
+        "--db-host",
+        "h",
+        "--db-name",
+        "app",
+        "--rclone-remote",
+        "r:b",
+        "--backup-schedule",
+        "once",
+    ])
+}
+
 /// Fake `pg_dump` and `rclone` that record argv, environment and the config file they see.
 fn fakes(dir: &Path) {
     write_script(
@@ -378,21 +394,7 @@ case " $* " in
   *" deletefile "*) exit 4 ;;
 esac"#,
     );
-    let out = Dbstash::new()
-        .fake_bin(tmp.path())
-        .env("FAKE_DIR", tmp.path())
-        .args([
-            "pg",
-            "--db-host",
-            "h",
-            "--db-name",
-            "app",
-            "--rclone-remote",
-            "r:b",
-            "--backup-schedule",
-            "once",
-        ])
-        .run();
+    let out = with_fakes(tmp.path()).run();
     out.assert_code(1);
     assert!(
         out.stderr
@@ -418,20 +420,7 @@ fn log_level_filters_lines() {
     let tmp = tempfile::tempdir().unwrap();
     fakes(tmp.path());
     let run = |level: &str| {
-        let out = Dbstash::new()
-            .fake_bin(tmp.path())
-            .env("FAKE_DIR", tmp.path())
-            .args([
-                "pg",
-                "--db-host",
-                "h",
-                "--db-name",
-                "app",
-                "--rclone-remote",
-                "r:b",
-                "--backup-schedule",
-                "once",
-            ])
+        let out = with_fakes(tmp.path())
             .args([
                 "--backup-name-template",
                 "{db}-{uuid}",
@@ -514,20 +503,7 @@ fn an_empty_dump_or_a_short_object_is_not_a_backup() {
             let tmp = tempfile::tempdir().unwrap();
             write_script(tmp.path(), "pg_dump", dump);
             fake_rclone(tmp.path());
-            let mut cmd = Dbstash::new()
-                .fake_bin(tmp.path())
-                .env("FAKE_DIR", tmp.path())
-                .args([
-                    "pg",
-                    "--db-host",
-                    "h",
-                    "--db-name",
-                    "app",
-                    "--rclone-remote",
-                    "r:b",
-                    "--backup-schedule",
-                    "once",
-                ]);
+            let mut cmd = with_fakes(tmp.path());
             if truncate {
                 cmd = cmd.env("FAKE_TRUNCATE", "1");
             }
@@ -553,21 +529,8 @@ fn on_renaming_backends_the_upload_is_staged_then_moved() {
     let tmp = tempfile::tempdir().unwrap();
     write_script(tmp.path(), "pg_dump", r#"echo "select 1;""#);
     fake_rclone(tmp.path());
-    let out = Dbstash::new()
-        .fake_bin(tmp.path())
-        .env("FAKE_DIR", tmp.path())
+    let out = with_fakes(tmp.path())
         .env("FAKE_MOVE", "1")
-        .args([
-            "pg",
-            "--db-host",
-            "h",
-            "--db-name",
-            "app",
-            "--rclone-remote",
-            "r:b",
-            "--backup-schedule",
-            "once",
-        ])
         .args(["--backup-name-template", "{db}-{uuid}"])
         .run();
     out.assert_code(0);
@@ -600,20 +563,7 @@ fn names_with_colons_work() {
     let tmp = tempfile::tempdir().unwrap();
     write_script(tmp.path(), "pg_dump", r#"echo "select 1;""#);
     fake_rclone(tmp.path());
-    let out = Dbstash::new()
-        .fake_bin(tmp.path())
-        .env("FAKE_DIR", tmp.path())
-        .args([
-            "pg",
-            "--db-host",
-            "h",
-            "--db-name",
-            "app",
-            "--rclone-remote",
-            "r:b",
-            "--backup-schedule",
-            "once",
-        ])
+    let out = with_fakes(tmp.path())
         .args(["--backup-name-template", "bk:{uuid}"])
         .run();
     out.assert_code(0);

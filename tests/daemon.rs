@@ -36,6 +36,18 @@ fn assert_gone(pid_file: &Path) {
     });
 }
 
+/// Wait until rclone has written part of an upload into the local remote `dir`.
+fn wait_for_partial_upload(dir: &Path) {
+    wait_until("a partial upload", 20, || {
+        std::fs::read_dir(dir)
+            .map(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .any(|e| e.metadata().is_ok_and(|m| m.len() > 0))
+            })
+            .unwrap_or(false)
+    });
+}
+
 /// No process (dump, rclone, anything) still runs with `dir` on its command line.
 fn assert_no_process_mentions(dir: &Path) {
     let needle = dir.display().to_string();
@@ -78,7 +90,7 @@ fn start(schedule: &str, dump: &str, extra_env: &[(&str, &str)]) -> Option<Daemo
         .env("ENGINE", "pg")
         .env("DB_HOST", "127.0.0.1")
         .env("DB_NAME", "app")
-        .env("RCLONE_REMOTE", format!(":local:{}", remote.display()))
+        .env("RCLONE_REMOTE", local_remote(&remote))
         .env("BACKUP_SCHEDULE", schedule)
         .env("BACKUP_NAME_TEMPLATE", "{db}-{date}-{time}-{uuid}")
         .env("BACKUP_TEMP_DIR", tmp.path().join("work"))
@@ -296,14 +308,7 @@ fn backup_on_start_then_sigterm_mid_backup_cleans_up_and_exits_1() {
     let Some(d) = start("0 2 * * *", slow, &[("BACKUP_ON_START", "true")]) else {
         return;
     };
-    wait_until("a partial upload", 20, || {
-        std::fs::read_dir(&d.remote)
-            .map(|rd| {
-                rd.filter_map(|e| e.ok())
-                    .any(|e| e.metadata().map(|m| m.len() > 0).unwrap_or(false))
-            })
-            .unwrap_or(false)
-    });
+    wait_for_partial_upload(&d.remote);
     assert!(d.get("/healthz").1.contains("\"running\":true"));
     d.signal(libc::SIGTERM);
     let remote = d.remote.clone();
@@ -343,7 +348,7 @@ fn once(fake: &Path, remote: &Path, env: &[(&str, &str)]) -> Command {
         .arg("--backup-temp-dir")
         .arg(fake.join("work"))
         .arg("--rclone-remote")
-        .arg(format!(":local:{}", remote.display()))
+        .arg(local_remote(remote))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -450,14 +455,7 @@ fn sigterm_mid_backup_in_once_mode_stops_children_and_leaves_nothing() {
     );
     let remote = tmp.path().join("remote");
     let child = once(tmp.path(), &remote, &[]).spawn().unwrap();
-    wait_until("a partial upload", 20, || {
-        std::fs::read_dir(&remote)
-            .map(|rd| {
-                rd.filter_map(|e| e.ok())
-                    .any(|e| e.metadata().is_ok_and(|m| m.len() > 0))
-            })
-            .unwrap_or(false)
-    });
+    wait_for_partial_upload(&remote);
     unsafe {
         libc::kill(child.id() as i32, libc::SIGTERM);
     }
@@ -513,14 +511,7 @@ fn children_die_with_dbstash_even_on_sigkill_and_no_truncated_backup_stays() {
     );
     let remote = tmp.path().join("remote");
     let mut child = once(tmp.path(), &remote, &[]).spawn().unwrap();
-    wait_until("a partial upload", 20, || {
-        std::fs::read_dir(&remote)
-            .map(|rd| {
-                rd.filter_map(|e| e.ok())
-                    .any(|e| e.metadata().is_ok_and(|m| m.len() > 0))
-            })
-            .unwrap_or(false)
-    });
+    wait_for_partial_upload(&remote);
     child.kill().unwrap(); // SIGKILL: no handler runs
     child.wait().unwrap();
     assert_gone(&tmp.path().join("dump.pid"));

@@ -45,10 +45,7 @@ fn uri_credentials_travel_in_a_0600_config_file() {
             "mongodb://app:Mongo%24ecret@m1:27017,m2:27017/analytics?replicaSet=rs0",
         )
         .env("BACKUP_COMPRESS", "true")
-        .env(
-            "RCLONE_REMOTE",
-            format!(":local:{}", remote.path().display()),
-        )
+        .env("RCLONE_REMOTE", local_remote(remote.path()))
         .env("BACKUP_SCHEDULE", "once")
         .run();
     out.assert_code(0);
@@ -107,10 +104,7 @@ fn host_fields_with_auth_source_and_all_databases() {
         ])
         .args(["--backup-schedule", "once"])
         .env("DB_PASSWORD", "pa\"ss")
-        .env(
-            "RCLONE_REMOTE",
-            format!(":local:{}", remote.path().display()),
-        )
+        .env("RCLONE_REMOTE", local_remote(remote.path()))
         .run();
     out.assert_code(0);
     assert_eq!(
@@ -178,10 +172,7 @@ fn failed_mongodump_leaves_nothing() {
             "--backup-schedule",
             "once",
         ])
-        .env(
-            "RCLONE_REMOTE",
-            format!(":local:{}", remote.path().display()),
-        )
+        .env("RCLONE_REMOTE", local_remote(remote.path()))
         .run();
     out.assert_code(1);
     assert!(

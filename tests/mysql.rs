@@ -2,24 +2,10 @@
 //! is its `mariadb-dump`), uploading to a real S3-protocol remote (`rclone serve s3`) and to
 //! `:local:`; every backup is restored with the `mariadb` client and compared.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::support::mariadb::{self, Maria};
 use crate::support::*;
-
-fn local_remote(dir: &Path) -> String {
-    format!(":local:{}", dir.display())
-}
-
-fn rclone_conf(s3: &s3::S3, dir: &Path) -> PathBuf {
-    let conf = dir.join("rclone.conf");
-    std::fs::write(&conf, s3.rclone_conf()).unwrap();
-    conf
-}
-
-fn file_name(p: &Path) -> String {
-    p.file_name().unwrap().to_string_lossy().into_owned()
-}
 
 fn restore_matches(m: &Maria, source_db: &str, backup: &Path) {
     let fresh = unique("restored");
@@ -60,7 +46,7 @@ fn round_trip_through_s3(
     let Some(s3) = s3::server() else { return };
     let db = m.seeded_db(engine);
     let tmp = tempfile::tempdir().unwrap();
-    let conf = rclone_conf(s3, tmp.path());
+    let conf = s3.conf_file(tmp.path());
     let wrappers = tmp.path().join("bin");
     std::fs::create_dir(&wrappers).unwrap();
     let log = recording_wrapper(&wrappers, tool, &real_tool, "MYSQL_PWD");
@@ -168,7 +154,7 @@ fn wrong_password_fails_with_the_tools_message_and_leaves_nothing() {
     let Some(s3) = s3::server() else { return };
     let db = m.seeded_db("badpw");
     let tmp = tempfile::tempdir().unwrap();
-    let conf = rclone_conf(s3, tmp.path());
+    let conf = s3.conf_file(tmp.path());
     for engine in ["mysql", "mariadb"] {
         let (remote, bucket) = s3.bucket("badpw");
         let out = m

@@ -16,10 +16,6 @@ fn pg_and_s3() -> Option<(&'static Pg, &'static s3::S3)> {
     Some((pg, s3))
 }
 
-fn local_remote(dir: &Path) -> String {
-    format!(":local:{}", dir.display())
-}
-
 fn restore_matches(pg: &Pg, source_db: &str, backup: &Path, custom: bool) {
     let fresh = unique("restored");
     pg.create_db(&fresh);
@@ -166,8 +162,7 @@ fn failed_dump_leaves_nothing_on_either_remote() {
         );
         let local = tempfile::tempdir().unwrap();
         let (s3_remote, bucket) = s3.bucket("failed");
-        let conf = local.path().join("rclone.conf");
-        std::fs::write(&conf, s3.rclone_conf()).unwrap();
+        let conf = s3.conf_file(local.path());
         for (remote, dir) in [
             (
                 local_remote(&local.path().join("out")),
@@ -218,8 +213,7 @@ fn wrong_password_fails_with_the_tools_message_and_leaves_nothing() {
     let db = pg.seeded_db("badpw");
     let (remote, bucket) = s3.bucket("badpw");
     let tmp = tempfile::tempdir().unwrap();
-    let conf = tmp.path().join("rclone.conf");
-    std::fs::write(&conf, s3.rclone_conf()).unwrap();
+    let conf = s3.conf_file(tmp.path());
     let out = pg
         .dbstash()
         .args(["pg", "--backup-schedule", "once"])
@@ -338,8 +332,7 @@ fn retention_on_s3_keeps_foreign_objects() {
     let (remote, bucket) = s3.bucket("rets3");
     std::fs::write(bucket.join("README.txt"), "not a backup").unwrap();
     let tmp = tempfile::tempdir().unwrap();
-    let conf = tmp.path().join("rclone.conf");
-    std::fs::write(&conf, s3.rclone_conf()).unwrap();
+    let conf = s3.conf_file(tmp.path());
     for _ in 0..3 {
         pg.dbstash()
             .args([
@@ -470,10 +463,7 @@ fn sslpassword_in_the_uri_reaches_libpq_through_a_service_file() {
                 pg.uri(&db)
             ),
         )
-        .env(
-            "RCLONE_REMOTE",
-            format!(":local:{}", remote.path().display()),
-        )
+        .env("RCLONE_REMOTE", local_remote(remote.path()))
         .run();
     out.assert_code(0);
     assert!(!out.stderr.contains("Key-Pass-9"), "{}", out.stderr);

@@ -6,14 +6,6 @@ use std::path::Path;
 use crate::support::redis::{self, Redis};
 use crate::support::*;
 
-fn local_remote(dir: &Path) -> String {
-    format!(":local:{}", dir.display())
-}
-
-fn file_name(p: &Path) -> String {
-    p.file_name().unwrap().to_string_lossy().into_owned()
-}
-
 /// The backup is a valid RDB that brings back every seeded key of every database.
 fn loads_with_same_keys(r: &Redis, prefix: &str, backup: &Path) {
     let Some(report) = redis::check_rdb(backup) else {
@@ -47,8 +39,7 @@ fn uri_backup_through_s3_loads_into_a_fresh_server() {
     let Some(s3) = s3::server() else { return };
     let prefix = r.seed("uri");
     let tmp = tempfile::tempdir().unwrap();
-    let conf = tmp.path().join("rclone.conf");
-    std::fs::write(&conf, s3.rclone_conf()).unwrap();
+    let conf = s3.conf_file(tmp.path());
     let log = recording_wrapper(tmp.path(), "redis-cli", &redis_cli, "REDISCLI_AUTH");
     let (remote, bucket) = s3.bucket("redis");
 
@@ -124,8 +115,7 @@ fn wrong_or_missing_password_fails_with_redis_clis_message_and_leaves_nothing() 
     let Some(r) = redis::server() else { return };
     let Some(s3) = s3::server() else { return };
     let tmp = tempfile::tempdir().unwrap();
-    let conf = tmp.path().join("rclone.conf");
-    std::fs::write(&conf, s3.rclone_conf()).unwrap();
+    let conf = s3.conf_file(tmp.path());
     let port = r.port.to_string();
     let uri = |user: &str| format!("redis://{user}:wrong-pw@127.0.0.1:{port}/0");
     let cases = [

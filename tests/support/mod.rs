@@ -246,6 +246,16 @@ impl Dbstash {
     }
 }
 
+/// The last component of a path, as a string.
+pub fn file_name(p: &Path) -> String {
+    p.file_name().unwrap().to_string_lossy().into_owned()
+}
+
+/// An rclone `:local:` remote string for `dir`.
+pub fn local_remote(dir: &Path) -> String {
+    format!(":local:{}", dir.display())
+}
+
 /// Write an executable script `name` into `dir`.
 pub fn write_script(dir: &Path, name: &str, body: &str) -> PathBuf {
     let p = dir.join(name);

@@ -69,6 +69,13 @@ impl S3 {
         )
     }
 
+    /// Write `rclone_conf()` to `dir/rclone.conf` and return its path.
+    pub fn conf_file(&self, dir: &std::path::Path) -> PathBuf {
+        let conf = dir.join("rclone.conf");
+        std::fs::write(&conf, self.rclone_conf()).unwrap();
+        conf
+    }
+
     /// A fresh bucket: its remote string and the directory the server keeps it in.
     pub fn bucket(&self, prefix: &str) -> (String, PathBuf) {
         let name = unique(prefix).replace('_', "-");
