@@ -186,24 +186,8 @@ async fn execute(
     let streamed = cancel
         .guard(pipeline::stream(&plan.dump, &rclone, &upload_target))
         .await;
-    // Trust, but verify: the dump must have produced something, and the remote must hold
-    // exactly the bytes that went through the pipe.
     let streamed = match streamed {
-        Ok(s) if s.bytes == 0 => Err(anyhow::anyhow!(
-            "{} exited 0 but wrote nothing to stdout (does DUMP_EXTRA_ARGS redirect its output?)",
-            plan.dump.program
-        )),
-        Ok(s) => match cancel.guard(rclone.size_of(&cfg.remote, upload_name)).await {
-            Ok(Some(size)) if size < 0 || size as u64 == s.bytes => Ok(s),
-            Ok(Some(size)) => Err(anyhow::anyhow!(
-                "the remote holds {size} bytes under {upload_name} but {} were streamed",
-                s.bytes
-            )),
-            Ok(None) => Err(anyhow::anyhow!(
-                "rclone rcat exited 0 but {upload_name} is not on the remote"
-            )),
-            Err(e) => Err(e.context("checking the uploaded object failed")),
-        },
+        Ok(s) => verify_upload(&rclone, cancel, cfg, upload_name, &plan.dump.program, s).await,
         Err(e) => Err(e),
     };
     let streamed = match streamed {
@@ -230,7 +214,7 @@ async fn execute(
         let put = cancel.guard(rclone.put(&sidecar, line.as_bytes())).await;
         if let Err(e) = put {
             // A backup without its checksum is incomplete: do not leave half of the pair.
-            remove_partial(&rclone, &plan.sidecar()).await;
+            remove_partial(&rclone, &sidecar).await;
             remove_partial(&rclone, &plan.target).await;
             return Err(e.context("writing the checksum file failed"));
         }
@@ -253,6 +237,32 @@ async fn execute(
         sha256: streamed.sha256,
         duration: started.elapsed(),
     })
+}
+
+/// Trust, but verify: the dump must have produced something, and the remote must hold
+/// exactly the bytes that went through the pipe.
+async fn verify_upload(
+    rclone: &Rclone,
+    cancel: &mut Cancel<'_>,
+    cfg: &Config,
+    upload_name: &str,
+    program: &str,
+    s: pipeline::Streamed,
+) -> anyhow::Result<pipeline::Streamed> {
+    if s.bytes == 0 {
+        anyhow::bail!("{program} exited 0 but wrote nothing to stdout (does DUMP_EXTRA_ARGS redirect its output?)");
+    }
+    match cancel.guard(rclone.size_of(&cfg.remote, upload_name)).await {
+        Ok(Some(size)) if size < 0 || size as u64 == s.bytes => Ok(s),
+        Ok(Some(size)) => Err(anyhow::anyhow!(
+            "the remote holds {size} bytes under {upload_name} but {} were streamed",
+            s.bytes
+        )),
+        Ok(None) => Err(anyhow::anyhow!(
+            "rclone rcat exited 0 but {upload_name} is not on the remote"
+        )),
+        Err(e) => Err(e.context("checking the uploaded object failed")),
+    }
 }
 
 /// The longest the cleanup of one failed object may take.
