@@ -21,11 +21,13 @@ enum Attempt {
 }
 
 async fn attempt(cfg: &Config, shutdown: &mut Shutdown, state: Option<&health::State>) -> Attempt {
-    if let Some(s) = state {
-        s.run_started();
-    }
     let result = match locked(cfg) {
-        Ok(Some(_guard)) => backup::run_once(cfg, shutdown).await,
+        Ok(Some(_guard)) => {
+            if let Some(s) = state {
+                s.run_started();
+            }
+            backup::run_once(cfg, shutdown).await
+        }
         Ok(None) => {
             warn!(
                 engine = cfg.engine.key(),
@@ -33,9 +35,6 @@ async fn attempt(cfg: &Config, shutdown: &mut Shutdown, state: Option<&health::S
                 lock = %cfg.lock_file.display(),
                 "backup skipped: another run still holds the lock (BACKUP_LOCK)"
             );
-            if let Some(s) = state {
-                s.update(|s| s.running = false);
-            }
             return Attempt::Skipped;
         }
         Err(e) => {
@@ -127,14 +126,14 @@ pub async fn run_daemon(cfg: &Config, cron: &croner::Cron, expr: &str) -> ExitCo
     });
     info!(engine = cfg.engine.key(), database = cfg.db_label(), schedule = expr, tz = cfg.tz.name(), health = %addr, "dbstash started");
 
-    let interrupted = |shutdown: &Shutdown| shutdown.received.is_some();
+    let mut after = Utc::now();
     if cfg.on_start {
         attempt(cfg, &mut shutdown, Some(&state)).await;
-        if interrupted(&shutdown) {
+        if shutdown.received.is_some() {
             return ExitCode::from(EXIT_BACKUP_FAILED);
         }
+        after = warn_missed(cfg, cron, after);
     }
-    let mut after = Utc::now();
     loop {
         let Some(next) = next_run(cron, cfg.tz, after) else {
             error!(schedule = expr, "the schedule has no future run: exiting");
@@ -159,27 +158,38 @@ pub async fn run_daemon(cfg: &Config, cron: &croner::Cron, expr: &str) -> ExitCo
             warn!("{sig} received during the backup: stopped it and exiting");
             return ExitCode::from(EXIT_BACKUP_FAILED);
         }
-        // Runs whose time passed while this one was still going are skipped, not queued.
-        let now = Utc::now();
-        let mut missed = 0;
-        let mut t = next;
-        while let Some(n) = next_run(cron, cfg.tz, t).filter(|n| *n <= now) {
-            missed += 1;
-            t = n;
-            if missed >= 1000 {
-                break;
-            }
-        }
-        if missed > 0 {
-            warn!(
-                engine = cfg.engine.key(),
-                database = cfg.db_label(),
-                missed,
-                "scheduled runs skipped: the previous backup was still running"
-            );
-        }
-        after = now;
+        after = warn_missed(cfg, cron, next);
     }
+}
+
+/// Runs whose time passed while a backup (started at `since`) was still going are skipped,
+/// not queued; say so. Returns now, the point to schedule from.
+fn warn_missed(cfg: &Config, cron: &croner::Cron, since: DateTime<Utc>) -> DateTime<Utc> {
+    let now = Utc::now();
+    let missed = count_between(cron, cfg.tz, since, now);
+    if missed > 0 {
+        warn!(
+            engine = cfg.engine.key(),
+            database = cfg.db_label(),
+            missed,
+            "scheduled runs skipped: the previous backup was still running"
+        );
+    }
+    now
+}
+
+/// Occurrences in `(from, to]`, counted up to 1000.
+fn count_between(cron: &croner::Cron, tz: Tz, from: DateTime<Utc>, to: DateTime<Utc>) -> u32 {
+    let mut n = 0;
+    let mut t = from;
+    while let Some(next) = next_run(cron, tz, t).filter(|x| *x <= to) {
+        n += 1;
+        t = next;
+        if n >= 1000 {
+            break;
+        }
+    }
+    n
 }
 
 #[cfg(test)]
@@ -294,6 +304,38 @@ mod tests {
                 got.with_timezone(&tz)
             );
         }
+    }
+
+    #[test]
+    fn missed_runs_are_counted_between_two_instants() {
+        let every_minute = cron("* * * * *");
+        let from = utc("2026-02-07T07:00:00Z");
+        assert_eq!(
+            count_between(&every_minute, Tz::UTC, from, utc("2026-02-07T07:00:59Z")),
+            0
+        );
+        assert_eq!(
+            count_between(&every_minute, Tz::UTC, from, utc("2026-02-07T07:03:00Z")),
+            3
+        );
+        assert_eq!(
+            count_between(
+                &cron("0 2 * * *"),
+                Tz::UTC,
+                from,
+                utc("2026-03-07T07:00:00Z")
+            ),
+            28
+        );
+        assert_eq!(
+            count_between(
+                &cron("*/2 * * * * *"),
+                Tz::UTC,
+                from,
+                utc("2026-02-08T07:00:00Z")
+            ),
+            1000
+        );
     }
 
     #[test]

@@ -574,3 +574,19 @@ fn stale_staging_uploads_of_this_config_are_removed_and_others_kept() {
         "the new backup and its sidecar: {all:?}"
     );
 }
+
+#[test]
+fn runs_due_during_a_long_backup_are_skipped_with_a_warning() {
+    let slow = r#"sleep 3; echo "select 1;""#;
+    let Some(d) = start("*/2 * * * * *", slow, &[]) else {
+        return;
+    };
+    wait_until("a first backup", 20, || !d.backups().is_empty());
+    std::thread::sleep(Duration::from_millis(300));
+    d.signal(libc::SIGTERM);
+    let (_, stderr, _) = d.finish();
+    assert!(
+        stderr.contains("scheduled runs skipped: the previous backup was still running"),
+        "{stderr}"
+    );
+}
