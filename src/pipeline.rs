@@ -131,14 +131,19 @@ pub async fn stream(dump: &DumpCommand, rclone: &Rclone, target: &str) -> anyhow
         }
         cmd
     };
-    let mut dumper = match (build(&dump.program).spawn(), &dump.fallback) {
+    // The program that actually runs, for error messages.
+    let (mut dumper, program) = match (build(&dump.program).spawn(), &dump.fallback) {
         (Err(e), Some(fallback)) if e.kind() == std::io::ErrorKind::NotFound => {
             tracing::info!("{} not found on PATH: using {fallback}", dump.program);
-            build(fallback)
+            let child = build(fallback)
                 .spawn()
-                .map_err(|e| process::spawn_error(fallback, e))?
+                .map_err(|e| process::spawn_error(fallback, e))?;
+            (child, fallback.as_str())
         }
-        (spawned, _) => spawned.map_err(|e| process::spawn_error(&dump.program, e))?,
+        (spawned, _) => (
+            spawned.map_err(|e| process::spawn_error(&dump.program, e))?,
+            dump.program.as_str(),
+        ),
     };
     let dump_pgid = dumper.id();
     // Whatever ends this function early (an error, a signal dropping the future) also ends
@@ -187,7 +192,7 @@ pub async fn stream(dump: &DumpCommand, rclone: &Rclone, target: &str) -> anyhow
             let status = dumper.wait().await?;
             dump_group.0 = None; // reaped: its pid may be reused
             if !status.success() {
-                let err = ChildFailed::new(&dump.program, status, dump_stderr.text().await);
+                let err = ChildFailed::new(program, status, dump_stderr.text().await);
                 upload.abort().await;
                 return Err(err.into());
             }
@@ -213,7 +218,7 @@ pub async fn stream(dump: &DumpCommand, rclone: &Rclone, target: &str) -> anyhow
             let _ = dumper.wait().await;
             dump_group.0 = None;
             upload.abort().await;
-            Err(anyhow!("reading {}'s output failed: {e}", dump.program))
+            Err(anyhow!("reading {program}'s output failed: {e}"))
         }
     }
 }

@@ -481,6 +481,38 @@ fn mariadb_falls_back_to_mysqldump_when_mariadb_dump_is_missing() {
         argv.trim(),
         "--host=db --port=3306 --single-transaction shop"
     );
+
+    // Errors name the program that ran.
+    write_script(
+        tmp.path(),
+        "mysqldump",
+        r#"echo "mysqldump: Got error: 1045" >&2; exit 2"#,
+    );
+    let out = Dbstash::new()
+        .env(
+            "PATH",
+            format!("{}:{}", tmp.path().display(), tools.display()),
+        )
+        .env("FAKE_DIR", tmp.path())
+        .args([
+            "mariadb",
+            "--db-host",
+            "db",
+            "--db-name",
+            "shop",
+            "--rclone-remote",
+            "r:b",
+            "--backup-schedule",
+            "once",
+        ])
+        .run();
+    out.assert_code(1);
+    assert!(
+        out.stderr
+            .contains("mysqldump exited with status 2: mysqldump: Got error: 1045"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
