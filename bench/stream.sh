@@ -80,6 +80,7 @@ q() { printf '%q' "$1"; }
 L=$WORK/local
 DBS="$(q "$DBSTASH") pg --db-host=127.0.0.1 --db-port=$PG_PORT --db-user=postgres --db-name=bench"
 DBS+=" --backup-schedule=once --backup-name-template='{db}-{uuid}' --log-level=warn --rclone-config-file=$(q "$CONF")"
+DBS+=" --backup-temp-dir=$(q "$WORK/tmp")"
 RC="rclone --config $(q "$CONF")"
 LSJSON="$RC lsjson --files-only --no-mimetype --use-server-modtime"
 

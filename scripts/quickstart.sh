@@ -138,6 +138,8 @@ sql shop -A -t -F ' ' -c "$counts_query" | sed 's/^/    /'
 
 # ---------------------------------------------------------------------------------------
 REMOTE=":local:$WORK/remote"
+# Keep dbstash's lock file inside the throwaway dir too.
+export BACKUP_TEMP_DIR="$WORK/tmp"
 DBSTASH_ARGS=(pg --db-uri "$BASE_URI/shop" --rclone-remote "$REMOTE" --backup-schedule once)
 
 step "Dry run: what dbstash will do (nothing is executed)"
