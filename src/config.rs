@@ -389,6 +389,11 @@ impl Config {
         };
         let engine_warnings = engine.check(&config)?;
         config.warnings.extend(engine_warnings);
+        if config.conn.auth_source.is_some() && kind != EngineKind::Mongo {
+            config
+                .warnings
+                .push("DB_AUTH_SOURCE is ignored: it applies to mongo only".into());
+        }
         reject_not_yet_supported(&config)?;
         Ok(config)
     }

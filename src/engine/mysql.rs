@@ -57,9 +57,6 @@ impl Engine for MySql {
                 self.program()
             ));
         }
-        if cfg.conn.auth_source.is_some() {
-            w.push("DB_AUTH_SOURCE is ignored: it applies to mongo only".into());
-        }
         Ok(w)
     }
 

@@ -170,9 +170,6 @@ impl Engine for Postgres {
                 w.push(format!("DB_URI option {k} looks like a credential and is not passed to pg_dump (only sslpassword is, through a 0600 service file)"));
             }
         }
-        if cfg.conn.auth_source.is_some() {
-            w.push("DB_AUTH_SOURCE is ignored: it applies to mongo only".into());
-        }
         Ok(w)
     }
 

@@ -44,11 +44,10 @@ impl Engine for Redis {
                 "redis supports only `stream`: an RDB snapshot is a single file",
             ));
         }
-        let mut w = compress_noop_warning(cfg, "an RDB snapshot is already compact");
-        if cfg.conn.auth_source.is_some() {
-            w.push("DB_AUTH_SOURCE is ignored: it applies to mongo only".into());
-        }
-        Ok(w)
+        Ok(compress_noop_warning(
+            cfg,
+            "an RDB snapshot is already compact",
+        ))
     }
 
     fn dump_command(&self, cfg: &Config) -> DumpCommand {
