@@ -451,24 +451,27 @@ fn mariadb_falls_back_to_mysqldump_when_mariadb_dump_is_missing() {
         tmp.path(),
         &["cat", "wc", "tr", "mkdir", "cp", "stat", "printenv", "rm"],
     );
-    let out = Dbstash::new()
-        .env(
-            "PATH",
-            format!("{}:{}", tmp.path().display(), tools.display()),
-        )
-        .env("FAKE_DIR", tmp.path())
-        .args([
-            "mariadb",
-            "--db-host",
-            "db",
-            "--db-name",
-            "shop",
-            "--rclone-remote",
-            "r:b",
-            "--backup-schedule",
-            "once",
-        ])
-        .run();
+    let run = || {
+        Dbstash::new()
+            .env(
+                "PATH",
+                format!("{}:{}", tmp.path().display(), tools.display()),
+            )
+            .env("FAKE_DIR", tmp.path())
+            .args([
+                "mariadb",
+                "--db-host",
+                "db",
+                "--db-name",
+                "shop",
+                "--rclone-remote",
+                "r:b",
+                "--backup-schedule",
+                "once",
+            ])
+            .run()
+    };
+    let out = run();
     out.assert_code(0);
     assert!(
         out.stderr
@@ -488,24 +491,7 @@ fn mariadb_falls_back_to_mysqldump_when_mariadb_dump_is_missing() {
         "mysqldump",
         r#"echo "mysqldump: Got error: 1045" >&2; exit 2"#,
     );
-    let out = Dbstash::new()
-        .env(
-            "PATH",
-            format!("{}:{}", tmp.path().display(), tools.display()),
-        )
-        .env("FAKE_DIR", tmp.path())
-        .args([
-            "mariadb",
-            "--db-host",
-            "db",
-            "--db-name",
-            "shop",
-            "--rclone-remote",
-            "r:b",
-            "--backup-schedule",
-            "once",
-        ])
-        .run();
+    let out = run();
     out.assert_code(1);
     assert!(
         out.stderr

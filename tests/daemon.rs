@@ -26,6 +26,11 @@ echo "create table t(x int);""#;
 const HANGING_DUMP: &str =
     r#"echo $$ > "$FAKE_DIR/dump.pid"; head -c 100000 /dev/zero; exec sleep 60"#;
 
+/// A dump that sends 3 MB (a partial upload appears on the remote), then hangs; records
+/// its pid.
+const STREAMING_DUMP: &str =
+    r#"echo $$ > "$FAKE_DIR/dump.pid"; head -c 3000000 /dev/zero; exec sleep 60"#;
+
 /// The process whose pid `pid_file` holds is gone (or a zombie waiting for init).
 fn assert_gone(pid_file: &Path) {
     let pid = std::fs::read_to_string(pid_file).unwrap();
@@ -448,11 +453,7 @@ fn sigterm_mid_backup_in_once_mode_stops_children_and_leaves_nothing() {
     }
     let tmp = tempfile::tempdir().unwrap();
     // Several MB reach rclone (a partial file appears under the final name) before the signal.
-    write_script(
-        tmp.path(),
-        "pg_dump",
-        r#"echo $$ > "$FAKE_DIR/dump.pid"; head -c 3000000 /dev/zero; exec sleep 60"#,
-    );
+    write_script(tmp.path(), "pg_dump", STREAMING_DUMP);
     let remote = tmp.path().join("remote");
     let child = once(tmp.path(), &remote, &[]).spawn().unwrap();
     wait_for_partial_upload(&remote);
@@ -474,6 +475,7 @@ fn sigterm_mid_backup_in_once_mode_stops_children_and_leaves_nothing() {
         "partial object removed: {err}"
     );
     assert_gone(&tmp.path().join("dump.pid"));
+    assert_no_process_mentions(tmp.path());
 }
 
 #[test]
@@ -504,11 +506,7 @@ fn children_die_with_dbstash_even_on_sigkill_and_no_truncated_backup_stays() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    write_script(
-        tmp.path(),
-        "pg_dump",
-        r#"echo $$ > "$FAKE_DIR/dump.pid"; head -c 3000000 /dev/zero; exec sleep 60"#,
-    );
+    write_script(tmp.path(), "pg_dump", STREAMING_DUMP);
     let remote = tmp.path().join("remote");
     let mut child = once(tmp.path(), &remote, &[]).spawn().unwrap();
     wait_for_partial_upload(&remote);

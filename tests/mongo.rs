@@ -4,6 +4,8 @@
 
 use std::path::Path;
 
+use tempfile::TempDir;
+
 use crate::support::*;
 
 /// mongodump's archive magic number, then some payload.
@@ -24,28 +26,36 @@ done
     );
 }
 
+/// A fake mongodump ending with `tail`, a local remote, and dbstash with both wired in;
+/// `None` (skipped loudly, or failed under CI) without rclone.
+fn with_fake_mongodump(tail: &str) -> Option<(TempDir, TempDir, Dbstash)> {
+    require("rclone", s3::INSTALL)?;
+    let fake = tempfile::tempdir().unwrap();
+    fake_mongodump(fake.path(), tail);
+    let remote = tempfile::tempdir().unwrap();
+    let cmd = Dbstash::new()
+        .fake_bin(fake.path())
+        .env("FAKE_DIR", fake.path())
+        .env("RCLONE_REMOTE", local_remote(remote.path()));
+    Some((fake, remote, cmd))
+}
+
 fn read(dir: &Path, f: &str) -> String {
     std::fs::read_to_string(dir.join(f)).unwrap_or_default()
 }
 
 #[test]
 fn uri_credentials_travel_in_a_0600_config_file() {
-    if require("rclone", s3::INSTALL).is_none() {
+    let Some((fake, remote, cmd)) = with_fake_mongodump("exit 0") else {
         return;
-    }
-    let fake = tempfile::tempdir().unwrap();
-    fake_mongodump(fake.path(), "exit 0");
-    let remote = tempfile::tempdir().unwrap();
-    let out = Dbstash::new()
-        .fake_bin(fake.path())
-        .env("FAKE_DIR", fake.path())
+    };
+    let out = cmd
         .env("ENGINE", "mongo")
         .env(
             "DB_URI",
             "mongodb://app:Mongo%24ecret@m1:27017,m2:27017/analytics?replicaSet=rs0",
         )
         .env("BACKUP_COMPRESS", "true")
-        .env("RCLONE_REMOTE", local_remote(remote.path()))
         .env("BACKUP_SCHEDULE", "once")
         .run();
     out.assert_code(0);
@@ -83,15 +93,10 @@ fn uri_credentials_travel_in_a_0600_config_file() {
 
 #[test]
 fn host_fields_with_auth_source_and_all_databases() {
-    if require("rclone", s3::INSTALL).is_none() {
+    let Some((fake, remote, cmd)) = with_fake_mongodump("exit 0") else {
         return;
-    }
-    let fake = tempfile::tempdir().unwrap();
-    fake_mongodump(fake.path(), "exit 0");
-    let remote = tempfile::tempdir().unwrap();
-    let out = Dbstash::new()
-        .fake_bin(fake.path())
-        .env("FAKE_DIR", fake.path())
+    };
+    let out = cmd
         .args([
             "mongo",
             "--db-host",
@@ -104,7 +109,6 @@ fn host_fields_with_auth_source_and_all_databases() {
         ])
         .args(["--backup-schedule", "once"])
         .env("DB_PASSWORD", "pa\"ss")
-        .env("RCLONE_REMOTE", local_remote(remote.path()))
         .run();
     out.assert_code(0);
     assert_eq!(
@@ -151,18 +155,12 @@ fn db_auth_source_is_a_mongo_flag() {
 
 #[test]
 fn failed_mongodump_leaves_nothing() {
-    if require("rclone", s3::INSTALL).is_none() {
-        return;
-    }
-    let fake = tempfile::tempdir().unwrap();
-    fake_mongodump(
-        fake.path(),
+    let Some((_fake, remote, cmd)) = with_fake_mongodump(
         "echo 'Failed: error connecting to db server: server selection timeout' >&2; exit 1",
-    );
-    let remote = tempfile::tempdir().unwrap();
-    let out = Dbstash::new()
-        .fake_bin(fake.path())
-        .env("FAKE_DIR", fake.path())
+    ) else {
+        return;
+    };
+    let out = cmd
         .args([
             "mongo",
             "--db-host",
@@ -172,7 +170,6 @@ fn failed_mongodump_leaves_nothing() {
             "--backup-schedule",
             "once",
         ])
-        .env("RCLONE_REMOTE", local_remote(remote.path()))
         .run();
     out.assert_code(1);
     assert!(
