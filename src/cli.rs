@@ -12,7 +12,7 @@ use clap::{Args, Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(
     name = "dbstash",
-    version = crate::VERSION,
+    version = crate::VERSION_LINE,
     about = "Stream database dumps straight into an rclone remote: no temp files, with checksums and retention.",
     long_about = "Stream database dumps straight into an rclone remote: no temp files, with checksums and retention.\n\n\
 Every flag can also be set by the environment variable of the same name in upper case \
@@ -23,7 +23,7 @@ Exit codes: 0 success, 1 the backup failed, 2 the configuration is invalid.",
 )]
 pub struct Cli {
     #[command(subcommand)]
-    pub command: Option<EngineCommand>,
+    pub command: Option<Command>,
 
     /// Engine when no subcommand is given (Docker mode): pg, mysql, mariadb, redis or mongo
     #[arg(long, env = "ENGINE", hide_env_values = true, value_name = "ENGINE")]
@@ -41,6 +41,33 @@ pub struct Cli {
 
     #[command(flatten)]
     pub common: CommonArgs,
+}
+
+/// Everything after `dbstash`: an engine (take a backup) or one of the tool commands.
+#[derive(Debug, Subcommand, Clone, PartialEq, Eq)]
+pub enum Command {
+    #[command(flatten)]
+    Engine(EngineCommand),
+    /// Print a shell completion script: bash, zsh, fish, powershell or elvish
+    Completions {
+        /// The shell to generate completions for
+        #[arg(value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) for dbstash(1)
+    Man,
+    /// Probe this process's own /healthz (HEALTH_ADDR) and exit 0 when healthy, 1 otherwise; always 0 with BACKUP_SCHEDULE=once. For Docker's HEALTHCHECK: needs no curl or wget
+    Healthcheck,
+}
+
+impl Command {
+    /// The engine subcommand, if this is one.
+    pub fn engine(&self) -> Option<&EngineCommand> {
+        match self {
+            Command::Engine(e) => Some(e),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand, Clone, PartialEq, Eq)]
@@ -426,4 +453,24 @@ pub struct CommonArgs {
         help_heading = "Safety & reliability"
     )]
     pub backup_temp_dir: Option<String>,
+}
+
+/// Every environment variable the command line reads, in definition order, each once: the
+/// list that `docs/` and the examples are checked against.
+pub fn env_vars() -> Vec<String> {
+    fn walk(cmd: &clap::Command, out: &mut Vec<String>) {
+        for arg in cmd.get_arguments() {
+            if let Some(var) = arg.get_env().and_then(|v| v.to_str()) {
+                if !out.iter().any(|known| known == var) {
+                    out.push(var.to_string());
+                }
+            }
+        }
+        for sub in cmd.get_subcommands() {
+            walk(sub, out);
+        }
+    }
+    let mut out = Vec::new();
+    walk(&<Cli as clap::CommandFactory>::command(), &mut out);
+    out
 }

@@ -13,7 +13,7 @@ use url::Url;
 
 use crate::uri::{self, DbUri};
 
-use crate::cli::{Cli, CommonArgs, EngineCommand};
+use crate::cli::{Cli, Command, CommonArgs, EngineCommand};
 use crate::engine::{Engine, EngineKind};
 use crate::template::NameTemplate;
 
@@ -157,14 +157,15 @@ pub struct Config {
 impl Config {
     pub fn from_cli(cli: Cli) -> Result<Config, ConfigError> {
         let mut common = cli.common;
-        common.db_auth_source = match &cli.command {
+        let command = cli.command.as_ref().and_then(Command::engine);
+        common.db_auth_source = match command {
             // After `mongo` or before it: both mean the same.
             Some(EngineCommand::Mongo(m)) => {
                 m.db_auth_source.clone().or(cli.db_auth_source.clone())
             }
             _ => cli.db_auth_source.clone(),
         };
-        let engine = resolve_engine(cli.command.as_ref(), cli.engine.as_deref())?;
+        let engine = resolve_engine(command, cli.engine.as_deref())?;
         Config::resolve(engine, common)
     }
 
@@ -340,12 +341,7 @@ impl Config {
         };
 
         let temp_dir = PathBuf::from(nonempty(&a.backup_temp_dir).unwrap_or(defaults::TEMP_DIR));
-        let health_addr = {
-            let s = nonempty(&a.health_addr).unwrap_or(defaults::HEALTH_ADDR);
-            s.parse::<std::net::SocketAddr>().map_err(|_| {
-                ConfigError::var("HEALTH_ADDR", format!("'{s}' is not an address (expected IP:PORT, e.g. 0.0.0.0:8080 or 127.0.0.1:9090)"))
-            })?
-        };
+        let health_addr = parse_health_addr(nonempty(&a.health_addr))?;
         let health_max_age = match nonempty(&a.health_max_age) {
             None => None,
             Some(s) => parse_duration(s).map_err(|e| ConfigError::var("HEALTH_MAX_AGE", e))?,
@@ -677,6 +673,19 @@ fn parse_tz(v: Option<&str>) -> Result<Tz, ConfigError> {
         ConfigError::var(
             "TZ",
             format!("unknown time zone '{name}' (expected an IANA name such as UTC, Europe/Berlin or Asia/Kolkata)"),
+        )
+    })
+}
+
+/// HEALTH_ADDR, or its default when unset.
+pub fn parse_health_addr(v: Option<&str>) -> Result<std::net::SocketAddr, ConfigError> {
+    let s = v.unwrap_or(defaults::HEALTH_ADDR).trim();
+    s.parse().map_err(|_| {
+        ConfigError::var(
+            "HEALTH_ADDR",
+            format!(
+                "'{s}' is not an address (expected IP:PORT, e.g. 0.0.0.0:8080 or 127.0.0.1:9090)"
+            ),
         )
     })
 }

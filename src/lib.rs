@@ -3,8 +3,10 @@
 pub mod backup;
 pub mod cli;
 pub mod config;
+pub mod docgen;
 pub mod engine;
 pub mod health;
+pub mod healthcheck;
 pub mod lock;
 pub mod logging;
 pub mod pipeline;
@@ -19,14 +21,15 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 
-use crate::cli::Cli;
+use crate::cli::{Cli, Command};
 use crate::config::Config;
 
-/// The version: `DBSTASH_VERSION` at build time (release tag or commit), else Cargo's.
-pub const VERSION: &str = match option_env!("DBSTASH_VERSION") {
-    Some(v) => v,
-    None => env!("CARGO_PKG_VERSION"),
-};
+/// The version: `DBSTASH_VERSION` at build time (the release tag without `v`), else Cargo's
+/// with `-dev` appended (see `build.rs`).
+pub const VERSION: &str = env!("DBSTASH_BUILD_VERSION");
+/// What `--version` prints after the name: the version and the commit it was built from
+/// (`DBSTASH_COMMIT`), or a development-build marker.
+pub const VERSION_LINE: &str = env!("DBSTASH_BUILD_VERSION_LINE");
 
 /// Exit codes of the fixed decisions.
 pub const EXIT_BACKUP_FAILED: u8 = 1;
@@ -41,6 +44,12 @@ pub fn run() -> ExitCode {
             return ExitCode::from(e.exit_code() as u8);
         }
     };
+    match &cli.command {
+        Some(Command::Completions { shell }) => return docgen::completions(*shell),
+        Some(Command::Man) => return docgen::man(),
+        Some(Command::Healthcheck) => return healthcheck::run(&cli.common),
+        Some(Command::Engine(_)) | None => {}
+    }
     let cfg = match Config::from_cli(cli) {
         Ok(cfg) => cfg,
         Err(e) => {

@@ -135,6 +135,17 @@ impl Daemon {
         }
     }
 
+    /// `dbstash healthcheck` against this daemon, configured as a container's HEALTHCHECK
+    /// would be: by the same HEALTH_ADDR and BACKUP_SCHEDULE. Its exit code.
+    fn healthcheck(&self) -> i32 {
+        let out = Dbstash::new()
+            .args(["healthcheck"])
+            .env("HEALTH_ADDR", format!("0.0.0.0:{}", self.port))
+            .env("BACKUP_SCHEDULE", "*/2 * * * * *")
+            .run();
+        out.code
+    }
+
     /// Wait for exit; the exit code and stderr.
     fn finish(mut self) -> (Option<i32>, String, Duration) {
         let started = Instant::now();
@@ -248,6 +259,11 @@ fn healthz_turns_503_after_a_failure_and_back_after_a_success_and_metrics_parse(
     };
     let (code, body) = d.get("/healthz");
     assert_eq!(code, 200, "before any run: {body}");
+    assert_eq!(
+        d.healthcheck(),
+        0,
+        "`dbstash healthcheck` while /healthz is 200"
+    );
     wait_until("a success", 20, || {
         d.get("/healthz").1.contains("\"last_success\":\"")
     });
@@ -258,6 +274,11 @@ fn healthz_turns_503_after_a_failure_and_back_after_a_success_and_metrics_parse(
     let (_, body) = d.get("/healthz");
     let json: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(json["status"], "failing");
+    assert_eq!(
+        d.healthcheck(),
+        1,
+        "`dbstash healthcheck` while /healthz is 503"
+    );
     assert!(
         json["last_error"]
             .as_str()

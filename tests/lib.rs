@@ -9,3 +9,4 @@ mod mongo;
 mod mysql;
 mod pg;
 mod redis;
+mod tools;
