@@ -56,6 +56,8 @@ pub enum Command {
     },
     /// Print the man page (roff) for dbstash(1)
     Man,
+    /// Check the configuration without taking a backup: the dump tool and rclone (with versions), the remote, and a database connection with the dump's own credentials. Exit 0 all ok, 1 a step failed, 2 bad configuration
+    Check(ToolArgs),
     /// Probe this process's own /healthz (HEALTH_ADDR) and exit 0 when healthy, 1 otherwise; always 0 with BACKUP_SCHEDULE=once. For Docker's HEALTHCHECK: needs no curl or wget
     Healthcheck,
 }
@@ -68,6 +70,24 @@ impl Command {
             _ => None,
         }
     }
+}
+
+/// The arguments of a tool command that works on one backup configuration: the engine as a
+/// positional argument (or ENGINE), then the same flags as a backup.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Args)]
+pub struct ToolArgs {
+    /// pg, mysql, mariadb, redis or mongo [default: ENGINE]
+    #[arg(value_name = "ENGINE")]
+    pub engine: Option<String>,
+    /// Authentication database for mongo, when DB_URI has no authSource [default: admin]
+    #[arg(
+        long,
+        env = "DB_AUTH_SOURCE",
+        hide_env_values = true,
+        value_name = "DB",
+        help_heading = "Connection"
+    )]
+    pub db_auth_source: Option<String>,
 }
 
 #[derive(Debug, Subcommand, Clone, PartialEq, Eq)]
@@ -326,26 +346,8 @@ pub struct CommonArgs {
     pub retention_max_days: Option<String>,
 
     // ---------------------------------------------------------------- Notifications
-    /// Slack or Discord webhook URL (not yet supported)
-    #[arg(
-        long,
-        env = "NOTIFY_WEBHOOK_URL",
-        hide_env_values = true,
-        global = true,
-        value_name = "URL",
-        help_heading = "Notifications"
-    )]
-    pub notify_webhook_url: Option<String>,
-    /// always, failure or success [default: failure]
-    #[arg(
-        long,
-        env = "NOTIFY_ON",
-        hide_env_values = true,
-        global = true,
-        value_name = "WHEN",
-        help_heading = "Notifications"
-    )]
-    pub notify_on: Option<String>,
+    #[command(flatten)]
+    pub notify: crate::notify::settings::NotifyArgs,
 
     // ---------------------------------------------------------------- Logging
     /// debug, info, warn or error [default: info]
@@ -370,28 +372,8 @@ pub struct CommonArgs {
     pub log_format: Option<String>,
 
     // ---------------------------------------------------------------- Hooks
-    /// Shell command run before each backup; non-zero exit aborts the backup (not yet supported)
-    #[arg(
-        long,
-        env = "HOOK_PRE_BACKUP",
-        hide_env_values = true,
-        global = true,
-        value_name = "CMD",
-        allow_hyphen_values = true,
-        help_heading = "Hooks"
-    )]
-    pub hook_pre_backup: Option<String>,
-    /// Shell command run after each backup, on success and failure (not yet supported)
-    #[arg(
-        long,
-        env = "HOOK_POST_BACKUP",
-        hide_env_values = true,
-        global = true,
-        value_name = "CMD",
-        allow_hyphen_values = true,
-        help_heading = "Hooks"
-    )]
-    pub hook_post_backup: Option<String>,
+    #[command(flatten)]
+    pub hooks: crate::hooks::settings::HookArgs,
 
     // ---------------------------------------------------------------- Safety & reliability
     /// Longest a backup may run, e.g. 30m, 1h, 1h30m (0 = no limit) [default: 0]
@@ -423,6 +405,16 @@ pub struct CommonArgs {
         help_heading = "Safety & reliability"
     )]
     pub backup_lock_file: Option<String>,
+    /// How often a running backup logs its progress (bytes, rate, elapsed), e.g. 30s or 5m; 0 turns it off [default: 1m]
+    #[arg(
+        long,
+        env = "BACKUP_PROGRESS_INTERVAL",
+        hide_env_values = true,
+        global = true,
+        value_name = "DURATION",
+        help_heading = "Logging"
+    )]
+    pub backup_progress_interval: Option<String>,
     /// Address of the /healthz and /metrics endpoint (not served with BACKUP_SCHEDULE=once) [default: 0.0.0.0:8080]
     #[arg(
         long,

@@ -9,12 +9,16 @@ use std::time::Duration;
 use base64::Engine as _;
 use chrono_tz::Tz;
 use secrecy::{ExposeSecret, SecretString};
-use url::Url;
 
 use crate::uri::{self, DbUri};
 
+pub use crate::input::{flag_of, parse_bool, parse_duration, ConfigError};
+use crate::input::{nonempty, parse_bool_opt, parse_count, read_secret_file, split_words};
+
 use crate::cli::{Cli, Command, CommonArgs, EngineCommand};
 use crate::engine::{Engine, EngineKind};
+use crate::hooks::settings::Hooks;
+pub use crate::notify::settings::{NotifyOn, NotifySettings};
 use crate::template::NameTemplate;
 
 /// Default values, in one place; `--help` repeats them in prose.
@@ -24,37 +28,7 @@ pub mod defaults {
     pub const AUTH_SOURCE: &str = "admin";
     pub const TEMP_DIR: &str = "/tmp/dbstash-work";
     pub const HEALTH_ADDR: &str = "0.0.0.0:8080";
-}
-
-/// An invalid input: exits 2. `subject` names the variable and its flag.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("{subject}: {message}")]
-pub struct ConfigError {
-    pub subject: String,
-    pub message: String,
-}
-
-impl ConfigError {
-    /// An error about one variable, shown as `VAR (--var)`.
-    pub fn var(var: &str, message: impl Into<String>) -> Self {
-        ConfigError {
-            subject: format!("{var} ({})", flag_of(var)),
-            message: message.into(),
-        }
-    }
-
-    /// An error about a combination of variables.
-    pub fn combo(subject: &str, message: impl Into<String>) -> Self {
-        ConfigError {
-            subject: subject.to_string(),
-            message: message.into(),
-        }
-    }
-}
-
-/// `DB_HOST` → `--db-host`: the 1:1 naming rule.
-pub fn flag_of(var: &str) -> String {
-    format!("--{}", var.to_ascii_lowercase().replace('_', "-"))
+    pub const PROGRESS_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,13 +36,6 @@ pub enum BackupMode {
     Stream,
     Directory,
     Tar,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NotifyOn {
-    Always,
-    Failure,
-    Success,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,12 +103,12 @@ pub struct Config {
     pub dump_extra_args: Vec<String>,
     pub tz: Tz,
     pub retention: RetentionPolicy,
-    pub notify_webhook_url: Option<SecretString>,
-    pub notify_on: NotifyOn,
+    pub notify: NotifySettings,
     pub log_level: tracing::Level,
     pub log_format: LogFormat,
-    pub hook_pre_backup: Option<String>,
-    pub hook_post_backup: Option<String>,
+    pub hooks: Hooks,
+    /// How often a running backup logs its progress; `None`: never.
+    pub progress_interval: Option<Duration>,
     pub timeout: Option<Duration>,
     pub lock: bool,
     pub dry_run: bool,
@@ -158,14 +125,20 @@ impl Config {
     pub fn from_cli(cli: Cli) -> Result<Config, ConfigError> {
         let mut common = cli.common;
         let command = cli.command.as_ref().and_then(Command::engine);
-        common.db_auth_source = match command {
+        let tool = match &cli.command {
+            Some(Command::Check(t)) => Some(t),
+            _ => None,
+        };
+        common.db_auth_source = match (command, tool) {
             // After `mongo` or before it: both mean the same.
-            Some(EngineCommand::Mongo(m)) => {
+            (Some(EngineCommand::Mongo(m)), _) => {
                 m.db_auth_source.clone().or(cli.db_auth_source.clone())
             }
+            (_, Some(t)) => t.db_auth_source.clone().or(cli.db_auth_source.clone()),
             _ => cli.db_auth_source.clone(),
         };
-        let engine = resolve_engine(command, cli.engine.as_deref())?;
+        let positional = tool.and_then(|t| t.engine.as_deref());
+        let engine = resolve_engine(command, positional.or(cli.engine.as_deref()))?;
         Config::resolve(engine, common)
     }
 
@@ -275,33 +248,12 @@ impl Config {
             max_days: parse_count("RETENTION_MAX_DAYS", &a.retention_max_days)?,
         };
 
-        let notify_webhook_url = match nonempty(&a.notify_webhook_url) {
-            None => None,
-            Some(u) => match Url::parse(u) {
-                Ok(url) if url.scheme() == "https" || url.scheme() == "http" => {
-                    Some(SecretString::from(u))
-                }
-                _ => {
-                    return Err(ConfigError::var(
-                        "NOTIFY_WEBHOOK_URL",
-                        "expected an http(s) Slack or Discord webhook URL",
-                    ))
-                }
-            },
-        };
-        let notify_on = match nonempty(&a.notify_on)
-            .unwrap_or("failure")
-            .to_ascii_lowercase()
-            .as_str()
-        {
-            "always" => NotifyOn::Always,
-            "failure" => NotifyOn::Failure,
-            "success" => NotifyOn::Success,
-            other => {
-                return Err(ConfigError::var(
-                    "NOTIFY_ON",
-                    format!("unknown value '{other}' (expected always, failure or success)"),
-                ))
+        let notify = a.notify.validate()?;
+        let hooks = a.hooks.validate();
+        let progress_interval = match nonempty(&a.backup_progress_interval) {
+            None => Some(defaults::PROGRESS_INTERVAL),
+            Some(s) => {
+                parse_duration(s).map_err(|e| ConfigError::var("BACKUP_PROGRESS_INTERVAL", e))?
             }
         };
         let log_level = match nonempty(&a.log_level)
@@ -362,12 +314,11 @@ impl Config {
             dump_extra_args,
             tz,
             retention,
-            notify_webhook_url,
-            notify_on,
+            notify,
+            hooks,
+            progress_interval,
             log_level,
             log_format,
-            hook_pre_backup: nonempty(&a.hook_pre_backup).map(str::to_string),
-            hook_post_backup: nonempty(&a.hook_post_backup).map(str::to_string),
             timeout,
             lock: parse_bool("BACKUP_LOCK", &a.backup_lock, true)?,
             dry_run: parse_bool("DRY_RUN", &a.dry_run, false)?,
@@ -432,15 +383,6 @@ fn reject_not_yet_supported(c: &Config) -> Result<(), ConfigError> {
             "directory"
         };
         return not_yet("BACKUP_MODE", &format!("BACKUP_MODE={mode}"));
-    }
-    if c.hook_pre_backup.is_some() {
-        return not_yet("HOOK_PRE_BACKUP", "the pre-backup hook");
-    }
-    if c.hook_post_backup.is_some() {
-        return not_yet("HOOK_POST_BACKUP", "the post-backup hook");
-    }
-    if c.notify_webhook_url.is_some() {
-        return not_yet("NOTIFY_WEBHOOK_URL", "webhook notification");
     }
     Ok(())
 }
@@ -597,21 +539,6 @@ fn resolve_connection(
     })
 }
 
-/// Treats an empty value like an unset one: compose files often write `VAR: ""`.
-fn nonempty(v: &Option<String>) -> Option<&str> {
-    v.as_deref().filter(|s| !s.trim().is_empty())
-}
-
-fn read_secret_file(var: &str, path: &str) -> Result<String, ConfigError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| ConfigError::var(var, format!("cannot read '{path}': {e}")))?;
-    let value = text.trim_end_matches(['\n', '\r']).to_string();
-    if value.trim().is_empty() {
-        return Err(ConfigError::var(var, format!("'{path}' is empty")));
-    }
-    Ok(value)
-}
-
 fn decode_rclone_config(b64: &str) -> Result<SecretString, ConfigError> {
     let compact: String = b64.chars().filter(|c| !c.is_whitespace()).collect();
     let hint = "expected base64-encoded rclone.conf content (`base64 -w0 rclone.conf`); for a path use RCLONE_CONFIG_FILE";
@@ -625,44 +552,6 @@ fn decode_rclone_config(b64: &str) -> Result<SecretString, ConfigError> {
         )
     })?;
     Ok(SecretString::from(text))
-}
-
-fn split_words(var: &str, v: &Option<String>) -> Result<Vec<String>, ConfigError> {
-    match nonempty(v) {
-        None => Ok(Vec::new()),
-        Some(s) => shell_words::split(s)
-            .map_err(|e| ConfigError::var(var, format!("cannot split into arguments: {e} (expected shell words, e.g. \"--flag 'a value'\")"))),
-    }
-}
-
-pub fn parse_bool(var: &str, v: &Option<String>, default: bool) -> Result<bool, ConfigError> {
-    Ok(parse_bool_opt(var, v)?.unwrap_or(default))
-}
-
-fn parse_bool_opt(var: &str, v: &Option<String>) -> Result<Option<bool>, ConfigError> {
-    match nonempty(v) {
-        None => Ok(None),
-        Some(s) => match s.trim().to_ascii_lowercase().as_str() {
-            "true" | "1" | "yes" | "on" => Ok(Some(true)),
-            "false" | "0" | "no" | "off" => Ok(Some(false)),
-            _ => Err(ConfigError::var(
-                var,
-                format!("'{s}' is not a boolean (expected true or false)"),
-            )),
-        },
-    }
-}
-
-fn parse_count(var: &str, v: &Option<String>) -> Result<u32, ConfigError> {
-    match nonempty(v) {
-        None => Ok(0),
-        Some(s) => s.trim().parse::<u32>().map_err(|_| {
-            ConfigError::var(
-                var,
-                format!("'{s}' is not a whole number (expected 0 for unlimited, or N ≥ 1)"),
-            )
-        }),
-    }
 }
 
 fn parse_tz(v: Option<&str>) -> Result<Tz, ConfigError> {
@@ -723,60 +612,6 @@ pub fn parse_cron(s: &str) -> Result<croner::Cron, croner::errors::CronError> {
         .year(croner::parser::Year::Disallowed)
         .build()
         .parse(s)
-}
-
-/// Ten years: longer is a typo, and would overflow clock arithmetic.
-const MAX_DURATION: Duration = Duration::from_secs(3650 * 86400);
-
-/// `30m`, `1h`, `1h30m`, `90s`, `500ms`, `2d`; `0` means no limit (`None`).
-pub fn parse_duration(s: &str) -> Result<Option<Duration>, String> {
-    let s = s.trim();
-    let expected =
-        || format!("'{s}' is not a duration (expected e.g. 30s, 30m, 1h or 1h30m; 0 for no limit)");
-    if s == "0" {
-        return Ok(None);
-    }
-    let mut total = Duration::ZERO;
-    let mut rest = s;
-    if rest.is_empty() {
-        return Err(expected());
-    }
-    while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !c.is_ascii_digit())
-            .ok_or_else(expected)?;
-        if digits == 0 {
-            return Err(expected());
-        }
-        let n: u64 = rest[..digits].parse().map_err(|_| expected())?;
-        rest = &rest[digits..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        let unit = &rest[..unit_len];
-        rest = &rest[unit_len..];
-        let secs = match unit {
-            "ms" => {
-                total = total
-                    .checked_add(Duration::from_millis(n))
-                    .ok_or_else(expected)?;
-                continue;
-            }
-            "s" => 1,
-            "m" => 60,
-            "h" => 3600,
-            "d" => 86400,
-            _ => return Err(expected()),
-        };
-        total = n
-            .checked_mul(secs)
-            .and_then(|secs| total.checked_add(Duration::from_secs(secs)))
-            .ok_or_else(expected)?;
-    }
-    if total > MAX_DURATION {
-        return Err(format!("'{s}' is too long (at most 3650d)"));
-    }
-    Ok(if total.is_zero() { None } else { Some(total) })
 }
 
 /// Redacted `(VAR, value)` pairs describing the resolved configuration, for dry runs.
@@ -851,10 +686,39 @@ pub fn describe(c: &Config) -> Vec<(&'static str, String)> {
         c.health_max_age
             .map_or_else(|| "(no limit)".into(), crate::backup::fmt_human),
     ));
-    out.push(("NOTIFY_WEBHOOK_URL", set(c.notify_webhook_url.is_some())));
     out.push((
         "NOTIFY_ON",
-        format!("{:?}", c.notify_on).to_ascii_lowercase(),
+        format!("{:?}", c.notify.on).to_ascii_lowercase(),
+    ));
+    out.push((
+        "NOTIFY_WEBHOOK_URL",
+        match &c.notify.webhook {
+            Some(w) => format!("*** (set; format {:?})", w.format).to_ascii_lowercase(),
+            None => set(false),
+        },
+    ));
+    out.push((
+        "NOTIFY_EMAIL_TO",
+        match &c.notify.email {
+            Some(e) => format!(
+                "{} (from {}, via {}:{} {:?}{})",
+                e.to.join(", "),
+                e.from,
+                e.host,
+                e.port,
+                e.tls,
+                if e.user.is_some() { ", with login" } else { "" }
+            ),
+            None => set(false),
+        },
+    ));
+    out.push(("NOTIFY_PING_URL", set(c.notify.ping.is_some())));
+    out.push(("HOOK_PRE_BACKUP", set(c.hooks.pre_backup.is_some())));
+    out.push(("HOOK_POST_BACKUP", set(c.hooks.post_backup.is_some())));
+    out.push((
+        "BACKUP_PROGRESS_INTERVAL",
+        c.progress_interval
+            .map_or_else(|| "0 (off)".into(), crate::backup::fmt_human),
     ));
     out.push(("LOG_LEVEL", c.log_level.to_string().to_ascii_lowercase()));
     out.push((

@@ -1,16 +1,21 @@
 //! dbstash: stream database dumps into rclone remotes. `main` is a thin shell around [`run`].
 
 pub mod backup;
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod docgen;
 pub mod engine;
 pub mod health;
 pub mod healthcheck;
+pub mod hooks;
+pub mod input;
 pub mod lock;
 pub mod logging;
+pub mod notify;
 pub mod pipeline;
 pub mod process;
+pub mod report;
 pub mod rclone;
 pub mod retention;
 pub mod scheduler;
@@ -48,8 +53,9 @@ pub fn run() -> ExitCode {
         Some(Command::Completions { shell }) => return docgen::completions(*shell),
         Some(Command::Man) => return docgen::man(),
         Some(Command::Healthcheck) => return healthcheck::run(&cli.common),
-        Some(Command::Engine(_)) | None => {}
+        Some(Command::Engine(_) | Command::Check(_)) | None => {}
     }
+    let is_check = matches!(cli.command, Some(Command::Check(_)));
     let cfg = match Config::from_cli(cli) {
         Ok(cfg) => cfg,
         Err(e) => {
@@ -62,11 +68,6 @@ pub fn run() -> ExitCode {
         tracing::warn!(engine = cfg.engine.key(), database = cfg.db_label(), "{w}");
     }
 
-    if cfg.dry_run {
-        print!("{}", backup::Plan::new(&cfg).describe(&cfg));
-        return ExitCode::SUCCESS;
-    }
-
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -77,6 +78,14 @@ pub fn run() -> ExitCode {
             return ExitCode::from(EXIT_BACKUP_FAILED);
         }
     };
+    if is_check {
+        return runtime.block_on(check::run(&cfg));
+    }
+    if cfg.dry_run {
+        print!("{}", backup::Plan::new(&cfg).describe(&cfg));
+        return ExitCode::SUCCESS;
+    }
+
     runtime.block_on(async {
         match &cfg.schedule {
             config::Schedule::Once => scheduler::run_single(&cfg).await,

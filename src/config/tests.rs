@@ -35,7 +35,7 @@ fn host_fields_with_defaults() {
     assert_eq!(c.mode, BackupMode::Stream);
     assert_eq!(c.template.to_string(), "{db}-{date}-{time}");
     assert_eq!(c.tz, Tz::UTC);
-    assert_eq!(c.notify_on, NotifyOn::Failure);
+    assert_eq!(c.notify.on, NotifyOn::Failure);
     assert_eq!(c.log_format, LogFormat::Text);
     assert_eq!(c.log_level, tracing::Level::INFO);
     assert!(c.lock && c.checksum && !c.compress && !c.dry_run && !c.all_databases);
@@ -188,7 +188,7 @@ fn values_parse() {
     a.retention_max_days = Some("30".into());
     a.log_format = Some("JSON".into());
     a.log_level = Some("debug".into());
-    a.notify_on = Some("always".into());
+    a.notify.notify_on = Some("always".into());
     a.backup_extension = Some("sql.gz".into());
     a.dump_extra_args = Some("--schema 'my schema' -v".into());
     a.rclone_extra_args = Some("--s3-chunk-size 64M".into());
@@ -204,7 +204,7 @@ fn values_parse() {
     );
     assert_eq!(c.log_format, LogFormat::Json);
     assert_eq!(c.log_level, tracing::Level::DEBUG);
-    assert_eq!(c.notify_on, NotifyOn::Always);
+    assert_eq!(c.notify.on, NotifyOn::Always);
     assert_eq!(c.extension.as_deref(), Some(".sql.gz"));
     assert_eq!(c.dump_extra_args, ["--schema", "my schema", "-v"]);
     assert_eq!(c.rclone_extra_args, ["--s3-chunk-size", "64M"]);
@@ -396,12 +396,12 @@ fn every_invalid_input_names_its_variable() {
         ),
         (
             "NOTIFY_WEBHOOK_URL (--notify-webhook-url)",
-            |a| a.notify_webhook_url = Some("ftp://x".into()),
-            "expected an http(s)",
+            |a| a.notify.notify_webhook_url = Some("ftp://x".into()),
+            "not an http(s) URL",
         ),
         (
             "NOTIFY_ON (--notify-on)",
-            |a| a.notify_on = Some("never".into()),
+            |a| a.notify.notify_on = Some("never".into()),
             "expected always, failure or success",
         ),
         (
@@ -465,15 +465,6 @@ fn not_yet_supported_only_when_set_to_non_default() {
     let cases: &[(&str, Edit)] = &[
         ("BACKUP_MODE", |a| a.backup_mode = Some("tar".into())),
         ("BACKUP_MODE", |a| a.backup_mode = Some("directory".into())),
-        ("HOOK_PRE_BACKUP", |a| {
-            a.hook_pre_backup = Some("echo hi".into())
-        }),
-        ("HOOK_POST_BACKUP", |a| {
-            a.hook_post_backup = Some("echo hi".into())
-        }),
-        ("NOTIFY_WEBHOOK_URL", |a| {
-            a.notify_webhook_url = Some("https://hooks.slack.com/services/x".into())
-        }),
     ];
     for (var, edit) in cases {
         let mut a = args();
@@ -488,7 +479,7 @@ fn not_yet_supported_only_when_set_to_non_default() {
     a.backup_on_start = Some("true".into());
     a.backup_timeout = Some("1h".into());
     a.backup_schedule = None;
-    a.notify_on = Some("failure".into());
+    a.notify.notify_on = Some("failure".into());
     let c = resolve(a).unwrap();
     assert!(matches!(c.schedule, Schedule::Cron { ref expr, .. } if expr == "0 2 * * *"));
     assert_eq!(c.timeout, Some(Duration::from_secs(3600)));

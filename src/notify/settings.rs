@@ -1,0 +1,645 @@
+//! The notification channels' flags and their validated form: a webhook (Slack, Discord or
+//! generic JSON), email over SMTP, and a ping URL (healthchecks.io / Uptime Kuma style).
+
+use clap::Args;
+use secrecy::SecretString;
+use url::Url;
+
+use crate::input::{nonempty, read_secret_file, ConfigError};
+
+#[derive(Debug, Default, Clone, Args)]
+pub struct NotifyArgs {
+    /// Webhook to notify: Slack, Discord, or any URL taking a JSON POST
+    #[arg(
+        long,
+        env = "NOTIFY_WEBHOOK_URL",
+        hide_env_values = true,
+        global = true,
+        value_name = "URL",
+        help_heading = "Notifications"
+    )]
+    pub notify_webhook_url: Option<String>,
+    /// Payload shape: auto (Slack for hooks.slack.com, Discord for /api/webhooks/ paths, JSON otherwise), slack, discord or json [default: auto]
+    #[arg(
+        long,
+        env = "NOTIFY_WEBHOOK_FORMAT",
+        hide_env_values = true,
+        global = true,
+        value_name = "FORMAT",
+        help_heading = "Notifications"
+    )]
+    pub notify_webhook_format: Option<String>,
+    /// When the webhook and email are sent: always, failure or success [default: failure]
+    #[arg(
+        long,
+        env = "NOTIFY_ON",
+        hide_env_values = true,
+        global = true,
+        value_name = "WHEN",
+        help_heading = "Notifications"
+    )]
+    pub notify_on: Option<String>,
+    /// Email recipients, comma-separated (needs NOTIFY_EMAIL_FROM and SMTP_HOST)
+    #[arg(
+        long,
+        env = "NOTIFY_EMAIL_TO",
+        hide_env_values = true,
+        global = true,
+        value_name = "ADDRS",
+        help_heading = "Notifications"
+    )]
+    pub notify_email_to: Option<String>,
+    /// Sender address of notification emails
+    #[arg(
+        long,
+        env = "NOTIFY_EMAIL_FROM",
+        hide_env_values = true,
+        global = true,
+        value_name = "ADDR",
+        help_heading = "Notifications"
+    )]
+    pub notify_email_from: Option<String>,
+    /// SMTP server host for notification emails
+    #[arg(
+        long,
+        env = "SMTP_HOST",
+        hide_env_values = true,
+        global = true,
+        value_name = "HOST",
+        help_heading = "Notifications"
+    )]
+    pub smtp_host: Option<String>,
+    /// SMTP port [default: 587 with starttls, 465 with tls, 25 with none]
+    #[arg(
+        long,
+        env = "SMTP_PORT",
+        hide_env_values = true,
+        global = true,
+        value_name = "PORT",
+        help_heading = "Notifications"
+    )]
+    pub smtp_port: Option<String>,
+    /// SMTP user name (with SMTP_PASSWORD or SMTP_PASSWORD_FILE)
+    #[arg(
+        long,
+        env = "SMTP_USER",
+        hide_env_values = true,
+        global = true,
+        value_name = "USER",
+        help_heading = "Notifications"
+    )]
+    pub smtp_user: Option<String>,
+    /// SMTP password (prefer SMTP_PASSWORD_FILE)
+    #[arg(
+        long,
+        env = "SMTP_PASSWORD",
+        hide_env_values = true,
+        global = true,
+        value_name = "PASSWORD",
+        help_heading = "Notifications"
+    )]
+    pub smtp_password: Option<String>,
+    /// File holding the SMTP password (Docker secrets); wins over SMTP_PASSWORD
+    #[arg(
+        long,
+        env = "SMTP_PASSWORD_FILE",
+        hide_env_values = true,
+        global = true,
+        value_name = "PATH",
+        help_heading = "Notifications"
+    )]
+    pub smtp_password_file: Option<String>,
+    /// starttls, tls (implicit, port 465) or none [default: starttls]
+    #[arg(
+        long,
+        env = "SMTP_TLS",
+        hide_env_values = true,
+        global = true,
+        value_name = "MODE",
+        help_heading = "Notifications"
+    )]
+    pub smtp_tls: Option<String>,
+    /// Ping URL (healthchecks.io, Uptime Kuma): URL/start when a run starts, URL on success, URL/fail on failure, whatever NOTIFY_ON says
+    #[arg(
+        long,
+        env = "NOTIFY_PING_URL",
+        hide_env_values = true,
+        global = true,
+        value_name = "URL",
+        help_heading = "Notifications"
+    )]
+    pub notify_ping_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotifyOn {
+    Always,
+    Failure,
+    Success,
+}
+
+impl NotifyOn {
+    /// Whether a run with this outcome is announced on the webhook and by email.
+    pub fn wants(self, success: bool) -> bool {
+        match self {
+            NotifyOn::Always => true,
+            NotifyOn::Failure => !success,
+            NotifyOn::Success => success,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookFormat {
+    Slack,
+    Discord,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub struct Webhook {
+    pub url: SecretString,
+    /// Resolved: `auto` has already been decided from the URL.
+    pub format: WebhookFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpTls {
+    StartTls,
+    Tls,
+    None,
+}
+
+#[derive(Debug, Clone)]
+pub struct Email {
+    pub to: Vec<String>,
+    pub from: String,
+    pub host: String,
+    pub port: u16,
+    pub tls: SmtpTls,
+    pub user: Option<String>,
+    pub password: Option<SecretString>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NotifySettings {
+    pub on: NotifyOn,
+    pub webhook: Option<Webhook>,
+    pub email: Option<Email>,
+    pub ping: Option<SecretString>,
+}
+
+impl Default for NotifySettings {
+    fn default() -> Self {
+        NotifySettings {
+            on: NotifyOn::Failure,
+            webhook: None,
+            email: None,
+            ping: None,
+        }
+    }
+}
+
+impl NotifySettings {
+    pub fn any(&self) -> bool {
+        self.webhook.is_some() || self.email.is_some() || self.ping.is_some()
+    }
+}
+
+impl NotifyArgs {
+    pub fn validate(&self) -> Result<NotifySettings, ConfigError> {
+        let on = match nonempty(&self.notify_on)
+            .map(|s| s.trim().to_ascii_lowercase())
+            .as_deref()
+        {
+            None | Some("failure") => NotifyOn::Failure,
+            Some("always") => NotifyOn::Always,
+            Some("success") => NotifyOn::Success,
+            Some(other) => {
+                return Err(ConfigError::var(
+                    "NOTIFY_ON",
+                    format!("unknown value '{other}' (expected always, failure or success)"),
+                ))
+            }
+        };
+        let webhook = match nonempty(&self.notify_webhook_url) {
+            None => {
+                if nonempty(&self.notify_webhook_format).is_some() {
+                    return Err(ConfigError::combo(
+                        "NOTIFY_WEBHOOK_FORMAT (--notify-webhook-format)",
+                        "set without NOTIFY_WEBHOOK_URL: there is no webhook to format for",
+                    ));
+                }
+                None
+            }
+            Some(s) => {
+                let url = http_url(
+                    "NOTIFY_WEBHOOK_URL",
+                    s,
+                    "a Slack, Discord or other webhook URL",
+                )?;
+                let format = match nonempty(&self.notify_webhook_format)
+                    .map(|s| s.trim().to_ascii_lowercase())
+                    .as_deref()
+                {
+                    None | Some("auto") => detect_format(&url),
+                    Some("slack") => WebhookFormat::Slack,
+                    Some("discord") => WebhookFormat::Discord,
+                    Some("json") => WebhookFormat::Json,
+                    Some(other) => {
+                        return Err(ConfigError::var(
+                            "NOTIFY_WEBHOOK_FORMAT",
+                            format!(
+                                "unknown value '{other}' (expected auto, slack, discord or json)"
+                            ),
+                        ))
+                    }
+                };
+                Some(Webhook {
+                    url: SecretString::from(s.trim().to_string()),
+                    format,
+                })
+            }
+        };
+        let ping = match nonempty(&self.notify_ping_url) {
+            None => None,
+            Some(s) => {
+                http_url(
+                    "NOTIFY_PING_URL",
+                    s,
+                    "a ping URL such as https://hc-ping.com/<uuid>",
+                )?;
+                Some(SecretString::from(
+                    s.trim().trim_end_matches('/').to_string(),
+                ))
+            }
+        };
+        Ok(NotifySettings {
+            on,
+            webhook,
+            email: self.email()?,
+            ping,
+        })
+    }
+
+    fn email(&self) -> Result<Option<Email>, ConfigError> {
+        let to = nonempty(&self.notify_email_to);
+        let from = nonempty(&self.notify_email_from);
+        let host = nonempty(&self.smtp_host);
+        let rest = [
+            ("SMTP_PORT", &self.smtp_port),
+            ("SMTP_USER", &self.smtp_user),
+            ("SMTP_PASSWORD", &self.smtp_password),
+            ("SMTP_PASSWORD_FILE", &self.smtp_password_file),
+            ("SMTP_TLS", &self.smtp_tls),
+        ];
+        let Some(to) = to else {
+            if from.is_some() || host.is_some() || rest.iter().any(|(_, v)| nonempty(v).is_some()) {
+                let set: Vec<&str> = [
+                    ("NOTIFY_EMAIL_FROM", from.is_some()),
+                    ("SMTP_HOST", host.is_some()),
+                ]
+                .into_iter()
+                .filter(|(_, set)| *set)
+                .map(|(v, _)| v)
+                .chain(
+                    rest.iter()
+                        .filter(|(_, v)| nonempty(v).is_some())
+                        .map(|(k, _)| *k),
+                )
+                .collect();
+                return Err(ConfigError::var(
+                    "NOTIFY_EMAIL_TO",
+                    format!(
+                        "not set, but {} is: set the recipients too, or unset those",
+                        set.join(", ")
+                    ),
+                ));
+            }
+            return Ok(None);
+        };
+        let to: Vec<String> = to
+            .split(',')
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .map(|a| address("NOTIFY_EMAIL_TO", a))
+            .collect::<Result<_, _>>()?;
+        if to.is_empty() {
+            return Err(ConfigError::var(
+                "NOTIFY_EMAIL_TO",
+                "no address given (expected a@example.com, b@example.com)",
+            ));
+        }
+        let from = address(
+            "NOTIFY_EMAIL_FROM",
+            from.ok_or_else(|| {
+                ConfigError::var(
+                    "NOTIFY_EMAIL_FROM",
+                    "required with NOTIFY_EMAIL_TO (the sender address)",
+                )
+            })?,
+        )?;
+        let host = host
+            .ok_or_else(|| {
+                ConfigError::var(
+                    "SMTP_HOST",
+                    "required with NOTIFY_EMAIL_TO (the SMTP server)",
+                )
+            })?
+            .trim()
+            .to_string();
+        let tls = match nonempty(&self.smtp_tls)
+            .map(|s| s.trim().to_ascii_lowercase())
+            .as_deref()
+        {
+            None | Some("starttls") => SmtpTls::StartTls,
+            Some("tls") => SmtpTls::Tls,
+            Some("none") => SmtpTls::None,
+            Some(other) => {
+                return Err(ConfigError::var(
+                    "SMTP_TLS",
+                    format!("unknown value '{other}' (expected starttls, tls or none)"),
+                ))
+            }
+        };
+        let port = match nonempty(&self.smtp_port) {
+            None => match tls {
+                SmtpTls::StartTls => 587,
+                SmtpTls::Tls => 465,
+                SmtpTls::None => 25,
+            },
+            Some(s) => match s.trim().parse::<u16>() {
+                Ok(p) if p > 0 => p,
+                _ => {
+                    return Err(ConfigError::var(
+                        "SMTP_PORT",
+                        format!("'{s}' is not a port (expected 1-65535)"),
+                    ))
+                }
+            },
+        };
+        let password = match nonempty(&self.smtp_password_file) {
+            Some(path) => Some(read_secret_file("SMTP_PASSWORD_FILE", path)?),
+            None => nonempty(&self.smtp_password).map(str::to_string),
+        };
+        let user = nonempty(&self.smtp_user).map(|s| s.trim().to_string());
+        match (&user, &password) {
+            (Some(_), None) => {
+                return Err(ConfigError::var(
+                    "SMTP_PASSWORD",
+                    "required with SMTP_USER (or SMTP_PASSWORD_FILE)",
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError::var(
+                    "SMTP_USER",
+                    "required with SMTP_PASSWORD (the login name)",
+                ))
+            }
+            _ => {}
+        }
+        Ok(Some(Email {
+            to,
+            from,
+            host,
+            port,
+            tls,
+            user,
+            password: password.map(SecretString::from),
+        }))
+    }
+}
+
+fn http_url(var: &str, s: &str, expected: &str) -> Result<Url, ConfigError> {
+    match Url::parse(s.trim()) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => Ok(u),
+        // The value may hold a token: never echo it.
+        _ => Err(ConfigError::var(
+            var,
+            format!("not an http(s) URL (expected {expected})"),
+        )),
+    }
+}
+
+/// Slack for hooks.slack.com, Discord for `/api/webhooks/` paths (discord.com, discordapp.com
+/// or a proxy on any host), generic JSON otherwise.
+pub fn detect_format(url: &Url) -> WebhookFormat {
+    let host = url.host_str().unwrap_or("").to_ascii_lowercase();
+    if host == "hooks.slack.com" {
+        WebhookFormat::Slack
+    } else if url.path().starts_with("/api/webhooks/") {
+        WebhookFormat::Discord
+    } else {
+        WebhookFormat::Json
+    }
+}
+
+/// A plain `local@domain` address (or `Name <local@domain>`): enough to catch typos at start;
+/// the SMTP library parses it again when sending.
+fn address(var: &str, a: &str) -> Result<String, ConfigError> {
+    let bare = match (a.find('<'), a.rfind('>')) {
+        (Some(i), Some(j)) if i < j && j == a.len() - 1 => &a[i + 1..j],
+        _ => a,
+    };
+    let ok = match bare.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && !domain.is_empty()
+                && !domain.contains('@')
+                && !bare
+                    .chars()
+                    .any(|c| c.is_whitespace() || c.is_control() || c == ',')
+        }
+        None => false,
+    };
+    if ok {
+        Ok(a.to_string())
+    } else {
+        Err(ConfigError::var(
+            var,
+            format!("'{a}' is not an email address (expected name@example.com)"),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(f: impl FnOnce(&mut NotifyArgs)) -> Result<NotifySettings, ConfigError> {
+        let mut a = NotifyArgs::default();
+        f(&mut a);
+        a.validate()
+    }
+
+    #[test]
+    fn defaults_notify_nothing_on_failure() {
+        let s = args(|_| {}).unwrap();
+        assert_eq!(s.on, NotifyOn::Failure);
+        assert!(!s.any());
+        assert!(NotifyOn::Failure.wants(false) && !NotifyOn::Failure.wants(true));
+        assert!(NotifyOn::Success.wants(true) && !NotifyOn::Success.wants(false));
+        assert!(NotifyOn::Always.wants(true) && NotifyOn::Always.wants(false));
+    }
+
+    #[test]
+    fn webhook_format_is_detected_or_forced() {
+        let fmt = |url: &str, format: Option<&str>| {
+            args(|a| {
+                a.notify_webhook_url = Some(url.into());
+                a.notify_webhook_format = format.map(Into::into);
+            })
+            .unwrap()
+            .webhook
+            .unwrap()
+            .format
+        };
+        assert_eq!(
+            fmt("https://hooks.slack.com/services/T/B/x", None),
+            WebhookFormat::Slack
+        );
+        assert_eq!(
+            fmt("https://discord.com/api/webhooks/1/x", None),
+            WebhookFormat::Discord
+        );
+        assert_eq!(
+            fmt("https://discordapp.com/api/webhooks/1/x", Some("auto")),
+            WebhookFormat::Discord
+        );
+        assert_eq!(
+            fmt("http://127.0.0.1:9/api/webhooks/1/x", None),
+            WebhookFormat::Discord
+        );
+        assert_eq!(fmt("https://example.org/hook", None), WebhookFormat::Json);
+        assert_eq!(
+            fmt("https://example.org/hook", Some("SLACK")),
+            WebhookFormat::Slack
+        );
+        assert_eq!(
+            fmt("https://hooks.slack.com/services/x", Some("json")),
+            WebhookFormat::Json
+        );
+    }
+
+    #[test]
+    fn bad_values_name_their_variable_and_never_echo_urls() {
+        type Edit = Box<dyn Fn(&mut NotifyArgs)>;
+        let cases: Vec<(&str, Edit)> = vec![
+            (
+                "NOTIFY_ON (--notify-on)",
+                Box::new(|a| a.notify_on = Some("never".into())),
+            ),
+            (
+                "NOTIFY_WEBHOOK_URL",
+                Box::new(|a| a.notify_webhook_url = Some("ftp://secret-token@x".into())),
+            ),
+            (
+                "NOTIFY_WEBHOOK_FORMAT",
+                Box::new(|a| {
+                    a.notify_webhook_url = Some("https://x.org/h".into());
+                    a.notify_webhook_format = Some("teams".into());
+                }),
+            ),
+            (
+                "NOTIFY_WEBHOOK_FORMAT",
+                Box::new(|a| a.notify_webhook_format = Some("slack".into())),
+            ),
+            (
+                "NOTIFY_PING_URL",
+                Box::new(|a| a.notify_ping_url = Some("hc-ping.com/secret-token".into())),
+            ),
+            (
+                "NOTIFY_EMAIL_TO",
+                Box::new(|a| a.smtp_host = Some("mail".into())),
+            ),
+            (
+                "NOTIFY_EMAIL_TO",
+                Box::new(|a| a.smtp_password = Some("secret-token".into())),
+            ),
+            (
+                "NOTIFY_EMAIL_FROM",
+                Box::new(|a| {
+                    a.notify_email_to = Some("ops@example.com".into());
+                    a.smtp_host = Some("mail".into());
+                }),
+            ),
+            (
+                "SMTP_HOST",
+                Box::new(|a| {
+                    a.notify_email_to = Some("ops@example.com".into());
+                    a.notify_email_from = Some("db@example.com".into());
+                }),
+            ),
+            (
+                "NOTIFY_EMAIL_TO",
+                Box::new(|a| a.notify_email_to = Some("ops, dev".into())),
+            ),
+            (
+                "NOTIFY_EMAIL_TO",
+                Box::new(|a| a.notify_email_to = Some(" , ".into())),
+            ),
+        ];
+        for (want, f) in cases {
+            let e = args(f).unwrap_err();
+            assert!(e.to_string().starts_with(want), "want {want}, got {e}");
+            assert!(!e.to_string().contains("secret-token"), "{e}");
+        }
+    }
+
+    fn email(f: impl FnOnce(&mut NotifyArgs)) -> Result<Email, ConfigError> {
+        args(|a| {
+            a.notify_email_to = Some("ops@example.com, Dev Team <dev@example.com>".into());
+            a.notify_email_from = Some("dbstash@example.com".into());
+            a.smtp_host = Some("smtp.example.com".into());
+            f(a);
+        })
+        .map(|s| s.email.unwrap())
+    }
+
+    #[test]
+    fn email_ports_follow_tls_and_credentials_come_in_pairs() {
+        let e = email(|_| {}).unwrap();
+        assert_eq!(e.to, vec!["ops@example.com", "Dev Team <dev@example.com>"]);
+        assert_eq!((e.port, e.tls), (587, SmtpTls::StartTls));
+        assert_eq!(
+            email(|a| a.smtp_tls = Some("tls".into())).unwrap().port,
+            465
+        );
+        assert_eq!(
+            email(|a| a.smtp_tls = Some("none".into())).unwrap().port,
+            25
+        );
+        assert_eq!(
+            email(|a| a.smtp_port = Some("2525".into())).unwrap().port,
+            2525
+        );
+        for bad in ["0", "70000", "smtp"] {
+            let e = email(|a| a.smtp_port = Some(bad.into())).unwrap_err();
+            assert!(e.to_string().starts_with("SMTP_PORT"), "{e}");
+        }
+        assert!(email(|a| a.smtp_tls = Some("ssl".into()))
+            .unwrap_err()
+            .to_string()
+            .starts_with("SMTP_TLS"));
+        assert!(email(|a| a.smtp_user = Some("u".into()))
+            .unwrap_err()
+            .to_string()
+            .starts_with("SMTP_PASSWORD"));
+        assert!(email(|a| a.smtp_password = Some("p".into()))
+            .unwrap_err()
+            .to_string()
+            .starts_with("SMTP_USER"));
+
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("pw");
+        std::fs::write(&file, "from-file\n").unwrap();
+        let e = email(|a| {
+            a.smtp_user = Some("u".into());
+            a.smtp_password = Some("from-env".into());
+            a.smtp_password_file = Some(file.display().to_string());
+        })
+        .unwrap();
+        use secrecy::ExposeSecret as _;
+        assert_eq!(e.password.unwrap().expose_secret(), "from-file");
+    }
+}
