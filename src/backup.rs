@@ -9,8 +9,10 @@ use tracing::{error, info, warn, Instrument as _};
 
 use crate::config::{describe, Config};
 use crate::engine::{self, DumpCommand};
+use crate::hooks::{self, Hook};
 use crate::pipeline;
 use crate::rclone::{self, Rclone};
+use crate::report::{Report, Stage, Status};
 use crate::retention;
 use crate::template::NameVars;
 
@@ -109,9 +111,13 @@ pub struct Outcome {
     pub duration: Duration,
 }
 
-/// Run one backup with its own span (engine, database, backup_id on every line). It stops
-/// early, cleaning up, on SIGTERM/SIGINT or when BACKUP_TIMEOUT runs out.
-pub async fn run_once(cfg: &Config, shutdown: &mut Shutdown) -> anyhow::Result<Outcome> {
+/// Longest error text carried by a report (hook variables, notifications); the log has it all.
+const REPORT_ERROR_CHARS: usize = 2000;
+
+/// Run one backup with its own span (engine, database, backup_id on every line): the
+/// pre-backup hook, the backup, then the post-backup hook. It stops early, cleaning up, on
+/// SIGTERM/SIGINT or when BACKUP_TIMEOUT runs out. The report says how it went.
+pub async fn run_once(cfg: &Config, shutdown: &mut Shutdown) -> Report {
     let plan = Plan::new(cfg);
     let span = tracing::info_span!(
         "backup",
@@ -120,29 +126,101 @@ pub async fn run_once(cfg: &Config, shutdown: &mut Shutdown) -> anyhow::Result<O
         backup_id = %plan.backup_id
     );
     let started = Instant::now();
+    let mut report = Report {
+        status: Status::Failure,
+        stage: Stage::Backup,
+        engine: cfg.engine.key().to_string(),
+        database: cfg.db_label().to_string(),
+        file: Some(rclone::redact_remote(&plan.target)),
+        size: None,
+        sha256: None,
+        backup_id: Some(plan.backup_id.clone()),
+        started_at: chrono::Utc::now(),
+        duration: Duration::ZERO,
+        host: crate::report::host_name(),
+        error: None,
+    };
+    let result = {
+        let mut cancel = Cancel {
+            shutdown: &mut *shutdown,
+            deadline: cfg.timeout.map(|t| (tokio::time::Instant::now() + t, t)),
+        };
+        async {
+            if let Some(script) = &cfg.hooks.pre_backup {
+                let vars = hooks::pre_variables(&report);
+                cancel
+                    .guard(hooks::run(Hook::PreBackup, script, &vars))
+                    .await
+                    .map_err(|e| {
+                        (
+                            Stage::PreHook,
+                            e.context("HOOK_PRE_BACKUP failed: backup aborted"),
+                        )
+                    })?;
+            }
+            execute(cfg, &plan, started, &mut cancel)
+                .await
+                .map_err(|e| (Stage::Backup, e))
+        }
+        .instrument(span.clone())
+        .await
+    };
+    report.duration = started.elapsed();
+    {
+        let _enter = span.enter();
+        match result {
+            Ok(o) => {
+                info!(
+                    target = %rclone::redact_remote(&o.target),
+                    duration = %fmt_duration(o.duration),
+                    bytes = o.bytes,
+                    sha256 = %o.sha256,
+                    "backup succeeded"
+                );
+                report.status = Status::Success;
+                report.size = Some(o.bytes);
+                report.sha256 = Some(o.sha256);
+            }
+            Err((stage, e)) => {
+                let error = format!("{e:#}");
+                error!(
+                    duration = %fmt_duration(report.duration),
+                    error = %error,
+                    "backup failed"
+                );
+                report.stage = stage;
+                report.error = Some(crate::report::error_tail(&error, REPORT_ERROR_CHARS));
+            }
+        }
+    }
+    if let Some(script) = &cfg.hooks.post_backup {
+        post_hook(cfg, shutdown, script, &report)
+            .instrument(span)
+            .await;
+    }
+    report
+}
+
+/// The post-backup hook runs after every attempt, within its own BACKUP_TIMEOUT; after a
+/// signal nothing new starts, and a signal while it runs kills it.
+async fn post_hook(cfg: &Config, shutdown: &mut Shutdown, script: &str, report: &Report) {
+    if let Some(sig) = shutdown.received {
+        warn!("HOOK_POST_BACKUP not run: dbstash is stopping ({sig})");
+        return;
+    }
     let mut cancel = Cancel {
         shutdown,
         deadline: cfg.timeout.map(|t| (tokio::time::Instant::now() + t, t)),
     };
-    let result = execute(cfg, &plan, started, &mut cancel)
-        .instrument(span.clone())
+    let ran = cancel
+        .guard(async {
+            hooks::run_post(script, report).await;
+            Ok(())
+        })
         .await;
-    let _enter = span.enter();
-    match &result {
-        Ok(o) => info!(
-            target = %rclone::redact_remote(&o.target),
-            duration = %fmt_duration(o.duration),
-            bytes = o.bytes,
-            sha256 = %o.sha256,
-            "backup succeeded"
-        ),
-        Err(e) => error!(
-            duration = %fmt_duration(started.elapsed()),
-            error = %format!("{e:#}"),
-            "backup failed"
-        ),
+    if let Err(e) = ran {
+        warn!(error = %format!("{e:#}"), "HOOK_POST_BACKUP stopped; the backup's outcome stands");
     }
-    result
 }
 
 async fn execute(

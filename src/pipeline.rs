@@ -14,7 +14,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::process::{Child, ChildStdin};
 
 use crate::engine::{DumpCommand, PassPath};
-use crate::process::{self, kill_group, ChildFailed, Tail};
+use crate::process::{self, kill_group, ChildFailed, GroupGuard, Tail};
 use crate::rclone::Rclone;
 
 /// What a successful stream produced.
@@ -69,15 +69,6 @@ impl Drop for Upload {
     fn drop(&mut self) {
         // Runs before the fields drop, i.e. before stdin closes.
         kill_group(self.pgid);
-    }
-}
-
-/// Kills a process group when dropped.
-struct GroupGuard(Option<u32>);
-
-impl Drop for GroupGuard {
-    fn drop(&mut self) {
-        kill_group(self.0);
     }
 }
 
@@ -148,7 +139,7 @@ pub async fn stream(dump: &DumpCommand, rclone: &Rclone, target: &str) -> anyhow
     let dump_pgid = dumper.id();
     // Whatever ends this function early (an error, a signal dropping the future) also ends
     // everything the dump started.
-    let mut dump_group = GroupGuard(dump_pgid);
+    let mut dump_group = GroupGuard::new(dump_pgid);
     let dump_stderr = Tail::drain(dumper.stderr.take().expect("stderr is piped"));
     let mut src = dumper.stdout.take().expect("stdout is piped");
     let dst = upload.stdin.as_mut().expect("stdin is piped");
@@ -190,7 +181,7 @@ pub async fn stream(dump: &DumpCommand, rclone: &Rclone, target: &str) -> anyhow
     match copied {
         Ok(()) => {
             let status = dumper.wait().await?;
-            dump_group.0 = None; // reaped: its pid may be reused
+            dump_group.disarm(); // reaped: its pid may be reused
             if !status.success() {
                 let err = ChildFailed::new(program, status, dump_stderr.text().await);
                 upload.abort().await;
@@ -207,7 +198,7 @@ pub async fn stream(dump: &DumpCommand, rclone: &Rclone, target: &str) -> anyhow
             // rclone stopped reading: it failed. Stop the dump too.
             kill_group(dump_pgid);
             let _ = dumper.wait().await;
-            dump_group.0 = None;
+            dump_group.disarm();
             Err(match upload.abort().await {
                 Some(failed) => failed.into(),
                 None => anyhow!("rclone rcat stopped reading the dump: {e}"),
@@ -216,7 +207,7 @@ pub async fn stream(dump: &DumpCommand, rclone: &Rclone, target: &str) -> anyhow
         Err(CopyError::Read(e)) => {
             kill_group(dump_pgid);
             let _ = dumper.wait().await;
-            dump_group.0 = None;
+            dump_group.disarm();
             upload.abort().await;
             Err(anyhow!("reading {program}'s output failed: {e}"))
         }

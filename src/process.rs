@@ -20,6 +20,8 @@ const SECRET_VARS: &[&str] = &[
     "DB_PASSWORD",
     "RCLONE_CONFIG",
     "NOTIFY_WEBHOOK_URL",
+    "NOTIFY_PING_URL",
+    "SMTP_PASSWORD",
 ];
 
 /// A command with stdin closed, stdout and stderr piped, in a new process group, killed with
@@ -58,6 +60,27 @@ pub fn kill_group(pgid: Option<u32>) {
         unsafe {
             libc::killpg(pid as libc::pid_t, libc::SIGKILL);
         }
+    }
+}
+
+/// Kills a process group when dropped: whatever a child forked dies with it.
+pub struct GroupGuard(Option<u32>);
+
+impl GroupGuard {
+    pub fn new(pgid: Option<u32>) -> GroupGuard {
+        GroupGuard(pgid)
+    }
+
+    /// The group's leader was reaped and nothing else runs in it: its id may be reused, so
+    /// never signal it again.
+    pub fn disarm(&mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        kill_group(self.0);
     }
 }
 

@@ -64,9 +64,32 @@ pub struct Report {
     pub error: Option<String>,
 }
 
+impl Report {
+    /// A failure before any backup started (the lock was taken, the start-up checks failed).
+    pub fn failed(engine: &str, database: &str, stage: Stage, error: &str) -> Report {
+        Report {
+            status: Status::Failure,
+            stage,
+            engine: engine.to_string(),
+            database: database.to_string(),
+            file: None,
+            size: None,
+            sha256: None,
+            backup_id: None,
+            started_at: Utc::now(),
+            duration: Duration::ZERO,
+            host: host_name(),
+            error: Some(error_tail(error, 2000)),
+        }
+    }
+}
+
 /// The host name, for reports: `HOSTNAME` (set in containers) or the kernel's.
 pub fn host_name() -> String {
-    if let Some(h) = std::env::var("HOSTNAME").ok().filter(|h| !h.trim().is_empty()) {
+    if let Some(h) = std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.trim().is_empty())
+    {
         return h.trim().to_string();
     }
     std::fs::read_to_string("/proc/sys/kernel/hostname")

@@ -11,44 +11,96 @@ use crate::backup::{self, Shutdown};
 use crate::config::Config;
 use crate::health;
 use crate::lock;
+use crate::notify::Notifier;
+use crate::report::{Report, Stage, Status};
 use crate::{EXIT_BACKUP_FAILED, EXIT_BAD_CONFIG};
+use tokio::task::JoinSet;
 
-/// How one attempt ended.
-enum Attempt {
-    Done(anyhow::Result<backup::Outcome>),
-    /// Another run holds the lock.
-    Skipped,
-}
-
-async fn attempt(cfg: &Config, shutdown: &mut Shutdown, state: Option<&health::State>) -> Attempt {
-    let result = match locked(cfg) {
+/// One attempt: take the lock, ping the start, back up, tell the health state, and queue
+/// the notifications. A skipped run (another holds the lock) is reported as a failure.
+async fn attempt(
+    cfg: &Config,
+    shutdown: &mut Shutdown,
+    state: Option<&health::State>,
+    outbox: &mut Outbox,
+) -> Report {
+    let report = match locked(cfg) {
         Ok(Some(_guard)) => {
             if let Some(s) = state {
                 s.run_started();
             }
-            backup::run_once(cfg, shutdown).await
+            let start = outbox.started();
+            let report = backup::run_once(cfg, shutdown).await;
+            outbox.finished(Some(start), report.clone());
+            report
         }
         Ok(None) => {
-            warn!(
-                engine = cfg.engine.key(),
-                database = cfg.db_label(),
-                lock = %cfg.lock_file.display(),
-                "backup skipped: another run still holds the lock (BACKUP_LOCK)"
-            );
-            return Attempt::Skipped;
+            let why = "backup skipped: another run still holds the lock (BACKUP_LOCK)";
+            warn!(engine = cfg.engine.key(), database = cfg.db_label(), lock = %cfg.lock_file.display(), "{why}");
+            let report = Report::failed(cfg.engine.key(), cfg.db_label(), Stage::Skipped, why);
+            outbox.finished(None, report.clone());
+            return report;
         }
         Err(e) => {
-            error!(engine = cfg.engine.key(), database = cfg.db_label(), error = %format!("{e:#}"), "backup failed");
-            Err(e)
+            let error = format!("{e:#}");
+            error!(engine = cfg.engine.key(), database = cfg.db_label(), error = %error, "backup failed");
+            let report = Report::failed(cfg.engine.key(), cfg.db_label(), Stage::Backup, &error);
+            outbox.finished(None, report.clone());
+            report
         }
     };
     if let Some(s) = state {
-        s.run_finished(match &result {
-            Ok(o) => Ok((o.duration, o.bytes)),
-            Err(e) => Err(format!("{e:#}")),
+        s.run_finished(match report.status {
+            Status::Success => Ok((report.duration, report.size.unwrap_or(0))),
+            Status::Failure => Err(report.error.clone().unwrap_or_default()),
         });
     }
-    Attempt::Done(result)
+    report
+}
+
+/// Notifications in flight. They run in the background so a slow receiver never delays a
+/// backup or the schedule; each is bounded by the notifier's own limits, and all are
+/// awaited before dbstash exits.
+pub struct Outbox {
+    notifier: Notifier,
+    pending: JoinSet<()>,
+}
+
+impl Outbox {
+    pub fn new(notifier: Notifier) -> Outbox {
+        Outbox {
+            notifier,
+            pending: JoinSet::new(),
+        }
+    }
+
+    /// The start ping, sent in the background; the run's result waits for it, so pings
+    /// arrive in order.
+    fn started(&mut self) -> tokio::task::JoinHandle<()> {
+        let notifier = self.notifier.clone();
+        tokio::spawn(async move { notifier.started().await })
+    }
+
+    pub fn finished(&mut self, start: Option<tokio::task::JoinHandle<()>>, report: Report) {
+        while self.pending.try_join_next().is_some() {}
+        let notifier = self.notifier.clone();
+        self.pending.spawn(async move {
+            if let Some(start) = start {
+                let _ = start.await;
+            }
+            notifier.finished(&report).await;
+        });
+    }
+
+    /// Wait for every notification still in flight.
+    pub async fn flush(&mut self) {
+        while self.pending.join_next().await.is_some() {}
+    }
+}
+
+/// Signal handling and the notification channels, before anything runs.
+fn setup(cfg: &Config) -> anyhow::Result<(Shutdown, Notifier)> {
+    Ok((Shutdown::new()?, Notifier::new(&cfg.notify)?))
 }
 
 /// Take the run's lock: `Ok(None)` when another run holds it, `Ok(Some(None))` when
@@ -62,17 +114,20 @@ fn locked(cfg: &Config) -> anyhow::Result<Option<Option<lock::LockGuard>>> {
 
 /// `BACKUP_SCHEDULE=once`: one backup, then exit 0 or 1. No health server.
 pub async fn run_single(cfg: &Config) -> ExitCode {
-    let mut shutdown = match Shutdown::new() {
+    let (mut shutdown, notifier) = match setup(cfg) {
         Ok(s) => s,
         Err(e) => {
             error!("{e:#}");
             return ExitCode::from(EXIT_BACKUP_FAILED);
         }
     };
-    match attempt(cfg, &mut shutdown, None).await {
-        Attempt::Done(Ok(_)) => ExitCode::SUCCESS,
+    let mut outbox = Outbox::new(notifier);
+    let report = attempt(cfg, &mut shutdown, None, &mut outbox).await;
+    outbox.flush().await;
+    match report.status {
+        Status::Success => ExitCode::SUCCESS,
         // A skipped one-off made no backup: the caller (a CronJob, CI) must know.
-        Attempt::Done(Err(_)) | Attempt::Skipped => ExitCode::from(EXIT_BACKUP_FAILED),
+        Status::Failure => ExitCode::from(EXIT_BACKUP_FAILED),
     }
 }
 
@@ -99,13 +154,26 @@ async fn sleep_until(at: DateTime<Utc>) {
 /// SIGTERM/SIGINT while idle exit 0; during a backup the backup is stopped and cleaned up,
 /// and the exit is 1.
 pub async fn run_daemon(cfg: &Config, cron: &croner::Cron, expr: &str) -> ExitCode {
-    let mut shutdown = match Shutdown::new() {
+    let (mut shutdown, notifier) = match setup(cfg) {
         Ok(s) => s,
         Err(e) => {
             error!("{e:#}");
             return ExitCode::from(EXIT_BACKUP_FAILED);
         }
     };
+    let mut outbox = Outbox::new(notifier);
+    let code = daemon_loop(cfg, cron, expr, &mut shutdown, &mut outbox).await;
+    outbox.flush().await;
+    code
+}
+
+async fn daemon_loop(
+    cfg: &Config,
+    cron: &croner::Cron,
+    expr: &str,
+    shutdown: &mut Shutdown,
+    outbox: &mut Outbox,
+) -> ExitCode {
     let state = health::State::new(cfg.health_max_age, cfg.engine.key(), cfg.db_label());
     let listener = match tokio::net::TcpListener::bind(cfg.health_addr).await {
         Ok(l) => l,
@@ -128,7 +196,7 @@ pub async fn run_daemon(cfg: &Config, cron: &croner::Cron, expr: &str) -> ExitCo
 
     let mut after = Utc::now();
     if cfg.on_start {
-        attempt(cfg, &mut shutdown, Some(&state)).await;
+        attempt(cfg, shutdown, Some(&state), outbox).await;
         if shutdown.received.is_some() {
             return ExitCode::from(EXIT_BACKUP_FAILED);
         }
@@ -153,7 +221,7 @@ pub async fn run_daemon(cfg: &Config, cron: &croner::Cron, expr: &str) -> ExitCo
             }
             _ = sleep_until(next) => {}
         }
-        attempt(cfg, &mut shutdown, Some(&state)).await;
+        attempt(cfg, shutdown, Some(&state), outbox).await;
         if let Some(sig) = shutdown.received {
             warn!("{sig} received during the backup: stopped it and exiting");
             return ExitCode::from(EXIT_BACKUP_FAILED);

@@ -5,6 +5,7 @@ mod support;
 
 mod cli;
 mod daemon;
+mod hooks;
 mod mongo;
 mod mysql;
 mod pg;

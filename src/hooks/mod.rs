@@ -1,3 +1,167 @@
 //! Pre- and post-backup hooks: `sh -c` scripts run around each attempt.
+//!
+//! A hook runs in dbstash's environment minus dbstash's secret variables (like every child),
+//! in its own process group that is killed with everything else on timeout and signals. Its
+//! stdout and stderr go to the log line by line. The pre-backup hook gates the dump; the
+//! post-backup hook runs after every attempt (rustic's `finally`) and only ever warns.
 
 pub mod settings;
+
+use std::process::ExitStatus;
+
+use tokio::io::{AsyncBufReadExt as _, AsyncRead, BufReader};
+use tracing::{info, warn};
+
+use crate::process::{self, ChildFailed};
+use crate::report::Report;
+
+/// Which hook: names it in logs and errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hook {
+    PreBackup,
+    PostBackup,
+}
+
+impl Hook {
+    pub fn var(self) -> &'static str {
+        match self {
+            Hook::PreBackup => "HOOK_PRE_BACKUP",
+            Hook::PostBackup => "HOOK_POST_BACKUP",
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Hook::PreBackup => "pre_backup",
+            Hook::PostBackup => "post_backup",
+        }
+    }
+}
+
+/// Longest output line logged as is; longer lines are cut (a hook printing a binary blob
+/// must not produce a multi-megabyte log record).
+const MAX_LINE: usize = 4096;
+/// Lines of stderr kept for the error message of a failed hook.
+const TAIL_LINES: usize = 20;
+
+/// The variables a hook sees about the run: before it (what is about to happen) or after it
+/// (what happened).
+pub fn variables(report: &Report) -> Vec<(&'static str, String)> {
+    let mut vars = vec![
+        ("DBSTASH_STATUS", report.status.as_str().to_string()),
+        ("DBSTASH_STAGE", report.stage.as_str().to_string()),
+        ("DBSTASH_ENGINE", report.engine.clone()),
+        ("DBSTASH_DATABASE", report.database.clone()),
+        ("DBSTASH_FILE", report.file.clone().unwrap_or_default()),
+        (
+            "DBSTASH_BACKUP_ID",
+            report.backup_id.clone().unwrap_or_default(),
+        ),
+        (
+            "DBSTASH_SIZE",
+            report.size.map(|s| s.to_string()).unwrap_or_default(),
+        ),
+        ("DBSTASH_SHA256", report.sha256.clone().unwrap_or_default()),
+        (
+            "DBSTASH_DURATION_MS",
+            report.duration.as_millis().to_string(),
+        ),
+        ("DBSTASH_ERROR", report.error.clone().unwrap_or_default()),
+    ];
+    vars.retain(|(_, v)| !v.contains('\0'));
+    vars
+}
+
+/// What the pre-backup hook knows: the backup about to be taken.
+pub fn pre_variables(report: &Report) -> Vec<(&'static str, String)> {
+    let keep = [
+        "DBSTASH_ENGINE",
+        "DBSTASH_DATABASE",
+        "DBSTASH_FILE",
+        "DBSTASH_BACKUP_ID",
+    ];
+    variables(report)
+        .into_iter()
+        .filter(|(k, _)| keep.contains(k))
+        .collect()
+}
+
+/// Run `script` with `sh -c` and the given variables; `Ok` when it exits 0. Dropping the
+/// future kills the hook's whole process group.
+pub async fn run(hook: Hook, script: &str, vars: &[(&'static str, String)]) -> anyhow::Result<()> {
+    let mut cmd = process::command("sh");
+    cmd.arg("-c").arg(script);
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    info!(hook = hook.name(), "running {}", hook.var());
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| process::spawn_error(hook.var(), e))?;
+    let group = process::GroupGuard::new(child.id());
+    let stdout = child
+        .stdout
+        .take()
+        .map(|s| tokio::spawn(log_lines(hook, "stdout", s)));
+    let stderr = child
+        .stderr
+        .take()
+        .map(|s| tokio::spawn(log_lines(hook, "stderr", s)));
+    let status = child.wait().await?;
+    // The hook's children may still hold the pipes open: they die with the group, now that
+    // the hook itself is done.
+    drop(group);
+    if let Some(t) = stdout {
+        let _ = t.await;
+    }
+    let tail = match stderr {
+        Some(t) => t.await.unwrap_or_default(),
+        None => Vec::new(),
+    };
+    check(hook, status, tail)
+}
+
+fn check(hook: Hook, status: ExitStatus, tail: Vec<String>) -> anyhow::Result<()> {
+    if status.success() {
+        info!(hook = hook.name(), "{} succeeded", hook.var());
+        return Ok(());
+    }
+    Err(ChildFailed::new(hook.var(), status, tail.join("\n")).into())
+}
+
+/// Log each line the hook prints; keep the last lines (for stderr's error message).
+async fn log_lines(hook: Hook, stream: &'static str, r: impl AsyncRead + Unpin) -> Vec<String> {
+    let mut lines = BufReader::new(r).split(b'\n');
+    let mut tail = std::collections::VecDeque::new();
+    while let Ok(Some(raw)) = lines.next_segment().await {
+        let mut line = String::from_utf8_lossy(&raw)
+            .trim_end_matches('\r')
+            .to_string();
+        if line.len() > MAX_LINE {
+            let cut = (0..=MAX_LINE)
+                .rev()
+                .find(|&i| line.is_char_boundary(i))
+                .unwrap_or(0);
+            line.truncate(cut);
+            line.push('…');
+        }
+        if stream == "stderr" {
+            warn!(hook = hook.name(), stream, "{line}");
+        } else {
+            info!(hook = hook.name(), stream, "{line}");
+        }
+        tail.push_back(line);
+        if tail.len() > TAIL_LINES {
+            tail.pop_front();
+        }
+    }
+    tail.into()
+}
+
+/// The post-backup hook: its failure (or a missing shell) is a warning, never a changed
+/// outcome.
+pub async fn run_post(script: &str, report: &Report) {
+    if let Err(e) = run(Hook::PostBackup, script, &variables(report)).await {
+        warn!(error = %format!("{e:#}"), "HOOK_POST_BACKUP failed; the backup's outcome stands");
+    }
+}
