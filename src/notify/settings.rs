@@ -434,8 +434,8 @@ pub fn detect_format(url: &Url) -> WebhookFormat {
     }
 }
 
-/// A plain `local@domain` address (or `Name <local@domain>`): enough to catch typos at start;
-/// the SMTP library parses it again when sending.
+/// A plain `local@domain` address (or `Name <local@domain>`) that the SMTP library accepts
+/// too, so a typo is a configuration error at start rather than a failed notification.
 fn address(var: &str, a: &str) -> Result<String, ConfigError> {
     let bare = match (a.find('<'), a.rfind('>')) {
         (Some(i), Some(j)) if i < j && j == a.len() - 1 => &a[i + 1..j],
@@ -452,7 +452,8 @@ fn address(var: &str, a: &str) -> Result<String, ConfigError> {
         }
         None => false,
     };
-    if ok {
+    // lettre parses it again when sending: what it refuses must be refused here, at start.
+    if ok && a.parse::<lettre::message::Mailbox>().is_ok() {
         Ok(a.to_string())
     } else {
         Err(ConfigError::var(
@@ -577,6 +578,17 @@ mod tests {
             (
                 "NOTIFY_EMAIL_TO",
                 Box::new(|a| a.notify_email_to = Some(" , ".into())),
+            ),
+            (
+                "NOTIFY_EMAIL_TO",
+                Box::new(|a| a.notify_email_to = Some("ops@exa mple.com".into())),
+            ),
+            (
+                "NOTIFY_EMAIL_FROM",
+                Box::new(|a| {
+                    a.notify_email_to = Some("ops@example.com".into());
+                    a.notify_email_from = Some("db@@example.com".into());
+                }),
             ),
         ];
         for (want, f) in cases {
