@@ -7,10 +7,11 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use tracing::{error, info, warn, Instrument as _};
 
-use crate::config::{describe, Config};
+use crate::config::{describe, Config, LogFormat};
 use crate::engine::{self, DumpCommand};
 use crate::hooks::{self, Hook};
 use crate::pipeline;
+use crate::progress;
 use crate::rclone::{self, Rclone};
 use crate::report::{Report, Stage, Status};
 use crate::retention;
@@ -262,7 +263,12 @@ async fn execute(
     // A signal or the timeout drops the stream future: its guards kill the dump and rclone
     // (before rclone's stdin closes), and the partial object is deleted below.
     let streamed = cancel
-        .guard(pipeline::stream(&plan.dump, &rclone, &upload_target))
+        .guard(pipeline::stream(
+            &plan.dump,
+            &rclone,
+            &upload_target,
+            progress::Display::choose(cfg.progress_interval, cfg.log_format == LogFormat::Text),
+        ))
         .await;
     let streamed = match streamed {
         Ok(s) => verify_upload(&rclone, cancel, cfg, upload_name, &plan.dump.program, s).await,

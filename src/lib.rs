@@ -15,6 +15,7 @@ pub mod logging;
 pub mod notify;
 pub mod pipeline;
 pub mod process;
+pub mod progress;
 pub mod rclone;
 pub mod report;
 pub mod retention;
@@ -46,6 +47,14 @@ pub fn run() -> ExitCode {
         Err(e) => {
             // --help and --version exit 0; a parse error exits 2.
             let _ = e.print();
+            if e.kind() == clap::error::ErrorKind::UnknownArgument {
+                let args: Vec<String> = std::env::args_os()
+                    .map(|a| a.to_string_lossy().into_owned())
+                    .collect();
+                if let Some(hint) = cli::bool_flag_hint(&args) {
+                    eprintln!("\n{hint}");
+                }
+            }
             return ExitCode::from(e.exit_code() as u8);
         }
     };
@@ -66,6 +75,15 @@ pub fn run() -> ExitCode {
     logging::init(cfg.log_level, cfg.log_format);
     for w in &cfg.warnings {
         tracing::warn!(engine = cfg.engine.key(), database = cfg.db_label(), "{w}");
+    }
+    let names: Vec<String> = std::env::vars_os()
+        .filter_map(|(k, _)| k.into_string().ok())
+        .collect();
+    for (unknown, closest) in cli::unknown_vars(names.iter().map(String::as_str)) {
+        tracing::warn!(
+            variable = %unknown,
+            "{unknown} is not a dbstash variable and is ignored (did you mean {closest}?)"
+        );
     }
 
     let runtime = match tokio::runtime::Builder::new_multi_thread()

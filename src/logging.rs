@@ -15,6 +15,66 @@ use tracing_subscriber::Layer;
 
 use crate::config::LogFormat;
 
+/// The live progress line, while one is drawn (see `progress`): log lines go above it.
+static LIVE_LINE: std::sync::Mutex<Option<indicatif::ProgressBar>> = std::sync::Mutex::new(None);
+
+pub fn set_live_line(bar: Option<indicatif::ProgressBar>) {
+    if let Ok(mut l) = LIVE_LINE.lock() {
+        *l = bar;
+    }
+}
+
+/// One text record: `time level message key=value ...` on the first line; a value spanning
+/// several lines (a tool's error output) follows as its own indented block, so it reads as
+/// it was written and no continuation line can pass for a record of its own.
+fn text_line(time: &str, level: &str, message: &str, fields: Vec<(String, Value)>) -> String {
+    let mut s = format!("{time} {level:>5} {}", one_line(message));
+    let mut blocks = Vec::new();
+    for (k, v) in fields {
+        let v = match v {
+            Value::String(s) => s,
+            other => other.to_string(),
+        };
+        if v.trim_end().contains('\n') {
+            blocks.push((k, v));
+        } else if v.is_empty()
+            || v.contains(|c: char| c.is_whitespace() || c.is_control() || c == '"' || c == '=')
+        {
+            let _ = write!(s, " {k}={v:?}");
+        } else {
+            let _ = write!(s, " {k}={v}");
+        }
+    }
+    for (k, v) in blocks {
+        let _ = write!(s, " {k}=|");
+        for line in v.trim_end().lines() {
+            let _ = write!(s, "\n    {}", escape_controls(line));
+        }
+    }
+    s
+}
+
+/// A message never spans lines: newlines (and other controls) are escaped.
+fn one_line(message: &str) -> String {
+    if message.contains(|c: char| c.is_control()) {
+        message.escape_debug().to_string()
+    } else {
+        message.to_string()
+    }
+}
+
+/// Inside an indented block, tabs stay (tools indent with them); other controls (escape
+/// sequences, carriage returns) are shown escaped.
+fn escape_controls(line: &str) -> String {
+    line.chars()
+        .map(|c| match c {
+            '\t' => "    ".to_string(),
+            c if c.is_control() => c.escape_debug().to_string(),
+            c => c.to_string(),
+        })
+        .collect()
+}
+
 pub fn init(level: tracing::Level, format: LogFormat) {
     let subscriber = tracing_subscriber::registry()
         .with(LineLayer { format }.with_filter(LevelFilter::from_level(level)));
@@ -129,25 +189,64 @@ where
                 }
                 Value::Object(obj).to_string()
             }
-            LogFormat::Text => {
-                let mut s = format!("{time} {level:>5} {message}");
-                for (k, v) in fields {
-                    let v = match v {
-                        Value::String(s) => s,
-                        other => other.to_string(),
-                    };
-                    if v.is_empty()
-                        || v.contains(|c: char| c.is_whitespace() || c == '"' || c == '=')
-                    {
-                        let _ = write!(s, " {k}={v:?}");
-                    } else {
-                        let _ = write!(s, " {k}={v}");
-                    }
-                }
-                s
-            }
+            LogFormat::Text => text_line(&time, &level, &message, fields),
         };
-        let mut err = std::io::stderr().lock();
-        let _ = writeln!(err, "{line}");
+        let write = || {
+            let mut err = std::io::stderr().lock();
+            let _ = writeln!(err, "{line}");
+        };
+        match LIVE_LINE.lock().ok().and_then(|l| l.clone()) {
+            // A live progress line is on the terminal: move it out of the way, then back.
+            Some(bar) => bar.suspend(write),
+            None => write(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multi_line_values_become_indented_blocks_after_the_fields() {
+        let line = text_line(
+            "T",
+            "error",
+            "backup failed",
+            vec![
+                ("error".into(), Value::from("pg_dump exited with status 1: pg_dump: error: connection failed\n\tIs the server running?\n")),
+                ("database".into(), Value::from("app")),
+                ("note".into(), Value::from("two words")),
+            ],
+        );
+        assert_eq!(
+            line,
+            "T error backup failed database=app note=\"two words\" error=|\n    pg_dump exited with status 1: pg_dump: error: connection failed\n        Is the server running?"
+        );
+        for continuation in line.lines().skip(1) {
+            assert!(continuation.starts_with("    "), "{continuation:?}");
+        }
+    }
+
+    #[test]
+    fn nothing_can_forge_a_record() {
+        let line = text_line(
+            "T",
+            "info",
+            "hook says\n2026-01-01T00:00:00Z error forged",
+            vec![("x".into(), Value::from("a\r\u{1b}[2Jb"))],
+        );
+        assert_eq!(line.lines().count(), 1, "{line}");
+        let block = text_line(
+            "T",
+            "info",
+            "m",
+            vec![("e".into(), Value::from("one\n2026 error forged\u{1b}[31m"))],
+        );
+        assert!(
+            block.lines().skip(1).all(|l| l.starts_with("    ")),
+            "{block}"
+        );
+        assert!(!block.contains('\u{1b}'), "{block}");
     }
 }

@@ -15,6 +15,7 @@ use tokio::process::{Child, ChildStdin};
 
 use crate::engine::{DumpCommand, PassPath};
 use crate::process::{self, kill_group, ChildFailed, GroupGuard, Tail};
+use crate::progress::{self, Progress};
 use crate::rclone::Rclone;
 
 /// What a successful stream produced.
@@ -86,7 +87,12 @@ fn grow_pipe(fd: &impl AsRawFd) {
 
 /// Stream one dump into `target`. On `Err`, nothing was committed by this function's
 /// rclone, but a backend may still hold a partial object: the caller deletes `target`.
-pub async fn stream(dump: &DumpCommand, rclone: &Rclone, target: &str) -> anyhow::Result<Streamed> {
+pub async fn stream(
+    dump: &DumpCommand,
+    rclone: &Rclone,
+    target: &str,
+    display: progress::Display,
+) -> anyhow::Result<Streamed> {
     // rclone first: if it cannot start, no dump runs.
     let mut child = rclone
         .rcat(target)
@@ -146,6 +152,7 @@ pub async fn stream(dump: &DumpCommand, rclone: &Rclone, target: &str) -> anyhow
     grow_pipe(&src);
     grow_pipe(dst);
 
+    let progress = Progress::start(display);
     let mut hasher = Sha256::new();
     let mut bytes = 0u64;
     let mut buf = vec![0u8; CHUNK];
@@ -168,6 +175,7 @@ pub async fn stream(dump: &DumpCommand, rclone: &Rclone, target: &str) -> anyhow
             }
             hasher.update(&buf[..filled]);
             bytes += filled as u64;
+            progress.add(filled as u64);
             dst.write_all(&buf[..filled])
                 .await
                 .map_err(CopyError::Write)?;
@@ -178,6 +186,7 @@ pub async fn stream(dump: &DumpCommand, rclone: &Rclone, target: &str) -> anyhow
     }
     .await;
 
+    drop(progress);
     match copied {
         Ok(()) => {
             let status = dumper.wait().await?;

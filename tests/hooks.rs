@@ -58,6 +58,11 @@ fn post_hook_sees_what_the_backup_wrote_and_no_secret() {
             r#"env > "$FAKE_DIR/post.env"; echo post-hook complains >&2"#,
         )
         .env("DB_URI", "postgresql://u:uri-secret@127.0.0.1/app")
+        // A complete email setup (never used: NOTIFY_ON=failure and the backup succeeds).
+        .env("NOTIFY_EMAIL_TO", "ops@example.com")
+        .env("NOTIFY_EMAIL_FROM", "dbstash@example.com")
+        .env("SMTP_HOST", "127.0.0.1")
+        .env("SMTP_USER", "u")
         .env("SMTP_PASSWORD", "smtp-secret")
         .env("NOTIFY_WEBHOOK_URL", "http://127.0.0.1:9/hook-secret")
         .run();

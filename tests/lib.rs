@@ -6,6 +6,7 @@ mod support;
 mod cli;
 mod daemon;
 mod hooks;
+mod loudness;
 mod mongo;
 mod mysql;
 mod pg;

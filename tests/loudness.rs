@@ -1,0 +1,129 @@
+//! Failing early and loudly, through the real binary: progress while a backup streams,
+//! warnings for variables that look like dbstash's but are not, readable multi-line errors,
+//! and the `--flag=false` hint.
+
+use crate::support::*;
+
+fn backup(fake: &std::path::Path, remote: &std::path::Path) -> Dbstash {
+    Dbstash::new()
+        .fake_bin(fake)
+        .env("ENGINE", "pg")
+        .env("DB_HOST", "127.0.0.1")
+        .env("DB_NAME", "app")
+        .env("BACKUP_SCHEDULE", "once")
+        .env("BACKUP_NAME_TEMPLATE", "{db}-{uuid}")
+        .env("RCLONE_REMOTE", local_remote(remote))
+}
+
+#[test]
+fn a_long_backup_logs_its_progress() {
+    if require("rclone", s3::INSTALL).is_none() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    // 3 MB, a pause of 2.5 s, 1 MB more.
+    write_script(
+        tmp.path(),
+        "pg_dump",
+        "head -c 3000000 /dev/zero; sleep 2.5; head -c 1000000 /dev/zero",
+    );
+    let remote = tmp.path().join("remote");
+    let out = backup(tmp.path(), &remote)
+        .env("BACKUP_PROGRESS_INTERVAL", "1s")
+        .run();
+    out.assert_code(0);
+    let progress: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains("backup in progress"))
+        .collect();
+    assert!(progress.len() >= 2, "{}", out.stderr);
+    assert!(progress[0].contains("bytes=3000000"), "{}", progress[0]);
+    assert!(progress[0].contains("rate="), "{}", progress[0]);
+    assert!(progress[0].contains("elapsed="), "{}", progress[0]);
+    assert!(progress[0].contains("2.86 MiB so far"), "{}", progress[0]);
+
+    // 0 turns it off.
+    let out = backup(tmp.path(), &remote)
+        .env("BACKUP_PROGRESS_INTERVAL", "0")
+        .run();
+    out.assert_code(0);
+    assert!(!out.stderr.contains("backup in progress"), "{}", out.stderr);
+}
+
+#[test]
+fn variables_that_look_like_dbstashs_get_a_warning_naming_the_right_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = backup(tmp.path(), &tmp.path().join("remote"))
+        .env("DB_PASS", "x")
+        .env("BACKUP_SHEDULE", "0 3 * * *")
+        .env("DRY_RUN", "true")
+        .run();
+    out.assert_code(0);
+    assert!(
+        out.stderr.contains(
+            "DB_PASS is not a dbstash variable and is ignored (did you mean DB_PASSWORD?)"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("did you mean BACKUP_SCHEDULE?"),
+        "{}",
+        out.stderr
+    );
+    // The value of an unknown variable may be a secret: never shown.
+    assert!(!out.stderr.contains("=x"), "{}", out.stderr);
+}
+
+#[test]
+fn a_boolean_flag_with_a_separate_value_gets_the_equals_form() {
+    let out = Dbstash::new()
+        .args(["pg", "--backup-compress", "false"])
+        .run();
+    out.assert_code(2);
+    assert!(
+        out.stderr.contains("unexpected argument 'false'"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("--backup-compress=false"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn multi_line_tool_errors_read_as_indented_lines_in_text_and_one_field_in_json() {
+    if require("rclone", s3::INSTALL).is_none() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    write_script(
+        tmp.path(),
+        "pg_dump",
+        r#"printf 'pg_dump: error: connection to server failed\n\tIs the server running on that host?\n' >&2; exit 1"#,
+    );
+    let remote = tmp.path().join("remote");
+    let out = backup(tmp.path(), &remote).run();
+    out.assert_code(1);
+    assert!(!out.stderr.contains("\\n\\t"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("\n        Is the server running on that host?"),
+        "{}",
+        out.stderr
+    );
+
+    let out = backup(tmp.path(), &remote).env("LOG_FORMAT", "json").run();
+    out.assert_code(1);
+    let failed: serde_json::Value = out
+        .stderr
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["message"] == "backup failed")
+        .unwrap_or_else(|| panic!("no failure record:\n{}", out.stderr));
+    let error = failed["error"].as_str().unwrap();
+    assert!(error.contains("failed\n\tIs the server running"), "{error}");
+}
