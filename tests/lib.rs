@@ -9,6 +9,7 @@ mod hooks;
 mod loudness;
 mod mongo;
 mod mysql;
+mod notify;
 mod pg;
 mod redis;
 mod tools;

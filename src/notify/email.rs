@@ -115,17 +115,46 @@ impl Mailer {
 }
 
 /// SMTP's rule: 4xx answers and network trouble may pass (retried); 5xx answers, a server
-/// without STARTTLS, failed TLS and failed logins will not.
+/// without STARTTLS, a failed TLS handshake and a refused login will not.
 fn classify(e: &lettre::transport::smtp::Error) -> Attempt {
-    let text = e.to_string();
-    if e.is_transient() || e.is_timeout() {
+    let text = without_repeats(&e.to_string());
+    if e.is_tls() || tls_failed(e) {
+        Attempt::GiveUp(format!("TLS failed (check SMTP_TLS and SMTP_PORT): {text}"))
+    } else if e.is_transient() || e.is_timeout() {
         Attempt::Retry(text)
-    } else if e.is_permanent() || e.is_client() || e.is_tls() || e.is_response() {
+    } else if e.is_permanent() || e.is_client() || e.is_response() {
         Attempt::GiveUp(text)
     } else {
         // Connection and network errors.
         Attempt::Retry(text)
     }
+}
+
+/// rustls reports a failed handshake (a server that does not speak TLS on that port, a
+/// certificate it cannot verify) as an I/O error of kind `InvalidData`, which lettre wraps
+/// as a connection error.
+fn tls_failed(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source = e.source();
+    while let Some(s) = source {
+        if s.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::InvalidData)
+        {
+            return true;
+        }
+        source = s.source();
+    }
+    false
+}
+
+/// "Connection error: Connection error: x" → "Connection error: x".
+fn without_repeats(text: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in text.split(": ") {
+        if parts.last() != Some(&part) {
+            parts.push(part);
+        }
+    }
+    parts.join(": ")
 }
 
 /// The EHLO name: this host's name when it is a plain DNS name, else `localhost`.
@@ -208,6 +237,15 @@ mod tests {
             ok.contains("Size:      12.3 MiB (12912345 bytes)") && !ok.contains("Error"),
             "{ok}"
         );
+    }
+
+    #[test]
+    fn repeated_error_prefixes_are_shown_once() {
+        assert_eq!(
+            without_repeats("Connection error: Connection error: refused"),
+            "Connection error: refused"
+        );
+        assert_eq!(without_repeats("a: b: a"), "a: b: a");
     }
 
     #[test]

@@ -6,10 +6,13 @@
 
 #![allow(dead_code)]
 
+pub mod logs;
 pub mod mariadb;
 pub mod pg;
+pub mod receiver;
 pub mod redis;
 pub mod s3;
+pub mod smtp;
 
 use std::ffi::OsStr;
 use std::net::{TcpListener, TcpStream};
