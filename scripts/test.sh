@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh machine: installs what the tests need when it is missing
-# (PostgreSQL, MariaDB and Redis servers and clients, rclone with `serve s3`, the linters, a
+# (PostgreSQL, MariaDB and Redis servers and clients, rclone with `serve s3`, aiosmtpd, the linters, a
 # Docker engine), then fmt, clippy, every test, the static checks (scripts/lint.sh) and the
 # images built and smoke-tested for real (scripts/images.sh). Tests start their own throwaway servers on free loopback ports in
 # temp dirs; no running service is used or touched.
@@ -30,6 +30,13 @@ if ! rclone_ok; then
   install_rclone
 fi
 step "rclone: $(command -v rclone) ($(rclone version | head -n1))"
+
+# The email notification tests receive mail with a real SMTP server: PyPI's aiosmtpd.
+aiosmtpd_ok() { python3 -c 'import aiosmtpd' 2>/dev/null; }
+if ! aiosmtpd_ok; then
+  step "installing aiosmtpd (pip install aiosmtpd)"
+  pip_tool aiosmtpd aiosmtpd aiosmtpd_ok
+fi
 
 for component in rustfmt clippy; do
   rustup component list --installed 2>/dev/null | grep -q "^$component" || rustup component add "$component"
