@@ -510,3 +510,186 @@ async fn tls_against_a_server_without_it_fails_fast_with_a_warning() {
     }
     assert!(sink.messages().is_empty(), "nothing is sent in the clear");
 }
+
+// ------------------------------------------------------------------ through the binary
+
+mod binary {
+    use std::path::Path;
+    use std::time::{Duration, Instant};
+
+    use super::TOKEN;
+    use crate::support::receiver::{ok, Receiver, Reply};
+    use crate::support::smtp::SmtpSink;
+    use crate::support::*;
+
+    const DB_PASSWORD: &str = "hunter2-db-secret";
+    const FAILING_DUMP: &str = r#"echo "-- partial dump"
+echo "pg_dump: error: connection to server at \"127.0.0.1\", port 5432 failed: FATAL:  password authentication failed for user \"app\"" >&2
+exit 1"#;
+    const GOOD_DUMP: &str = r#"echo "create table t(x int);"; echo "insert into t values (1);""#;
+
+    /// A once-mode pg backup with `dump` as pg_dump, writing to a local remote.
+    fn backup(tmp: &Path, dump: &str) -> Dbstash {
+        write_script(tmp, "pg_dump", dump);
+        Dbstash::new()
+            .fake_bin(tmp)
+            .env("ENGINE", "pg")
+            .env("DB_HOST", "127.0.0.1")
+            .env("DB_NAME", "app")
+            .env("DB_PASSWORD", DB_PASSWORD)
+            .env("BACKUP_SCHEDULE", "once")
+            .env("BACKUP_NAME_TEMPLATE", "{db}-{uuid}")
+            .env("RCLONE_REMOTE", local_remote(&tmp.join("remote")))
+    }
+
+    fn assert_no_secret(what: &str, text: &str) {
+        for secret in [DB_PASSWORD, TOKEN] {
+            assert!(!text.contains(secret), "{secret} in {what}:\n{text}");
+        }
+    }
+
+    #[test]
+    fn a_failed_backup_exits_1_and_notifies_once_with_the_error() {
+        if require("rclone", s3::INSTALL).is_none() {
+            return;
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let hook = Receiver::start(vec![ok()]);
+        let ping = Receiver::start(vec![ok()]);
+        let out = backup(tmp.path(), FAILING_DUMP)
+            .env("NOTIFY_WEBHOOK_URL", hook.url(&format!("/hook/{TOKEN}")))
+            .env("NOTIFY_PING_URL", ping.url(&format!("/ping/{TOKEN}")))
+            .run();
+        out.assert_code(1);
+        assert_no_secret("stderr", &out.stderr);
+        assert_no_secret("stdout", &out.stdout);
+
+        let got = hook.requests();
+        assert_eq!(got.len(), 1, "one failure notification: {got:?}");
+        let body = got[0].text();
+        assert_no_secret("the payload", &body);
+        let v = got[0].json();
+        assert_eq!(v["event"], "backup");
+        assert_eq!(v["status"], "failure");
+        assert_eq!(v["stage"], "backup");
+        assert_eq!(v["engine"], "pg");
+        assert_eq!(v["database"], "app");
+        assert_eq!(v["size_bytes"], serde_json::Value::Null);
+        assert_eq!(v["sha256"], serde_json::Value::Null);
+        assert!(v["duration_ms"].is_u64(), "{v}");
+        assert_eq!(v["dbstash_version"], dbstash::VERSION);
+        let error = v["error"].as_str().unwrap();
+        assert!(
+            error.contains("password authentication failed for user"),
+            "{error}"
+        );
+
+        let pings: Vec<String> = ping
+            .requests()
+            .iter()
+            .map(|r| format!("{} {}", r.method, r.path.replace(TOKEN, "TOKEN")))
+            .collect();
+        assert_eq!(pings, ["GET /ping/TOKEN/start", "POST /ping/TOKEN/fail"]);
+        let fail = ping.requests()[1].text();
+        assert!(fail.contains("password authentication failed"), "{fail}");
+        assert_no_secret("the failure ping", &fail);
+    }
+
+    #[test]
+    fn notify_on_always_announces_a_success_with_its_size_and_sha256() {
+        if require("rclone", s3::INSTALL).is_none() {
+            return;
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let hook = Receiver::start(vec![ok()]);
+        let ping = Receiver::start(vec![ok()]);
+        let out = backup(tmp.path(), GOOD_DUMP)
+            .env("NOTIFY_WEBHOOK_URL", hook.url(&format!("/hook/{TOKEN}")))
+            .env("NOTIFY_ON", "always")
+            .env("NOTIFY_PING_URL", ping.url(&format!("/ping/{TOKEN}")))
+            .run();
+        out.assert_code(0);
+        assert_no_secret("stderr", &out.stderr);
+
+        let file = single_backup(&tmp.path().join("remote"), ".sql");
+        let got = hook.requests();
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_no_secret("the payload", &got[0].text());
+        let v = got[0].json();
+        assert_eq!(v["status"], "success");
+        assert_eq!(v["error"], serde_json::Value::Null);
+        assert_eq!(
+            v["size_bytes"].as_u64(),
+            Some(std::fs::metadata(&file).unwrap().len())
+        );
+        assert_eq!(v["sha256"].as_str(), Some(sha256_hex(&file).as_str()));
+        assert!(
+            v["file"].as_str().unwrap().ends_with(&file_name(&file)),
+            "{v}"
+        );
+        assert!(v["backup_id"].is_string(), "{v}");
+        let pings: Vec<String> = ping
+            .requests()
+            .iter()
+            .map(|r| format!("{} {}", r.method, r.path.replace(TOKEN, "TOKEN")))
+            .collect();
+        assert_eq!(pings, ["GET /ping/TOKEN/start", "GET /ping/TOKEN"]);
+    }
+
+    #[test]
+    fn a_failed_backup_is_emailed() {
+        if require("rclone", s3::INSTALL).is_none() {
+            return;
+        }
+        let Some(sink) = SmtpSink::start(None) else {
+            return;
+        };
+        let tmp = tempfile::tempdir().unwrap();
+        let out = backup(tmp.path(), FAILING_DUMP)
+            .env("NOTIFY_EMAIL_TO", "ops@example.com")
+            .env("NOTIFY_EMAIL_FROM", "dbstash@example.com")
+            .env("SMTP_HOST", "127.0.0.1")
+            .env("SMTP_PORT", sink.port.to_string())
+            .env("SMTP_TLS", "none")
+            .run();
+        out.assert_code(1);
+        let mail = sink.wait_for(1, Duration::from_secs(5));
+        assert_eq!(mail.len(), 1, "{}", out.stderr);
+        let subject = mail[0].header("subject").unwrap();
+        assert!(
+            subject.starts_with("[dbstash] failure: pg app on "),
+            "{subject}"
+        );
+        let body = mail[0].body();
+        assert!(body.contains("password authentication failed"), "{body}");
+        assert_no_secret("the email", &mail[0].raw);
+    }
+
+    #[test]
+    fn an_unanswering_webhook_delays_the_exit_by_at_most_the_bound() {
+        if require("rclone", s3::INSTALL).is_none() {
+            return;
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let hook = Receiver::start(vec![Reply::Hang]);
+        let start = Instant::now();
+        let out = backup(tmp.path(), FAILING_DUMP)
+            .env("NOTIFY_WEBHOOK_URL", hook.url(&format!("/hook/{TOKEN}")))
+            .run();
+        let took = start.elapsed();
+        eprintln!("dbstash with a hanging webhook exited after {took:?}");
+        out.assert_code(1);
+        assert!(took < Duration::from_secs(45), "{took:?}");
+        assert_eq!(hook.requests().len(), 3);
+        assert!(
+            out.stderr
+                .contains("notification not delivered after 3 attempts")
+                && out
+                    .stderr
+                    .contains(&format!("http://127.0.0.1:{}", hook.port)),
+            "{}",
+            out.stderr
+        );
+        assert_no_secret("stderr", &out.stderr);
+    }
+}

@@ -55,13 +55,17 @@ impl Sender {
 pub(super) async fn post(
     http: &Result<reqwest::Client, String>,
     url: &Url,
-    body: &Value,
+    body: &[u8],
 ) -> Attempt {
     let client = match http {
         Ok(c) => c,
         Err(e) => return Attempt::GiveUp(e.clone()),
     };
-    let response = match client.post(url.clone()).json(body).send().await {
+    let request = client
+        .post(url.clone())
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(body.to_vec());
+    let response = match request.send().await {
         Ok(r) => r,
         Err(e) => return Attempt::Retry(delivery::http_error(e)),
     };
@@ -95,13 +99,15 @@ pub(super) async fn judge(mut response: reqwest::Response, url: &Url) -> Attempt
     }
 }
 
-/// The payload for `format`.
-pub fn payload(format: WebhookFormat, report: &Report) -> Value {
-    match format {
-        WebhookFormat::Slack => slack(report),
-        WebhookFormat::Discord => discord(report),
-        WebhookFormat::Json => json(report),
-    }
+/// The request body for `format`. The generic object is serialized from its struct, so
+/// its keys keep their documented order.
+pub fn payload(format: WebhookFormat, report: &Report) -> Vec<u8> {
+    let body = match format {
+        WebhookFormat::Slack => serde_json::to_vec(&slack(report)),
+        WebhookFormat::Discord => serde_json::to_vec(&discord(report)),
+        WebhookFormat::Json => serde_json::to_vec(&Generic::new(report)),
+    };
+    body.expect("payloads serialize")
 }
 
 /// The generic payload: one flat object, every key always present (`null` when the attempt
@@ -325,14 +331,29 @@ mod tests {
                 "dbstash_version": "VERSION",
             })
         );
-        let keys: Vec<String> = serde_json::to_value(Generic::new(&fixtures::success()))
-            .unwrap()
-            .as_object()
-            .unwrap()
-            .keys()
-            .cloned()
+        // On the wire, the keys come in their documented order.
+        let text = String::from_utf8(payload(WebhookFormat::Json, &fixtures::success())).unwrap();
+        let order = [
+            "event",
+            "status",
+            "stage",
+            "engine",
+            "database",
+            "file",
+            "size_bytes",
+            "sha256",
+            "backup_id",
+            "host",
+            "started_at",
+            "duration_ms",
+            "error",
+            "dbstash_version",
+        ];
+        let at: Vec<usize> = order
+            .iter()
+            .map(|k| text.find(&format!("\"{k}\":")).unwrap())
             .collect();
-        assert_eq!(keys.len(), 14);
+        assert!(at.windows(2).all(|w| w[0] < w[1]), "{text}");
     }
 
     #[test]
