@@ -349,6 +349,29 @@ async fn a_closed_port_fails_fast() {
     assert_no_secret("the log", &logs.all());
 }
 
+#[tokio::test]
+async fn a_tls_failure_is_not_retried() {
+    let rx = Receiver::start(vec![Reply::PlainFirst]);
+    let (logs, _guard) = Logs::capture();
+    let url = format!("https://127.0.0.1:{}/hook/{TOKEN}", rx.port);
+    let n = Notifier::new(&webhook(&url, None, "failure")).unwrap();
+    let start = Instant::now();
+    n.finished(&failure()).await;
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_eq!(rx.connections(), 1);
+    let warn = logs.at("WARN").join("\n");
+    assert!(
+        warn.contains("TLS failed") && warn.contains("not retried"),
+        "{}",
+        logs.all()
+    );
+    assert_no_secret("the log", &logs.all());
+}
+
 // ------------------------------------------------------------------ ping URLs
 
 #[tokio::test]
@@ -661,7 +684,10 @@ exit 1"#;
             "{subject}"
         );
         let body = mail[0].body();
-        assert!(body.contains("password authentication failed"), "{body}");
+        assert!(
+            body.contains("  pg_dump exited with status 1: pg_dump: error: connection to server at \"127.0.0.1\", port 5432 failed: FATAL:  password authentication failed for user \"app\"\n"),
+            "{body}"
+        );
         assert_no_secret("the email", &mail[0].raw);
     }
 

@@ -67,27 +67,60 @@ pub fn http_status(status: reqwest::StatusCode) -> Attempt {
     }
 }
 
-/// A reqwest error as text, without the URL (it holds the webhook's token) and with its
-/// causes ("connection refused" is in a source, not in the top error).
+/// A reqwest error as text, without the URL (it holds the webhook's token). The innermost
+/// cause is the one that says what happened ("Connection refused", "invalid peer
+/// certificate: UnknownIssuer"); hyper's layers above it ("client error (Connect)") do not.
 pub fn http_error(e: reqwest::Error) -> String {
     let e = e.without_url();
-    let mut text = if e.is_timeout() {
-        "timed out".to_string()
-    } else if e.is_connect() {
-        "cannot connect".to_string()
-    } else {
-        e.to_string()
-    };
+    if e.is_timeout() {
+        return "timed out".into();
+    }
+    let mut innermost: Option<&(dyn std::error::Error + 'static)> = None;
     let mut source = std::error::Error::source(&e);
     while let Some(s) = source {
-        let s_text = s.to_string();
-        if !text.contains(&s_text) {
-            text.push_str(": ");
-            text.push_str(&s_text);
+        innermost = Some(s);
+        source = s.source();
+    }
+    let cause = innermost.map(|s| s.to_string());
+    match (e.is_connect(), cause) {
+        (true, Some(cause)) => format!("cannot connect: {cause}"),
+        (true, None) => "cannot connect".into(),
+        (false, Some(cause)) => format!("{e}: {cause}"),
+        (false, None) => e.to_string(),
+    }
+}
+
+/// A failed HTTP request as an [`Attempt`]: a TLS failure is not retried, anything else
+/// (refused, reset, timed out, no DNS answer) is.
+pub fn http_failure(e: reqwest::Error) -> Attempt {
+    if e.is_connect() && tls_failed(&e) {
+        Attempt::GiveUp(format!("TLS failed: {}", http_error(e)))
+    } else {
+        Attempt::Retry(http_error(e))
+    }
+}
+
+/// Whether `e` was caused by a failed TLS handshake: rustls reports one (a server that does
+/// not speak TLS on that port, a certificate that does not verify) as an I/O error of kind
+/// `InvalidData`, which reqwest and lettre wrap. Another attempt would fail the same way.
+pub fn tls_failed(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source = e.source();
+    while let Some(s) = source {
+        if s.downcast_ref::<std::io::Error>().is_some_and(invalid_data) {
+            return true;
         }
         source = s.source();
     }
-    text
+    false
+}
+
+/// An `InvalidData` I/O error, or one wrapped in another I/O error (hyper wraps rustls's in
+/// one of kind `Other`; `source()` skips the wrapped one, so look inside).
+fn invalid_data(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::InvalidData
+        || e.get_ref()
+            .and_then(|inner| inner.downcast_ref::<std::io::Error>())
+            .is_some_and(invalid_data)
 }
 
 /// The part of a secret URL that may be logged: scheme, host and port. The path and query

@@ -118,7 +118,7 @@ impl Mailer {
 /// without STARTTLS, a failed TLS handshake and a refused login will not.
 fn classify(e: &lettre::transport::smtp::Error) -> Attempt {
     let text = without_repeats(&e.to_string());
-    if e.is_tls() || tls_failed(e) {
+    if e.is_tls() || delivery::tls_failed(e) {
         Attempt::GiveUp(format!("TLS failed (check SMTP_TLS and SMTP_PORT): {text}"))
     } else if e.is_transient() || e.is_timeout() {
         Attempt::Retry(text)
@@ -128,22 +128,6 @@ fn classify(e: &lettre::transport::smtp::Error) -> Attempt {
         // Connection and network errors.
         Attempt::Retry(text)
     }
-}
-
-/// rustls reports a failed handshake (a server that does not speak TLS on that port, a
-/// certificate it cannot verify) as an I/O error of kind `InvalidData`, which lettre wraps
-/// as a connection error.
-fn tls_failed(e: &(dyn std::error::Error + 'static)) -> bool {
-    let mut source = e.source();
-    while let Some(s) = source {
-        if s.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::InvalidData)
-        {
-            return true;
-        }
-        source = s.source();
-    }
-    false
 }
 
 /// "Connection error: Connection error: x" → "Connection error: x".

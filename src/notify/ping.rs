@@ -151,7 +151,7 @@ async fn attempt(http: &Result<reqwest::Client, String>, request: &Request, base
     };
     match sent {
         Ok(response) => super::webhook::judge(response, base).await,
-        Err(e) => Attempt::Retry(delivery::http_error(e)),
+        Err(e) => delivery::http_failure(e),
     }
 }
 

@@ -67,7 +67,7 @@ pub(super) async fn post(
         .body(body.to_vec());
     let response = match request.send().await {
         Ok(r) => r,
-        Err(e) => return Attempt::Retry(delivery::http_error(e)),
+        Err(e) => return delivery::http_failure(e),
     };
     judge(response, url).await
 }

@@ -4,7 +4,7 @@
 
 use std::io::{Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -44,6 +44,9 @@ pub enum Reply {
     Status(u16, String),
     /// Read the request and never answer (the connection stays open).
     Hang,
+    /// Speak first, in plain HTTP, and close: what a TLS client sees from a server that
+    /// does not speak TLS.
+    PlainFirst,
 }
 
 pub fn ok() -> Reply {
@@ -53,6 +56,7 @@ pub fn ok() -> Reply {
 pub struct Receiver {
     pub port: u16,
     requests: Arc<Mutex<Vec<Request>>>,
+    connections: Arc<AtomicUsize>,
     stop: Arc<AtomicBool>,
 }
 
@@ -64,7 +68,8 @@ impl Receiver {
         let port = listener.local_addr().unwrap().port();
         let requests = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
-        let (reqs, stopped) = (requests.clone(), stop.clone());
+        let connections = Arc::new(AtomicUsize::new(0));
+        let (reqs, stopped, conns) = (requests.clone(), stop.clone(), connections.clone());
         let started = Instant::now();
         std::thread::spawn(move || {
             let mut n = 0;
@@ -73,6 +78,7 @@ impl Receiver {
                     break;
                 }
                 let Ok(conn) = conn else { continue };
+                conns.fetch_add(1, Ordering::SeqCst);
                 let reply = replies[n.min(replies.len() - 1)].clone();
                 n += 1;
                 let (reqs, stopped) = (reqs.clone(), stopped.clone());
@@ -82,12 +88,18 @@ impl Receiver {
         Receiver {
             port,
             requests,
+            connections,
             stop,
         }
     }
 
     pub fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// Connections accepted so far (a TLS client that gave up sent no request).
+    pub fn connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
     }
 
     pub fn requests(&self) -> Vec<Request> {
@@ -123,6 +135,10 @@ fn serve(
     started: Instant,
 ) {
     conn.set_read_timeout(Some(Duration::from_secs(30))).ok();
+    if let Reply::PlainFirst = reply {
+        let _ = conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+        return;
+    }
     let Some(request) = read_request(&mut conn, started) else {
         return;
     };
@@ -136,6 +152,7 @@ fn serve(
                 body.len()
             );
         }
+        Reply::PlainFirst => {}
         Reply::Hang => {
             while !stop.load(Ordering::SeqCst) {
                 std::thread::sleep(Duration::from_millis(50));

@@ -35,11 +35,21 @@ impl Mail {
         })
     }
 
+    /// The body, decoded when it is quoted-printable (lettre's choice for long lines).
     pub fn body(&self) -> String {
-        self.raw
+        let raw = self
+            .raw
             .split_once("\r\n\r\n")
             .map(|(_, b)| b.replace("\r\n", "\n"))
-            .unwrap_or_default()
+            .unwrap_or_default();
+        let qp = self
+            .header("content-transfer-encoding")
+            .is_some_and(|e| e.eq_ignore_ascii_case("quoted-printable"));
+        if qp {
+            quoted_printable(&raw)
+        } else {
+            raw
+        }
     }
 }
 
@@ -124,4 +134,23 @@ impl SmtpSink {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
+}
+
+/// RFC 2045 quoted-printable: `=\n` joins lines, `=XX` is a byte.
+fn quoted_printable(text: &str) -> String {
+    let bytes = text.replace("=\n", "").into_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'=' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&String::from_utf8_lossy(&bytes[i + 1..i + 3]), 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
