@@ -169,6 +169,17 @@ fn slack_escape(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
+/// At most `max` characters of `s` (its start), for the chat services' field limits
+/// (Discord: 256 for a title, 1024 for a field value; Slack: 2000 for a field).
+fn clip(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max - 1).collect();
+    out.push('…');
+    out
+}
+
 /// `s` as inline code, unless a backtick in it would end the code early.
 fn code(s: &str) -> String {
     if s.contains('`') {
@@ -228,7 +239,7 @@ pub fn slack(r: &Report) -> Value {
                 .iter()
                 .map(|(name, value)| json!({
                     "type": "mrkdwn",
-                    "text": format!("*{name}*\n{}", slack_escape(value)),
+                    "text": clip(&format!("*{name}*\n{}", slack_escape(value)), 2000),
                 }))
                 .collect::<Vec<_>>(),
         }),
@@ -236,7 +247,7 @@ pub fn slack(r: &Report) -> Value {
     for (name, value) in long {
         blocks.push(json!({
             "type": "section",
-            "text": {"type": "mrkdwn", "text": format!("*{name}*\n{}", slack_escape(value))},
+            "text": {"type": "mrkdwn", "text": clip(&format!("*{name}*\n{}", slack_escape(value)), 3000)},
         }));
     }
     if let Some(error) = &r.error {
@@ -275,13 +286,13 @@ pub fn discord(r: &Report) -> Value {
         .map(|(name, value)| {
             json!({
                 "name": name,
-                "value": value,
+                "value": clip(&value, 1024),
                 "inline": !matches!(name, "File" | "SHA-256" | "Backup ID"),
             })
         })
         .collect();
     let mut embed = json!({
-        "title": format!("{}: {}", outcome(r), subject_line(r)),
+        "title": clip(&format!("{}: {}", outcome(r), subject_line(r)), 256),
         "color": colour,
         "fields": fields,
         "timestamp": started_at(r),
@@ -389,6 +400,30 @@ mod tests {
             let value = f["value"].as_str().unwrap();
             assert!(!value.is_empty() && value.len() <= 1024, "{f}");
         }
+    }
+
+    #[test]
+    fn long_values_fit_the_chat_limits() {
+        let mut r = fixtures::success();
+        r.database = "d".repeat(400);
+        r.file = Some("f".repeat(3000));
+        let d = discord(&r);
+        assert_eq!(
+            d["embeds"][0]["title"].as_str().unwrap().chars().count(),
+            256
+        );
+        for f in d["embeds"][0]["fields"].as_array().unwrap() {
+            assert!(f["value"].as_str().unwrap().chars().count() <= 1024, "{f}");
+        }
+        let s = slack(&r);
+        for f in s["attachments"][0]["blocks"][1]["fields"]
+            .as_array()
+            .unwrap()
+        {
+            assert!(f["text"].as_str().unwrap().chars().count() <= 2000, "{f}");
+        }
+        assert_eq!(clip("abc", 3), "abc");
+        assert_eq!(clip("abcd", 3), "ab…");
     }
 
     #[test]
