@@ -692,6 +692,29 @@ exit 1"#;
     }
 
     #[test]
+    fn without_ca_certificates_http_webhooks_still_work() {
+        if require("rclone", s3::INSTALL).is_none() {
+            return;
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let hook = Receiver::start(vec![ok()]);
+        // rustls-native-certs reads only these when they are set: no CA certificate at all,
+        // as in an image FROM scratch.
+        let out = backup(tmp.path(), FAILING_DUMP)
+            .env("SSL_CERT_FILE", tmp.path().join("none.pem"))
+            .env("SSL_CERT_DIR", tmp.path().join("no-certs"))
+            .env("NOTIFY_WEBHOOK_URL", hook.url(&format!("/hook/{TOKEN}")))
+            .run();
+        out.assert_code(1);
+        assert!(
+            out.stderr.contains("no usable CA certificates"),
+            "{}",
+            out.stderr
+        );
+        assert_eq!(hook.requests().len(), 1, "{}", out.stderr);
+    }
+
+    #[test]
     fn an_unanswering_webhook_delays_the_exit_by_at_most_the_bound() {
         if require("rclone", s3::INSTALL).is_none() {
             return;

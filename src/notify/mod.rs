@@ -44,11 +44,7 @@ struct Inner {
 
 impl Notifier {
     pub fn new(settings: &NotifySettings) -> anyhow::Result<Notifier> {
-        Notifier::with_policy(settings, Policy::DEFAULT)
-    }
-
-    /// [`Notifier::new`] with another retry policy (tests).
-    pub fn with_policy(settings: &NotifySettings, policy: Policy) -> anyhow::Result<Notifier> {
+        let policy = Policy::DEFAULT;
         let webhook = settings
             .webhook
             .as_ref()
@@ -61,11 +57,7 @@ impl Notifier {
             .map(email::Mailer::new)
             .transpose()?;
         let http = if webhook.is_some() || ping.is_some() {
-            http_client(policy).map_err(|e| {
-                let e = delivery::http_error(e);
-                warn!("notifications over HTTP cannot be sent: {e}");
-                e
-            })
+            http_client(policy)
         } else {
             Err("no HTTP channel configured".into())
         };
@@ -114,15 +106,32 @@ impl Notifier {
     }
 }
 
-fn http_client(policy: Policy) -> reqwest::Result<reqwest::Client> {
-    reqwest::Client::builder()
-        .user_agent(format!("dbstash/{}", crate::VERSION))
-        .connect_timeout(policy.timeout)
-        .timeout(policy.timeout)
-        // A redirect would turn the webhook's POST into a GET, and could send the ping's
-        // token elsewhere: a 3xx is reported instead.
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
+/// The HTTP client for webhooks and pings. On a system without CA certificates (an image
+/// `FROM scratch`, say) it is built without any, with a warning: `http://` receivers still
+/// work, and `https://` ones fail their TLS handshake with a warning each.
+fn http_client(policy: Policy) -> Result<reqwest::Client, String> {
+    let builder = || {
+        reqwest::Client::builder()
+            .user_agent(format!("dbstash/{}", crate::VERSION))
+            .connect_timeout(policy.timeout)
+            .timeout(policy.timeout)
+            // A redirect would turn the webhook's POST into a GET, and could send the ping's
+            // token elsewhere: a 3xx is reported instead.
+            .redirect(reqwest::redirect::Policy::none())
+    };
+    match builder().build() {
+        Ok(client) => Ok(client),
+        Err(e) => {
+            warn!(
+                "notifications: no usable CA certificates ({}): HTTPS webhooks and ping URLs will fail (install ca-certificates)",
+                delivery::http_error(e)
+            );
+            builder()
+                .tls_certs_only(Vec::new())
+                .build()
+                .map_err(delivery::http_error)
+        }
+    }
 }
 
 // ------------------------------------------------------------------ facts, for every format
