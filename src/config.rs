@@ -146,6 +146,26 @@ impl Config {
         self.engine.engine()
     }
 
+    /// Register every secret value with [`crate::redact`], so no output carries it.
+    pub fn register_secrets(&self) {
+        let mut secrets: Vec<&str> = Vec::new();
+        if let Some(p) = &self.conn.password {
+            secrets.push(p.expose_secret());
+        }
+        if let Some(w) = &self.notify.webhook {
+            secrets.push(w.url.expose_secret());
+        }
+        if let Some(p) = &self.notify.ping {
+            secrets.push(p.expose_secret());
+        }
+        if let Some(p) = self.notify.email.as_ref().and_then(|e| e.password.as_ref()) {
+            secrets.push(p.expose_secret());
+        }
+        for s in secrets {
+            crate::redact::register(s);
+        }
+    }
+
     /// The database name used in `{db}` and logs: `all` for all-databases backups.
     pub fn db_label(&self) -> &str {
         self.conn.database.as_deref().unwrap_or("all")

@@ -17,6 +17,7 @@ pub mod pipeline;
 pub mod process;
 pub mod progress;
 pub mod rclone;
+pub mod redact;
 pub mod report;
 pub mod retention;
 pub mod scheduler;
@@ -40,6 +41,9 @@ pub const VERSION_LINE: &str = env!("DBSTASH_BUILD_VERSION_LINE");
 /// Exit codes of the fixed decisions.
 pub const EXIT_BACKUP_FAILED: u8 = 1;
 pub const EXIT_BAD_CONFIG: u8 = 2;
+
+/// How long the exit waits for leftover blocking tasks.
+const RUNTIME_SHUTDOWN: std::time::Duration = std::time::Duration::from_secs(1);
 
 pub fn run() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -72,6 +76,7 @@ pub fn run() -> ExitCode {
             return ExitCode::from(EXIT_BAD_CONFIG);
         }
     };
+    cfg.register_secrets();
     logging::init(cfg.log_level, cfg.log_format);
     for w in &cfg.warnings {
         tracing::warn!(engine = cfg.engine.key(), database = cfg.db_label(), "{w}");
@@ -97,17 +102,23 @@ pub fn run() -> ExitCode {
         }
     };
     if is_check {
-        return runtime.block_on(check::run(&cfg));
+        let code = runtime.block_on(check::run(&cfg));
+        runtime.shutdown_timeout(RUNTIME_SHUTDOWN);
+        return code;
     }
     if cfg.dry_run {
         print!("{}", backup::Plan::new(&cfg).describe(&cfg));
         return ExitCode::SUCCESS;
     }
 
-    runtime.block_on(async {
+    let code = runtime.block_on(async {
         match &cfg.schedule {
             config::Schedule::Once => scheduler::run_single(&cfg).await,
             config::Schedule::Cron { expr, cron } => scheduler::run_daemon(&cfg, cron, expr).await,
         }
-    })
+    });
+    // Everything that matters has finished (notifications are bounded and awaited); a
+    // blocking task still waiting (a DNS lookup that never answers) must not hold the exit.
+    runtime.shutdown_timeout(RUNTIME_SHUTDOWN);
+    code
 }

@@ -191,6 +191,7 @@ where
             }
             LogFormat::Text => text_line(&time, &level, &message, fields),
         };
+        let line = crate::redact::redact(&line);
         let write = || {
             let mut err = std::io::stderr().lock();
             let _ = writeln!(err, "{line}");

@@ -102,6 +102,7 @@ pub fn host_name() -> String {
 /// The last `max` characters of an error, on a character boundary: notifications and hook
 /// variables carry the tail, where tools put the reason.
 pub fn error_tail(error: &str, max: usize) -> String {
+    let error = &crate::redact::redact(error);
     let count = error.chars().count();
     if count <= max {
         return error.to_string();

@@ -97,7 +97,8 @@ fn invalid_configuration_exits_2_with_one_line() {
         (&["pg"], &[("BACKUP_TIMEOUT", "1 hour")], "BACKUP_TIMEOUT (--backup-timeout): '1 hour' is not a duration"),
         (&["pg", "--backup-compress=maybe"], &[], "BACKUP_COMPRESS (--backup-compress): 'maybe' is not a boolean"),
         (&["pg"], &[("RETENTION_MAX_FILES", "many")], "RETENTION_MAX_FILES (--retention-max-files): 'many' is not a whole number"),
-        (&["pg"], &[("HOOK_PRE_BACKUP", "true")], "HOOK_PRE_BACKUP (--hook-pre-backup): the pre-backup hook is not yet supported"),
+        (&["pg"], &[("SMTP_HOST", "mail")], "NOTIFY_EMAIL_TO (--notify-email-to): not set, but SMTP_HOST is"),
+        (&["pg"], &[("BACKUP_PROGRESS_INTERVAL", "often")], "BACKUP_PROGRESS_INTERVAL (--backup-progress-interval): 'often' is not a duration"),
         (&["pg"], &[("HEALTH_ADDR", "8080")], "HEALTH_ADDR (--health-addr): '8080' is not an address"),
     ];
     for (args, env, want) in cases {

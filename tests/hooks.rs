@@ -280,3 +280,33 @@ fn sigterm_during_the_pre_hook_kills_it_and_skips_the_post_hook() {
     assert!(!tmp.path().join("dump.ran").exists());
     assert_pids_gone(tmp.path());
 }
+
+#[test]
+fn a_tool_that_echoes_the_password_never_carries_it_into_logs_or_hooks() {
+    if require("rclone", s3::INSTALL).is_none() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    write_script(
+        tmp.path(),
+        "pg_dump",
+        r#"echo "pg_dump: error: auth failed for password $PGPASSWORD" >&2; exit 1"#,
+    );
+    let remote = tmp.path().join("remote");
+    let out = backup(tmp.path(), &remote)
+        .env(
+            "HOOK_POST_BACKUP",
+            r#"printf %s "$DBSTASH_ERROR" > "$FAKE_DIR/error""#,
+        )
+        .run();
+    out.assert_code(1);
+    assert!(!out.stderr.contains("hunter2-secret"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("auth failed for password ***"),
+        "{}",
+        out.stderr
+    );
+    let error = std::fs::read_to_string(tmp.path().join("error")).unwrap();
+    assert!(error.contains("auth failed for password ***"), "{error}");
+    assert!(!error.contains("hunter2-secret"), "{error}");
+}
