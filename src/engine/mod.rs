@@ -242,6 +242,15 @@ pub trait Engine: Send + Sync {
     /// (a compress no-op, `DUMP_EXTRA_ARGS` that would write to disk in stream mode).
     fn check(&self, cfg: &Config) -> Result<Vec<String>, ConfigError>;
     fn dump_command(&self, cfg: &Config) -> DumpCommand;
+    /// A quick login to the database with exactly the dump's connection: the same host,
+    /// user, TLS options, environment and secret file, through the engine's client (`psql`,
+    /// `mysql`) or the dump tool itself. Used by `dbstash check` and the daemon's preflight.
+    fn check_command(&self, cfg: &Config) -> DumpCommand;
+    /// What the check command prints (trimmed) when the login worked, for clients whose exit
+    /// status alone does not prove it (`redis-cli` exits 0 on `NOAUTH`).
+    fn check_reply(&self) -> Option<&'static str> {
+        None
+    }
     /// The extension `BACKUP_EXTENSION` defaults to, following compression and extra args.
     fn auto_extension(&self, cfg: &Config) -> String;
 }

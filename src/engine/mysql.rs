@@ -62,23 +62,7 @@ impl Engine for MySql {
 
     fn dump_command(&self, cfg: &Config) -> DumpCommand {
         let c = &cfg.conn;
-        let mut args = Vec::new();
-        if let Some(h) = c.host.as_deref().filter(|h| !h.is_empty()) {
-            args.push(format!("--host={h}"));
-        }
-        args.push(format!("--port={}", c.port));
-        if let Some(u) = &c.user {
-            args.push(format!("--user={u}"));
-        }
-        // URI options become client flags: mysql://…/db?ssl-mode=REQUIRED → --ssl-mode=REQUIRED
-        if let Some(uri) = &c.uri {
-            args.extend(
-                uri.query
-                    .iter()
-                    .filter(|(k, _)| !crate::uri::is_credential(k))
-                    .map(|(k, v)| format!("--{k}={v}")),
-            );
-        }
+        let mut args = connection_args(cfg);
         args.push("--single-transaction".into());
         if cfg.all_databases {
             args.push("--all-databases".into());
@@ -96,9 +80,57 @@ impl Engine for MySql {
         cmd
     }
 
+    /// `mysql -e 'SELECT 1' DB` (`mariadb`, falling back to `mysql`) with the dump's
+    /// connection flags and `MYSQL_PWD`; both clients read the same option files. DUMP_EXTRA_ARGS
+    /// are the dump tool's, not the client's: not passed.
+    fn check_command(&self, cfg: &Config) -> DumpCommand {
+        let c = &cfg.conn;
+        let mut args = connection_args(cfg);
+        args.extend(["--batch", "--skip-column-names", "--execute=SELECT 1"].map(String::from));
+        if let Some(db) = &c.database {
+            args.push(db.clone());
+        }
+        let program = match self.kind {
+            EngineKind::Mariadb => "mariadb",
+            _ => "mysql",
+        };
+        let mut cmd = DumpCommand::new(program, args).secret_env("MYSQL_PWD", c.password.as_ref());
+        if self.kind == EngineKind::Mariadb {
+            cmd.fallback = Some("mysql".into());
+        }
+        cmd
+    }
+
+    fn check_reply(&self) -> Option<&'static str> {
+        Some("1")
+    }
+
     fn auto_extension(&self, _cfg: &Config) -> String {
         ".sql".into()
     }
+}
+
+/// Client flags for the server: host, port, user and the URI's options
+/// (`mysql://…/db?ssl-mode=REQUIRED` → `--ssl-mode=REQUIRED`).
+fn connection_args(cfg: &Config) -> Vec<String> {
+    let c = &cfg.conn;
+    let mut args = Vec::new();
+    if let Some(h) = c.host.as_deref().filter(|h| !h.is_empty()) {
+        args.push(format!("--host={h}"));
+    }
+    args.push(format!("--port={}", c.port));
+    if let Some(u) = &c.user {
+        args.push(format!("--user={u}"));
+    }
+    if let Some(uri) = &c.uri {
+        args.extend(
+            uri.query
+                .iter()
+                .filter(|(k, _)| !crate::uri::is_credential(k))
+                .map(|(k, v)| format!("--{k}={v}")),
+        );
+    }
+    args
 }
 
 impl MySql {

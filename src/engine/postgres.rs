@@ -103,28 +103,76 @@ impl Postgres {
                 .into(),
             );
         }
-        let c = &cfg.conn;
-        match &c.uri {
-            Some(uri) if uri.credentials().any(|(k, _)| k == SSL_PASSWORD) => {
-                // libpq has no variable for sslpassword: it comes from a 0600 service file.
-                let mut uri = uri.clone();
-                uri.query.push(("service".into(), SERVICE.into()));
-                args.push(format!("--dbname={}", uri.for_argv()));
-            }
-            Some(uri) => args.push(format!("--dbname={}", uri.for_argv())),
-            None => {
-                args.push(format!("--host={}", c.host.as_deref().unwrap_or_default()));
-                args.push(format!("--port={}", c.port));
-                if let Some(u) = &c.user {
-                    args.push(format!("--username={u}"));
-                }
-                if let Some(db) = &c.database {
-                    args.push(format!("--dbname={db}"));
-                }
-            }
-        }
+        args.extend(connection_args(cfg, None));
         args
     }
+
+    /// The same secrets as the dump: PGPASSWORD, and the sslpassword service file.
+    fn with_secrets(&self, cfg: &Config, cmd: DumpCommand) -> DumpCommand {
+        let mut cmd = cmd.secret_env("PGPASSWORD", cfg.conn.password.as_ref());
+        let ssl_password = cfg
+            .conn
+            .uri
+            .as_ref()
+            .and_then(|u| u.credentials().find(|(k, _)| k == SSL_PASSWORD));
+        if let Some((_, pw)) = ssl_password {
+            cmd.secret_file = Some(SecretFile {
+                pass: PassPath::Env("PGSERVICEFILE"),
+                content: secrecy::SecretString::from(format!("[{SERVICE}]\n{SSL_PASSWORD}={pw}\n")),
+            });
+        }
+        cmd
+    }
+}
+
+/// libpq connection flags, shared by pg_dump, pg_dumpall and psql. `database` replaces the
+/// configured database (pg_dumpall's maintenance database, for the connection check).
+fn connection_args(cfg: &Config, database: Option<&str>) -> Vec<String> {
+    let c = &cfg.conn;
+    let mut args = Vec::new();
+    match &c.uri {
+        Some(uri) => {
+            let mut uri = match database {
+                Some(db) => uri.with_path(db),
+                None => uri.clone(),
+            };
+            if uri.credentials().any(|(k, _)| k == SSL_PASSWORD) {
+                // libpq has no variable for sslpassword: it comes from a 0600 service file.
+                uri.query.push(("service".into(), SERVICE.into()));
+            }
+            args.push(format!("--dbname={}", uri.for_argv()));
+        }
+        None => {
+            args.push(format!("--host={}", c.host.as_deref().unwrap_or_default()));
+            args.push(format!("--port={}", c.port));
+            if let Some(u) = &c.user {
+                args.push(format!("--username={u}"));
+            }
+            if let Some(db) = database.or(c.database.as_deref()) {
+                args.push(format!("--dbname={db}"));
+            }
+        }
+    }
+    args
+}
+
+/// The database pg_dumpall connects to first: `-l`/`--database` from DUMP_EXTRA_ARGS, else
+/// `postgres` (pg_dumpall falls back to template1 only when postgres does not exist).
+fn maintenance_db(extra: &[String]) -> String {
+    let mut db = "postgres".to_string();
+    let mut it = extra.iter();
+    while let Some(a) = it.next() {
+        if let Some(v) = a.strip_prefix("--database=") {
+            db = v.to_string();
+        } else if a == "--database" || a == "-l" {
+            if let Some(v) = it.next() {
+                db = v.clone();
+            }
+        } else if let Some(v) = a.strip_prefix("-l").filter(|v| !v.is_empty()) {
+            db = v.to_string();
+        }
+    }
+    db
 }
 
 impl Engine for Postgres {
@@ -181,20 +229,31 @@ impl Engine for Postgres {
         } else {
             "pg_dump"
         };
-        let mut cmd =
-            DumpCommand::new(program, args).secret_env("PGPASSWORD", cfg.conn.password.as_ref());
-        let ssl_password = cfg
-            .conn
-            .uri
-            .as_ref()
-            .and_then(|u| u.credentials().find(|(k, _)| k == SSL_PASSWORD));
-        if let Some((_, pw)) = ssl_password {
-            cmd.secret_file = Some(SecretFile {
-                pass: PassPath::Env("PGSERVICEFILE"),
-                content: secrecy::SecretString::from(format!("[{SERVICE}]\n{SSL_PASSWORD}={pw}\n")),
-            });
-        }
-        cmd
+        self.with_secrets(cfg, DumpCommand::new(program, args))
+    }
+
+    /// `psql SELECT 1` with pg_dump's connection flags and secrets (pg_dumpall's: its
+    /// maintenance database). DUMP_EXTRA_ARGS are pg_dump's, not psql's: not passed.
+    fn check_command(&self, cfg: &Config) -> DumpCommand {
+        let maintenance = cfg
+            .all_databases
+            .then(|| maintenance_db(&cfg.dump_extra_args));
+        let mut args = vec!["--no-password".to_string()];
+        args.extend(connection_args(cfg, maintenance.as_deref()));
+        args.extend(
+            [
+                "--no-psqlrc",
+                "--tuples-only",
+                "--no-align",
+                "--command=SELECT 1",
+            ]
+            .map(String::from),
+        );
+        self.with_secrets(cfg, DumpCommand::new("psql", args))
+    }
+
+    fn check_reply(&self) -> Option<&'static str> {
+        Some("1")
     }
 
     fn auto_extension(&self, cfg: &Config) -> String {

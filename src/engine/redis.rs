@@ -51,28 +51,47 @@ impl Engine for Redis {
     }
 
     fn dump_command(&self, cfg: &Config) -> DumpCommand {
-        let c = &cfg.conn;
-        let mut args = vec![
-            "-h".to_string(),
-            c.host
-                .clone()
-                .filter(|h| !h.is_empty())
-                .unwrap_or_else(|| "127.0.0.1".into()),
-            "-p".to_string(),
-            c.port.to_string(),
-        ];
-        if let Some(u) = &c.user {
-            args.extend(["--user".to_string(), u.clone()]);
-        }
-        if c.uri.as_ref().is_some_and(|u| u.scheme == "rediss") {
-            args.push("--tls".into());
-        }
+        let mut args = connection_args(cfg);
         args.extend(["--rdb".to_string(), "-".to_string()]);
         args.extend(cfg.dump_extra_args.iter().cloned());
-        DumpCommand::new("redis-cli", args).secret_env("REDISCLI_AUTH", c.password.as_ref())
+        DumpCommand::new("redis-cli", args).secret_env("REDISCLI_AUTH", cfg.conn.password.as_ref())
+    }
+
+    /// `redis-cli PING` with the dump's flags (DUMP_EXTRA_ARGS included: they are redis-cli's
+    /// own, e.g. `--cacert`) and `REDISCLI_AUTH`. redis-cli exits 0 even when the server
+    /// answers `NOAUTH`, so only a `PONG` counts.
+    fn check_command(&self, cfg: &Config) -> DumpCommand {
+        let mut args = connection_args(cfg);
+        args.extend(cfg.dump_extra_args.iter().cloned());
+        args.push("PING".into());
+        DumpCommand::new("redis-cli", args).secret_env("REDISCLI_AUTH", cfg.conn.password.as_ref())
+    }
+
+    fn check_reply(&self) -> Option<&'static str> {
+        Some("PONG")
     }
 
     fn auto_extension(&self, _cfg: &Config) -> String {
         ".rdb".into()
     }
+}
+
+fn connection_args(cfg: &Config) -> Vec<String> {
+    let c = &cfg.conn;
+    let mut args = vec![
+        "-h".to_string(),
+        c.host
+            .clone()
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "127.0.0.1".into()),
+        "-p".to_string(),
+        c.port.to_string(),
+    ];
+    if let Some(u) = &c.user {
+        args.extend(["--user".to_string(), u.clone()]);
+    }
+    if c.uri.as_ref().is_some_and(|u| u.scheme == "rediss") {
+        args.push("--tls".into());
+    }
+    args
 }

@@ -519,3 +519,142 @@ fn secret_flag_values_are_redacted_for_display() {
     let described = format!("{:?}", crate::config::describe(&c));
     assert!(!described.contains("SECRETVALUE"), "{described}");
 }
+
+/// The connection check of each engine: exact argv, the dump's secrets in the same place,
+/// none on argv.
+fn check_row(c: &Config) -> Row {
+    let d = c.engine().check_command(c);
+    Row {
+        argv: format!("{} {}", d.program, d.args.join(" ")),
+        env: d
+            .env
+            .iter()
+            .map(|(k, v)| format!("{k}={}", v.expose_secret()))
+            .collect(),
+        file: d.secret_file.as_ref().map(|f| {
+            let how = match f.pass {
+                PassPath::Flag(flag) => flag.to_string(),
+                PassPath::Env(var) => format!("{var}="),
+            };
+            format!("{how}{}", f.content.expose_secret())
+        }),
+        ext: String::new(),
+    }
+}
+
+#[test]
+fn check_commands_use_the_dump_connection() {
+    type Case = (
+        EngineKind,
+        Edit,
+        &'static str,
+        &'static [&'static str],
+        Option<&'static str>,
+    );
+    let cases: &[Case] = &[
+        (
+            EngineKind::Mysql,
+            |a| {
+                host(a);
+                a.db_name = Some("shop".into());
+                a.dump_extra_args = Some("--routines".into());
+            },
+            "mysql --host=db --port=3306 --user=app --batch --skip-column-names --execute=SELECT 1 shop",
+            &["MYSQL_PWD=pw"],
+            None,
+        ),
+        (
+            EngineKind::Mariadb,
+            |a| a.db_uri = Some("mariadb://app:pw@db:3307/shop?ssl-mode=REQUIRED".into()),
+            "mariadb --host=db --port=3307 --user=app --ssl-mode=REQUIRED --batch --skip-column-names --execute=SELECT 1 shop",
+            &["MYSQL_PWD=pw"],
+            None,
+        ),
+        (
+            EngineKind::Mariadb,
+            |a| {
+                host(a);
+                all(a);
+            },
+            "mariadb --host=db --port=3306 --user=app --batch --skip-column-names --execute=SELECT 1",
+            &["MYSQL_PWD=pw"],
+            None,
+        ),
+        (
+            EngineKind::Redis,
+            |a| a.db_uri = Some("rediss://backup:s3cret@cache:6390".into()),
+            "redis-cli -h cache -p 6390 --user backup --tls PING",
+            &["REDISCLI_AUTH=s3cret"],
+            None,
+        ),
+        (
+            EngineKind::Redis,
+            |a| {
+                a.db_host = Some("cache".into());
+                a.dump_extra_args = Some("--cacert /ca.pem".into());
+            },
+            "redis-cli -h cache -p 6379 --cacert /ca.pem PING",
+            &[],
+            None,
+        ),
+        (
+            EngineKind::Mongo,
+            |a| a.db_uri = Some("mongodb://app:pw@m1:27017,m2:27017/shop?replicaSet=rs0".into()),
+            "mongodump --db=shop --collection=dbstash-check-no-such-collection --archive=/dev/null",
+            &[],
+            Some("--config=uri: \"mongodb://app:pw@m1:27017,m2:27017/?replicaSet=rs0&authSource=shop\"\n"),
+        ),
+        (
+            EngineKind::Mongo,
+            |a| {
+                host(a);
+                a.db_name = Some("shop".into());
+                compress(a);
+                a.dump_extra_args = Some(
+                    "--tls --tlsCAFile /ca.pem --oplog --excludeCollection=logs --readPreference=secondary".into(),
+                );
+            },
+            "mongodump --host=db --port=27017 --username=app --authenticationDatabase=admin --db=shop --collection=dbstash-check-no-such-collection --archive=/dev/null --tls --tlsCAFile /ca.pem --readPreference=secondary",
+            &[],
+            Some("--config=password: \"pw\"\n"),
+        ),
+        (
+            EngineKind::Mongo,
+            |a| {
+                a.db_host = Some("m".into());
+                all(a);
+            },
+            "mongodump --host=m --port=27017 --db=admin --collection=dbstash-check-no-such-collection --archive=/dev/null",
+            &[],
+            None,
+        ),
+    ];
+    for (kind, edit, want, env, file) in cases {
+        let c = cfg(*kind, edit);
+        let r = check_row(&c);
+        assert_eq!(r.argv, *want);
+        assert_eq!(r.env, *env, "{want}");
+        assert_eq!(r.file.as_deref(), *file, "{want}");
+        for secret in ["pw", "s3cret"] {
+            assert!(
+                !c.engine()
+                    .check_command(&c)
+                    .args
+                    .iter()
+                    .any(|a| a.contains(secret)),
+                "{want}"
+            );
+        }
+    }
+    let mariadb = cfg(EngineKind::Mariadb, |a| {
+        host(a);
+        a.db_name = Some("s".into());
+    });
+    assert_eq!(
+        mariadb.engine().check_command(&mariadb).fallback.as_deref(),
+        Some("mysql")
+    );
+    assert_eq!(EngineKind::Redis.engine().check_reply(), Some("PONG"));
+    assert_eq!(EngineKind::Mysql.engine().check_reply(), Some("1"));
+    assert_eq!(EngineKind::Mongo.engine().check_reply(), None);
+}

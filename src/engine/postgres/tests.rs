@@ -237,3 +237,84 @@ fn warnings() {
     });
     assert!(quiet.warnings.is_empty(), "{:?}", quiet.warnings);
 }
+
+#[test]
+fn check_command_is_psql_with_the_dump_connection() {
+    type Edit = fn(&mut CommonArgs);
+    let tail = "--no-psqlrc --tuples-only --no-align --command=SELECT 1";
+    let cases: &[(&str, Edit, String)] = &[
+        (
+            "host fields",
+            |a| {
+                host(a);
+                a.db_name = Some("shop".into());
+                a.dump_extra_args = Some("--schema=public".into());
+            },
+            format!("psql --no-password --host=db --port=5432 --username=app --dbname=shop {tail}"),
+        ),
+        (
+            "URI",
+            |a| a.db_uri = Some("postgresql://app:pw@db:5433/shop?sslmode=require".into()),
+            format!("psql --no-password --dbname=postgresql://app@db:5433/shop?sslmode=require {tail}"),
+        ),
+        (
+            "pg_dumpall: its maintenance database",
+            |a| {
+                host(a);
+                a.backup_all_databases = Some("true".into());
+            },
+            format!("psql --no-password --host=db --port=5432 --username=app --dbname=postgres {tail}"),
+        ),
+        (
+            "pg_dumpall with -l",
+            |a| {
+                a.db_uri = Some("postgresql://app:pw@db/ignored".into());
+                a.backup_all_databases = Some("true".into());
+                a.dump_extra_args = Some("-l maint --clean".into());
+            },
+            format!("psql --no-password --dbname=postgresql://app@db/maint {tail}"),
+        ),
+        (
+            "sslpassword through the service file",
+            |a| a.db_uri = Some("postgresql://app@db/shop?sslpassword=kp&sslmode=verify-full".into()),
+            format!("psql --no-password --dbname=postgresql://app@db/shop?sslmode=verify-full&service=dbstash {tail}"),
+        ),
+    ];
+    for (what, edit, want) in cases {
+        let c = cfg(edit);
+        let d = Postgres.check_command(&c);
+        assert_eq!(
+            format!("{} {}", d.program, d.args.join(" ")),
+            *want,
+            "{what}"
+        );
+        assert!(
+            !d.args.iter().any(|a| a.contains("pw") || a.contains("kp")),
+            "{what}"
+        );
+        // The same secrets as the dump, in the same places.
+        let dump = Postgres.dump_command(&c);
+        let names = |d: &DumpCommand| d.env.iter().map(|(k, _)| *k).collect::<Vec<_>>();
+        assert_eq!(names(&d), names(&dump), "{what}");
+        assert_eq!(
+            d.secret_file
+                .as_ref()
+                .map(|f| f.content.expose_secret().to_string()),
+            dump.secret_file
+                .as_ref()
+                .map(|f| f.content.expose_secret().to_string()),
+            "{what}"
+        );
+    }
+    assert_eq!(Postgres.check_reply(), Some("1"));
+    for (extra, want) in [
+        ("--database=a", "a"),
+        ("--database b", "b"),
+        ("-lc", "c"),
+        ("-l d -l e", "e"),
+        ("--clean", "postgres"),
+    ] {
+        let args: Vec<String> = extra.split(' ').map(String::from).collect();
+        assert_eq!(maintenance_db(&args), want, "{extra}");
+    }
+}
