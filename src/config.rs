@@ -201,6 +201,7 @@ impl Config {
                 )
             })?
             .to_string();
+        crate::rclone::check_remote(&remote).map_err(|e| ConfigError::var("RCLONE_REMOTE", e))?;
 
         let rclone_config = match (nonempty(&a.rclone_config_file), nonempty(&a.rclone_config)) {
             (Some(path), inline) => {
@@ -311,6 +312,9 @@ impl Config {
             None => None,
             Some(s) => parse_duration(s).map_err(|e| ConfigError::var("BACKUP_TIMEOUT", e))?,
         };
+        if nonempty(&a.backup_timeout).is_none() && matches!(schedule, Schedule::Cron { .. }) {
+            warnings.push("BACKUP_TIMEOUT is not set: a dump that hangs (waiting on a lock, a server that stopped answering) would run forever, and every later scheduled run would be skipped; set BACKUP_TIMEOUT (e.g. 6h), or 0 for no limit without this warning".into());
+        }
 
         let temp_dir = PathBuf::from(nonempty(&a.backup_temp_dir).unwrap_or(defaults::TEMP_DIR));
         let health_addr = parse_health_addr(nonempty(&a.health_addr))?;
@@ -656,7 +660,7 @@ pub fn describe(c: &Config) -> Vec<(&'static str, String)> {
     out.push(("DB_PASSWORD", set(c.conn.password.is_some())));
     out.push(("DB_NAME", c.db_label().to_string()));
     out.push(("BACKUP_ALL_DATABASES", c.all_databases.to_string()));
-    out.push(("RCLONE_REMOTE", crate::rclone::redact_remote(&c.remote)));
+    out.push(("RCLONE_REMOTE", crate::rclone::describe_remote(&c.remote)));
     out.push((
         "RCLONE_CONFIG",
         match &c.rclone_config {

@@ -113,13 +113,58 @@ impl Tail {
     }
 }
 
-/// A child that did not exit 0, described for humans: `pg_dump exited with status 1: <stderr>`.
+/// A child that did not exit 0, described for humans: `pg_dump exited with status 1: <stderr>`,
+/// and for a database tool whose login failed, a line pointing at the settings to fix.
 #[derive(Debug)]
 pub struct ChildFailed {
     pub what: String,
     pub code: Option<i32>,
     pub status: String,
     pub stderr: String,
+    pub hint: Option<&'static str>,
+}
+
+/// The database tools dbstash runs (dumps and connection checks): their stderr is where
+/// an authentication failure shows.
+const DATABASE_TOOLS: &[&str] = &[
+    "pg_dump",
+    "pg_dumpall",
+    "psql",
+    "mysqldump",
+    "mariadb-dump",
+    "mysql",
+    "mariadb",
+    "redis-cli",
+    "mongodump",
+];
+
+const HINT_NO_PASSWORD: &str = "hint: the server asks for a password and none was given: set DB_PASSWORD or DB_PASSWORD_FILE, or put it in DB_URI (scheme://user:password@host/…)";
+const HINT_WRONG_PASSWORD: &str = "hint: the database rejected the login: check DB_PASSWORD, DB_PASSWORD_FILE or the password in DB_URI (and the user name)";
+
+/// The hint for a failed login, recognised in a database tool's error output: PostgreSQL,
+/// MySQL/MariaDB, Redis and MongoDB each word it their own way.
+pub fn auth_hint(stderr: &str) -> Option<&'static str> {
+    let no_password = [
+        "fe_sendauth: no password supplied",
+        "(using password: NO)",
+        "NOAUTH",
+    ];
+    let rejected = [
+        "password authentication failed",
+        "Access denied for user",
+        "WRONGPASS",
+        "invalid password",
+        "invalid username-password pair",
+        "Authentication failed",
+        "AuthenticationFailed",
+    ];
+    if no_password.iter().any(|p| stderr.contains(p)) {
+        Some(HINT_NO_PASSWORD)
+    } else if rejected.iter().any(|p| stderr.contains(p)) {
+        Some(HINT_WRONG_PASSWORD)
+    } else {
+        None
+    }
 }
 
 impl ChildFailed {
@@ -134,6 +179,10 @@ impl ChildFailed {
             what: what.to_string(),
             code: status.code(),
             status: status_text,
+            hint: DATABASE_TOOLS
+                .contains(&what)
+                .then(|| auth_hint(&stderr))
+                .flatten(),
             // rclone echoes remote strings, credentials included, in its errors.
             stderr: crate::rclone::redact_remote(&stderr),
         }
@@ -144,10 +193,14 @@ impl fmt::Display for ChildFailed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}", self.what, self.status)?;
         if self.stderr.is_empty() {
-            f.write_str(" (no error output)")
+            f.write_str(" (no error output)")?;
         } else {
-            write!(f, ": {}", self.stderr)
+            write!(f, ": {}", self.stderr)?;
         }
+        if let Some(hint) = self.hint {
+            write!(f, "\n{hint}")?;
+        }
+        Ok(())
     }
 }
 
@@ -161,6 +214,8 @@ pub async fn run(mut cmd: Command, what: &str, input: Option<&[u8]>) -> anyhow::
         cmd.stdin(Stdio::piped());
     }
     let mut child = cmd.spawn().map_err(|e| spawn_error(what, e))?;
+    // Dropped early (a caller's time limit ran out): the whole group dies.
+    let mut group = GroupGuard::new(child.id());
     let stderr = Tail::drain(child.stderr.take().expect("stderr is piped"));
     let mut stdout_pipe = child.stdout.take().expect("stdout is piped");
     let writer = {
@@ -177,6 +232,7 @@ pub async fn run(mut cmd: Command, what: &str, input: Option<&[u8]>) -> anyhow::
     let mut stdout = Vec::new();
     let read = stdout_pipe.read_to_end(&mut stdout).await;
     let status = child.wait().await?;
+    group.disarm();
     let write = writer.await?;
     if !status.success() {
         return Err(ChildFailed::new(what, status, stderr.text().await).into());
@@ -192,5 +248,47 @@ pub fn spawn_error(what: &str, e: io::Error) -> anyhow::Error {
         anyhow::anyhow!("{what}: program not found on PATH ({e})")
     } else {
         anyhow::anyhow!("{what}: could not start: {e}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::process::ExitStatusExt;
+
+    /// Real error output of each engine's tools for a missing or a wrong password.
+    #[test]
+    fn authentication_failures_point_at_the_password_settings() {
+        let cases = [
+            ("pg_dump", "pg_dump: error: connection to server at \"127.0.0.1\", port 5432 failed: fe_sendauth: no password supplied", Some(HINT_NO_PASSWORD)),
+            ("psql", "psql: error: connection to server at \"127.0.0.1\", port 5432 failed: FATAL:  password authentication failed for user \"postgres\"", Some(HINT_WRONG_PASSWORD)),
+            ("mariadb-dump", "mariadb-dump: Got error: 1045: \"Access denied for user 'root'@'localhost' (using password: YES)\" when trying to connect", Some(HINT_WRONG_PASSWORD)),
+            ("mysql", "ERROR 1045 (28000): Access denied for user 'app'@'10.0.0.2' (using password: NO)", Some(HINT_NO_PASSWORD)),
+            ("redis-cli", "NOAUTH Authentication required.", Some(HINT_NO_PASSWORD)),
+            ("redis-cli", "AUTH failed: WRONGPASS invalid username-password pair or user is disabled.", Some(HINT_WRONG_PASSWORD)),
+            ("redis-cli", "AUTH failed: ERR invalid password", Some(HINT_WRONG_PASSWORD)),
+            ("mongodump", "Failed: can't create session: failed to connect to mongodb://m:27017/: connection() error occurred during connection handshake: auth error: sasl conversation error: unable to authenticate using mechanism \"SCRAM-SHA-256\": (AuthenticationFailed) Authentication failed.", Some(HINT_WRONG_PASSWORD)),
+            ("pg_dump", "pg_dump: error: connection to server at \"127.0.0.1\", port 5432 failed: Connection refused", None),
+            ("mysqldump", "mysqldump: Got error: 1049: \"Unknown database 'shop'\" when selecting the database", None),
+        ];
+        for (program, stderr, want) in cases {
+            assert_eq!(auth_hint(stderr), want, "{stderr}");
+            let e = ChildFailed::new(program, ExitStatus::from_raw(1 << 8), stderr.into());
+            assert_eq!(e.hint, want, "{program}");
+            let text = e.to_string();
+            match want {
+                Some(h) => assert!(text.ends_with(&format!("\n{h}")), "{text}"),
+                None => assert!(!text.contains("hint:"), "{text}"),
+            }
+        }
+        // Not a database tool: rclone's and hooks' errors get no password hint.
+        for what in ["rclone rcat", "HOOK_PRE_BACKUP"] {
+            let e = ChildFailed::new(
+                what,
+                ExitStatus::from_raw(1 << 8),
+                "Access denied for user 'x'".into(),
+            );
+            assert_eq!(e.hint, None, "{what}");
+        }
     }
 }

@@ -3,10 +3,16 @@
 //! dbstash's `RCLONE_CONFIG` holds base64 *content*, while rclone reads an env `RCLONE_CONFIG`
 //! as a *path*: so the variable is removed from rclone's environment, and the config reaches
 //! rclone as `--config FILE` (a 0600 temp file for inline content).
+//!
+//! Control calls (list, stat, move, delete, the checksum file) are bounded: rclone's own
+//! defaults retry a remote that refuses connections or never answers for many minutes (a
+//! listing of a closed S3 port took 693 s with rclone 1.75). The streaming upload keeps
+//! rclone's defaults: a dump may legitimately pause for minutes.
 
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
@@ -22,6 +28,35 @@ use crate::retention::Entry;
 const EXIT_DIR_NOT_FOUND: i32 = 3;
 const EXIT_FILE_NOT_FOUND: i32 = 4;
 
+/// The idle timeout dbstash gives control calls (rclone's default is 5 min).
+const CONTROL_TIMEOUT: &str = "20s";
+
+/// Flags for control calls, placed before RCLONE_EXTRA_ARGS so that each can be overridden
+/// there: connect within 10 s, an answer within 20 s, one retry of a failed request, no
+/// retry of the whole command. A refused connection fails in seconds (measured 5.7 s against
+/// a closed S3 port, instead of 693 s).
+const CONTROL_FLAGS: [&str; 8] = [
+    "--contimeout",
+    "10s",
+    "--timeout",
+    CONTROL_TIMEOUT,
+    "--low-level-retries",
+    "2",
+    "--retries",
+    "1",
+];
+
+/// The wall-clock bound of one control call is this many times its `--timeout`: a remote
+/// that accepts connections but never answers would otherwise be asked again and again
+/// (each backend makes several requests per command, each retried).
+const CONTROL_LIMIT_FACTOR: u32 = 3;
+
+/// The shortest wall-clock bound of a control call.
+const MIN_CONTROL_LIMIT: Duration = Duration::from_secs(60);
+
+/// How long `rclone version` may take.
+const VERSION_LIMIT: Duration = Duration::from_secs(10);
+
 #[derive(Deserialize)]
 struct Item {
     #[serde(rename = "Name")]
@@ -36,8 +71,38 @@ struct Item {
 pub struct Rclone {
     config_path: Option<PathBuf>,
     extra_args: Vec<String>,
+    /// How long one control call may take in all; `None` when `--timeout 0` in
+    /// RCLONE_EXTRA_ARGS turned rclone's timeouts off.
+    control_limit: Option<Duration>,
+    /// The remote as logs show it (credentials redacted), for errors.
+    remote: String,
     /// Keeps the decoded `RCLONE_CONFIG` file alive (and deletes it on drop).
     _inline_config: Option<tempfile::NamedTempFile>,
+}
+
+/// The wall-clock bound of a control call: [`CONTROL_LIMIT_FACTOR`] × the `--timeout` in
+/// effect (ours, or the last one in RCLONE_EXTRA_ARGS), at least [`MIN_CONTROL_LIMIT`];
+/// `None` for `--timeout 0` (rclone's "off"). A value dbstash cannot read keeps the default.
+pub fn control_limit(extra_args: &[String]) -> Option<Duration> {
+    let mut timeout = CONTROL_TIMEOUT.to_string();
+    let mut it = extra_args.iter();
+    while let Some(a) = it.next() {
+        if let Some(v) = a.strip_prefix("--timeout=") {
+            timeout = v.to_string();
+        } else if a == "--timeout" {
+            if let Some(v) = it.next() {
+                timeout = v.clone();
+            }
+        }
+    }
+    let t = match timeout.trim() {
+        "0" | "0s" | "off" => return None,
+        t => crate::input::parse_duration(t)
+            .ok()
+            .flatten()
+            .unwrap_or(Duration::from_secs(20)),
+    };
+    Some((t * CONTROL_LIMIT_FACTOR).max(MIN_CONTROL_LIMIT))
 }
 
 impl Rclone {
@@ -62,6 +127,8 @@ impl Rclone {
         Ok(Rclone {
             config_path,
             extra_args: cfg.rclone_extra_args.clone(),
+            control_limit: control_limit(&cfg.rclone_extra_args),
+            remote: redact_remote(&cfg.remote),
             _inline_config: inline,
         })
     }
@@ -86,39 +153,68 @@ impl Rclone {
             .join(" ")
     }
 
-    fn command(&self, subcommand: &str) -> Command {
+    /// `rclone [--config FILE] SUBCOMMAND [FLAGS] RCLONE_EXTRA_ARGS`: the user's arguments
+    /// come after dbstash's defaults, so they win (for rclone, the last value of a flag counts).
+    fn command_with(&self, subcommand: &str, defaults: &[&str]) -> Command {
         let mut cmd = process::command("rclone");
         cmd.env_remove("RCLONE_CONFIG");
         if let Some(p) = &self.config_path {
             cmd.arg("--config").arg(p);
         }
-        cmd.arg(subcommand).args(&self.extra_args);
+        cmd.arg(subcommand).args(defaults).args(&self.extra_args);
         cmd
     }
 
+    /// A control call: short timeouts and few retries.
+    fn command(&self, subcommand: &str) -> Command {
+        self.command_with(subcommand, &CONTROL_FLAGS)
+    }
+
+    /// Run a control call within its wall-clock bound. When the bound passes, the call is
+    /// dropped, which kills rclone's process group.
+    async fn run_control(
+        &self,
+        cmd: Command,
+        what: &str,
+        input: Option<&[u8]>,
+    ) -> anyhow::Result<Vec<u8>> {
+        let Some(limit) = self.control_limit else {
+            return process::run(cmd, what, input).await;
+        };
+        match tokio::time::timeout(limit, process::run(cmd, what, input)).await {
+            Ok(result) => result,
+            Err(_) => Err(anyhow::anyhow!(
+                "{what} on {}: no answer within {}: the remote refuses connections, never answers or is very slow (stopped rclone; check RCLONE_REMOTE and the network, or allow more time with a larger --timeout in RCLONE_EXTRA_ARGS: the bound is {CONTROL_LIMIT_FACTOR}x it)",
+                self.remote,
+                crate::backup::fmt_human(limit)
+            )),
+        }
+    }
+
     /// `rclone rcat TARGET`, stdin piped: the object is committed when stdin reaches EOF.
+    /// rclone's own timeouts: a dump that pauses must not fail the upload.
     pub fn rcat(&self, target: &str) -> Command {
-        let mut cmd = self.command("rcat");
+        let mut cmd = self.command_with("rcat", &[]);
         cmd.arg(target).stdin(Stdio::piped()).stdout(Stdio::null());
         cmd
     }
 
-    /// Upload a small object from memory.
+    /// Upload a small object from memory (a control call: it is bounded).
     pub async fn put(&self, target: &str, content: &[u8]) -> anyhow::Result<()> {
         let mut cmd = self.command("rcat");
         cmd.arg(target);
-        process::run(cmd, "rclone rcat", Some(content)).await?;
+        self.run_control(cmd, "rclone rcat", Some(content)).await?;
         Ok(())
     }
 
-    /// `rclone lsjson PATH`: the files directly in a directory (a missing one is empty), or
-    /// the one file a file path names.
-    async fn lsjson(&self, path: &str) -> anyhow::Result<Vec<Item>> {
+    /// `rclone lsjson PATH`: the files directly in a directory, or the one file a file path
+    /// names; `None` when rclone says the directory (or file) does not exist.
+    async fn lsjson(&self, path: &str) -> anyhow::Result<Option<Vec<Item>>> {
         let mut cmd = self.command("lsjson");
         // Server time avoids a metadata request per object on S3-like backends.
         cmd.args(["--files-only", "--no-mimetype", "--use-server-modtime"])
             .arg(path);
-        let out = match process::run(cmd, "rclone lsjson", None).await {
+        let out = match self.run_control(cmd, "rclone lsjson", None).await {
             Ok(out) => out,
             Err(e)
                 if matches!(
@@ -126,11 +222,12 @@ impl Rclone {
                     Some(EXIT_DIR_NOT_FOUND | EXIT_FILE_NOT_FOUND)
                 ) =>
             {
-                return Ok(Vec::new())
+                return Ok(None)
             }
             Err(e) => return Err(e),
         };
         serde_json::from_slice(&out)
+            .map(Some)
             .context("rclone lsjson printed something that is not its JSON listing")
     }
 
@@ -139,12 +236,39 @@ impl Rclone {
         Ok(self
             .lsjson(dir)
             .await?
+            .unwrap_or_default()
             .into_iter()
             .map(|i| Entry {
                 name: i.name,
                 mod_time: i.mod_time,
             })
             .collect())
+    }
+
+    /// How many files `dir` holds; `None` when it does not exist yet (local, SFTP and
+    /// WebDAV remotes say so; object stores list a missing folder as empty).
+    pub async fn probe(&self, dir: &str) -> anyhow::Result<Option<usize>> {
+        Ok(self.lsjson(dir).await?.map(|items| items.len()))
+    }
+
+    /// The first line of `rclone version`, e.g. `rclone v1.75.2`.
+    pub async fn version() -> anyhow::Result<String> {
+        let mut cmd = process::command("rclone");
+        cmd.env_remove("RCLONE_CONFIG").arg("version");
+        let out = tokio::time::timeout(VERSION_LIMIT, process::run(cmd, "rclone version", None))
+            .await
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "rclone version: no answer within {}",
+                    crate::backup::fmt_human(VERSION_LIMIT)
+                )
+            })??;
+        Ok(String::from_utf8_lossy(&out)
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_string())
     }
 
     /// The size of object `name` in folder `dir` as the remote reports it (-1: the backend
@@ -156,11 +280,15 @@ impl Rclone {
             Ok(items) => items,
             Err(_) => self.lsjson(&target).await?,
         };
-        Ok(items.into_iter().find(|i| i.name == name).map(|i| i.size))
+        Ok(items
+            .unwrap_or_default()
+            .into_iter()
+            .find(|i| i.name == name)
+            .map(|i| i.size))
     }
 
     /// Whether the remote renames server-side (file-system-like backends), from
-    /// `rclone backend features`, which asks no server.
+    /// `rclone backend features` (which, on S3, still looks the path up).
     pub async fn has_server_side_move(&self, remote: &str) -> anyhow::Result<bool> {
         #[derive(Deserialize)]
         struct Features {
@@ -169,7 +297,9 @@ impl Rclone {
         }
         let mut cmd = self.command("backend");
         cmd.arg("features").arg(remote);
-        let out = process::run(cmd, "rclone backend features", None).await?;
+        let out = self
+            .run_control(cmd, "rclone backend features", None)
+            .await?;
         let f: Features =
             serde_json::from_slice(&out).context("rclone backend features printed no JSON")?;
         Ok(f.features
@@ -182,15 +312,15 @@ impl Rclone {
     pub async fn move_to(&self, from: &str, to: &str) -> anyhow::Result<()> {
         let mut cmd = self.command("moveto");
         cmd.arg(from).arg(to);
-        process::run(cmd, "rclone moveto", None).await?;
+        self.run_control(cmd, "rclone moveto", None).await?;
         Ok(())
     }
 
     /// Delete one object. `Ok(false)` when there was nothing to delete.
     pub async fn delete(&self, target: &str) -> anyhow::Result<bool> {
         let mut cmd = self.command("deletefile");
-        cmd.args(["--retries", "1"]).arg(target);
-        match process::run(cmd, "rclone deletefile", None).await {
+        cmd.arg(target);
+        match self.run_control(cmd, "rclone deletefile", None).await {
             Ok(_) => Ok(true),
             Err(e)
                 if matches!(
@@ -215,6 +345,90 @@ pub fn join(remote: &str, name: &str) -> String {
         format!("{remote}{name}")
     } else {
         format!("{remote}/{name}")
+    }
+}
+
+/// What an RCLONE_REMOTE string names, read the way rclone reads it (`fspath.Parse`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Location {
+    /// `name:path`, `name:`, `:backend,opt=v:path`, `name,opt=v:path`.
+    Remote,
+    /// `/backups`: a directory of this machine (a mounted volume, in a container).
+    LocalAbsolute,
+    /// `backups`, `s3/bucket`, `./x:y`: resolved against dbstash's working directory.
+    LocalRelative,
+}
+
+/// rclone's rule: a string with no `:` is a local path, and so is one where a `/` comes
+/// before the first `:` or `,` (a remote's name holds no `/`). A leading `:` starts an
+/// on-the-fly backend (`:s3,…:bucket`).
+pub fn location(remote: &str) -> Location {
+    let local = || {
+        if remote.starts_with('/') {
+            Location::LocalAbsolute
+        } else {
+            Location::LocalRelative
+        }
+    };
+    if !remote.contains(':') {
+        return local();
+    }
+    for (i, c) in remote.char_indices() {
+        match c {
+            ':' if i == 0 => {}
+            ':' | ',' => return Location::Remote,
+            '/' | '\\' if !remote.starts_with(':') => return local(),
+            _ => {}
+        }
+    }
+    Location::Remote
+}
+
+/// RCLONE_REMOTE must name a remote or an absolute path: a relative path silently writes
+/// the backups next to dbstash (inside a container: onto its disk, gone with it). Typically a
+/// forgotten colon: `s3/my-bucket/backups` for `s3:my-bucket/backups`.
+pub fn check_remote(remote: &str) -> Result<(), String> {
+    if location(remote) != Location::LocalRelative {
+        return Ok(());
+    }
+    let shown = redact_remote(remote);
+    let mut msg = format!(
+        "'{shown}' is a relative local path: rclone would write the backups into that folder under dbstash's working directory (in a container, onto its own disk)."
+    );
+    let name_ok = |n: &str| {
+        !n.is_empty()
+            && !n.starts_with('-')
+            && n.chars()
+                .all(|c| c.is_alphanumeric() || "_-.+@ ".contains(c))
+            && n != "."
+            && n != ".."
+    };
+    match remote.split_once('/') {
+        Some((name, path)) if name_ok(name) => {
+            msg.push_str(&format!(
+                " Did you forget the colon? A remote is written name:path, e.g. '{}'.",
+                redact_remote(&format!("{name}:{path}"))
+            ));
+        }
+        _ if name_ok(remote) => {
+            msg.push_str(&format!(
+                " Did you forget the colon? A remote is written name:path, e.g. '{}:' or '{}:backups'.",
+                shown, shown
+            ));
+        }
+        _ => msg.push_str(" A remote is written name:path, e.g. s3:my-bucket/backups."),
+    }
+    msg.push_str(
+        " For a local directory (a mounted volume) give an absolute path such as /backups.",
+    );
+    Err(msg)
+}
+
+/// RCLONE_REMOTE for dry runs and summaries: credentials redacted, a local path marked.
+pub fn describe_remote(remote: &str) -> String {
+    match location(remote) {
+        Location::LocalAbsolute => format!("{} (local path)", redact_remote(remote)),
+        _ => redact_remote(remote),
     }
 }
 
@@ -244,6 +458,120 @@ mod tests {
         );
         assert_eq!(join("crypt:", "a.sql"), "crypt:a.sql");
         assert_eq!(join(":local:/tmp/x", "a.sql"), ":local:/tmp/x/a.sql");
+    }
+
+    #[test]
+    fn remote_or_local_path_as_rclone_reads_it() {
+        use Location::*;
+        for (remote, want) in [
+            ("s3:my-bucket/backups", Remote),
+            ("s3:", Remote),
+            ("my remote:x", Remote),
+            ("gdrive,shared_with_me:x", Remote),
+            (
+                ":s3,provider=Rclone,endpoint='http://127.0.0.1:9000':bucket/x",
+                Remote,
+            ),
+            (":local:/tmp/x", Remote),
+            (":local:relative", Remote),
+            ("crypt:", Remote),
+            ("C:\\backups", Remote), // Linux: a remote named C
+            ("/backups", LocalAbsolute),
+            ("/mnt/data:2020/x", LocalAbsolute),
+            ("s3/my-bucket/backups", LocalRelative),
+            ("backups", LocalRelative),
+            ("./backups", LocalRelative),
+            ("./files:2020", LocalRelative),
+            ("dir/sub:x", LocalRelative),
+            ("a,b", LocalRelative),
+        ] {
+            assert_eq!(location(remote), want, "{remote}");
+        }
+    }
+
+    #[test]
+    fn relative_paths_are_refused_with_a_hint() {
+        for ok in ["s3:b/x", "/backups", ":local:/x"] {
+            assert!(check_remote(ok).is_ok(), "{ok}");
+        }
+        let e = check_remote("s3/my-bucket/backups").unwrap_err();
+        assert!(
+            e.contains("'s3/my-bucket/backups' is a relative local path"),
+            "{e}"
+        );
+        assert!(
+            e.contains(
+                "forget the colon? A remote is written name:path, e.g. 's3:my-bucket/backups'"
+            ),
+            "{e}"
+        );
+        assert!(e.contains("absolute path such as /backups"), "{e}");
+        let e = check_remote("backups").unwrap_err();
+        assert!(e.contains("e.g. 'backups:' or 'backups:backups'"), "{e}");
+        let e = check_remote("./out").unwrap_err();
+        assert!(!e.contains("forget the colon"), "{e}");
+        assert!(e.contains("absolute path"), "{e}");
+        assert_eq!(describe_remote("/backups"), "/backups (local path)");
+        assert_eq!(describe_remote("s3:b"), "s3:b");
+    }
+
+    #[test]
+    fn control_calls_are_bounded_by_three_times_their_timeout() {
+        let args = |s: &str| s.split_whitespace().map(String::from).collect::<Vec<_>>();
+        assert_eq!(control_limit(&[]), Some(Duration::from_secs(60)));
+        assert_eq!(
+            control_limit(&args("--timeout 5m")),
+            Some(Duration::from_secs(900))
+        );
+        assert_eq!(
+            control_limit(&args("--timeout=1m --fast-list")),
+            Some(Duration::from_secs(180))
+        );
+        assert_eq!(
+            control_limit(&args("--timeout 5s")),
+            Some(Duration::from_secs(60)),
+            "at least 60 s"
+        );
+        assert_eq!(
+            control_limit(&args("--timeout 0")),
+            None,
+            "rclone's timeouts off: ours too"
+        );
+        assert_eq!(
+            control_limit(&args("--timeout 1.5m")),
+            Some(Duration::from_secs(60)),
+            "unreadable: the default"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_users_flags_come_after_the_defaults() {
+        let a = crate::cli::CommonArgs {
+            db_host: Some("h".into()),
+            db_name: Some("d".into()),
+            rclone_remote: Some("r:".into()),
+            backup_schedule: Some("once".into()),
+            rclone_extra_args: Some("--timeout 2m --s3-no-check-bucket".into()),
+            ..Default::default()
+        };
+        let cfg = Config::resolve(crate::engine::EngineKind::Pg, a).unwrap();
+        let r = Rclone::new(&cfg).unwrap();
+        let argv = |c: &Command| {
+            c.as_std()
+                .get_args()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        assert_eq!(
+            argv(&r.command("lsjson")),
+            "lsjson --contimeout 10s --timeout 20s --low-level-retries 2 --retries 1 --timeout 2m --s3-no-check-bucket"
+        );
+        assert_eq!(
+            argv(&r.rcat("r:x")),
+            "rcat --timeout 2m --s3-no-check-bucket r:x"
+        );
+        assert_eq!(r.control_limit, Some(Duration::from_secs(360)));
     }
 
     #[test]
