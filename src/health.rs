@@ -1,6 +1,6 @@
 //! Daemon state and its HTTP face: `/healthz` (200 while the last backup succeeded or none has
-//! run yet; 503 after a failure, or when no success happened within HEALTH_MAX_AGE) and
-//! `/metrics` in Prometheus text format.
+//! run yet; 503 after a failure, after a failed start-up check until a backup succeeds, or
+//! when no success happened within HEALTH_MAX_AGE) and `/metrics` in Prometheus text format.
 
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
@@ -26,6 +26,8 @@ pub struct Snapshot {
     pub successes: u64,
     pub failures: u64,
     pub running: bool,
+    /// Why the start-up check failed; cleared by the next successful backup.
+    pub preflight_error: Option<String>,
 }
 
 /// Shared between the scheduler (writer) and the HTTP handlers (readers).
@@ -69,6 +71,12 @@ impl State {
         });
     }
 
+    /// The start-up check failed: unhealthy, with `reason`, until a backup succeeds (the
+    /// database may come up later).
+    pub fn preflight_failed(&self, reason: String) {
+        self.update(|s| s.preflight_error = Some(reason));
+    }
+
     pub fn run_finished(&self, result: Result<(Duration, u64), String>) {
         self.update(|s| {
             s.running = false;
@@ -76,6 +84,7 @@ impl State {
                 Ok((duration, bytes)) => {
                     s.successes += 1;
                     s.last_failed = false;
+                    s.preflight_error = None;
                     s.last_success = Some(Utc::now());
                     s.last_duration = Some(duration);
                     s.last_bytes = Some(bytes);
@@ -99,6 +108,8 @@ impl State {
         });
         let (code, status) = if s.last_failed {
             (StatusCode::SERVICE_UNAVAILABLE, "failing")
+        } else if s.preflight_error.is_some() {
+            (StatusCode::SERVICE_UNAVAILABLE, "preflight_failed")
         } else if stale {
             (StatusCode::SERVICE_UNAVAILABLE, "stale")
         } else {
@@ -113,6 +124,7 @@ impl State {
             "last_run": rfc(s.last_run),
             "last_success": rfc(s.last_success),
             "last_error": s.last_error,
+            "preflight_error": s.preflight_error,
             "next_run": rfc(s.next_run),
         });
         (code, body.to_string())
@@ -233,6 +245,29 @@ mod tests {
             "no success within max age"
         );
         assert!(body.contains("\"status\":\"stale\""), "{body}");
+    }
+
+    #[test]
+    fn a_failed_preflight_is_503_until_a_backup_succeeds() {
+        let st = State::new(None, "pg", "app");
+        st.preflight_failed("database: psql exited with status 2".into());
+        let (code, body) = st.health(Utc::now());
+        assert_eq!(code, StatusCode::SERVICE_UNAVAILABLE);
+        let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(json["status"], "preflight_failed");
+        assert_eq!(
+            json["preflight_error"],
+            "database: psql exited with status 2"
+        );
+        // A failed backup keeps it unhealthy; only a success clears the preflight's verdict.
+        st.run_started();
+        st.run_finished(Err("pg_dump exited with status 1".into()));
+        assert_eq!(st.health(Utc::now()).0, StatusCode::SERVICE_UNAVAILABLE);
+        st.run_started();
+        st.run_finished(Ok((Duration::from_secs(1), 10)));
+        let (code, body) = st.health(Utc::now());
+        assert_eq!(code, StatusCode::OK, "{body}");
+        assert!(body.contains("\"preflight_error\":null"), "{body}");
     }
 
     #[test]

@@ -8,6 +8,7 @@ use chrono_tz::Tz;
 use tracing::{error, info, warn};
 
 use crate::backup::{self, Shutdown};
+use crate::check;
 use crate::config::Config;
 use crate::health;
 use crate::lock;
@@ -193,6 +194,34 @@ async fn daemon_loop(
         }
     });
     info!(engine = cfg.engine.key(), database = cfg.db_label(), schedule = expr, tz = cfg.tz.name(), health = %addr, "dbstash started");
+
+    // `dbstash check` at start: a configuration that cannot work is reported now, not at the
+    // first scheduled run hours later. The daemon keeps running (the database may come up
+    // later); /healthz answers 503 until a backup succeeds.
+    tokio::select! {
+        sig = shutdown.recv() => {
+            info!("{sig} received during the start-up check: exiting");
+            return ExitCode::SUCCESS;
+        }
+        checked = check::preflight(cfg) => match checked {
+            Ok(()) => info!(
+                engine = cfg.engine.key(),
+                database = cfg.db_label(),
+                "preflight passed: dump tool, rclone, remote and database login ok"
+            ),
+            Err(reason) => {
+                error!(
+                    engine = cfg.engine.key(),
+                    database = cfg.db_label(),
+                    error = %reason,
+                    "preflight failed: backups will fail until this is fixed (see `dbstash check`)"
+                );
+                state.preflight_failed(reason.clone());
+                let report = Report::failed(cfg.engine.key(), cfg.db_label(), Stage::Preflight, &reason);
+                outbox.finished(None, report);
+            }
+        }
+    }
 
     let mut after = Utc::now();
     if cfg.on_start {
