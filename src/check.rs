@@ -276,35 +276,62 @@ async fn database(cfg: &Config) -> Result<String, String> {
         None => None,
     };
     let cmd = build(&check, &program, secret_file.as_ref().map(|f| f.path()));
-    let out = bounded(
-        LOGIN_LIMIT,
-        process::run(cmd, &program, None),
-        &format!("{program} (the connection check)"),
-    )
-    .await?;
-    drop(secret_file);
-    let reply = String::from_utf8_lossy(&out).trim().to_string();
-    if let Some(want) = engine.check_reply() {
-        if reply != want {
-            let shown = if reply.is_empty() {
-                "nothing".to_string()
-            } else {
-                format!("'{}'", first_line(&out))
-            };
-            let mut e = format!("{program} answered {shown} instead of {want}");
-            if let Some(hint) = process::auth_hint(&reply) {
-                let _ = write!(e, "\n{hint}");
-            }
-            return Err(e);
+    let (status, stdout, stderr) = match tokio::time::timeout(LOGIN_LIMIT, output(cmd)).await {
+        Ok(Ok(out)) => out,
+        Ok(Err(e)) => return Err(format!("{:#}", process::spawn_error(&program, e))),
+        Err(_) => {
+            return Err(format!(
+                "{program}: no answer within {} (stopped it): is the database host reachable, or does a firewall drop the connection?",
+                crate::backup::fmt_human(LOGIN_LIMIT)
+            ))
         }
+    };
+    drop(secret_file);
+    if !status.success() {
+        return Err(process::ChildFailed::new(&program, status, stderr).to_string());
+    }
+    let reply = String::from_utf8_lossy(&stdout).trim().to_string();
+    let accepted = engine.check_replies();
+    if !accepted.is_empty() && !accepted.iter().any(|a| reply.starts_with(a)) {
+        let shown = match first_line(&stdout) {
+            l if l.is_empty() => "nothing".to_string(),
+            l => format!("'{l}'"),
+        };
+        let mut e = format!("{program} answered {shown} instead of {}", accepted[0]);
+        if !stderr.is_empty() {
+            let _ = write!(e, ": {stderr}");
+        }
+        if let Some(hint) = process::auth_hint(&format!("{stderr}\n{reply}")) {
+            let _ = write!(e, "\n{hint}");
+        }
+        return Err(e);
     }
     let target = match &cfg.conn.database {
         Some(db) => format!("database {db}"),
         None => "the server".to_string(),
     };
     Ok(format!(
-        "{program} reached {target} with the dump's credentials"
+        "{program} logged in to {target} with the dump's credentials"
     ))
+}
+
+/// Run a child to its end: exit status, stdout, and the tail of stderr. Dropped early (the
+/// time limit), its process group is killed.
+async fn output(mut cmd: Command) -> std::io::Result<(std::process::ExitStatus, Vec<u8>, String)> {
+    use tokio::io::AsyncReadExt as _;
+    let mut child = cmd.spawn()?;
+    let mut group = process::GroupGuard::new(child.id());
+    let stderr = process::Tail::drain(child.stderr.take().expect("stderr is piped"));
+    let mut stdout = Vec::new();
+    child
+        .stdout
+        .take()
+        .expect("stdout is piped")
+        .read_to_end(&mut stdout)
+        .await?;
+    let status = child.wait().await?;
+    group.disarm();
+    Ok((status, stdout, stderr.text().await))
 }
 
 /// The check command as a process: the same arguments, environment and secret file as a

@@ -142,13 +142,10 @@ const HINT_NO_PASSWORD: &str = "hint: the server asks for a password and none wa
 const HINT_WRONG_PASSWORD: &str = "hint: the database rejected the login: check DB_PASSWORD, DB_PASSWORD_FILE or the password in DB_URI (and the user name)";
 
 /// The hint for a failed login, recognised in a database tool's error output: PostgreSQL,
-/// MySQL/MariaDB, Redis and MongoDB each word it their own way.
-pub fn auth_hint(stderr: &str) -> Option<&'static str> {
-    let no_password = [
-        "fe_sendauth: no password supplied",
-        "(using password: NO)",
-        "NOAUTH",
-    ];
+/// MySQL/MariaDB, Redis and MongoDB each word it their own way. A rejected password wins over
+/// Redis's `NOAUTH`, which follows it (`AUTH failed: WRONGPASS …`, then `NOAUTH …`).
+pub fn auth_hint(output: &str) -> Option<&'static str> {
+    let no_password = ["fe_sendauth: no password supplied", "(using password: NO)"];
     let rejected = [
         "password authentication failed",
         "Access denied for user",
@@ -158,10 +155,12 @@ pub fn auth_hint(stderr: &str) -> Option<&'static str> {
         "Authentication failed",
         "AuthenticationFailed",
     ];
-    if no_password.iter().any(|p| stderr.contains(p)) {
+    if no_password.iter().any(|p| output.contains(p)) {
         Some(HINT_NO_PASSWORD)
-    } else if rejected.iter().any(|p| stderr.contains(p)) {
+    } else if rejected.iter().any(|p| output.contains(p)) {
         Some(HINT_WRONG_PASSWORD)
+    } else if output.contains("NOAUTH") {
+        Some(HINT_NO_PASSWORD)
     } else {
         None
     }
@@ -267,6 +266,8 @@ mod tests {
             ("redis-cli", "NOAUTH Authentication required.", Some(HINT_NO_PASSWORD)),
             ("redis-cli", "AUTH failed: WRONGPASS invalid username-password pair or user is disabled.", Some(HINT_WRONG_PASSWORD)),
             ("redis-cli", "AUTH failed: ERR invalid password", Some(HINT_WRONG_PASSWORD)),
+            // redis-cli --rdb with a wrong password, as Redis 7 words it.
+            ("redis-cli", "AUTH failed: WRONGPASS invalid username-password pair or user is disabled.\nsending REPLCONF capa eof\nREPLCONF capa error: NOAUTH Authentication required.\nSYNC with master failed: -NOAUTH Authentication required.", Some(HINT_WRONG_PASSWORD)),
             ("mongodump", "Failed: can't create session: failed to connect to mongodb://m:27017/: connection() error occurred during connection handshake: auth error: sasl conversation error: unable to authenticate using mechanism \"SCRAM-SHA-256\": (AuthenticationFailed) Authentication failed.", Some(HINT_WRONG_PASSWORD)),
             ("pg_dump", "pg_dump: error: connection to server at \"127.0.0.1\", port 5432 failed: Connection refused", None),
             ("mysqldump", "mysqldump: Got error: 1049: \"Unknown database 'shop'\" when selecting the database", None),

@@ -246,10 +246,11 @@ pub trait Engine: Send + Sync {
     /// user, TLS options, environment and secret file, through the engine's client (`psql`,
     /// `mysql`) or the dump tool itself. Used by `dbstash check` and the daemon's preflight.
     fn check_command(&self, cfg: &Config) -> DumpCommand;
-    /// What the check command prints (trimmed) when the login worked, for clients whose exit
-    /// status alone does not prove it (`redis-cli` exits 0 on `NOAUTH`).
-    fn check_reply(&self) -> Option<&'static str> {
-        None
+    /// How the check command's output (trimmed) starts when the login worked, for clients
+    /// whose exit status alone does not prove it (`redis-cli` exits 0 on `NOAUTH`). Empty:
+    /// the exit status decides.
+    fn check_replies(&self) -> &'static [&'static str] {
+        &[]
     }
     /// The extension `BACKUP_EXTENSION` defaults to, following compression and extra args.
     fn auto_extension(&self, cfg: &Config) -> String;

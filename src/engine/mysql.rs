@@ -101,8 +101,8 @@ impl Engine for MySql {
         cmd
     }
 
-    fn check_reply(&self) -> Option<&'static str> {
-        Some("1")
+    fn check_replies(&self) -> &'static [&'static str] {
+        &["1"]
     }
 
     fn auto_extension(&self, _cfg: &Config) -> String {

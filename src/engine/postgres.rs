@@ -252,8 +252,8 @@ impl Engine for Postgres {
         self.with_secrets(cfg, DumpCommand::new("psql", args))
     }
 
-    fn check_reply(&self) -> Option<&'static str> {
-        Some("1")
+    fn check_replies(&self) -> &'static [&'static str] {
+        &["1"]
     }
 
     fn auto_extension(&self, cfg: &Config) -> String {

@@ -59,7 +59,7 @@ impl Engine for Redis {
 
     /// `redis-cli PING` with the dump's flags (DUMP_EXTRA_ARGS included: they are redis-cli's
     /// own, e.g. `--cacert`) and `REDISCLI_AUTH`. redis-cli exits 0 even when the server
-    /// answers `NOAUTH`, so only a `PONG` counts.
+    /// answers `NOAUTH`, so the reply decides.
     fn check_command(&self, cfg: &Config) -> DumpCommand {
         let mut args = connection_args(cfg);
         args.extend(cfg.dump_extra_args.iter().cloned());
@@ -67,8 +67,10 @@ impl Engine for Redis {
         DumpCommand::new("redis-cli", args).secret_env("REDISCLI_AUTH", cfg.conn.password.as_ref())
     }
 
-    fn check_reply(&self) -> Option<&'static str> {
-        Some("PONG")
+    /// `NOPERM` is a login too: a least-privilege backup user may run only what `--rdb`
+    /// needs (`+sync +replconf`), not PING.
+    fn check_replies(&self) -> &'static [&'static str] {
+        &["PONG", "NOPERM"]
     }
 
     fn auto_extension(&self, _cfg: &Config) -> String {

@@ -654,7 +654,10 @@ fn check_commands_use_the_dump_connection() {
         mariadb.engine().check_command(&mariadb).fallback.as_deref(),
         Some("mysql")
     );
-    assert_eq!(EngineKind::Redis.engine().check_reply(), Some("PONG"));
-    assert_eq!(EngineKind::Mysql.engine().check_reply(), Some("1"));
-    assert_eq!(EngineKind::Mongo.engine().check_reply(), None);
+    assert_eq!(
+        EngineKind::Redis.engine().check_replies(),
+        ["PONG", "NOPERM"]
+    );
+    assert_eq!(EngineKind::Mysql.engine().check_replies(), ["1"]);
+    assert!(EngineKind::Mongo.engine().check_replies().is_empty());
 }

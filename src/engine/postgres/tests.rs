@@ -306,7 +306,7 @@ fn check_command_is_psql_with_the_dump_connection() {
             "{what}"
         );
     }
-    assert_eq!(Postgres.check_reply(), Some("1"));
+    assert_eq!(Postgres.check_replies(), ["1"]);
     for (extra, want) in [
         ("--database=a", "a"),
         ("--database b", "b"),
