@@ -405,3 +405,64 @@ pub fn tools_dir(dir: &Path, tools: &[&str]) -> PathBuf {
     }
     d
 }
+
+/// The real binary behind `tool`: a pyenv shim (a script needing bash and pyenv on PATH) is
+/// resolved to what it runs, so a test can give dbstash a PATH holding only that binary.
+pub fn real_binary(tool: &str) -> Option<PathBuf> {
+    let p = which(tool)?;
+    let head = std::fs::read(&p).ok()?;
+    if !head.starts_with(b"#!") {
+        return Some(p);
+    }
+    let out = Command::new("pyenv").args(["which", tool]).output().ok()?;
+    let real = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    (out.status.success() && real.is_file()).then_some(real)
+}
+
+/// A loopback port that accepts connections and never answers (a hung server, a proxy to
+/// nowhere). The connections are held for the life of the test binary.
+pub fn black_hole() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in listener.incoming().flatten() {
+            held.push(conn);
+        }
+    });
+    port
+}
+
+/// A loopback port with nothing listening (connections are refused).
+pub fn closed_port() -> u16 {
+    free_port()
+}
+
+/// `GET path` on 127.0.0.1:port: the status code and the body.
+pub fn http_get(port: u16, path: &str) -> (u16, String) {
+    use std::io::{Read as _, Write as _};
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).unwrap();
+    let status = raw.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let body = raw
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// Poll `f` every 50 ms until it holds; panics after `secs`.
+pub fn wait_for(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
