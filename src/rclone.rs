@@ -29,21 +29,18 @@ const EXIT_DIR_NOT_FOUND: i32 = 3;
 const EXIT_FILE_NOT_FOUND: i32 = 4;
 
 /// The idle timeout dbstash gives control calls (rclone's default is 5 min).
-const CONTROL_TIMEOUT: &str = "20s";
+const CONTROL_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// Flags for control calls, placed before RCLONE_EXTRA_ARGS so that each can be overridden
-/// there: connect within 10 s, an answer within 20 s, one retry of a failed request, no
-/// retry of the whole command. A refused connection fails in seconds (measured 5.7 s against
-/// a closed S3 port, instead of 693 s).
-const CONTROL_FLAGS: [&str; 8] = [
-    "--contimeout",
-    "10s",
-    "--timeout",
-    CONTROL_TIMEOUT,
-    "--low-level-retries",
-    "2",
-    "--retries",
-    "1",
+/// Defaults for control calls, as the environment variables rclone reads every flag's
+/// default from: connect within 10 s, an answer within 20 s, one retry of a failed request,
+/// no retry of the whole command. A refused connection fails in seconds (measured 5.7 s
+/// against a closed S3 port, instead of 693 s). A flag in RCLONE_EXTRA_ARGS wins over them
+/// (rclone: command line over environment), and so does the same variable set for dbstash.
+const CONTROL_DEFAULTS: [(&str, &str); 4] = [
+    ("RCLONE_CONTIMEOUT", "10s"),
+    ("RCLONE_TIMEOUT", "20s"),
+    ("RCLONE_LOW_LEVEL_RETRIES", "2"),
+    ("RCLONE_RETRIES", "1"),
 ];
 
 /// The wall-clock bound of one control call is this many times its `--timeout`: a remote
@@ -80,27 +77,27 @@ pub struct Rclone {
     _inline_config: Option<tempfile::NamedTempFile>,
 }
 
-/// The wall-clock bound of a control call: [`CONTROL_LIMIT_FACTOR`] × the `--timeout` in
-/// effect (ours, or the last one in RCLONE_EXTRA_ARGS), at least [`MIN_CONTROL_LIMIT`];
-/// `None` for `--timeout 0` (rclone's "off"). A value dbstash cannot read keeps the default.
-pub fn control_limit(extra_args: &[String]) -> Option<Duration> {
-    let mut timeout = CONTROL_TIMEOUT.to_string();
+/// The wall-clock bound of a control call: [`CONTROL_LIMIT_FACTOR`] × the rclone idle
+/// timeout in effect (the last `--timeout` in RCLONE_EXTRA_ARGS, else `RCLONE_TIMEOUT` from
+/// dbstash's environment, else ours), at least [`MIN_CONTROL_LIMIT`]; `None` for a timeout of
+/// 0 (rclone's "off"). A value dbstash cannot read counts as ours.
+pub fn control_limit(extra_args: &[String], env_timeout: Option<&str>) -> Option<Duration> {
+    let mut timeout = env_timeout.map(str::to_string);
     let mut it = extra_args.iter();
     while let Some(a) = it.next() {
         if let Some(v) = a.strip_prefix("--timeout=") {
-            timeout = v.to_string();
+            timeout = Some(v.to_string());
         } else if a == "--timeout" {
-            if let Some(v) = it.next() {
-                timeout = v.clone();
-            }
+            timeout = it.next().cloned().or(timeout);
         }
     }
-    let t = match timeout.trim() {
-        "0" | "0s" | "off" => return None,
-        t => crate::input::parse_duration(t)
+    let t = match timeout.as_deref().map(str::trim) {
+        None => CONTROL_TIMEOUT,
+        Some("0" | "0s" | "off") => return None,
+        Some(t) => crate::input::parse_duration(t)
             .ok()
             .flatten()
-            .unwrap_or(Duration::from_secs(20)),
+            .unwrap_or(CONTROL_TIMEOUT),
     };
     Some((t * CONTROL_LIMIT_FACTOR).max(MIN_CONTROL_LIMIT))
 }
@@ -127,7 +124,10 @@ impl Rclone {
         Ok(Rclone {
             config_path,
             extra_args: cfg.rclone_extra_args.clone(),
-            control_limit: control_limit(&cfg.rclone_extra_args),
+            control_limit: control_limit(
+                &cfg.rclone_extra_args,
+                std::env::var("RCLONE_TIMEOUT").ok().as_deref(),
+            ),
             remote: redact_remote(&cfg.remote),
             _inline_config: inline,
         })
@@ -153,21 +153,26 @@ impl Rclone {
             .join(" ")
     }
 
-    /// `rclone [--config FILE] SUBCOMMAND [FLAGS] RCLONE_EXTRA_ARGS`: the user's arguments
-    /// come after dbstash's defaults, so they win (for rclone, the last value of a flag counts).
-    fn command_with(&self, subcommand: &str, defaults: &[&str]) -> Command {
+    /// `rclone [--config FILE] SUBCOMMAND RCLONE_EXTRA_ARGS`.
+    fn base(&self, subcommand: &str) -> Command {
         let mut cmd = process::command("rclone");
         cmd.env_remove("RCLONE_CONFIG");
         if let Some(p) = &self.config_path {
             cmd.arg("--config").arg(p);
         }
-        cmd.arg(subcommand).args(defaults).args(&self.extra_args);
+        cmd.arg(subcommand).args(&self.extra_args);
         cmd
     }
 
-    /// A control call: short timeouts and few retries.
+    /// A control call: short timeouts and few retries, unless the user set them.
     fn command(&self, subcommand: &str) -> Command {
-        self.command_with(subcommand, &CONTROL_FLAGS)
+        let mut cmd = self.base(subcommand);
+        for (var, value) in CONTROL_DEFAULTS {
+            if std::env::var_os(var).is_none() {
+                cmd.env(var, value);
+            }
+        }
+        cmd
     }
 
     /// Run a control call within its wall-clock bound. When the bound passes, the call is
@@ -194,7 +199,7 @@ impl Rclone {
     /// `rclone rcat TARGET`, stdin piped: the object is committed when stdin reaches EOF.
     /// rclone's own timeouts: a dump that pauses must not fail the upload.
     pub fn rcat(&self, target: &str) -> Command {
-        let mut cmd = self.command_with("rcat", &[]);
+        let mut cmd = self.base("rcat");
         cmd.arg(target).stdin(Stdio::piped()).stdout(Stdio::null());
         cmd
     }
@@ -319,7 +324,7 @@ impl Rclone {
     /// Delete one object. `Ok(false)` when there was nothing to delete.
     pub async fn delete(&self, target: &str) -> anyhow::Result<bool> {
         let mut cmd = self.command("deletefile");
-        cmd.arg(target);
+        cmd.args(["--retries", "1"]).arg(target);
         match self.run_control(cmd, "rclone deletefile", None).await {
             Ok(_) => Ok(true),
             Err(e)
@@ -518,34 +523,35 @@ mod tests {
     #[test]
     fn control_calls_are_bounded_by_three_times_their_timeout() {
         let args = |s: &str| s.split_whitespace().map(String::from).collect::<Vec<_>>();
-        assert_eq!(control_limit(&[]), Some(Duration::from_secs(60)));
+        let secs = |n| Some(Duration::from_secs(n));
+        assert_eq!(control_limit(&[], None), secs(60));
+        assert_eq!(control_limit(&args("--timeout 5m"), None), secs(900));
         assert_eq!(
-            control_limit(&args("--timeout 5m")),
-            Some(Duration::from_secs(900))
+            control_limit(&args("--timeout=1m --fast-list"), None),
+            secs(180)
         );
         assert_eq!(
-            control_limit(&args("--timeout=1m --fast-list")),
-            Some(Duration::from_secs(180))
-        );
-        assert_eq!(
-            control_limit(&args("--timeout 5s")),
-            Some(Duration::from_secs(60)),
+            control_limit(&args("--timeout 5s"), None),
+            secs(60),
             "at least 60 s"
         );
         assert_eq!(
-            control_limit(&args("--timeout 0")),
+            control_limit(&args("--timeout 0"), None),
             None,
-            "rclone's timeouts off: ours too"
+            "timeouts off: ours too"
         );
         assert_eq!(
-            control_limit(&args("--timeout 1.5m")),
-            Some(Duration::from_secs(60)),
-            "unreadable: the default"
+            control_limit(&args("--timeout 1.5m"), None),
+            secs(60),
+            "unreadable"
         );
+        // rclone's own variable for dbstash counts, the flag wins over it.
+        assert_eq!(control_limit(&[], Some("2m")), secs(360));
+        assert_eq!(control_limit(&args("--timeout 30s"), Some("2m")), secs(90));
     }
 
     #[tokio::test]
-    async fn the_users_flags_come_after_the_defaults() {
+    async fn control_defaults_travel_in_the_environment_so_the_users_flags_win() {
         let a = crate::cli::CommonArgs {
             db_host: Some("h".into()),
             db_name: Some("d".into()),
@@ -563,13 +569,29 @@ mod tests {
                 .collect::<Vec<_>>()
                 .join(" ")
         };
-        assert_eq!(
-            argv(&r.command("lsjson")),
-            "lsjson --contimeout 10s --timeout 20s --low-level-retries 2 --retries 1 --timeout 2m --s3-no-check-bucket"
-        );
-        assert_eq!(
-            argv(&r.rcat("r:x")),
-            "rcat --timeout 2m --s3-no-check-bucket r:x"
+        let envs = |c: &Command| {
+            c.as_std()
+                .get_envs()
+                .filter_map(|(k, v)| Some(format!("{}={}", k.to_str()?, v?.to_str()?)))
+                .collect::<Vec<_>>()
+        };
+        let list = r.command("lsjson");
+        assert_eq!(argv(&list), "lsjson --timeout 2m --s3-no-check-bucket");
+        for want in [
+            "RCLONE_CONTIMEOUT=10s",
+            "RCLONE_TIMEOUT=20s",
+            "RCLONE_LOW_LEVEL_RETRIES=2",
+            "RCLONE_RETRIES=1",
+        ] {
+            assert!(envs(&list).contains(&want.to_string()), "{:?}", envs(&list));
+        }
+        // The streaming upload keeps rclone's defaults.
+        let rcat = r.rcat("r:x");
+        assert_eq!(argv(&rcat), "rcat --timeout 2m --s3-no-check-bucket r:x");
+        assert!(
+            !envs(&rcat).iter().any(|e| e.starts_with("RCLONE_TIMEOUT")),
+            "{:?}",
+            envs(&rcat)
         );
         assert_eq!(r.control_limit, Some(Duration::from_secs(360)));
     }
