@@ -189,7 +189,7 @@ impl Rclone {
         match tokio::time::timeout(limit, process::run(cmd, what, input)).await {
             Ok(result) => result,
             Err(_) => Err(anyhow::anyhow!(
-                "{what} on {}: no answer within {}: the remote refuses connections, never answers or is very slow (stopped rclone; check RCLONE_REMOTE and the network, or allow more time with a larger --timeout in RCLONE_EXTRA_ARGS: the bound is {CONTROL_LIMIT_FACTOR}x it)",
+                "{what}: no answer from {} within {} (stopped): it refuses connections, never answers or is very slow; check RCLONE_REMOTE and the network, or give a slow remote more time with a larger --timeout in RCLONE_EXTRA_ARGS (the bound is {CONTROL_LIMIT_FACTOR}x it)",
                 self.remote,
                 crate::backup::fmt_human(limit)
             )),

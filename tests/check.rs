@@ -304,8 +304,14 @@ fn an_s3_port_that_never_answers_fails_the_backup_within_the_bound() {
     eprintln!("backup to a black-hole S3 port failed after {took:?}");
     out.assert_code(1);
     assert!(
-        out.stderr.contains("secret_access_key=***:bucket/backups")
-            && out.stderr.contains("no answer within 1m"),
+        out.stderr
+            .contains("listing :s3,provider=Rclone,endpoint='http://127.0.0.1:")
+            && out
+                .stderr
+                .contains("rclone lsjson: no answer from :s3,provider=Rclone")
+            && out
+                .stderr
+                .contains("secret_access_key=***:bucket/backups within 1m (stopped)"),
         "{}",
         out.stderr
     );
