@@ -68,8 +68,8 @@ struct Item {
 pub struct Rclone {
     config_path: Option<PathBuf>,
     extra_args: Vec<String>,
-    /// How long one control call may take in all; `None` when `--timeout 0` in
-    /// RCLONE_EXTRA_ARGS turned rclone's timeouts off.
+    /// How long one control call may take in all; `None` when the user turned rclone's
+    /// timeouts off (`--timeout 0` in RCLONE_EXTRA_ARGS, or `RCLONE_TIMEOUT=0`).
     control_limit: Option<Duration>,
     /// The remote as logs show it (credentials redacted), for errors.
     remote: String,
@@ -548,6 +548,13 @@ mod tests {
         // rclone's own variable for dbstash counts, the flag wins over it.
         assert_eq!(control_limit(&[], Some("2m")), secs(360));
         assert_eq!(control_limit(&args("--timeout 30s"), Some("2m")), secs(90));
+        // The constant and the variable rclone gets say the same.
+        let (_, ours) = CONTROL_DEFAULTS[1];
+        assert_eq!(control_limit(&[], Some(ours)), control_limit(&[], None));
+        assert_eq!(
+            crate::input::parse_duration(ours).unwrap(),
+            Some(CONTROL_TIMEOUT)
+        );
     }
 
     #[tokio::test]
