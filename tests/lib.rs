@@ -5,6 +5,7 @@ mod support;
 
 mod cli;
 mod daemon;
+mod docs;
 mod mongo;
 mod mysql;
 mod pg;
