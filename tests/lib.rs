@@ -6,6 +6,7 @@ mod support;
 mod cli;
 mod daemon;
 mod docs;
+mod examples;
 mod mongo;
 mod mysql;
 mod pg;
