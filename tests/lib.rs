@@ -11,4 +11,5 @@ mod mongo;
 mod mysql;
 mod pg;
 mod redis;
+mod release;
 mod tools;
