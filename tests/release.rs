@@ -96,16 +96,21 @@ fn share_holds_what_the_cli_generates() {
         "share/ is out of step with the CLI:\n  {}\nregenerate it with: DBSTASH_UPDATE_SHARE=1 cargo test --test integration release::",
         stale.join("\n  ")
     );
-    // Nothing else lives there: a file the CLI no longer generates would ship forever.
-    let mut present = Vec::new();
-    for dir in ["share/completions", "share/man"] {
-        for e in std::fs::read_dir(root().join(dir)).unwrap() {
-            present.push(format!(
-                "{dir}/{}",
-                e.unwrap().file_name().to_string_lossy()
-            ));
+    // Nothing else lives there: dist ships the whole directory, and a file the CLI no
+    // longer generates would ship forever.
+    fn walk(dir: &Path, out: &mut Vec<String>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else {
+                let rel = p.strip_prefix(root()).unwrap();
+                out.push(rel.to_string_lossy().into_owned());
+            }
         }
     }
+    let mut present = Vec::new();
+    walk(&root().join("share"), &mut present);
     present.sort();
     let mut expected: Vec<String> = SHARE.iter().map(|(rel, _)| rel.to_string()).collect();
     expected.sort();
