@@ -185,7 +185,7 @@ round_trip() {
         die "$label: $backup is gzip data, but BACKUP_COMPRESS was false"
     fi
 
-    step "$label: mongorestore $* into $target"
+    step "$label: mongorestore${*:+ $*} into $target"
     mongorestore --uri="$(uri_for "")" --archive="$WORK/$label/$backup" "$@" \
         --nsInclude="$SRC.*" --nsFrom="$SRC.*" --nsTo="$target.*" --quiet
     snapshot "$target" > "$WORK/$label.json"
