@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The release configuration as dist itself reads it: `dist generate --check` (release.yml is
 # exactly what dist-workspace.toml generates) and `dist plan` (what a release would contain:
-# one archive per target with its .sha256, both installers, sha256.sum).
+# one archive per target with its .sha256 and share/, the installers, sha256.sum).
 #
 # A manual check, not part of scripts/test.sh: it needs the `dist` binary, and installing it
 # (`cargo install cargo-dist --locked`, done here when missing) compiles for ~10 minutes on
@@ -54,11 +54,13 @@ for t in targets:
     assets = {a.get("name") for a in art.get("assets", [])}
     if "share" not in assets:
         errors.append(f"{name} does not ship share/ (assets: {sorted(a for a in assets if a)})")
-for name in ("dbstash-installer.sh", "dbstash-installer.ps1", "sha256.sum"):
+installers = re.findall(r'"(\w+)"', text.split("installers = [", 1)[1].split("]", 1)[0])
+expected = ["sha256.sum"] + [{"shell": "dbstash-installer.sh", "powershell": "dbstash-installer.ps1"}[i] for i in installers]
+for name in expected:
     if name not in arts:
         errors.append(f"no {name}")
 if errors:
     sys.exit("dist plan: " + "; ".join(errors))
-print(f"dist plan: {len(targets)} archives with .sha256 and share/, shell and powershell installers, sha256.sum")
+print(f"dist plan: {len(targets)} archives with .sha256 and share/, installers {installers}, sha256.sum")
 PY
 step "dist-check: passed"
