@@ -347,11 +347,38 @@ fn workflows_parse_pin_actions_by_major_tag_and_declare_permissions() {
     }
 }
 
-/// The image matrix of images.yml's `job`: (engine, major) -> (build arg, newest).
-fn image_matrix(wf: &Yaml, job: &str) -> BTreeMap<(String, u32), (Option<String>, bool)> {
-    let entries = wf["jobs"][job]["strategy"]["matrix"]["image"]
+/// images.yml's `image` legs: (engine, major) -> (build arg, platforms).
+fn image_legs(wf: &Yaml) -> BTreeMap<(String, u32), (String, BTreeSet<String>)> {
+    let legs = wf["jobs"]["image"]["strategy"]["matrix"]["include"]
         .as_vec()
-        .unwrap_or_else(|| panic!("images.yml: jobs.{job}.strategy.matrix.image is no list"));
+        .expect("images.yml: jobs.image.strategy.matrix.include is no list");
+    let mut out: BTreeMap<(String, u32), (String, BTreeSet<String>)> = BTreeMap::new();
+    for leg in legs {
+        let engine = leg["engine"].as_str().unwrap().to_string();
+        let major: u32 = leg["major"]
+            .as_str()
+            .expect("major is a string")
+            .parse()
+            .unwrap();
+        let arg = leg["arg"].as_str().expect("arg").to_string();
+        let platform = leg["platform"].as_str().expect("platform").to_string();
+        let entry = out
+            .entry((engine.clone(), major))
+            .or_insert_with(|| (arg.clone(), BTreeSet::new()));
+        assert_eq!(entry.0, arg, "{engine}-{major}: two build args");
+        assert!(
+            entry.1.insert(platform.clone()),
+            "{engine}-{major} {platform} twice"
+        );
+    }
+    out
+}
+
+/// images.yml's `publish` entries: (engine, major) -> (newest, platforms).
+fn publish_entries(wf: &Yaml) -> BTreeMap<(String, u32), (bool, BTreeSet<String>)> {
+    let entries = wf["jobs"]["publish"]["strategy"]["matrix"]["image"]
+        .as_vec()
+        .expect("images.yml: jobs.publish.strategy.matrix.image is no list");
     let mut out = BTreeMap::new();
     for e in entries {
         let engine = e["engine"].as_str().unwrap().to_string();
@@ -360,11 +387,17 @@ fn image_matrix(wf: &Yaml, job: &str) -> BTreeMap<(String, u32), (Option<String>
             .expect("major is a string")
             .parse()
             .unwrap();
-        let arg = e["arg"].as_str().map(str::to_string);
         let newest = e["newest"].as_bool().expect("newest is a boolean");
+        let platforms = e["platforms"]
+            .as_str()
+            .expect("platforms")
+            .split_whitespace()
+            .map(str::to_string)
+            .collect();
         assert!(
-            out.insert((engine.clone(), major), (arg, newest)).is_none(),
-            "{engine}-{major} twice in jobs.{job}"
+            out.insert((engine.clone(), major), (newest, platforms))
+                .is_none(),
+            "{engine}-{major} twice in jobs.publish"
         );
     }
     out
@@ -380,44 +413,43 @@ fn images_matrix_is_exactly_the_promised_engines_and_majors() {
         ("mongo", &[7, 8][..]),
     ]);
     let wf = yaml(&root().join(".github/workflows/images.yml")).remove(0);
-    let build = image_matrix(&wf, "image");
-    let publish = image_matrix(&wf, "publish");
+    let legs = image_legs(&wf);
+    let publish = publish_entries(&wf);
     let want: BTreeSet<(String, u32)> = promised
         .iter()
         .flat_map(|(e, majors)| majors.iter().map(|m| (e.to_string(), *m)))
         .collect();
     assert_eq!(
-        build.keys().cloned().collect::<BTreeSet<_>>(),
+        legs.keys().cloned().collect::<BTreeSet<_>>(),
         want,
         "built images"
     );
-    for (key, (_, newest)) in &build {
-        assert_eq!(
-            publish.get(key).map(|p| p.1),
-            Some(*newest),
-            "publish entry of {key:?}"
-        );
-    }
-    assert_eq!(publish.len(), build.len(), "published images");
-    // Exactly the newest major of each engine gets <engine> and <engine>-latest.
-    for ((engine, major), (_, newest)) in &build {
-        let max = promised[engine.as_str()].iter().max().unwrap();
-        assert_eq!(*newest, major == max, "{engine}-{major}: newest");
-    }
-    let platforms = wf["jobs"]["image"]["strategy"]["matrix"]["platform"].clone();
     assert_eq!(
-        platforms,
-        Yaml::Array(vec![
-            Yaml::String("amd64".into()),
-            Yaml::String("arm64".into())
-        ])
+        publish.keys().cloned().collect::<BTreeSet<_>>(),
+        want,
+        "published images"
     );
-    // The build arg names one the engine's Dockerfile declares, and the Dockerfile takes a
-    // prebuilt binary from docker/bin/dbstash (DBSTASH_SOURCE=context), which the job fills.
-    for ((engine, major), (arg, _)) in &build {
-        let arg = arg
-            .as_deref()
-            .unwrap_or_else(|| panic!("{engine}-{major}: no arg"));
+    for (key, (arg, platforms)) in &legs {
+        let (engine, major) = key;
+        // amd64 and arm64, but MySQL amd64 only (Oracle's Debian packages are amd64 only).
+        let want_platforms: BTreeSet<String> = if engine == "mysql" {
+            BTreeSet::from(["amd64".to_string()])
+        } else {
+            BTreeSet::from(["amd64".to_string(), "arm64".to_string()])
+        };
+        assert_eq!(
+            platforms, &want_platforms,
+            "{engine}-{major}: platforms built"
+        );
+        assert_eq!(
+            &publish[key].1, platforms,
+            "{engine}-{major}: platforms published"
+        );
+        // Exactly the newest major of each engine gets <engine> and <engine>-latest.
+        let max = promised[engine.as_str()].iter().max().unwrap();
+        assert_eq!(publish[key].0, major == max, "{engine}-{major}: newest");
+        // The build arg is one the engine's Dockerfile declares, and the Dockerfile takes a
+        // prebuilt binary from docker/bin/dbstash (DBSTASH_SOURCE=context), which the job fills.
         let dockerfile = format!("docker/Dockerfile.{engine}");
         let text = read(&dockerfile);
         assert!(
