@@ -1,5 +1,5 @@
 //! Release plumbing, checked without GitHub: the completions and man page committed under
-//! `share/` are what the CLI generates; `dist-workspace.toml` promises every target, both
+//! `share/` are what the CLI generates; `dist-workspace.toml` promises every target, its
 //! installers and sha256 checksums and ships `share/`; the workflows parse, pin actions by
 //! major tag and declare their permissions; the image matrix is exactly the promised one;
 //! and the scripts under `.github/scripts` compute the versions and image tags the docs
