@@ -57,13 +57,13 @@ complete -c dbstash -n "__fish_dbstash_needs_command" -l log-format -d 'text or 
 complete -c dbstash -n "__fish_dbstash_needs_command" -l hook-pre-backup -d 'Shell command run before each backup; non-zero exit aborts the backup (not yet supported)' -r
 complete -c dbstash -n "__fish_dbstash_needs_command" -l hook-post-backup -d 'Shell command run after each backup, on success and failure (not yet supported)' -r
 complete -c dbstash -n "__fish_dbstash_needs_command" -l backup-timeout -d 'Longest a backup may run, e.g. 30m, 1h, 1h30m (0 = no limit) [default: 0]' -r
-complete -c dbstash -n "__fish_dbstash_needs_command" -l backup-lock -d 'Skip a scheduled run while another is still running [default: true]' -r
+complete -c dbstash -n "__fish_dbstash_needs_command" -l backup-lock -d 'Skip a run (scheduled or once) while another run of the same backup holds the lock file [default: true]' -r
 complete -c dbstash -n "__fish_dbstash_needs_command" -l dry-run -d 'Print the resolved config, dump command and rclone target (secrets redacted); run nothing [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_needs_command" -l backup-checksum -d 'Write NAME.sha256 beside each backup; objects without one count as incomplete for retention [default: true]' -r
 complete -c dbstash -n "__fish_dbstash_needs_command" -l backup-lock-file -d 'Lock file guarding against overlapping runs, also across processes sharing it [default: BACKUP_TEMP_DIR/dbstash-<engine>-<db>-<remote hash>.lock]' -r
 complete -c dbstash -n "__fish_dbstash_needs_command" -l health-addr -d 'Address of the /healthz and /metrics endpoint (not served with BACKUP_SCHEDULE=once) [default: 0.0.0.0:8080]' -r
 complete -c dbstash -n "__fish_dbstash_needs_command" -l health-max-age -d '/healthz answers 503 when no backup succeeded within this long, e.g. 26h (unset: no limit)' -r
-complete -c dbstash -n "__fish_dbstash_needs_command" -l backup-temp-dir -d 'Work directory for the directory and tar modes [default: /tmp/dbstash-work]' -r
+complete -c dbstash -n "__fish_dbstash_needs_command" -l backup-temp-dir -d 'Work directory: holds the default lock file, and the dumps of the directory and tar modes [default: /tmp/dbstash-work]' -r
 complete -c dbstash -n "__fish_dbstash_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dbstash -n "__fish_dbstash_needs_command" -s V -l version -d 'Print version'
 complete -c dbstash -n "__fish_dbstash_needs_command" -f -a "pg" -d 'Back up PostgreSQL with pg_dump (one database) or pg_dumpall (all databases)'
@@ -106,13 +106,13 @@ complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l log-format -d 'te
 complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l hook-pre-backup -d 'Shell command run before each backup; non-zero exit aborts the backup (not yet supported)' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l hook-post-backup -d 'Shell command run after each backup, on success and failure (not yet supported)' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l backup-timeout -d 'Longest a backup may run, e.g. 30m, 1h, 1h30m (0 = no limit) [default: 0]' -r
-complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l backup-lock -d 'Skip a scheduled run while another is still running [default: true]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l backup-lock -d 'Skip a run (scheduled or once) while another run of the same backup holds the lock file [default: true]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l dry-run -d 'Print the resolved config, dump command and rclone target (secrets redacted); run nothing [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l backup-checksum -d 'Write NAME.sha256 beside each backup; objects without one count as incomplete for retention [default: true]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l backup-lock-file -d 'Lock file guarding against overlapping runs, also across processes sharing it [default: BACKUP_TEMP_DIR/dbstash-<engine>-<db>-<remote hash>.lock]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l health-addr -d 'Address of the /healthz and /metrics endpoint (not served with BACKUP_SCHEDULE=once) [default: 0.0.0.0:8080]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l health-max-age -d '/healthz answers 503 when no backup succeeded within this long, e.g. 26h (unset: no limit)' -r
-complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l backup-temp-dir -d 'Work directory for the directory and tar modes [default: /tmp/dbstash-work]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l backup-temp-dir -d 'Work directory: holds the default lock file, and the dumps of the directory and tar modes [default: /tmp/dbstash-work]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -s h -l help -d 'Print help'
 complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l db-uri -d 'Connection URI (wins over DB_HOST etc.): postgresql://user:pass@host:5432/db, mysql://…/db, redis://:pass@host:6379/0, mongodb://…/db' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l db-uri-file -d 'File holding the connection URI (Docker secrets); wins over DB_URI' -r
@@ -145,13 +145,13 @@ complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l log-format -d 
 complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l hook-pre-backup -d 'Shell command run before each backup; non-zero exit aborts the backup (not yet supported)' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l hook-post-backup -d 'Shell command run after each backup, on success and failure (not yet supported)' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l backup-timeout -d 'Longest a backup may run, e.g. 30m, 1h, 1h30m (0 = no limit) [default: 0]' -r
-complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l backup-lock -d 'Skip a scheduled run while another is still running [default: true]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l backup-lock -d 'Skip a run (scheduled or once) while another run of the same backup holds the lock file [default: true]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l dry-run -d 'Print the resolved config, dump command and rclone target (secrets redacted); run nothing [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l backup-checksum -d 'Write NAME.sha256 beside each backup; objects without one count as incomplete for retention [default: true]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l backup-lock-file -d 'Lock file guarding against overlapping runs, also across processes sharing it [default: BACKUP_TEMP_DIR/dbstash-<engine>-<db>-<remote hash>.lock]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l health-addr -d 'Address of the /healthz and /metrics endpoint (not served with BACKUP_SCHEDULE=once) [default: 0.0.0.0:8080]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l health-max-age -d '/healthz answers 503 when no backup succeeded within this long, e.g. 26h (unset: no limit)' -r
-complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l backup-temp-dir -d 'Work directory for the directory and tar modes [default: /tmp/dbstash-work]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l backup-temp-dir -d 'Work directory: holds the default lock file, and the dumps of the directory and tar modes [default: /tmp/dbstash-work]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -s h -l help -d 'Print help'
 complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l db-uri -d 'Connection URI (wins over DB_HOST etc.): postgresql://user:pass@host:5432/db, mysql://…/db, redis://:pass@host:6379/0, mongodb://…/db' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l db-uri-file -d 'File holding the connection URI (Docker secrets); wins over DB_URI' -r
@@ -184,13 +184,13 @@ complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l log-format -
 complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l hook-pre-backup -d 'Shell command run before each backup; non-zero exit aborts the backup (not yet supported)' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l hook-post-backup -d 'Shell command run after each backup, on success and failure (not yet supported)' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l backup-timeout -d 'Longest a backup may run, e.g. 30m, 1h, 1h30m (0 = no limit) [default: 0]' -r
-complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l backup-lock -d 'Skip a scheduled run while another is still running [default: true]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l backup-lock -d 'Skip a run (scheduled or once) while another run of the same backup holds the lock file [default: true]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l dry-run -d 'Print the resolved config, dump command and rclone target (secrets redacted); run nothing [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l backup-checksum -d 'Write NAME.sha256 beside each backup; objects without one count as incomplete for retention [default: true]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l backup-lock-file -d 'Lock file guarding against overlapping runs, also across processes sharing it [default: BACKUP_TEMP_DIR/dbstash-<engine>-<db>-<remote hash>.lock]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l health-addr -d 'Address of the /healthz and /metrics endpoint (not served with BACKUP_SCHEDULE=once) [default: 0.0.0.0:8080]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l health-max-age -d '/healthz answers 503 when no backup succeeded within this long, e.g. 26h (unset: no limit)' -r
-complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l backup-temp-dir -d 'Work directory for the directory and tar modes [default: /tmp/dbstash-work]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l backup-temp-dir -d 'Work directory: holds the default lock file, and the dumps of the directory and tar modes [default: /tmp/dbstash-work]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -s h -l help -d 'Print help'
 complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l db-uri -d 'Connection URI (wins over DB_HOST etc.): postgresql://user:pass@host:5432/db, mysql://…/db, redis://:pass@host:6379/0, mongodb://…/db' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l db-uri-file -d 'File holding the connection URI (Docker secrets); wins over DB_URI' -r
@@ -223,13 +223,13 @@ complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l log-format -d 
 complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l hook-pre-backup -d 'Shell command run before each backup; non-zero exit aborts the backup (not yet supported)' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l hook-post-backup -d 'Shell command run after each backup, on success and failure (not yet supported)' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l backup-timeout -d 'Longest a backup may run, e.g. 30m, 1h, 1h30m (0 = no limit) [default: 0]' -r
-complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l backup-lock -d 'Skip a scheduled run while another is still running [default: true]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l backup-lock -d 'Skip a run (scheduled or once) while another run of the same backup holds the lock file [default: true]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l dry-run -d 'Print the resolved config, dump command and rclone target (secrets redacted); run nothing [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l backup-checksum -d 'Write NAME.sha256 beside each backup; objects without one count as incomplete for retention [default: true]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l backup-lock-file -d 'Lock file guarding against overlapping runs, also across processes sharing it [default: BACKUP_TEMP_DIR/dbstash-<engine>-<db>-<remote hash>.lock]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l health-addr -d 'Address of the /healthz and /metrics endpoint (not served with BACKUP_SCHEDULE=once) [default: 0.0.0.0:8080]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l health-max-age -d '/healthz answers 503 when no backup succeeded within this long, e.g. 26h (unset: no limit)' -r
-complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l backup-temp-dir -d 'Work directory for the directory and tar modes [default: /tmp/dbstash-work]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l backup-temp-dir -d 'Work directory: holds the default lock file, and the dumps of the directory and tar modes [default: /tmp/dbstash-work]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -s h -l help -d 'Print help'
 complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l db-auth-source -d 'Authentication database, when DB_URI has no authSource [default: admin]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l db-uri -d 'Connection URI (wins over DB_HOST etc.): postgresql://user:pass@host:5432/db, mysql://…/db, redis://:pass@host:6379/0, mongodb://…/db' -r
@@ -263,13 +263,13 @@ complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l log-format -d 
 complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l hook-pre-backup -d 'Shell command run before each backup; non-zero exit aborts the backup (not yet supported)' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l hook-post-backup -d 'Shell command run after each backup, on success and failure (not yet supported)' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l backup-timeout -d 'Longest a backup may run, e.g. 30m, 1h, 1h30m (0 = no limit) [default: 0]' -r
-complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l backup-lock -d 'Skip a scheduled run while another is still running [default: true]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l backup-lock -d 'Skip a run (scheduled or once) while another run of the same backup holds the lock file [default: true]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l dry-run -d 'Print the resolved config, dump command and rclone target (secrets redacted); run nothing [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l backup-checksum -d 'Write NAME.sha256 beside each backup; objects without one count as incomplete for retention [default: true]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l backup-lock-file -d 'Lock file guarding against overlapping runs, also across processes sharing it [default: BACKUP_TEMP_DIR/dbstash-<engine>-<db>-<remote hash>.lock]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l health-addr -d 'Address of the /healthz and /metrics endpoint (not served with BACKUP_SCHEDULE=once) [default: 0.0.0.0:8080]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l health-max-age -d '/healthz answers 503 when no backup succeeded within this long, e.g. 26h (unset: no limit)' -r
-complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l backup-temp-dir -d 'Work directory for the directory and tar modes [default: /tmp/dbstash-work]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l backup-temp-dir -d 'Work directory: holds the default lock file, and the dumps of the directory and tar modes [default: /tmp/dbstash-work]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -s h -l help -d 'Print help'
 complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l db-uri -d 'Connection URI (wins over DB_HOST etc.): postgresql://user:pass@host:5432/db, mysql://…/db, redis://:pass@host:6379/0, mongodb://…/db' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l db-uri-file -d 'File holding the connection URI (Docker secrets); wins over DB_URI' -r
@@ -302,13 +302,13 @@ complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l log-form
 complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l hook-pre-backup -d 'Shell command run before each backup; non-zero exit aborts the backup (not yet supported)' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l hook-post-backup -d 'Shell command run after each backup, on success and failure (not yet supported)' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l backup-timeout -d 'Longest a backup may run, e.g. 30m, 1h, 1h30m (0 = no limit) [default: 0]' -r
-complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l backup-lock -d 'Skip a scheduled run while another is still running [default: true]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l backup-lock -d 'Skip a run (scheduled or once) while another run of the same backup holds the lock file [default: true]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l dry-run -d 'Print the resolved config, dump command and rclone target (secrets redacted); run nothing [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l backup-checksum -d 'Write NAME.sha256 beside each backup; objects without one count as incomplete for retention [default: true]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l backup-lock-file -d 'Lock file guarding against overlapping runs, also across processes sharing it [default: BACKUP_TEMP_DIR/dbstash-<engine>-<db>-<remote hash>.lock]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l health-addr -d 'Address of the /healthz and /metrics endpoint (not served with BACKUP_SCHEDULE=once) [default: 0.0.0.0:8080]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l health-max-age -d '/healthz answers 503 when no backup succeeded within this long, e.g. 26h (unset: no limit)' -r
-complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l backup-temp-dir -d 'Work directory for the directory and tar modes [default: /tmp/dbstash-work]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l backup-temp-dir -d 'Work directory: holds the default lock file, and the dumps of the directory and tar modes [default: /tmp/dbstash-work]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l db-uri -d 'Connection URI (wins over DB_HOST etc.): postgresql://user:pass@host:5432/db, mysql://…/db, redis://:pass@host:6379/0, mongodb://…/db' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l db-uri-file -d 'File holding the connection URI (Docker secrets); wins over DB_URI' -r
@@ -341,13 +341,13 @@ complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l log-format -d 't
 complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l hook-pre-backup -d 'Shell command run before each backup; non-zero exit aborts the backup (not yet supported)' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l hook-post-backup -d 'Shell command run after each backup, on success and failure (not yet supported)' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l backup-timeout -d 'Longest a backup may run, e.g. 30m, 1h, 1h30m (0 = no limit) [default: 0]' -r
-complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l backup-lock -d 'Skip a scheduled run while another is still running [default: true]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l backup-lock -d 'Skip a run (scheduled or once) while another run of the same backup holds the lock file [default: true]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l dry-run -d 'Print the resolved config, dump command and rclone target (secrets redacted); run nothing [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l backup-checksum -d 'Write NAME.sha256 beside each backup; objects without one count as incomplete for retention [default: true]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l backup-lock-file -d 'Lock file guarding against overlapping runs, also across processes sharing it [default: BACKUP_TEMP_DIR/dbstash-<engine>-<db>-<remote hash>.lock]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l health-addr -d 'Address of the /healthz and /metrics endpoint (not served with BACKUP_SCHEDULE=once) [default: 0.0.0.0:8080]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l health-max-age -d '/healthz answers 503 when no backup succeeded within this long, e.g. 26h (unset: no limit)' -r
-complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l backup-temp-dir -d 'Work directory for the directory and tar modes [default: /tmp/dbstash-work]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l backup-temp-dir -d 'Work directory: holds the default lock file, and the dumps of the directory and tar modes [default: /tmp/dbstash-work]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand man" -s h -l help -d 'Print help'
 complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l db-uri -d 'Connection URI (wins over DB_HOST etc.): postgresql://user:pass@host:5432/db, mysql://…/db, redis://:pass@host:6379/0, mongodb://…/db' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l db-uri-file -d 'File holding the connection URI (Docker secrets); wins over DB_URI' -r
@@ -380,13 +380,13 @@ complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l log-form
 complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l hook-pre-backup -d 'Shell command run before each backup; non-zero exit aborts the backup (not yet supported)' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l hook-post-backup -d 'Shell command run after each backup, on success and failure (not yet supported)' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l backup-timeout -d 'Longest a backup may run, e.g. 30m, 1h, 1h30m (0 = no limit) [default: 0]' -r
-complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l backup-lock -d 'Skip a scheduled run while another is still running [default: true]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l backup-lock -d 'Skip a run (scheduled or once) while another run of the same backup holds the lock file [default: true]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l dry-run -d 'Print the resolved config, dump command and rclone target (secrets redacted); run nothing [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l backup-checksum -d 'Write NAME.sha256 beside each backup; objects without one count as incomplete for retention [default: true]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l backup-lock-file -d 'Lock file guarding against overlapping runs, also across processes sharing it [default: BACKUP_TEMP_DIR/dbstash-<engine>-<db>-<remote hash>.lock]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l health-addr -d 'Address of the /healthz and /metrics endpoint (not served with BACKUP_SCHEDULE=once) [default: 0.0.0.0:8080]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l health-max-age -d '/healthz answers 503 when no backup succeeded within this long, e.g. 26h (unset: no limit)' -r
-complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l backup-temp-dir -d 'Work directory for the directory and tar modes [default: /tmp/dbstash-work]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l backup-temp-dir -d 'Work directory: holds the default lock file, and the dumps of the directory and tar modes [default: /tmp/dbstash-work]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -s h -l help -d 'Print help'
 complete -c dbstash -n "__fish_dbstash_using_subcommand help; and not __fish_seen_subcommand_from pg mysql mariadb redis mongo completions man healthcheck help" -f -a "pg" -d 'Back up PostgreSQL with pg_dump (one database) or pg_dumpall (all databases)'
 complete -c dbstash -n "__fish_dbstash_using_subcommand help; and not __fish_seen_subcommand_from pg mysql mariadb redis mongo completions man healthcheck help" -f -a "mysql" -d 'Back up MySQL with mysqldump'
