@@ -149,7 +149,7 @@ docker_unavailable() {
 }
 
 ensure_docker() {
-    [ -x "$DOCKER_CLI" ] || DOCKER_CLI=$(command -v docker || echo /usr/bin/docker)
+    [ -x "$DOCKER_CLI" ] || DOCKER_CLI=$(type -P docker || echo /usr/bin/docker)
     if [ -x "$DOCKER_CLI" ] && docker info >/dev/null 2>&1; then
         note "using the running Docker engine (not started by this script; its config is left alone)"
         return
@@ -167,7 +167,6 @@ ensure_docker() {
         dockerd=/usr/sbin/dockerd
         DOCKER_CLI=/usr/bin/docker
     fi
-    [ "$(id -u)" -eq 0 ] || docker_unavailable "dockerd is not running and only root can start it"
     mkdir -p /etc/docker
     if [ "$(cat /etc/docker/daemon.json 2>/dev/null)" != "$DAEMON_JSON" ]; then
         if [ -f /etc/docker/daemon.json ]; then
@@ -906,6 +905,8 @@ main() {
     [ "${#wanted[@]}" -gt 0 ] || die "IMAGES='${IMAGES:-}' names none of: pg-15 pg-17 mariadb-10 mariadb-11 redis-7 redis-8"
 
     phase "Docker engine"
+    # Root: dockerd, and the throwaway servers run through runuser as their service users.
+    [ "$(id -u)" -eq 0 ] || docker_unavailable "images.sh runs as root (sudo ./scripts/images.sh)"
     ensure_docker
     note "$(docker version -f 'client {{.Client.Version}}, server {{.Server.Version}}')"
 
