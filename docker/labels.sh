@@ -19,8 +19,10 @@ case "$engine" in
     mongo) tool='mongodump --version' ;;
     *) echo "labels.sh: $image has no known dbstash.engine label ('$engine')" >&2; exit 1 ;;
 esac
-version=$("$docker" run --rm --network none --entrypoint sh "$image" -c "$tool" | head -n 1)
-rclone=$("$docker" run --rm --network none --entrypoint rclone "$image" version | head -n 1)
+# The first line of each, cut inside the container (a pipe closed early on the host side
+# makes the docker client complain).
+version=$("$docker" run --rm --network none --entrypoint sh "$image" -c "$tool | head -n 1")
+rclone=$("$docker" run --rm --network none --entrypoint sh "$image" -c 'rclone version | head -n 1')
 if [ -z "$version" ] || [ -z "$rclone" ]; then
     echo "labels.sh: no version from $image" >&2
     exit 1
