@@ -388,7 +388,7 @@ inspect_image() {
     # Tools of the image's major, the completions and the man page, no curl or wget.
     facts=$(docker run --rm --network none --entrypoint sh "$tag" -c "$(image_facts_script "$engine")" 2>&1)
     printf '%s\n' "$facts" | sed 's/^/      /'
-    check "$tag: tools of major $major, completions, man page, no curl/wget" \
+    check "$tag: tools of major $major, completions, man page, no curl/wget, no dangling links" \
         facts_ok "$engine" "$major" "$facts"
 }
 
@@ -406,13 +406,14 @@ for f in /usr/share/bash-completion/completions/dbstash /usr/share/zsh/vendor-co
     [ -s "\$f" ] && echo "file: \$f" || echo "MISSING: \$f"
 done
 for t in curl wget; do command -v "\$t" >/dev/null && echo "UNWANTED: \$t"; done
+find /usr/bin /usr/local/bin -xtype l | sed 's/^/DANGLING: /'
 true
 EOF
 }
 
 facts_ok() {
     local engine=$1 major=$2 facts=$3 want
-    ! grep -q 'MISSING\|UNWANTED' <<<"$facts" || return 1
+    ! grep -q 'MISSING\|UNWANTED\|DANGLING' <<<"$facts" || return 1
     case "$engine" in
         pg) want="pg_dump pg_dumpall pg_restore psql"
             for t in $want; do grep -Eq "^$t: $t \(PostgreSQL\) $major\." <<<"$facts" || return 1; done ;;
