@@ -804,6 +804,11 @@ fn security_problems(c: &Container) -> Vec<String> {
     if c.spec["automountServiceAccountToken"].as_bool() != Some(false) {
         bad("automountServiceAccountToken must be false: dbstash never calls the API");
     }
+    // Service links put variables such as DB_PORT=tcp://10.0.0.5:5432 (for a Service named
+    // `db`) or BACKUP_SERVICE_HOST into every pod: they would collide with dbstash's own.
+    if c.spec["enableServiceLinks"].as_bool() != Some(false) {
+        bad("enableServiceLinks must be false: a Service named db would set DB_PORT=tcp://...");
+    }
     let tmp_is_empty_dir = items(&c.container["volumeMounts"])
         .iter()
         .filter(|m| m["mountPath"].as_str() == Some("/tmp"))
