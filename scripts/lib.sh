@@ -73,3 +73,16 @@ pip_tool() {
     _pip_tool_works || die "'pip install $package' did not provide a working $command (on PATH: $(command -v "$command" || echo none))"
     note "$command installed in $venv/bin (add it to PATH to use it outside this script)"
 }
+
+# apt_install_no_recommends PACKAGE...: like apt_install, without the recommended packages.
+apt_install_no_recommends() {
+    command -v apt-get >/dev/null || die "apt-get not found: install $* by hand (this script targets Debian 12)"
+    local pkg
+    for pkg in "$@"; do
+        if ! apt-cache policy "$pkg" 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+            "${SUDO[@]}" apt-get update
+            break
+        fi
+    done
+    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@"
+}

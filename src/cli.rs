@@ -386,7 +386,7 @@ pub struct CommonArgs {
         help_heading = "Safety & reliability"
     )]
     pub backup_timeout: Option<String>,
-    /// Skip a scheduled run while another is still running [default: true]
+    /// Skip a run (scheduled or once) while another run of the same backup holds the lock file [default: true]
     #[arg(long, env = "BACKUP_LOCK", hide_env_values = true, global = true, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", help_heading = "Safety & reliability")]
     pub backup_lock: Option<String>,
     /// Print the resolved config, dump command and rclone target (secrets redacted); run nothing [default: false]
@@ -435,7 +435,7 @@ pub struct CommonArgs {
         help_heading = "Health"
     )]
     pub health_max_age: Option<String>,
-    /// Work directory for the directory and tar modes [default: /tmp/dbstash-work]
+    /// Work directory: holds the default lock file, and the dumps of the directory and tar modes [default: /tmp/dbstash-work]
     #[arg(
         long,
         env = "BACKUP_TEMP_DIR",
