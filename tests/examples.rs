@@ -1233,7 +1233,7 @@ fn a_setting_dbstash_rejects_fails_the_dry_run() {
 
 #[test]
 fn missing_hardening_is_caught() {
-    let job = |pod_sc: &str, ctr_sc: &str, tmp_volume: &str| {
+    let job_links = |pod_sc: &str, ctr_sc: &str, tmp_volume: &str, links: bool| {
         format!(
             r#"
 apiVersion: batch/v1
@@ -1243,6 +1243,7 @@ spec:
   template:
     spec:
       automountServiceAccountToken: false
+      enableServiceLinks: {links}
       securityContext: {pod_sc}
       containers:
         - name: dbstash
@@ -1259,6 +1260,8 @@ spec:
 "#
         )
     };
+    let job =
+        |pod_sc: &str, ctr_sc: &str, tmp_volume: &str| job_links(pod_sc, ctr_sc, tmp_volume, false);
     let pod = "{runAsNonRoot: true, runAsUser: 10001, seccompProfile: {type: RuntimeDefault}}";
     let ctr = "{readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}";
     assert_none(security_problems(&one(&job(pod, ctr, "emptyDir: {}"))[0]));
@@ -1272,6 +1275,7 @@ spec:
         job(pod, &ctr.replace("true", "false"), "emptyDir: {}"),
         job(pod, &ctr.replace("[ALL]", "[NET_RAW]"), "emptyDir: {}"),
         job(pod, ctr, "hostPath: {path: /tmp}"),
+        job_links(pod, ctr, "emptyDir: {}", true),
         // The container's own setting wins over the pod's.
         job(
             pod,
