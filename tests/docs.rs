@@ -32,6 +32,14 @@ const NOT_CLI_INPUTS: &[(&str, &str)] = &[
         "rclone's own configuration variables, read by rclone from the environment dbstash passes on",
     ),
     (
+        "DBSTASH_STATUS",
+        "set by dbstash for HOOK_POST_BACKUP (see docs/hooks.md), not read by it",
+    ),
+    (
+        "DBSTASH_FILE",
+        "set by dbstash for the hooks (see docs/hooks.md), not read by it",
+    ),
+    (
         "RCLONE_S3_SECRET_ACCESS_KEY",
         "an rclone backend option set by environment, read by rclone, not by dbstash",
     ),

@@ -32,7 +32,12 @@ use crate::support::Dbstash;
 
 /// The variables that name a file holding a secret. Every other `*_FILE` variable dbstash
 /// reads must be listed in [`NOT_SECRET_FILE_VARS`], so a new secret variant cannot slip by.
-const SECRET_FILE_VARS: &[&str] = &["DB_URI_FILE", "DB_PASSWORD_FILE", "RCLONE_CONFIG_FILE"];
+const SECRET_FILE_VARS: &[&str] = &[
+    "DB_URI_FILE",
+    "DB_PASSWORD_FILE",
+    "RCLONE_CONFIG_FILE",
+    "SMTP_PASSWORD_FILE",
+];
 const NOT_SECRET_FILE_VARS: &[&str] = &["BACKUP_LOCK_FILE"];
 
 /// Published engines and the majors of their images.
@@ -592,6 +597,20 @@ fn placeholder_uri(engine: &str) -> &'static str {
 /// Runs the real dbstash in dry-run mode with the container's settings (ENGINE as the image
 /// presets it; secret files replaced by temp files with the example's content, or a
 /// placeholder). It must exit 0 and warn about nothing.
+/// Compose fills `${NAME}` (and `${NAME:-default}`, `${NAME:?error}`) from the host's
+/// environment when the stack starts; the dry run gets a stand-in of the right shape.
+fn interpolated(var: &str, value: &str) -> String {
+    let v = value.trim();
+    if !(v.starts_with("${") && v.ends_with('}')) {
+        return value.to_string();
+    }
+    if var.ends_with("_URL") {
+        "https://example.invalid/interpolated".to_string()
+    } else {
+        "interpolated".to_string()
+    }
+}
+
 fn dry_run_problems(c: &Container) -> Vec<String> {
     let Ok(engine) = tag_engine(&c.image) else {
         return vec![]; // reported by image_problems
@@ -615,7 +634,7 @@ fn dry_run_problems(c: &Container) -> Vec<String> {
             std::fs::write(&path, content).unwrap();
             run = run.env(k, &path);
         } else {
-            run = run.env(k, v);
+            run = run.env(k, interpolated(k, v));
         }
     }
     let out = run.env("DRY_RUN", "true").run();
@@ -1217,10 +1236,14 @@ spec:
 fn a_setting_dbstash_rejects_fails_the_dry_run() {
     assert_none(dry_run_problems(&one(GOOD_COMPOSE)[0]));
     for (bad, why) in [
-        ("NOTIFY_WEBHOOK_URL: https://hooks.example/x", "exited 2"),
-        ("HOOK_PRE_BACKUP: 'echo hi'", "exited 2"),
+        ("NOTIFY_WEBHOOK_URL: hooks.example/x", "exited 2"),
+        ("SMTP_HOST: mail.example", "exited 2"),
         ("BACKUP_TIMEOUT: forever", "exited 2"),
-        ("BACKUP_NAME_TEMPLATE: '{db}'", "warns"),
+        (
+            "BACKUP_NAME_TEMPLATE: '{db}'\n      BACKUP_TIMEOUT: 1h",
+            "warns",
+        ),
+        ("DB_PASS: x\n      BACKUP_TIMEOUT: 1h", "warns"),
     ] {
         let yaml = GOOD_COMPOSE.replace("BACKUP_TIMEOUT: 1h", bad);
         let problems = dry_run_problems(&one(&yaml)[0]);

@@ -16,6 +16,9 @@ _dbstash() {
             ",$1")
                 cmd="dbstash"
                 ;;
+            dbstash,check)
+                cmd="dbstash__subcmd__check"
+                ;;
             dbstash,completions)
                 cmd="dbstash__subcmd__completions"
                 ;;
@@ -42,6 +45,9 @@ _dbstash() {
                 ;;
             dbstash,redis)
                 cmd="dbstash__subcmd__redis"
+                ;;
+            dbstash__subcmd__help,check)
+                cmd="dbstash__subcmd__help__subcmd__check"
                 ;;
             dbstash__subcmd__help,completions)
                 cmd="dbstash__subcmd__help__subcmd__completions"
@@ -77,7 +83,7 @@ _dbstash() {
 
     case "${cmd}" in
         dbstash)
-            opts="-h -V --engine --db-auth-source --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --notify-webhook-url --notify-on --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --health-addr --health-max-age --backup-temp-dir --help --version pg mysql mariadb redis mongo completions man healthcheck help"
+            opts="-h -V --engine --db-auth-source --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help --version pg mysql mariadb redis mongo completions man check healthcheck help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -191,7 +197,47 @@ _dbstash() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --notify-webhook-format)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --notify-on)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-email-to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-email-from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --smtp-host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --smtp-port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --smtp-user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --smtp-password)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --smtp-password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --smtp-tls)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-ping-url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -228,6 +274,224 @@ _dbstash() {
                     return 0
                     ;;
                 --backup-lock-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-progress-interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --health-addr)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --health-max-age)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-temp-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dbstash__subcmd__check)
+            opts="-h --db-auth-source --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --db-auth-source)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --db-uri)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --db-uri-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --db-host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --db-port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --db-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --db-user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --db-password)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --db-password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rclone-remote)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rclone-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rclone-config-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rclone-extra-args)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-schedule)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-mode)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-name-template)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-compress)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-extension)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-all-databases)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-all-dbs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-on-start)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dump-extra-args)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tz)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retention-max-files)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retention-max-days)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-webhook-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-webhook-format)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-on)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-email-to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-email-from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --smtp-host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --smtp-port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --smtp-user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --smtp-password)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --smtp-password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --smtp-tls)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-ping-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --hook-pre-backup)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --hook-post-backup)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-lock)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dry-run)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-checksum)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-lock-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-progress-interval)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -251,7 +515,7 @@ _dbstash() {
             return 0
             ;;
         dbstash__subcmd__completions)
-            opts="-h --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --notify-webhook-url --notify-on --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --health-addr --health-max-age --backup-temp-dir --help bash elvish fish powershell zsh"
+            opts="-h --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -357,7 +621,47 @@ _dbstash() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --notify-webhook-format)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --notify-on)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-email-to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-email-from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --smtp-host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --smtp-port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --smtp-user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --smtp-password)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --smtp-password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --smtp-tls)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-ping-url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -394,6 +698,10 @@ _dbstash() {
                     return 0
                     ;;
                 --backup-lock-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-progress-interval)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -417,7 +725,7 @@ _dbstash() {
             return 0
             ;;
         dbstash__subcmd__healthcheck)
-            opts="-h --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --notify-webhook-url --notify-on --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --health-addr --health-max-age --backup-temp-dir --help"
+            opts="-h --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -523,7 +831,47 @@ _dbstash() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --notify-webhook-format)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --notify-on)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-email-to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-email-from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --smtp-host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --smtp-port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --smtp-user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --smtp-password)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --smtp-password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --smtp-tls)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-ping-url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -563,6 +911,10 @@ _dbstash() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --backup-progress-interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --health-addr)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -583,8 +935,22 @@ _dbstash() {
             return 0
             ;;
         dbstash__subcmd__help)
-            opts="pg mysql mariadb redis mongo completions man healthcheck help"
+            opts="pg mysql mariadb redis mongo completions man check healthcheck help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dbstash__subcmd__help__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -723,7 +1089,7 @@ _dbstash() {
             return 0
             ;;
         dbstash__subcmd__man)
-            opts="-h --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --notify-webhook-url --notify-on --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --health-addr --health-max-age --backup-temp-dir --help"
+            opts="-h --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -829,7 +1195,47 @@ _dbstash() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --notify-webhook-format)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --notify-on)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-email-to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-email-from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --smtp-host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --smtp-port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --smtp-user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --smtp-password)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --smtp-password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --smtp-tls)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-ping-url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -866,6 +1272,10 @@ _dbstash() {
                     return 0
                     ;;
                 --backup-lock-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-progress-interval)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -889,7 +1299,7 @@ _dbstash() {
             return 0
             ;;
         dbstash__subcmd__mariadb)
-            opts="-h --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --notify-webhook-url --notify-on --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --health-addr --health-max-age --backup-temp-dir --help"
+            opts="-h --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -995,7 +1405,47 @@ _dbstash() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --notify-webhook-format)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --notify-on)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-email-to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-email-from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --smtp-host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --smtp-port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --smtp-user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --smtp-password)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --smtp-password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --smtp-tls)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-ping-url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1035,6 +1485,10 @@ _dbstash() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --backup-progress-interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --health-addr)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1055,7 +1509,7 @@ _dbstash() {
             return 0
             ;;
         dbstash__subcmd__mongo)
-            opts="-h --db-auth-source --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --notify-webhook-url --notify-on --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --health-addr --health-max-age --backup-temp-dir --help"
+            opts="-h --db-auth-source --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1165,7 +1619,47 @@ _dbstash() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --notify-webhook-format)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --notify-on)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-email-to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-email-from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --smtp-host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --smtp-port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --smtp-user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --smtp-password)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --smtp-password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --smtp-tls)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-ping-url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1202,6 +1696,10 @@ _dbstash() {
                     return 0
                     ;;
                 --backup-lock-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-progress-interval)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1225,7 +1723,7 @@ _dbstash() {
             return 0
             ;;
         dbstash__subcmd__mysql)
-            opts="-h --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --notify-webhook-url --notify-on --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --health-addr --health-max-age --backup-temp-dir --help"
+            opts="-h --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1331,7 +1829,47 @@ _dbstash() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --notify-webhook-format)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --notify-on)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-email-to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-email-from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --smtp-host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --smtp-port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --smtp-user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --smtp-password)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --smtp-password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --smtp-tls)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-ping-url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1368,6 +1906,10 @@ _dbstash() {
                     return 0
                     ;;
                 --backup-lock-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-progress-interval)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1391,7 +1933,7 @@ _dbstash() {
             return 0
             ;;
         dbstash__subcmd__pg)
-            opts="-h --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --notify-webhook-url --notify-on --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --health-addr --health-max-age --backup-temp-dir --help"
+            opts="-h --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1497,7 +2039,47 @@ _dbstash() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --notify-webhook-format)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --notify-on)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-email-to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-email-from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --smtp-host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --smtp-port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --smtp-user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --smtp-password)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --smtp-password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --smtp-tls)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-ping-url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1534,6 +2116,10 @@ _dbstash() {
                     return 0
                     ;;
                 --backup-lock-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-progress-interval)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1557,7 +2143,7 @@ _dbstash() {
             return 0
             ;;
         dbstash__subcmd__redis)
-            opts="-h --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --notify-webhook-url --notify-on --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --health-addr --health-max-age --backup-temp-dir --help"
+            opts="-h --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1663,7 +2249,47 @@ _dbstash() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --notify-webhook-format)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --notify-on)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-email-to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-email-from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --smtp-host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --smtp-port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --smtp-user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --smtp-password)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --smtp-password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --smtp-tls)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-ping-url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1700,6 +2326,10 @@ _dbstash() {
                     return 0
                     ;;
                 --backup-lock-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-progress-interval)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

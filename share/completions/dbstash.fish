@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_dbstash_global_optspecs
-    string join \n engine= db-auth-source= db-uri= db-uri-file= db-host= db-port= db-name= db-user= db-password= db-password-file= rclone-remote= rclone-config= rclone-config-file= rclone-extra-args= backup-schedule= backup-mode= backup-name-template= backup-compress= backup-extension= backup-all-databases= backup-all-dbs= backup-on-start= dump-extra-args= tz= retention-max-files= retention-max-days= notify-webhook-url= notify-on= log-level= log-format= hook-pre-backup= hook-post-backup= backup-timeout= backup-lock= dry-run= backup-checksum= backup-lock-file= health-addr= health-max-age= backup-temp-dir= h/help V/version
+    string join \n engine= db-auth-source= db-uri= db-uri-file= db-host= db-port= db-name= db-user= db-password= db-password-file= rclone-remote= rclone-config= rclone-config-file= rclone-extra-args= backup-schedule= backup-mode= backup-name-template= backup-compress= backup-extension= backup-all-databases= backup-all-dbs= backup-on-start= dump-extra-args= tz= retention-max-files= retention-max-days= notify-webhook-url= notify-webhook-format= notify-on= notify-email-to= notify-email-from= smtp-host= smtp-port= smtp-user= smtp-password= smtp-password-file= smtp-tls= notify-ping-url= log-level= log-format= hook-pre-backup= hook-post-backup= backup-timeout= backup-lock= dry-run= backup-checksum= backup-lock-file= backup-progress-interval= health-addr= health-max-age= backup-temp-dir= h/help V/version
 end
 
 function __fish_dbstash_needs_command
@@ -50,17 +50,28 @@ complete -c dbstash -n "__fish_dbstash_needs_command" -l dump-extra-args -d 'Ext
 complete -c dbstash -n "__fish_dbstash_needs_command" -l tz -d 'Time zone for the schedule and the {date}/{time} tokens, e.g. Europe/Berlin [default: UTC]' -r
 complete -c dbstash -n "__fish_dbstash_needs_command" -l retention-max-files -d 'Keep at most N backups (0 = unlimited) [default: 0]' -r
 complete -c dbstash -n "__fish_dbstash_needs_command" -l retention-max-days -d 'Delete backups older than N days (0 = unlimited) [default: 0]' -r
-complete -c dbstash -n "__fish_dbstash_needs_command" -l notify-webhook-url -d 'Slack or Discord webhook URL (not yet supported)' -r
-complete -c dbstash -n "__fish_dbstash_needs_command" -l notify-on -d 'always, failure or success [default: failure]' -r
+complete -c dbstash -n "__fish_dbstash_needs_command" -l notify-webhook-url -d 'Webhook to notify: Slack, Discord, or any URL taking a JSON POST' -r
+complete -c dbstash -n "__fish_dbstash_needs_command" -l notify-webhook-format -d 'Payload shape: auto (Slack for hooks.slack.com, Discord for /api/webhooks/ paths, JSON otherwise), slack, discord or json [default: auto]' -r
+complete -c dbstash -n "__fish_dbstash_needs_command" -l notify-on -d 'When the webhook and email are sent: always, failure or success [default: failure]' -r
+complete -c dbstash -n "__fish_dbstash_needs_command" -l notify-email-to -d 'Email recipients, comma-separated (needs NOTIFY_EMAIL_FROM and SMTP_HOST)' -r
+complete -c dbstash -n "__fish_dbstash_needs_command" -l notify-email-from -d 'Sender address of notification emails' -r
+complete -c dbstash -n "__fish_dbstash_needs_command" -l smtp-host -d 'SMTP server host for notification emails' -r
+complete -c dbstash -n "__fish_dbstash_needs_command" -l smtp-port -d 'SMTP port [default: 587 with starttls, 465 with tls, 25 with none]' -r
+complete -c dbstash -n "__fish_dbstash_needs_command" -l smtp-user -d 'SMTP user name (with SMTP_PASSWORD or SMTP_PASSWORD_FILE)' -r
+complete -c dbstash -n "__fish_dbstash_needs_command" -l smtp-password -d 'SMTP password (prefer SMTP_PASSWORD_FILE)' -r
+complete -c dbstash -n "__fish_dbstash_needs_command" -l smtp-password-file -d 'File holding the SMTP password (Docker secrets); wins over SMTP_PASSWORD' -r
+complete -c dbstash -n "__fish_dbstash_needs_command" -l smtp-tls -d 'starttls, tls (implicit, port 465) or none [default: starttls]' -r
+complete -c dbstash -n "__fish_dbstash_needs_command" -l notify-ping-url -d 'Ping URL (healthchecks.io, Uptime Kuma): URL/start when a run starts, URL on success, URL/fail on failure, whatever NOTIFY_ON says' -r
 complete -c dbstash -n "__fish_dbstash_needs_command" -l log-level -d 'debug, info, warn or error [default: info]' -r
 complete -c dbstash -n "__fish_dbstash_needs_command" -l log-format -d 'text or json [default: text]' -r
-complete -c dbstash -n "__fish_dbstash_needs_command" -l hook-pre-backup -d 'Shell command run before each backup; non-zero exit aborts the backup (not yet supported)' -r
-complete -c dbstash -n "__fish_dbstash_needs_command" -l hook-post-backup -d 'Shell command run after each backup, on success and failure (not yet supported)' -r
+complete -c dbstash -n "__fish_dbstash_needs_command" -l hook-pre-backup -d 'Shell command (sh -c) run before each backup; a non-zero exit, or running past BACKUP_TIMEOUT, aborts the backup as a failure' -r
+complete -c dbstash -n "__fish_dbstash_needs_command" -l hook-post-backup -d 'Shell command (sh -c) run after every attempt, with DBSTASH_STATUS, DBSTASH_FILE, DBSTASH_ERROR and more; its failure is only a warning' -r
 complete -c dbstash -n "__fish_dbstash_needs_command" -l backup-timeout -d 'Longest a backup may run, e.g. 30m, 1h, 1h30m (0 = no limit) [default: 0]' -r
 complete -c dbstash -n "__fish_dbstash_needs_command" -l backup-lock -d 'Skip a run (scheduled or once) while another run of the same backup holds the lock file [default: true]' -r
 complete -c dbstash -n "__fish_dbstash_needs_command" -l dry-run -d 'Print the resolved config, dump command and rclone target (secrets redacted); run nothing [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_needs_command" -l backup-checksum -d 'Write NAME.sha256 beside each backup; objects without one count as incomplete for retention [default: true]' -r
 complete -c dbstash -n "__fish_dbstash_needs_command" -l backup-lock-file -d 'Lock file guarding against overlapping runs, also across processes sharing it [default: BACKUP_TEMP_DIR/dbstash-<engine>-<db>-<remote hash>.lock]' -r
+complete -c dbstash -n "__fish_dbstash_needs_command" -l backup-progress-interval -d 'How often a running backup logs its progress (bytes, rate, elapsed), e.g. 30s or 5m; 0 turns it off [default: 1m]' -r
 complete -c dbstash -n "__fish_dbstash_needs_command" -l health-addr -d 'Address of the /healthz and /metrics endpoint (not served with BACKUP_SCHEDULE=once) [default: 0.0.0.0:8080]' -r
 complete -c dbstash -n "__fish_dbstash_needs_command" -l health-max-age -d '/healthz answers 503 when no backup succeeded within this long, e.g. 26h (unset: no limit)' -r
 complete -c dbstash -n "__fish_dbstash_needs_command" -l backup-temp-dir -d 'Work directory: holds the default lock file, and the dumps of the directory and tar modes [default: /tmp/dbstash-work]' -r
@@ -73,6 +84,7 @@ complete -c dbstash -n "__fish_dbstash_needs_command" -f -a "redis" -d 'Back up 
 complete -c dbstash -n "__fish_dbstash_needs_command" -f -a "mongo" -d 'Back up MongoDB with mongodump --archive'
 complete -c dbstash -n "__fish_dbstash_needs_command" -f -a "completions" -d 'Print a shell completion script: bash, zsh, fish, powershell or elvish'
 complete -c dbstash -n "__fish_dbstash_needs_command" -f -a "man" -d 'Print the man page (roff) for dbstash(1)'
+complete -c dbstash -n "__fish_dbstash_needs_command" -f -a "check" -d 'Check the configuration without taking a backup: the dump tool and rclone (with versions), the remote, and a database connection with the dump\'s own credentials. Exit 0 all ok, 1 a step failed, 2 bad configuration'
 complete -c dbstash -n "__fish_dbstash_needs_command" -f -a "healthcheck" -d 'Probe this process\'s own /healthz (HEALTH_ADDR) and exit 0 when healthy, 1 otherwise; always 0 with BACKUP_SCHEDULE=once. For Docker\'s HEALTHCHECK: needs no curl or wget'
 complete -c dbstash -n "__fish_dbstash_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l db-uri -d 'Connection URI (wins over DB_HOST etc.): postgresql://user:pass@host:5432/db, mysql://…/db, redis://:pass@host:6379/0, mongodb://…/db' -r
@@ -99,17 +111,28 @@ complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l dump-extra-args -
 complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l tz -d 'Time zone for the schedule and the {date}/{time} tokens, e.g. Europe/Berlin [default: UTC]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l retention-max-files -d 'Keep at most N backups (0 = unlimited) [default: 0]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l retention-max-days -d 'Delete backups older than N days (0 = unlimited) [default: 0]' -r
-complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l notify-webhook-url -d 'Slack or Discord webhook URL (not yet supported)' -r
-complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l notify-on -d 'always, failure or success [default: failure]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l notify-webhook-url -d 'Webhook to notify: Slack, Discord, or any URL taking a JSON POST' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l notify-webhook-format -d 'Payload shape: auto (Slack for hooks.slack.com, Discord for /api/webhooks/ paths, JSON otherwise), slack, discord or json [default: auto]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l notify-on -d 'When the webhook and email are sent: always, failure or success [default: failure]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l notify-email-to -d 'Email recipients, comma-separated (needs NOTIFY_EMAIL_FROM and SMTP_HOST)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l notify-email-from -d 'Sender address of notification emails' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l smtp-host -d 'SMTP server host for notification emails' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l smtp-port -d 'SMTP port [default: 587 with starttls, 465 with tls, 25 with none]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l smtp-user -d 'SMTP user name (with SMTP_PASSWORD or SMTP_PASSWORD_FILE)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l smtp-password -d 'SMTP password (prefer SMTP_PASSWORD_FILE)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l smtp-password-file -d 'File holding the SMTP password (Docker secrets); wins over SMTP_PASSWORD' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l smtp-tls -d 'starttls, tls (implicit, port 465) or none [default: starttls]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l notify-ping-url -d 'Ping URL (healthchecks.io, Uptime Kuma): URL/start when a run starts, URL on success, URL/fail on failure, whatever NOTIFY_ON says' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l log-level -d 'debug, info, warn or error [default: info]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l log-format -d 'text or json [default: text]' -r
-complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l hook-pre-backup -d 'Shell command run before each backup; non-zero exit aborts the backup (not yet supported)' -r
-complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l hook-post-backup -d 'Shell command run after each backup, on success and failure (not yet supported)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l hook-pre-backup -d 'Shell command (sh -c) run before each backup; a non-zero exit, or running past BACKUP_TIMEOUT, aborts the backup as a failure' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l hook-post-backup -d 'Shell command (sh -c) run after every attempt, with DBSTASH_STATUS, DBSTASH_FILE, DBSTASH_ERROR and more; its failure is only a warning' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l backup-timeout -d 'Longest a backup may run, e.g. 30m, 1h, 1h30m (0 = no limit) [default: 0]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l backup-lock -d 'Skip a run (scheduled or once) while another run of the same backup holds the lock file [default: true]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l dry-run -d 'Print the resolved config, dump command and rclone target (secrets redacted); run nothing [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l backup-checksum -d 'Write NAME.sha256 beside each backup; objects without one count as incomplete for retention [default: true]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l backup-lock-file -d 'Lock file guarding against overlapping runs, also across processes sharing it [default: BACKUP_TEMP_DIR/dbstash-<engine>-<db>-<remote hash>.lock]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l backup-progress-interval -d 'How often a running backup logs its progress (bytes, rate, elapsed), e.g. 30s or 5m; 0 turns it off [default: 1m]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l health-addr -d 'Address of the /healthz and /metrics endpoint (not served with BACKUP_SCHEDULE=once) [default: 0.0.0.0:8080]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l health-max-age -d '/healthz answers 503 when no backup succeeded within this long, e.g. 26h (unset: no limit)' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l backup-temp-dir -d 'Work directory: holds the default lock file, and the dumps of the directory and tar modes [default: /tmp/dbstash-work]' -r
@@ -138,17 +161,28 @@ complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l dump-extra-arg
 complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l tz -d 'Time zone for the schedule and the {date}/{time} tokens, e.g. Europe/Berlin [default: UTC]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l retention-max-files -d 'Keep at most N backups (0 = unlimited) [default: 0]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l retention-max-days -d 'Delete backups older than N days (0 = unlimited) [default: 0]' -r
-complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l notify-webhook-url -d 'Slack or Discord webhook URL (not yet supported)' -r
-complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l notify-on -d 'always, failure or success [default: failure]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l notify-webhook-url -d 'Webhook to notify: Slack, Discord, or any URL taking a JSON POST' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l notify-webhook-format -d 'Payload shape: auto (Slack for hooks.slack.com, Discord for /api/webhooks/ paths, JSON otherwise), slack, discord or json [default: auto]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l notify-on -d 'When the webhook and email are sent: always, failure or success [default: failure]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l notify-email-to -d 'Email recipients, comma-separated (needs NOTIFY_EMAIL_FROM and SMTP_HOST)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l notify-email-from -d 'Sender address of notification emails' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l smtp-host -d 'SMTP server host for notification emails' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l smtp-port -d 'SMTP port [default: 587 with starttls, 465 with tls, 25 with none]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l smtp-user -d 'SMTP user name (with SMTP_PASSWORD or SMTP_PASSWORD_FILE)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l smtp-password -d 'SMTP password (prefer SMTP_PASSWORD_FILE)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l smtp-password-file -d 'File holding the SMTP password (Docker secrets); wins over SMTP_PASSWORD' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l smtp-tls -d 'starttls, tls (implicit, port 465) or none [default: starttls]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l notify-ping-url -d 'Ping URL (healthchecks.io, Uptime Kuma): URL/start when a run starts, URL on success, URL/fail on failure, whatever NOTIFY_ON says' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l log-level -d 'debug, info, warn or error [default: info]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l log-format -d 'text or json [default: text]' -r
-complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l hook-pre-backup -d 'Shell command run before each backup; non-zero exit aborts the backup (not yet supported)' -r
-complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l hook-post-backup -d 'Shell command run after each backup, on success and failure (not yet supported)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l hook-pre-backup -d 'Shell command (sh -c) run before each backup; a non-zero exit, or running past BACKUP_TIMEOUT, aborts the backup as a failure' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l hook-post-backup -d 'Shell command (sh -c) run after every attempt, with DBSTASH_STATUS, DBSTASH_FILE, DBSTASH_ERROR and more; its failure is only a warning' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l backup-timeout -d 'Longest a backup may run, e.g. 30m, 1h, 1h30m (0 = no limit) [default: 0]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l backup-lock -d 'Skip a run (scheduled or once) while another run of the same backup holds the lock file [default: true]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l dry-run -d 'Print the resolved config, dump command and rclone target (secrets redacted); run nothing [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l backup-checksum -d 'Write NAME.sha256 beside each backup; objects without one count as incomplete for retention [default: true]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l backup-lock-file -d 'Lock file guarding against overlapping runs, also across processes sharing it [default: BACKUP_TEMP_DIR/dbstash-<engine>-<db>-<remote hash>.lock]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l backup-progress-interval -d 'How often a running backup logs its progress (bytes, rate, elapsed), e.g. 30s or 5m; 0 turns it off [default: 1m]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l health-addr -d 'Address of the /healthz and /metrics endpoint (not served with BACKUP_SCHEDULE=once) [default: 0.0.0.0:8080]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l health-max-age -d '/healthz answers 503 when no backup succeeded within this long, e.g. 26h (unset: no limit)' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l backup-temp-dir -d 'Work directory: holds the default lock file, and the dumps of the directory and tar modes [default: /tmp/dbstash-work]' -r
@@ -177,17 +211,28 @@ complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l dump-extra-a
 complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l tz -d 'Time zone for the schedule and the {date}/{time} tokens, e.g. Europe/Berlin [default: UTC]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l retention-max-files -d 'Keep at most N backups (0 = unlimited) [default: 0]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l retention-max-days -d 'Delete backups older than N days (0 = unlimited) [default: 0]' -r
-complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l notify-webhook-url -d 'Slack or Discord webhook URL (not yet supported)' -r
-complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l notify-on -d 'always, failure or success [default: failure]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l notify-webhook-url -d 'Webhook to notify: Slack, Discord, or any URL taking a JSON POST' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l notify-webhook-format -d 'Payload shape: auto (Slack for hooks.slack.com, Discord for /api/webhooks/ paths, JSON otherwise), slack, discord or json [default: auto]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l notify-on -d 'When the webhook and email are sent: always, failure or success [default: failure]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l notify-email-to -d 'Email recipients, comma-separated (needs NOTIFY_EMAIL_FROM and SMTP_HOST)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l notify-email-from -d 'Sender address of notification emails' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l smtp-host -d 'SMTP server host for notification emails' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l smtp-port -d 'SMTP port [default: 587 with starttls, 465 with tls, 25 with none]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l smtp-user -d 'SMTP user name (with SMTP_PASSWORD or SMTP_PASSWORD_FILE)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l smtp-password -d 'SMTP password (prefer SMTP_PASSWORD_FILE)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l smtp-password-file -d 'File holding the SMTP password (Docker secrets); wins over SMTP_PASSWORD' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l smtp-tls -d 'starttls, tls (implicit, port 465) or none [default: starttls]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l notify-ping-url -d 'Ping URL (healthchecks.io, Uptime Kuma): URL/start when a run starts, URL on success, URL/fail on failure, whatever NOTIFY_ON says' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l log-level -d 'debug, info, warn or error [default: info]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l log-format -d 'text or json [default: text]' -r
-complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l hook-pre-backup -d 'Shell command run before each backup; non-zero exit aborts the backup (not yet supported)' -r
-complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l hook-post-backup -d 'Shell command run after each backup, on success and failure (not yet supported)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l hook-pre-backup -d 'Shell command (sh -c) run before each backup; a non-zero exit, or running past BACKUP_TIMEOUT, aborts the backup as a failure' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l hook-post-backup -d 'Shell command (sh -c) run after every attempt, with DBSTASH_STATUS, DBSTASH_FILE, DBSTASH_ERROR and more; its failure is only a warning' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l backup-timeout -d 'Longest a backup may run, e.g. 30m, 1h, 1h30m (0 = no limit) [default: 0]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l backup-lock -d 'Skip a run (scheduled or once) while another run of the same backup holds the lock file [default: true]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l dry-run -d 'Print the resolved config, dump command and rclone target (secrets redacted); run nothing [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l backup-checksum -d 'Write NAME.sha256 beside each backup; objects without one count as incomplete for retention [default: true]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l backup-lock-file -d 'Lock file guarding against overlapping runs, also across processes sharing it [default: BACKUP_TEMP_DIR/dbstash-<engine>-<db>-<remote hash>.lock]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l backup-progress-interval -d 'How often a running backup logs its progress (bytes, rate, elapsed), e.g. 30s or 5m; 0 turns it off [default: 1m]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l health-addr -d 'Address of the /healthz and /metrics endpoint (not served with BACKUP_SCHEDULE=once) [default: 0.0.0.0:8080]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l health-max-age -d '/healthz answers 503 when no backup succeeded within this long, e.g. 26h (unset: no limit)' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l backup-temp-dir -d 'Work directory: holds the default lock file, and the dumps of the directory and tar modes [default: /tmp/dbstash-work]' -r
@@ -216,17 +261,28 @@ complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l dump-extra-arg
 complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l tz -d 'Time zone for the schedule and the {date}/{time} tokens, e.g. Europe/Berlin [default: UTC]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l retention-max-files -d 'Keep at most N backups (0 = unlimited) [default: 0]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l retention-max-days -d 'Delete backups older than N days (0 = unlimited) [default: 0]' -r
-complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l notify-webhook-url -d 'Slack or Discord webhook URL (not yet supported)' -r
-complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l notify-on -d 'always, failure or success [default: failure]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l notify-webhook-url -d 'Webhook to notify: Slack, Discord, or any URL taking a JSON POST' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l notify-webhook-format -d 'Payload shape: auto (Slack for hooks.slack.com, Discord for /api/webhooks/ paths, JSON otherwise), slack, discord or json [default: auto]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l notify-on -d 'When the webhook and email are sent: always, failure or success [default: failure]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l notify-email-to -d 'Email recipients, comma-separated (needs NOTIFY_EMAIL_FROM and SMTP_HOST)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l notify-email-from -d 'Sender address of notification emails' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l smtp-host -d 'SMTP server host for notification emails' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l smtp-port -d 'SMTP port [default: 587 with starttls, 465 with tls, 25 with none]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l smtp-user -d 'SMTP user name (with SMTP_PASSWORD or SMTP_PASSWORD_FILE)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l smtp-password -d 'SMTP password (prefer SMTP_PASSWORD_FILE)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l smtp-password-file -d 'File holding the SMTP password (Docker secrets); wins over SMTP_PASSWORD' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l smtp-tls -d 'starttls, tls (implicit, port 465) or none [default: starttls]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l notify-ping-url -d 'Ping URL (healthchecks.io, Uptime Kuma): URL/start when a run starts, URL on success, URL/fail on failure, whatever NOTIFY_ON says' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l log-level -d 'debug, info, warn or error [default: info]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l log-format -d 'text or json [default: text]' -r
-complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l hook-pre-backup -d 'Shell command run before each backup; non-zero exit aborts the backup (not yet supported)' -r
-complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l hook-post-backup -d 'Shell command run after each backup, on success and failure (not yet supported)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l hook-pre-backup -d 'Shell command (sh -c) run before each backup; a non-zero exit, or running past BACKUP_TIMEOUT, aborts the backup as a failure' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l hook-post-backup -d 'Shell command (sh -c) run after every attempt, with DBSTASH_STATUS, DBSTASH_FILE, DBSTASH_ERROR and more; its failure is only a warning' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l backup-timeout -d 'Longest a backup may run, e.g. 30m, 1h, 1h30m (0 = no limit) [default: 0]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l backup-lock -d 'Skip a run (scheduled or once) while another run of the same backup holds the lock file [default: true]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l dry-run -d 'Print the resolved config, dump command and rclone target (secrets redacted); run nothing [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l backup-checksum -d 'Write NAME.sha256 beside each backup; objects without one count as incomplete for retention [default: true]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l backup-lock-file -d 'Lock file guarding against overlapping runs, also across processes sharing it [default: BACKUP_TEMP_DIR/dbstash-<engine>-<db>-<remote hash>.lock]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l backup-progress-interval -d 'How often a running backup logs its progress (bytes, rate, elapsed), e.g. 30s or 5m; 0 turns it off [default: 1m]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l health-addr -d 'Address of the /healthz and /metrics endpoint (not served with BACKUP_SCHEDULE=once) [default: 0.0.0.0:8080]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l health-max-age -d '/healthz answers 503 when no backup succeeded within this long, e.g. 26h (unset: no limit)' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l backup-temp-dir -d 'Work directory: holds the default lock file, and the dumps of the directory and tar modes [default: /tmp/dbstash-work]' -r
@@ -256,17 +312,28 @@ complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l dump-extra-arg
 complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l tz -d 'Time zone for the schedule and the {date}/{time} tokens, e.g. Europe/Berlin [default: UTC]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l retention-max-files -d 'Keep at most N backups (0 = unlimited) [default: 0]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l retention-max-days -d 'Delete backups older than N days (0 = unlimited) [default: 0]' -r
-complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l notify-webhook-url -d 'Slack or Discord webhook URL (not yet supported)' -r
-complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l notify-on -d 'always, failure or success [default: failure]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l notify-webhook-url -d 'Webhook to notify: Slack, Discord, or any URL taking a JSON POST' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l notify-webhook-format -d 'Payload shape: auto (Slack for hooks.slack.com, Discord for /api/webhooks/ paths, JSON otherwise), slack, discord or json [default: auto]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l notify-on -d 'When the webhook and email are sent: always, failure or success [default: failure]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l notify-email-to -d 'Email recipients, comma-separated (needs NOTIFY_EMAIL_FROM and SMTP_HOST)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l notify-email-from -d 'Sender address of notification emails' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l smtp-host -d 'SMTP server host for notification emails' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l smtp-port -d 'SMTP port [default: 587 with starttls, 465 with tls, 25 with none]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l smtp-user -d 'SMTP user name (with SMTP_PASSWORD or SMTP_PASSWORD_FILE)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l smtp-password -d 'SMTP password (prefer SMTP_PASSWORD_FILE)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l smtp-password-file -d 'File holding the SMTP password (Docker secrets); wins over SMTP_PASSWORD' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l smtp-tls -d 'starttls, tls (implicit, port 465) or none [default: starttls]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l notify-ping-url -d 'Ping URL (healthchecks.io, Uptime Kuma): URL/start when a run starts, URL on success, URL/fail on failure, whatever NOTIFY_ON says' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l log-level -d 'debug, info, warn or error [default: info]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l log-format -d 'text or json [default: text]' -r
-complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l hook-pre-backup -d 'Shell command run before each backup; non-zero exit aborts the backup (not yet supported)' -r
-complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l hook-post-backup -d 'Shell command run after each backup, on success and failure (not yet supported)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l hook-pre-backup -d 'Shell command (sh -c) run before each backup; a non-zero exit, or running past BACKUP_TIMEOUT, aborts the backup as a failure' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l hook-post-backup -d 'Shell command (sh -c) run after every attempt, with DBSTASH_STATUS, DBSTASH_FILE, DBSTASH_ERROR and more; its failure is only a warning' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l backup-timeout -d 'Longest a backup may run, e.g. 30m, 1h, 1h30m (0 = no limit) [default: 0]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l backup-lock -d 'Skip a run (scheduled or once) while another run of the same backup holds the lock file [default: true]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l dry-run -d 'Print the resolved config, dump command and rclone target (secrets redacted); run nothing [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l backup-checksum -d 'Write NAME.sha256 beside each backup; objects without one count as incomplete for retention [default: true]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l backup-lock-file -d 'Lock file guarding against overlapping runs, also across processes sharing it [default: BACKUP_TEMP_DIR/dbstash-<engine>-<db>-<remote hash>.lock]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l backup-progress-interval -d 'How often a running backup logs its progress (bytes, rate, elapsed), e.g. 30s or 5m; 0 turns it off [default: 1m]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l health-addr -d 'Address of the /healthz and /metrics endpoint (not served with BACKUP_SCHEDULE=once) [default: 0.0.0.0:8080]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l health-max-age -d '/healthz answers 503 when no backup succeeded within this long, e.g. 26h (unset: no limit)' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l backup-temp-dir -d 'Work directory: holds the default lock file, and the dumps of the directory and tar modes [default: /tmp/dbstash-work]' -r
@@ -295,17 +362,28 @@ complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l dump-ext
 complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l tz -d 'Time zone for the schedule and the {date}/{time} tokens, e.g. Europe/Berlin [default: UTC]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l retention-max-files -d 'Keep at most N backups (0 = unlimited) [default: 0]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l retention-max-days -d 'Delete backups older than N days (0 = unlimited) [default: 0]' -r
-complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l notify-webhook-url -d 'Slack or Discord webhook URL (not yet supported)' -r
-complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l notify-on -d 'always, failure or success [default: failure]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l notify-webhook-url -d 'Webhook to notify: Slack, Discord, or any URL taking a JSON POST' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l notify-webhook-format -d 'Payload shape: auto (Slack for hooks.slack.com, Discord for /api/webhooks/ paths, JSON otherwise), slack, discord or json [default: auto]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l notify-on -d 'When the webhook and email are sent: always, failure or success [default: failure]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l notify-email-to -d 'Email recipients, comma-separated (needs NOTIFY_EMAIL_FROM and SMTP_HOST)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l notify-email-from -d 'Sender address of notification emails' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l smtp-host -d 'SMTP server host for notification emails' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l smtp-port -d 'SMTP port [default: 587 with starttls, 465 with tls, 25 with none]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l smtp-user -d 'SMTP user name (with SMTP_PASSWORD or SMTP_PASSWORD_FILE)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l smtp-password -d 'SMTP password (prefer SMTP_PASSWORD_FILE)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l smtp-password-file -d 'File holding the SMTP password (Docker secrets); wins over SMTP_PASSWORD' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l smtp-tls -d 'starttls, tls (implicit, port 465) or none [default: starttls]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l notify-ping-url -d 'Ping URL (healthchecks.io, Uptime Kuma): URL/start when a run starts, URL on success, URL/fail on failure, whatever NOTIFY_ON says' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l log-level -d 'debug, info, warn or error [default: info]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l log-format -d 'text or json [default: text]' -r
-complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l hook-pre-backup -d 'Shell command run before each backup; non-zero exit aborts the backup (not yet supported)' -r
-complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l hook-post-backup -d 'Shell command run after each backup, on success and failure (not yet supported)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l hook-pre-backup -d 'Shell command (sh -c) run before each backup; a non-zero exit, or running past BACKUP_TIMEOUT, aborts the backup as a failure' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l hook-post-backup -d 'Shell command (sh -c) run after every attempt, with DBSTASH_STATUS, DBSTASH_FILE, DBSTASH_ERROR and more; its failure is only a warning' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l backup-timeout -d 'Longest a backup may run, e.g. 30m, 1h, 1h30m (0 = no limit) [default: 0]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l backup-lock -d 'Skip a run (scheduled or once) while another run of the same backup holds the lock file [default: true]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l dry-run -d 'Print the resolved config, dump command and rclone target (secrets redacted); run nothing [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l backup-checksum -d 'Write NAME.sha256 beside each backup; objects without one count as incomplete for retention [default: true]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l backup-lock-file -d 'Lock file guarding against overlapping runs, also across processes sharing it [default: BACKUP_TEMP_DIR/dbstash-<engine>-<db>-<remote hash>.lock]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l backup-progress-interval -d 'How often a running backup logs its progress (bytes, rate, elapsed), e.g. 30s or 5m; 0 turns it off [default: 1m]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l health-addr -d 'Address of the /healthz and /metrics endpoint (not served with BACKUP_SCHEDULE=once) [default: 0.0.0.0:8080]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l health-max-age -d '/healthz answers 503 when no backup succeeded within this long, e.g. 26h (unset: no limit)' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l backup-temp-dir -d 'Work directory: holds the default lock file, and the dumps of the directory and tar modes [default: /tmp/dbstash-work]' -r
@@ -334,21 +412,83 @@ complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l dump-extra-args 
 complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l tz -d 'Time zone for the schedule and the {date}/{time} tokens, e.g. Europe/Berlin [default: UTC]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l retention-max-files -d 'Keep at most N backups (0 = unlimited) [default: 0]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l retention-max-days -d 'Delete backups older than N days (0 = unlimited) [default: 0]' -r
-complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l notify-webhook-url -d 'Slack or Discord webhook URL (not yet supported)' -r
-complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l notify-on -d 'always, failure or success [default: failure]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l notify-webhook-url -d 'Webhook to notify: Slack, Discord, or any URL taking a JSON POST' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l notify-webhook-format -d 'Payload shape: auto (Slack for hooks.slack.com, Discord for /api/webhooks/ paths, JSON otherwise), slack, discord or json [default: auto]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l notify-on -d 'When the webhook and email are sent: always, failure or success [default: failure]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l notify-email-to -d 'Email recipients, comma-separated (needs NOTIFY_EMAIL_FROM and SMTP_HOST)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l notify-email-from -d 'Sender address of notification emails' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l smtp-host -d 'SMTP server host for notification emails' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l smtp-port -d 'SMTP port [default: 587 with starttls, 465 with tls, 25 with none]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l smtp-user -d 'SMTP user name (with SMTP_PASSWORD or SMTP_PASSWORD_FILE)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l smtp-password -d 'SMTP password (prefer SMTP_PASSWORD_FILE)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l smtp-password-file -d 'File holding the SMTP password (Docker secrets); wins over SMTP_PASSWORD' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l smtp-tls -d 'starttls, tls (implicit, port 465) or none [default: starttls]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l notify-ping-url -d 'Ping URL (healthchecks.io, Uptime Kuma): URL/start when a run starts, URL on success, URL/fail on failure, whatever NOTIFY_ON says' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l log-level -d 'debug, info, warn or error [default: info]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l log-format -d 'text or json [default: text]' -r
-complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l hook-pre-backup -d 'Shell command run before each backup; non-zero exit aborts the backup (not yet supported)' -r
-complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l hook-post-backup -d 'Shell command run after each backup, on success and failure (not yet supported)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l hook-pre-backup -d 'Shell command (sh -c) run before each backup; a non-zero exit, or running past BACKUP_TIMEOUT, aborts the backup as a failure' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l hook-post-backup -d 'Shell command (sh -c) run after every attempt, with DBSTASH_STATUS, DBSTASH_FILE, DBSTASH_ERROR and more; its failure is only a warning' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l backup-timeout -d 'Longest a backup may run, e.g. 30m, 1h, 1h30m (0 = no limit) [default: 0]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l backup-lock -d 'Skip a run (scheduled or once) while another run of the same backup holds the lock file [default: true]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l dry-run -d 'Print the resolved config, dump command and rclone target (secrets redacted); run nothing [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l backup-checksum -d 'Write NAME.sha256 beside each backup; objects without one count as incomplete for retention [default: true]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l backup-lock-file -d 'Lock file guarding against overlapping runs, also across processes sharing it [default: BACKUP_TEMP_DIR/dbstash-<engine>-<db>-<remote hash>.lock]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l backup-progress-interval -d 'How often a running backup logs its progress (bytes, rate, elapsed), e.g. 30s or 5m; 0 turns it off [default: 1m]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l health-addr -d 'Address of the /healthz and /metrics endpoint (not served with BACKUP_SCHEDULE=once) [default: 0.0.0.0:8080]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l health-max-age -d '/healthz answers 503 when no backup succeeded within this long, e.g. 26h (unset: no limit)' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l backup-temp-dir -d 'Work directory: holds the default lock file, and the dumps of the directory and tar modes [default: /tmp/dbstash-work]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand man" -s h -l help -d 'Print help'
+complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l db-auth-source -d 'Authentication database for mongo, when DB_URI has no authSource [default: admin]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l db-uri -d 'Connection URI (wins over DB_HOST etc.): postgresql://user:pass@host:5432/db, mysql://…/db, redis://:pass@host:6379/0, mongodb://…/db' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l db-uri-file -d 'File holding the connection URI (Docker secrets); wins over DB_URI' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l db-host -d 'Database host' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l db-port -d 'Database port [default: the engine\'s: pg 5432, mysql/mariadb 3306, redis 6379, mongo 27017]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l db-name -d 'Database name (mutually exclusive with BACKUP_ALL_DATABASES)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l db-user -d 'Database user' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l db-password -d 'Database password (prefer DB_PASSWORD_FILE)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l db-password-file -d 'File holding the database password (Docker secrets); wins over DB_PASSWORD' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l rclone-remote -d 'Rclone remote folder to store backups in, e.g. s3:my-bucket/backups (required)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l rclone-config -d 'Base64-encoded rclone.conf content' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l rclone-config-file -d 'Path of an rclone.conf; wins over RCLONE_CONFIG [default: rclone\'s own, ~/.config/rclone/rclone.conf]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l rclone-extra-args -d 'Extra flags for every rclone call, shell-word split (e.g. "--s3-chunk-size 64M")' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l backup-schedule -d 'Cron expression ("0 2 * * *", evaluated in TZ) or `once` to run one backup and exit [default: 0 2 * * *]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l backup-mode -d 'stream (directory and tar: not yet supported) [default: stream]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l backup-name-template -d 'Object name template; tokens {db} {engine} {date} {time} {ts} {uuid} [default: {db}-{date}-{time}]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l backup-compress -d 'Use the dump tool\'s native compression: pg custom format (.dump), mongo --gzip (.archive.gz); no effect for mysql, mariadb, redis [default: false]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l backup-extension -d 'File extension, e.g. .sql [default: picked from engine, compression and DUMP_EXTRA_ARGS]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l backup-all-databases -d 'Dump every database (pg_dumpall for pg); {db} becomes `all`. Alias: BACKUP_ALL_DBS [default: false]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l backup-all-dbs -d 'Alias of --backup-all-databases' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l backup-on-start -d 'Run one backup at start, then follow the schedule [default: false]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l dump-extra-args -d 'Extra flags for the dump tool, shell-word split; they come last and override BACKUP_COMPRESS' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l tz -d 'Time zone for the schedule and the {date}/{time} tokens, e.g. Europe/Berlin [default: UTC]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l retention-max-files -d 'Keep at most N backups (0 = unlimited) [default: 0]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l retention-max-days -d 'Delete backups older than N days (0 = unlimited) [default: 0]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l notify-webhook-url -d 'Webhook to notify: Slack, Discord, or any URL taking a JSON POST' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l notify-webhook-format -d 'Payload shape: auto (Slack for hooks.slack.com, Discord for /api/webhooks/ paths, JSON otherwise), slack, discord or json [default: auto]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l notify-on -d 'When the webhook and email are sent: always, failure or success [default: failure]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l notify-email-to -d 'Email recipients, comma-separated (needs NOTIFY_EMAIL_FROM and SMTP_HOST)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l notify-email-from -d 'Sender address of notification emails' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l smtp-host -d 'SMTP server host for notification emails' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l smtp-port -d 'SMTP port [default: 587 with starttls, 465 with tls, 25 with none]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l smtp-user -d 'SMTP user name (with SMTP_PASSWORD or SMTP_PASSWORD_FILE)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l smtp-password -d 'SMTP password (prefer SMTP_PASSWORD_FILE)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l smtp-password-file -d 'File holding the SMTP password (Docker secrets); wins over SMTP_PASSWORD' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l smtp-tls -d 'starttls, tls (implicit, port 465) or none [default: starttls]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l notify-ping-url -d 'Ping URL (healthchecks.io, Uptime Kuma): URL/start when a run starts, URL on success, URL/fail on failure, whatever NOTIFY_ON says' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l log-level -d 'debug, info, warn or error [default: info]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l log-format -d 'text or json [default: text]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l hook-pre-backup -d 'Shell command (sh -c) run before each backup; a non-zero exit, or running past BACKUP_TIMEOUT, aborts the backup as a failure' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l hook-post-backup -d 'Shell command (sh -c) run after every attempt, with DBSTASH_STATUS, DBSTASH_FILE, DBSTASH_ERROR and more; its failure is only a warning' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l backup-timeout -d 'Longest a backup may run, e.g. 30m, 1h, 1h30m (0 = no limit) [default: 0]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l backup-lock -d 'Skip a run (scheduled or once) while another run of the same backup holds the lock file [default: true]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l dry-run -d 'Print the resolved config, dump command and rclone target (secrets redacted); run nothing [default: false]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l backup-checksum -d 'Write NAME.sha256 beside each backup; objects without one count as incomplete for retention [default: true]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l backup-lock-file -d 'Lock file guarding against overlapping runs, also across processes sharing it [default: BACKUP_TEMP_DIR/dbstash-<engine>-<db>-<remote hash>.lock]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l backup-progress-interval -d 'How often a running backup logs its progress (bytes, rate, elapsed), e.g. 30s or 5m; 0 turns it off [default: 1m]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l health-addr -d 'Address of the /healthz and /metrics endpoint (not served with BACKUP_SCHEDULE=once) [default: 0.0.0.0:8080]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l health-max-age -d '/healthz answers 503 when no backup succeeded within this long, e.g. 26h (unset: no limit)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l backup-temp-dir -d 'Work directory: holds the default lock file, and the dumps of the directory and tar modes [default: /tmp/dbstash-work]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand check" -s h -l help -d 'Print help'
 complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l db-uri -d 'Connection URI (wins over DB_HOST etc.): postgresql://user:pass@host:5432/db, mysql://…/db, redis://:pass@host:6379/0, mongodb://…/db' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l db-uri-file -d 'File holding the connection URI (Docker secrets); wins over DB_URI' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l db-host -d 'Database host' -r
@@ -373,27 +513,39 @@ complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l dump-ext
 complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l tz -d 'Time zone for the schedule and the {date}/{time} tokens, e.g. Europe/Berlin [default: UTC]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l retention-max-files -d 'Keep at most N backups (0 = unlimited) [default: 0]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l retention-max-days -d 'Delete backups older than N days (0 = unlimited) [default: 0]' -r
-complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l notify-webhook-url -d 'Slack or Discord webhook URL (not yet supported)' -r
-complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l notify-on -d 'always, failure or success [default: failure]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l notify-webhook-url -d 'Webhook to notify: Slack, Discord, or any URL taking a JSON POST' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l notify-webhook-format -d 'Payload shape: auto (Slack for hooks.slack.com, Discord for /api/webhooks/ paths, JSON otherwise), slack, discord or json [default: auto]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l notify-on -d 'When the webhook and email are sent: always, failure or success [default: failure]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l notify-email-to -d 'Email recipients, comma-separated (needs NOTIFY_EMAIL_FROM and SMTP_HOST)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l notify-email-from -d 'Sender address of notification emails' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l smtp-host -d 'SMTP server host for notification emails' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l smtp-port -d 'SMTP port [default: 587 with starttls, 465 with tls, 25 with none]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l smtp-user -d 'SMTP user name (with SMTP_PASSWORD or SMTP_PASSWORD_FILE)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l smtp-password -d 'SMTP password (prefer SMTP_PASSWORD_FILE)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l smtp-password-file -d 'File holding the SMTP password (Docker secrets); wins over SMTP_PASSWORD' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l smtp-tls -d 'starttls, tls (implicit, port 465) or none [default: starttls]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l notify-ping-url -d 'Ping URL (healthchecks.io, Uptime Kuma): URL/start when a run starts, URL on success, URL/fail on failure, whatever NOTIFY_ON says' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l log-level -d 'debug, info, warn or error [default: info]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l log-format -d 'text or json [default: text]' -r
-complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l hook-pre-backup -d 'Shell command run before each backup; non-zero exit aborts the backup (not yet supported)' -r
-complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l hook-post-backup -d 'Shell command run after each backup, on success and failure (not yet supported)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l hook-pre-backup -d 'Shell command (sh -c) run before each backup; a non-zero exit, or running past BACKUP_TIMEOUT, aborts the backup as a failure' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l hook-post-backup -d 'Shell command (sh -c) run after every attempt, with DBSTASH_STATUS, DBSTASH_FILE, DBSTASH_ERROR and more; its failure is only a warning' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l backup-timeout -d 'Longest a backup may run, e.g. 30m, 1h, 1h30m (0 = no limit) [default: 0]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l backup-lock -d 'Skip a run (scheduled or once) while another run of the same backup holds the lock file [default: true]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l dry-run -d 'Print the resolved config, dump command and rclone target (secrets redacted); run nothing [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l backup-checksum -d 'Write NAME.sha256 beside each backup; objects without one count as incomplete for retention [default: true]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l backup-lock-file -d 'Lock file guarding against overlapping runs, also across processes sharing it [default: BACKUP_TEMP_DIR/dbstash-<engine>-<db>-<remote hash>.lock]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l backup-progress-interval -d 'How often a running backup logs its progress (bytes, rate, elapsed), e.g. 30s or 5m; 0 turns it off [default: 1m]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l health-addr -d 'Address of the /healthz and /metrics endpoint (not served with BACKUP_SCHEDULE=once) [default: 0.0.0.0:8080]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l health-max-age -d '/healthz answers 503 when no backup succeeded within this long, e.g. 26h (unset: no limit)' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l backup-temp-dir -d 'Work directory: holds the default lock file, and the dumps of the directory and tar modes [default: /tmp/dbstash-work]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -s h -l help -d 'Print help'
-complete -c dbstash -n "__fish_dbstash_using_subcommand help; and not __fish_seen_subcommand_from pg mysql mariadb redis mongo completions man healthcheck help" -f -a "pg" -d 'Back up PostgreSQL with pg_dump (one database) or pg_dumpall (all databases)'
-complete -c dbstash -n "__fish_dbstash_using_subcommand help; and not __fish_seen_subcommand_from pg mysql mariadb redis mongo completions man healthcheck help" -f -a "mysql" -d 'Back up MySQL with mysqldump'
-complete -c dbstash -n "__fish_dbstash_using_subcommand help; and not __fish_seen_subcommand_from pg mysql mariadb redis mongo completions man healthcheck help" -f -a "mariadb" -d 'Back up MariaDB with mariadb-dump (or mysqldump when mariadb-dump is missing)'
-complete -c dbstash -n "__fish_dbstash_using_subcommand help; and not __fish_seen_subcommand_from pg mysql mariadb redis mongo completions man healthcheck help" -f -a "redis" -d 'Back up Redis with redis-cli --rdb (the whole RDB snapshot)'
-complete -c dbstash -n "__fish_dbstash_using_subcommand help; and not __fish_seen_subcommand_from pg mysql mariadb redis mongo completions man healthcheck help" -f -a "mongo" -d 'Back up MongoDB with mongodump --archive'
-complete -c dbstash -n "__fish_dbstash_using_subcommand help; and not __fish_seen_subcommand_from pg mysql mariadb redis mongo completions man healthcheck help" -f -a "completions" -d 'Print a shell completion script: bash, zsh, fish, powershell or elvish'
-complete -c dbstash -n "__fish_dbstash_using_subcommand help; and not __fish_seen_subcommand_from pg mysql mariadb redis mongo completions man healthcheck help" -f -a "man" -d 'Print the man page (roff) for dbstash(1)'
-complete -c dbstash -n "__fish_dbstash_using_subcommand help; and not __fish_seen_subcommand_from pg mysql mariadb redis mongo completions man healthcheck help" -f -a "healthcheck" -d 'Probe this process\'s own /healthz (HEALTH_ADDR) and exit 0 when healthy, 1 otherwise; always 0 with BACKUP_SCHEDULE=once. For Docker\'s HEALTHCHECK: needs no curl or wget'
-complete -c dbstash -n "__fish_dbstash_using_subcommand help; and not __fish_seen_subcommand_from pg mysql mariadb redis mongo completions man healthcheck help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c dbstash -n "__fish_dbstash_using_subcommand help; and not __fish_seen_subcommand_from pg mysql mariadb redis mongo completions man check healthcheck help" -f -a "pg" -d 'Back up PostgreSQL with pg_dump (one database) or pg_dumpall (all databases)'
+complete -c dbstash -n "__fish_dbstash_using_subcommand help; and not __fish_seen_subcommand_from pg mysql mariadb redis mongo completions man check healthcheck help" -f -a "mysql" -d 'Back up MySQL with mysqldump'
+complete -c dbstash -n "__fish_dbstash_using_subcommand help; and not __fish_seen_subcommand_from pg mysql mariadb redis mongo completions man check healthcheck help" -f -a "mariadb" -d 'Back up MariaDB with mariadb-dump (or mysqldump when mariadb-dump is missing)'
+complete -c dbstash -n "__fish_dbstash_using_subcommand help; and not __fish_seen_subcommand_from pg mysql mariadb redis mongo completions man check healthcheck help" -f -a "redis" -d 'Back up Redis with redis-cli --rdb (the whole RDB snapshot)'
+complete -c dbstash -n "__fish_dbstash_using_subcommand help; and not __fish_seen_subcommand_from pg mysql mariadb redis mongo completions man check healthcheck help" -f -a "mongo" -d 'Back up MongoDB with mongodump --archive'
+complete -c dbstash -n "__fish_dbstash_using_subcommand help; and not __fish_seen_subcommand_from pg mysql mariadb redis mongo completions man check healthcheck help" -f -a "completions" -d 'Print a shell completion script: bash, zsh, fish, powershell or elvish'
+complete -c dbstash -n "__fish_dbstash_using_subcommand help; and not __fish_seen_subcommand_from pg mysql mariadb redis mongo completions man check healthcheck help" -f -a "man" -d 'Print the man page (roff) for dbstash(1)'
+complete -c dbstash -n "__fish_dbstash_using_subcommand help; and not __fish_seen_subcommand_from pg mysql mariadb redis mongo completions man check healthcheck help" -f -a "check" -d 'Check the configuration without taking a backup: the dump tool and rclone (with versions), the remote, and a database connection with the dump\'s own credentials. Exit 0 all ok, 1 a step failed, 2 bad configuration'
+complete -c dbstash -n "__fish_dbstash_using_subcommand help; and not __fish_seen_subcommand_from pg mysql mariadb redis mongo completions man check healthcheck help" -f -a "healthcheck" -d 'Probe this process\'s own /healthz (HEALTH_ADDR) and exit 0 when healthy, 1 otherwise; always 0 with BACKUP_SCHEDULE=once. For Docker\'s HEALTHCHECK: needs no curl or wget'
+complete -c dbstash -n "__fish_dbstash_using_subcommand help; and not __fish_seen_subcommand_from pg mysql mariadb redis mongo completions man check healthcheck help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
