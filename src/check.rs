@@ -10,7 +10,7 @@
 //! [`Engine::check_command`]: crate::engine::Engine::check_command
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -18,7 +18,7 @@ use secrecy::ExposeSecret;
 use tokio::process::Command;
 
 use crate::config::{Config, Schedule};
-use crate::engine::{DumpCommand, EngineKind, PassPath};
+use crate::engine::{DumpCommand, EngineKind};
 use crate::process;
 use crate::rclone::{self, Rclone};
 
@@ -272,10 +272,12 @@ async fn database(cfg: &Config) -> Result<String, String> {
     let check = engine.check_command(cfg);
     let (program, _) = resolve(cfg.engine, &check)?;
     let secret_file = match &check.secret_file {
-        Some(sf) => Some(write_secret_file(sf.content.expose_secret())?),
+        Some(sf) => {
+            Some(process::secret_file(sf.content.expose_secret()).map_err(|e| format!("{e:#}"))?)
+        }
         None => None,
     };
-    let cmd = build(&check, &program, secret_file.as_ref().map(|f| f.path()));
+    let cmd = process::tool_command(&check, &program, secret_file.as_ref().map(|f| f.path()));
     let (status, stdout, stderr) = match tokio::time::timeout(LOGIN_LIMIT, output(cmd)).await {
         Ok(Ok(out)) => out,
         Ok(Err(e)) => return Err(format!("{:#}", process::spawn_error(&program, e))),
@@ -336,38 +338,6 @@ async fn output(mut cmd: Command) -> std::io::Result<(std::process::ExitStatus, 
 
 /// The check command as a process: the same arguments, environment and secret file as a
 /// dump would get (see `pipeline::stream`).
-fn build(dc: &DumpCommand, program: &str, secret_file: Option<&Path>) -> Command {
-    let mut cmd = process::command(program);
-    if let (Some(sf), Some(path)) = (&dc.secret_file, secret_file) {
-        match sf.pass {
-            PassPath::Flag(flag) => {
-                cmd.arg(format!("{flag}{}", path.display()));
-            }
-            PassPath::Env(var) => {
-                cmd.env(var, path);
-            }
-        }
-    }
-    cmd.args(&dc.args);
-    for (k, v) in &dc.env {
-        cmd.env(k, v.expose_secret());
-    }
-    cmd
-}
-
-/// A 0600 temp file holding a secret (tempfile creates files with mode 0600).
-fn write_secret_file(content: &str) -> Result<tempfile::NamedTempFile, String> {
-    use std::io::Write as _;
-    let mut f = tempfile::Builder::new()
-        .prefix("dbstash-secret-")
-        .tempfile()
-        .map_err(|e| format!("creating a temp file for the credentials: {e}"))?;
-    f.write_all(content.as_bytes())
-        .and_then(|_| f.flush())
-        .map_err(|e| format!("writing the credentials file: {e}"))?;
-    Ok(f)
-}
-
 /// Run a child within `limit`; past it the child's process group is killed (dropping
 /// `process::run` does that).
 async fn bounded(

@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::process::{Child, ChildStdin};
 
-use crate::engine::{DumpCommand, PassPath};
+use crate::engine::DumpCommand;
 use crate::process::{self, kill_group, ChildFailed, GroupGuard, Tail};
 use crate::progress::{self, Progress};
 use crate::rclone::Rclone;
@@ -108,25 +108,10 @@ pub async fn stream(
     // Kept alive until the dump has finished; removed on drop.
     let secret_file = match &dump.secret_file {
         None => None,
-        Some(sf) => Some(write_secret_file(sf.content.expose_secret())?),
+        Some(sf) => Some(process::secret_file(sf.content.expose_secret())?),
     };
     let build = |program: &str| {
-        let mut cmd = process::command(program);
-        if let (Some(sf), Some(file)) = (&dump.secret_file, &secret_file) {
-            match sf.pass {
-                PassPath::Flag(flag) => {
-                    cmd.arg(format!("{flag}{}", file.path().display()));
-                }
-                PassPath::Env(var) => {
-                    cmd.env(var, file.path());
-                }
-            }
-        }
-        cmd.args(&dump.args);
-        for (k, v) in &dump.env {
-            cmd.env(k, v.expose_secret());
-        }
-        cmd
+        process::tool_command(dump, program, secret_file.as_ref().map(|f| f.path()))
     };
     // The program that actually runs, for error messages.
     let (mut dumper, program) = match (build(&dump.program).spawn(), &dump.fallback) {
@@ -221,19 +206,6 @@ pub async fn stream(
             Err(anyhow!("reading {program}'s output failed: {e}"))
         }
     }
-}
-
-/// A 0600 temp file holding a secret (tempfile creates files with mode 0600).
-fn write_secret_file(content: &str) -> anyhow::Result<tempfile::NamedTempFile> {
-    use std::io::Write as _;
-    let mut f = tempfile::Builder::new()
-        .prefix("dbstash-secret-")
-        .tempfile()
-        .map_err(|e| anyhow!("creating a temp file for the dump tool's credentials: {e}"))?;
-    f.write_all(content.as_bytes())
-        .and_then(|_| f.flush())
-        .map_err(|e| anyhow!("writing the dump tool's credentials file: {e}"))?;
-    Ok(f)
 }
 
 enum CopyError {

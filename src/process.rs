@@ -63,6 +63,48 @@ pub fn kill_group(pgid: Option<u32>) {
     }
 }
 
+/// A database tool's command: `program` (the engine's, or its fallback) with the command's
+/// arguments and environment, and its secret file (see [`secret_file`]) passed the way the
+/// engine asks for.
+pub fn tool_command(
+    dc: &crate::engine::DumpCommand,
+    program: &str,
+    secret_file: Option<&std::path::Path>,
+) -> Command {
+    use crate::engine::PassPath;
+    use secrecy::ExposeSecret as _;
+    let mut cmd = command(program);
+    if let (Some(sf), Some(path)) = (&dc.secret_file, secret_file) {
+        match sf.pass {
+            PassPath::Flag(flag) => {
+                cmd.arg(format!("{flag}{}", path.display()));
+            }
+            PassPath::Env(var) => {
+                cmd.env(var, path);
+            }
+        }
+    }
+    cmd.args(&dc.args);
+    for (k, v) in &dc.env {
+        cmd.env(k, v.expose_secret());
+    }
+    cmd
+}
+
+/// A 0600 temp file holding a secret for a child (tempfile creates files with mode 0600);
+/// removed when dropped, so it cannot outlive the run.
+pub fn secret_file(content: &str) -> anyhow::Result<tempfile::NamedTempFile> {
+    use std::io::Write as _;
+    let mut f = tempfile::Builder::new()
+        .prefix("dbstash-secret-")
+        .tempfile()
+        .map_err(|e| anyhow::anyhow!("creating a temp file for the credentials: {e}"))?;
+    f.write_all(content.as_bytes())
+        .and_then(|_| f.flush())
+        .map_err(|e| anyhow::anyhow!("writing the credentials file: {e}"))?;
+    Ok(f)
+}
+
 /// Kills a process group when dropped: whatever a child forked dies with it.
 pub struct GroupGuard(Option<u32>);
 

@@ -82,7 +82,16 @@ fn start(schedule: &str, dump: &str, extra_env: &[(&str, &str)]) -> Option<Daemo
     let tmp = tempfile::tempdir().unwrap();
     let fake = tmp.path().join("bin");
     std::fs::create_dir(&fake).unwrap();
-    write_script(&fake, "pg_dump", dump);
+    // The daemon's start-up check asks the dump tool for its version and logs in with psql:
+    // both answer at once, so every daemon here starts healthy.
+    write_script(
+        &fake,
+        "pg_dump",
+        &format!(
+            "if [ \"$1\" = --version ]; then echo 'pg_dump (PostgreSQL) 15'; exit 0; fi\n{dump}"
+        ),
+    );
+    write_script(&fake, "psql", "echo 1");
     let remote = tmp.path().join("remote");
     let port = free_port();
     let mut cmd = Command::new(BIN);
