@@ -153,7 +153,8 @@ impl Rclone {
             .join(" ")
     }
 
-    /// `rclone [--config FILE] SUBCOMMAND RCLONE_EXTRA_ARGS`.
+    /// `rclone [--config FILE] SUBCOMMAND RCLONE_EXTRA_ARGS`. Callers add `--` before the
+    /// paths they pass, so no path is ever read as a flag.
     fn base(&self, subcommand: &str) -> Command {
         let mut cmd = process::command("rclone");
         cmd.env_remove("RCLONE_CONFIG");
@@ -200,14 +201,17 @@ impl Rclone {
     /// rclone's own timeouts: a dump that pauses must not fail the upload.
     pub fn rcat(&self, target: &str) -> Command {
         let mut cmd = self.base("rcat");
-        cmd.arg(target).stdin(Stdio::piped()).stdout(Stdio::null());
+        cmd.arg("--")
+            .arg(target)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null());
         cmd
     }
 
     /// Upload a small object from memory (a control call: it is bounded).
     pub async fn put(&self, target: &str, content: &[u8]) -> anyhow::Result<()> {
         let mut cmd = self.command("rcat");
-        cmd.arg(target);
+        cmd.arg("--").arg(target);
         self.run_control(cmd, "rclone rcat", Some(content)).await?;
         Ok(())
     }
@@ -217,8 +221,13 @@ impl Rclone {
     async fn lsjson(&self, path: &str) -> anyhow::Result<Option<Vec<Item>>> {
         let mut cmd = self.command("lsjson");
         // Server time avoids a metadata request per object on S3-like backends.
-        cmd.args(["--files-only", "--no-mimetype", "--use-server-modtime"])
-            .arg(path);
+        cmd.args([
+            "--files-only",
+            "--no-mimetype",
+            "--use-server-modtime",
+            "--",
+        ])
+        .arg(path);
         let out = match self.run_control(cmd, "rclone lsjson", None).await {
             Ok(out) => out,
             Err(e)
@@ -301,7 +310,7 @@ impl Rclone {
             features: std::collections::HashMap<String, serde_json::Value>,
         }
         let mut cmd = self.command("backend");
-        cmd.arg("features").arg(remote);
+        cmd.args(["features", "--"]).arg(remote);
         let out = self
             .run_control(cmd, "rclone backend features", None)
             .await?;
@@ -316,7 +325,7 @@ impl Rclone {
     /// Rename `from` to `to` (server-side where the backend can).
     pub async fn move_to(&self, from: &str, to: &str) -> anyhow::Result<()> {
         let mut cmd = self.command("moveto");
-        cmd.arg(from).arg(to);
+        cmd.arg("--").arg(from).arg(to);
         self.run_control(cmd, "rclone moveto", None).await?;
         Ok(())
     }
@@ -324,7 +333,7 @@ impl Rclone {
     /// Delete one object. `Ok(false)` when there was nothing to delete.
     pub async fn delete(&self, target: &str) -> anyhow::Result<bool> {
         let mut cmd = self.command("deletefile");
-        cmd.args(["--retries", "1"]).arg(target);
+        cmd.args(["--retries", "1", "--"]).arg(target);
         match self.run_control(cmd, "rclone deletefile", None).await {
             Ok(_) => Ok(true),
             Err(e)
@@ -594,7 +603,7 @@ mod tests {
         }
         // The streaming upload keeps rclone's defaults.
         let rcat = r.rcat("r:x");
-        assert_eq!(argv(&rcat), "rcat --timeout 2m --s3-no-check-bucket r:x");
+        assert_eq!(argv(&rcat), "rcat --timeout 2m --s3-no-check-bucket -- r:x");
         assert!(
             !envs(&rcat).iter().any(|e| e.starts_with("RCLONE_TIMEOUT")),
             "{:?}",

@@ -199,12 +199,12 @@ fn secrets_stay_off_argv_and_rclone_config_arrives_as_a_0600_file() {
     );
     assert!(
         argv.lines()
-            .any(|l| l.contains(" rcat mys3:bucket/pg/shop-") && l.ends_with(".sql")),
+            .any(|l| l.contains(" rcat -- mys3:bucket/pg/shop-") && l.ends_with(".sql")),
         "{argv}"
     );
     assert!(
         argv.lines()
-            .any(|l| l.contains(" rcat mys3:bucket/pg/shop-") && l.ends_with(".sql.sha256")),
+            .any(|l| l.contains(" rcat -- mys3:bucket/pg/shop-") && l.ends_with(".sql.sha256")),
         "{argv}"
     );
     assert!(
@@ -404,7 +404,7 @@ esac"#,
     let argv = std::fs::read_to_string(tmp.path().join("rclone.argv")).unwrap();
     assert!(
         argv.lines()
-            .any(|l| l.starts_with("deletefile --retries 1 r:b/") && l.contains("app-")),
+            .any(|l| l.starts_with("deletefile --retries 1 -- r:b/") && l.contains("app-")),
         "partial object deleted: {argv}"
     );
 }
@@ -557,7 +557,7 @@ fn on_renaming_backends_the_upload_is_staged_then_moved() {
         .find(|l| l.starts_with("moveto "))
         .expect("moveto");
     let final_target = moved.rsplit(' ').next().unwrap();
-    assert_eq!(moved, format!("moveto {staged} {final_target}"));
+    assert_eq!(moved, format!("moveto -- {staged} {final_target}"));
     assert!(
         final_target.starts_with("r:b/app-") && final_target.ends_with(".sql"),
         "{argv}"
