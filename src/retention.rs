@@ -35,9 +35,15 @@ pub fn select_expired(
             .then_with(|| b.name.cmp(&a.name))
     });
 
-    let cutoff = (policy.max_days > 0).then(|| now - Duration::days(i64::from(policy.max_days)));
+    // Checked: a cutoff before the earliest representable date means nothing is that old.
+    let cutoff = (policy.max_days > 0)
+        .then(|| {
+            Duration::try_days(i64::from(policy.max_days)).and_then(|d| now.checked_sub_signed(d))
+        })
+        .flatten();
     // The current backup takes one of the max_files places.
-    let keep_others = (policy.max_files > 0).then(|| policy.max_files as usize - 1);
+    let keep_others =
+        (policy.max_files > 0).then(|| usize::try_from(policy.max_files - 1).unwrap_or(usize::MAX));
 
     let mut complete_kept = 0usize;
     let mut expired: Vec<&Entry> = Vec::new();
@@ -195,6 +201,36 @@ mod tests {
             got,
             ["app-20d.sql", "app-4d.sql", "app-3d.sql", "app-2d.sql"]
         );
+    }
+
+    #[test]
+    fn any_policy_and_clock_is_safe() {
+        // Far beyond what configuration accepts, at both ends of chrono's calendar: a
+        // cutoff before the first representable date expires nothing.
+        let old = Entry {
+            name: "app-old.sql".into(),
+            mod_time: DateTime::<Utc>::MIN_UTC,
+        };
+        for now in [DateTime::<Utc>::MIN_UTC, now(), DateTime::<Utc>::MAX_UTC] {
+            let got = select_expired(
+                std::slice::from_ref(&old),
+                is_backup,
+                |_| true,
+                "app-0d.sql",
+                policy(u32::MAX, u32::MAX),
+                now,
+            );
+            assert!(got.is_empty(), "{now}: {got:?}");
+        }
+        let got = select_expired(
+            std::slice::from_ref(&old),
+            is_backup,
+            |_| true,
+            "app-0d.sql",
+            policy(0, 97_000_000),
+            now(),
+        );
+        assert!(got.is_empty(), "{got:?}");
     }
 
     #[test]
