@@ -1,8 +1,13 @@
 //! Daemon state and its HTTP face: `/healthz` (200 while the last backup succeeded or none has
-//! run yet; 503 after a failure, after a failed start-up check until a backup succeeds, or
-//! when no success happened within HEALTH_MAX_AGE) and `/metrics` in Prometheus text format.
+//! run yet; 503 after a failure, after a failed start-up check until a backup succeeds, when
+//! no success happened within HEALTH_MAX_AGE, or after [`SKIPS_UNHEALTHY`] runs in a row found
+//! the lock held) and `/metrics` in Prometheus text format. The listener and its limits:
+//! [`server`].
+
+pub mod server;
 
 use std::fmt::Write as _;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -28,7 +33,18 @@ pub struct Snapshot {
     pub running: bool,
     /// Why the start-up check failed; cleared by the next successful backup.
     pub preflight_error: Option<String>,
+    /// Runs skipped because another process held the lock: in all, and since the last run
+    /// that took it.
+    pub skips: u64,
+    pub consecutive_skips: u32,
+    pub last_skip: Option<DateTime<Utc>>,
+    /// Why the last run was skipped (who holds the lock, when known); cleared by a run.
+    pub skip_reason: Option<String>,
 }
+
+/// Runs in a row that found the lock held before `/healthz` turns 503 (`skipping`): one or two
+/// can be a manual run or a slow neighbour; three mean no backup is being taken.
+pub const SKIPS_UNHEALTHY: u32 = 3;
 
 /// Shared between the scheduler (writer) and the HTTP handlers (readers).
 #[derive(Clone)]
@@ -36,6 +52,7 @@ pub struct State {
     inner: Arc<Mutex<Snapshot>>,
     max_age: Option<Duration>,
     labels: String,
+    http: Arc<server::Stats>,
 }
 
 impl State {
@@ -52,7 +69,13 @@ impl State {
                 escape_label(engine),
                 escape_label(database)
             ),
+            http: Arc::default(),
         }
+    }
+
+    /// The listener's counters, shown in `/metrics`.
+    pub fn http_stats(&self) -> Arc<server::Stats> {
+        self.http.clone()
     }
 
     pub fn update(&self, f: impl FnOnce(&mut Snapshot)) {
@@ -64,10 +87,23 @@ impl State {
         self.inner.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
+    /// A run took the lock and starts: the skip streak is over.
     pub fn run_started(&self) {
         self.update(|s| {
             s.running = true;
             s.last_run = Some(Utc::now());
+            s.consecutive_skips = 0;
+            s.skip_reason = None;
+        });
+    }
+
+    /// A run was skipped: another process holds the lock. `reason` says who, when known.
+    pub fn run_skipped(&self, reason: String) {
+        self.update(|s| {
+            s.skips += 1;
+            s.consecutive_skips = s.consecutive_skips.saturating_add(1);
+            s.last_skip = Some(Utc::now());
+            s.skip_reason = Some(reason);
         });
     }
 
@@ -77,9 +113,12 @@ impl State {
         self.update(|s| s.preflight_error = Some(reason));
     }
 
+    /// A run ended (or could not start: taking the lock failed).
     pub fn run_finished(&self, result: Result<(Duration, u64), String>) {
         self.update(|s| {
             s.running = false;
+            s.consecutive_skips = 0;
+            s.skip_reason = None;
             match result {
                 Ok((duration, bytes)) => {
                     s.successes += 1;
@@ -106,7 +145,9 @@ impl State {
             let since = s.last_success.or(s.started).unwrap_or(now);
             (now - since).to_std().unwrap_or_default() > max
         });
-        let (code, status) = if s.last_failed {
+        let (code, status) = if s.consecutive_skips >= SKIPS_UNHEALTHY {
+            (StatusCode::SERVICE_UNAVAILABLE, "skipping")
+        } else if s.last_failed {
             (StatusCode::SERVICE_UNAVAILABLE, "failing")
         } else if s.preflight_error.is_some() {
             (StatusCode::SERVICE_UNAVAILABLE, "preflight_failed")
@@ -126,6 +167,9 @@ impl State {
             "last_error": s.last_error,
             "preflight_error": s.preflight_error,
             "next_run": rfc(s.next_run),
+            "last_skip": rfc(s.last_skip),
+            "consecutive_skips": s.consecutive_skips,
+            "skip_reason": s.skip_reason,
         });
         (code, body.to_string())
     }
@@ -166,7 +210,20 @@ impl State {
             &[
                 (format!("{l},result=\"success\""), s.successes as f64),
                 (format!("{l},result=\"failure\""), s.failures as f64),
+                (format!("{l},result=\"skipped\""), s.skips as f64),
             ],
+        );
+        gauge(
+            "dbstash_consecutive_skips",
+            "Runs skipped in a row because another process held the lock (0 after a run).",
+            "gauge",
+            &[(l.clone(), f64::from(s.consecutive_skips))],
+        );
+        gauge(
+            "dbstash_last_skip_timestamp_seconds",
+            "Unix time of the last run skipped for the lock (0: none).",
+            "gauge",
+            &[(l.clone(), ts(s.last_skip))],
         );
         gauge(
             "dbstash_backup_running",
@@ -179,6 +236,24 @@ impl State {
             "Unix time of the next scheduled backup.",
             "gauge",
             &[(l.clone(), ts(s.next_run))],
+        );
+        let http = &self.http;
+        let n = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed) as f64;
+        gauge(
+            "dbstash_http_connections",
+            "Connections open to this endpoint.",
+            "gauge",
+            &[(l.clone(), n(&http.open))],
+        );
+        gauge(
+            "dbstash_http_connections_closed_total",
+            "Connections closed by a limit: evicted for a newer one (the cap), no request head in time, or too old.",
+            "counter",
+            &[
+                (format!("{l},reason=\"evicted\""), n(&http.evicted)),
+                (format!("{l},reason=\"header_timeout\""), n(&http.header_timeouts)),
+                (format!("{l},reason=\"lifetime\""), n(&http.lifetime_ends)),
+            ],
         );
         out
     }
@@ -268,6 +343,47 @@ mod tests {
         let (code, body) = st.health(Utc::now());
         assert_eq!(code, StatusCode::OK, "{body}");
         assert!(body.contains("\"preflight_error\":null"), "{body}");
+    }
+
+    #[test]
+    fn repeated_skips_turn_503_until_a_run_takes_the_lock() {
+        let st = State::new(None, "pg", "app");
+        let why = "backup skipped: another run still holds the lock (held by pid 42 (flock))";
+        for n in 1..SKIPS_UNHEALTHY {
+            st.run_skipped(why.into());
+            let (code, body) = st.health(Utc::now());
+            assert_eq!(code, StatusCode::OK, "{n} skip(s) only: {body}");
+            let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+            assert_eq!(json["consecutive_skips"], n);
+            assert!(json["last_skip"].is_string(), "{body}");
+        }
+        st.run_skipped(why.into());
+        let (code, body) = st.health(Utc::now());
+        assert_eq!(code, StatusCode::SERVICE_UNAVAILABLE);
+        let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(json["status"], "skipping");
+        assert_eq!(json["skip_reason"], why);
+        let m = st.metrics();
+        assert!(
+            m.contains(
+                "dbstash_backups_total{engine=\"pg\",database=\"app\",result=\"skipped\"} 3\n"
+            ),
+            "{m}"
+        );
+        assert!(
+            m.contains("dbstash_consecutive_skips{engine=\"pg\",database=\"app\"} 3\n"),
+            "{m}"
+        );
+        // A run that takes the lock ends the streak, whatever its result.
+        st.run_started();
+        st.run_finished(Ok((Duration::from_secs(1), 10)));
+        let (code, body) = st.health(Utc::now());
+        assert_eq!(code, StatusCode::OK, "{body}");
+        assert!(body.contains("\"skip_reason\":null"), "{body}");
+        assert!(
+            st.metrics().contains("result=\"skipped\"} 3\n"),
+            "the total stays"
+        );
     }
 
     #[test]

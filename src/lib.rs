@@ -78,6 +78,7 @@ pub fn run() -> ExitCode {
     };
     cfg.register_secrets();
     logging::init(cfg.log_level, cfg.log_format);
+    health::server::raise_nofile_limit();
     for w in &cfg.warnings {
         tracing::warn!(engine = cfg.engine.key(), database = cfg.db_label(), "{w}");
     }

@@ -18,7 +18,8 @@ use crate::{EXIT_BACKUP_FAILED, EXIT_BAD_CONFIG};
 use tokio::task::JoinSet;
 
 /// One attempt: take the lock, ping the start, back up, tell the health state, and queue
-/// the notifications. A skipped run (another holds the lock) is reported as a failure.
+/// the notifications. A skipped run (another holds the lock) is reported as a failure, and
+/// counted apart in the health state.
 async fn attempt(
     cfg: &Config,
     shutdown: &mut Shutdown,
@@ -26,7 +27,7 @@ async fn attempt(
     outbox: &mut Outbox,
 ) -> Report {
     let report = match locked(cfg) {
-        Ok(Some(_guard)) => {
+        Ok(Locked::Taken(_guard)) => {
             if let Some(s) = state {
                 s.run_started();
             }
@@ -35,10 +36,17 @@ async fn attempt(
             outbox.finished(Some(start), report.clone());
             report
         }
-        Ok(None) => {
-            let why = "backup skipped: another run still holds the lock (BACKUP_LOCK)";
-            warn!(engine = cfg.engine.key(), database = cfg.db_label(), lock = %cfg.lock_file.display(), "{why}");
-            let report = Report::failed(cfg.engine.key(), cfg.db_label(), Stage::Skipped, why);
+        Ok(Locked::Busy { holder }) => {
+            let holder = holder.unwrap_or_else(|| "holder unknown".into());
+            let why = format!(
+                "backup skipped: another run still holds the lock (BACKUP_LOCK_FILE={}, held by {holder})",
+                cfg.lock_file.display()
+            );
+            warn!(engine = cfg.engine.key(), database = cfg.db_label(), lock = %cfg.lock_file.display(), holder = %holder, "{why}");
+            if let Some(s) = state {
+                s.run_skipped(why.clone());
+            }
+            let report = Report::failed(cfg.engine.key(), cfg.db_label(), Stage::Skipped, &why);
             outbox.finished(None, report.clone());
             return report;
         }
@@ -104,17 +112,40 @@ fn setup(cfg: &Config) -> anyhow::Result<(Shutdown, Notifier)> {
     Ok((Shutdown::new()?, Notifier::new(&cfg.notify)?))
 }
 
-/// Take the run's lock: `Ok(None)` when another run holds it, `Ok(Some(None))` when
-/// BACKUP_LOCK=false (nothing to hold).
-fn locked(cfg: &Config) -> anyhow::Result<Option<Option<lock::LockGuard>>> {
+enum Locked {
+    /// Ours for the run (`None` with BACKUP_LOCK=false: nothing to hold).
+    Taken(Option<lock::LockGuard>),
+    /// Another process holds it; who, when known.
+    Busy { holder: Option<String> },
+}
+
+fn locked(cfg: &Config) -> anyhow::Result<Locked> {
     if !cfg.lock {
-        return Ok(Some(None));
+        return Ok(Locked::Taken(None));
     }
-    Ok(lock::try_acquire(&cfg.lock_file)?.map(Some))
+    Ok(match lock::try_acquire(&cfg.lock_file)? {
+        lock::Acquired::Held(guard) => Locked::Taken(Some(guard)),
+        lock::Acquired::Busy { holder } => Locked::Busy { holder },
+    })
+}
+
+/// A lock path that can never work (a FIFO, a symlink, a directory) is a configuration error:
+/// exit 2 before anything runs.
+fn check_lock_path(cfg: &Config) -> Result<(), ExitCode> {
+    if !cfg.lock {
+        return Ok(());
+    }
+    lock::check_path(&cfg.lock_file).map_err(|e| {
+        error!("invalid configuration: {e:#}");
+        ExitCode::from(EXIT_BAD_CONFIG)
+    })
 }
 
 /// `BACKUP_SCHEDULE=once`: one backup, then exit 0 or 1. No health server.
 pub async fn run_single(cfg: &Config) -> ExitCode {
+    if let Err(code) = check_lock_path(cfg) {
+        return code;
+    }
     let (mut shutdown, notifier) = match setup(cfg) {
         Ok(s) => s,
         Err(e) => {
@@ -155,6 +186,9 @@ async fn sleep_until(at: DateTime<Utc>) {
 /// SIGTERM/SIGINT while idle exit 0; during a backup the backup is stopped and cleaned up,
 /// and the exit is 1.
 pub async fn run_daemon(cfg: &Config, cron: &croner::Cron, expr: &str) -> ExitCode {
+    if let Err(code) = check_lock_path(cfg) {
+        return code;
+    }
     let (mut shutdown, notifier) = match setup(cfg) {
         Ok(s) => s,
         Err(e) => {
@@ -176,23 +210,21 @@ async fn daemon_loop(
     outbox: &mut Outbox,
 ) -> ExitCode {
     let state = health::State::new(cfg.health_max_age, cfg.engine.key(), cfg.db_label());
-    let listener = match tokio::net::TcpListener::bind(cfg.health_addr).await {
-        Ok(l) => l,
+    // Its own thread and runtime, with connection limits: see health::server.
+    let addr = match health::server::start(
+        cfg.health_addr,
+        health::router(state.clone()),
+        health::server::Limits::for_this_process(),
+        state.http_stats(),
+    )
+    .await
+    {
+        Ok(a) => a.to_string(),
         Err(e) => {
             error!(addr = %cfg.health_addr, "cannot serve the health endpoint (HEALTH_ADDR): {e}");
             return ExitCode::from(EXIT_BAD_CONFIG);
         }
     };
-    let addr = listener
-        .local_addr()
-        .map(|a| a.to_string())
-        .unwrap_or_default();
-    let app = health::router(state.clone());
-    tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
-            error!("health endpoint stopped: {e}");
-        }
-    });
     info!(engine = cfg.engine.key(), database = cfg.db_label(), schedule = expr, tz = cfg.tz.name(), health = %addr, "dbstash started");
 
     // `dbstash check` at start: a configuration that cannot work is reported now, not at the
