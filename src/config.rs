@@ -13,7 +13,10 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::uri::{self, DbUri};
 
 pub use crate::input::{flag_of, parse_bool, parse_duration, ConfigError};
-use crate::input::{nonempty, parse_bool_opt, parse_count, read_secret_file, split_words};
+use crate::input::{
+    no_control_chars, nonempty, open_regular_file, parse_bool_opt, parse_count, read_secret_file,
+    split_words,
+};
 
 use crate::cli::{Cli, Command, CommonArgs, EngineCommand};
 use crate::engine::{Engine, EngineKind};
@@ -29,6 +32,21 @@ pub mod defaults {
     pub const TEMP_DIR: &str = "/tmp/dbstash-work";
     pub const HEALTH_ADDR: &str = "0.0.0.0:8080";
     pub const PROGRESS_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
+}
+
+/// Upper bounds of numeric settings, checked at start (exit 2): beyond them a value is a typo,
+/// and the date arithmetic it feeds could overflow.
+pub mod limits {
+    /// RETENTION_MAX_FILES.
+    pub const RETENTION_MAX_FILES: u32 = 1_000_000;
+    /// RETENTION_MAX_DAYS: a hundred years.
+    pub const RETENTION_MAX_DAYS: u32 = 36_500;
+    /// The longest object name a backup may get, in bytes: a path component on most file
+    /// systems and many backends (local, SFTP, SMB, WebDAV, Drive, OneDrive) holds 255.
+    pub const NAME_BYTES: usize = 255;
+    /// What a backup's name grows by on the remote: the staging name `.NAME.partial-XXXXXXXX`
+    /// on file-system backends (18 bytes); the `NAME.sha256` sidecar adds less (7).
+    pub const NAME_SUFFIX_BYTES: usize = ".".len() + ".partial-".len() + 8;
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -201,13 +219,13 @@ impl Config {
                 )
             })?
             .to_string();
-        crate::rclone::check_remote(&remote).map_err(|e| ConfigError::var("RCLONE_REMOTE", e))?;
+        check_remote(&remote)?;
 
         let rclone_config = match (nonempty(&a.rclone_config_file), nonempty(&a.rclone_config)) {
             (Some(path), inline) => {
-                std::fs::File::open(path).map_err(|e| {
-                    ConfigError::var("RCLONE_CONFIG_FILE", format!("cannot read '{path}': {e}"))
-                })?;
+                // rclone reads it, dbstash does not: it must be a readable regular file (a
+                // directory or a FIFO would fail, or hang, every rclone call later).
+                open_regular_file("RCLONE_CONFIG_FILE", path)?;
                 if inline.is_some() {
                     warnings
                         .push("RCLONE_CONFIG is ignored because RCLONE_CONFIG_FILE is set".into());
@@ -235,10 +253,10 @@ impl Config {
                 ))
             }
         };
-        let template = NameTemplate::parse(
-            nonempty(&a.backup_name_template).unwrap_or(defaults::NAME_TEMPLATE),
-        )
-        .map_err(|e| ConfigError::var("BACKUP_NAME_TEMPLATE", e))?;
+        let template_source = nonempty(&a.backup_name_template).unwrap_or(defaults::NAME_TEMPLATE);
+        no_control_chars("BACKUP_NAME_TEMPLATE", template_source)?;
+        let template = NameTemplate::parse(template_source)
+            .map_err(|e| ConfigError::var("BACKUP_NAME_TEMPLATE", e))?;
         if !template.is_unique_per_run() {
             warnings.push(format!(
                 "BACKUP_NAME_TEMPLATE '{template}' has no {{time}}, {{ts}} or {{uuid}}: a second backup with the same name fails instead of overwriting the first"
@@ -253,6 +271,7 @@ impl Config {
                         format!("'{e}' must not contain '/'"),
                     ));
                 }
+                no_control_chars("BACKUP_EXTENSION", e)?;
                 Ok(if e.starts_with('.') {
                     e.to_string()
                 } else {
@@ -265,9 +284,22 @@ impl Config {
         let tz = parse_tz(nonempty(&a.tz))?;
 
         let retention = RetentionPolicy {
-            max_files: parse_count("RETENTION_MAX_FILES", &a.retention_max_files)?,
-            max_days: parse_count("RETENTION_MAX_DAYS", &a.retention_max_days)?,
+            max_files: parse_count(
+                "RETENTION_MAX_FILES",
+                &a.retention_max_files,
+                limits::RETENTION_MAX_FILES,
+            )?,
+            max_days: parse_count(
+                "RETENTION_MAX_DAYS",
+                &a.retention_max_days,
+                limits::RETENTION_MAX_DAYS,
+            )?,
         };
+        if !template.has_db() && (retention.max_files > 0 || retention.max_days > 0) {
+            warnings.push(format!(
+                "BACKUP_NAME_TEMPLATE '{template}' has no {{db}}, and retention is on: backups of every database written to RCLONE_REMOTE with this template and extension count as this job's, and its retention deletes them; add {{db}} or give each database its own folder"
+            ));
+        }
 
         let notify = a.notify.validate()?;
         let hooks = a.hooks.validate();
@@ -366,8 +398,61 @@ impl Config {
                 .push("DB_AUTH_SOURCE is ignored: it applies to mongo only".into());
         }
         reject_not_yet_supported(&config)?;
+        check_name_length(&config)?;
         Ok(config)
     }
+}
+
+/// RCLONE_REMOTE: one line, not an rclone flag, and not a relative path.
+fn check_remote(remote: &str) -> Result<(), ConfigError> {
+    // A newline would put the backups in a folder whose name holds it (and exit 0).
+    no_control_chars("RCLONE_REMOTE", remote)?;
+    if remote.starts_with('-') {
+        return Err(ConfigError::var(
+            "RCLONE_REMOTE",
+            format!(
+                "'{}' starts with '-', which rclone would read as a flag (expected name:path, e.g. s3:my-bucket/backups; put flags in RCLONE_EXTRA_ARGS)",
+                crate::rclone::redact_remote(remote)
+            ),
+        ));
+    }
+    crate::rclone::check_remote(remote).map_err(|e| ConfigError::var("RCLONE_REMOTE", e))
+}
+
+/// The longest name this configuration can render (every token at its widest: the date of
+/// year 9999 in TZ, the longest `{ts}`), plus the staging suffix, must fit in one path
+/// component of the remote; else every upload would fail after the whole dump was streamed.
+fn check_name_length(c: &Config) -> Result<(), ConfigError> {
+    use chrono::TimeZone as _;
+    // The last second with a four-digit year: `{ts}` is 12 digits, wider than any real run.
+    let widest = chrono::Utc
+        .with_ymd_and_hms(9999, 12, 30, 23, 59, 59)
+        .single()
+        .map(|t| t.with_timezone(&c.tz));
+    let Some(now) = widest else { return Ok(()) };
+    let extension = crate::engine::extension(c);
+    let name = c.template.render(&crate::template::NameVars {
+        db: c.db_label(),
+        engine: c.engine.key(),
+        now,
+        uuid: "ffffffff",
+    });
+    let longest = name.len() + extension.len() + limits::NAME_SUFFIX_BYTES;
+    if longest <= limits::NAME_BYTES {
+        return Ok(());
+    }
+    let db: String = c.db_label().chars().take(40).collect();
+    Err(ConfigError::var(
+        "BACKUP_NAME_TEMPLATE",
+        format!(
+            "'{}' renders names of up to {} bytes with database '{db}{}' and extension '{extension}', and {} more on the remote while uploading: over the {} bytes a file name may have on most backends (shorten the template, BACKUP_EXTENSION or DB_NAME)",
+            c.template,
+            name.len() + extension.len(),
+            if db.len() < c.db_label().len() { "…" } else { "" },
+            limits::NAME_SUFFIX_BYTES,
+            limits::NAME_BYTES,
+        ),
+    ))
 }
 
 /// One lock per backup job: same engine, database and remote. Two processes backing up the
@@ -446,6 +531,17 @@ fn resolve_connection(
         None => nonempty(&a.db_password).map(str::to_string),
     };
     let auth_source = nonempty(&a.db_auth_source).map(str::to_string);
+    // These reach command lines, object names and logs: no control characters there.
+    for (var, v) in [
+        ("DB_HOST", &a.db_host),
+        ("DB_NAME", &a.db_name),
+        ("DB_USER", &a.db_user),
+        ("DB_AUTH_SOURCE", &a.db_auth_source),
+    ] {
+        if let Some(v) = nonempty(v) {
+            no_control_chars(var, v)?;
+        }
+    }
     let port = match nonempty(&a.db_port) {
         None => engine.default_port(),
         Some(p) => match p.parse::<u16>() {
@@ -466,8 +562,15 @@ fn resolve_connection(
                 "no database connection given: set DB_URI (or DB_URI_FILE), or DB_HOST and DB_NAME",
             )
         })?;
+        // A host name or address has no spaces; a socket directory (pg) may.
+        if !host.trim_start().starts_with('/') && host.trim().contains(char::is_whitespace) {
+            return Err(ConfigError::var(
+                "DB_HOST",
+                format!("'{host}' contains a space (expected a host name, an IP address or a socket directory)"),
+            ));
+        }
         let database = match nonempty(&a.db_name) {
-            Some(n) => Some(n.to_string()),
+            Some(n) => Some(check_database_name("DB_NAME", n)?.to_string()),
             None if all_databases || !engine.needs_database() => None,
             None => {
                 return Err(ConfigError::var(
@@ -540,7 +643,7 @@ fn resolve_connection(
     }
     let database = match engine.uri_database(&uri) {
         _ if all_databases => None,
-        Some(db) => Some(db),
+        Some(db) => Some(check_database_name(var, &db)?.to_string()),
         None if !engine.needs_database() => None,
         None => {
             return Err(ConfigError::var(
@@ -561,6 +664,20 @@ fn resolve_connection(
         database,
         auth_source,
     })
+}
+
+/// A database name is the last argument of mysqldump: one starting with '-' would be read
+/// as a flag (`--help` exits 0 with its usage on stdout, which would be uploaded as a backup).
+fn check_database_name<'a>(var: &str, name: &'a str) -> Result<&'a str, ConfigError> {
+    if name.starts_with('-') {
+        return Err(ConfigError::var(
+            var,
+            format!(
+                "database name '{name}' starts with '-', which a dump tool would read as a flag"
+            ),
+        ));
+    }
+    Ok(name)
 }
 
 fn decode_rclone_config(b64: &str) -> Result<SecretString, ConfigError> {
@@ -593,14 +710,23 @@ fn parse_tz(v: Option<&str>) -> Result<Tz, ConfigError> {
 /// HEALTH_ADDR, or its default when unset.
 pub fn parse_health_addr(v: Option<&str>) -> Result<std::net::SocketAddr, ConfigError> {
     let s = v.unwrap_or(defaults::HEALTH_ADDR).trim();
-    s.parse().map_err(|_| {
+    let addr: std::net::SocketAddr = s.parse().map_err(|_| {
         ConfigError::var(
             "HEALTH_ADDR",
             format!(
                 "'{s}' is not an address (expected IP:PORT, e.g. 0.0.0.0:8080 or 127.0.0.1:9090)"
             ),
         )
-    })
+    })?;
+    // Port 0 would listen on a random port that no probe (`dbstash healthcheck`, Docker,
+    // Kubernetes, Prometheus) can find.
+    if addr.port() == 0 {
+        return Err(ConfigError::var(
+            "HEALTH_ADDR",
+            format!("'{s}' has port 0 (expected a fixed port from 1 to 65535, e.g. 0.0.0.0:8080)"),
+        ));
+    }
+    Ok(addr)
 }
 
 /// `once`, or a cron expression: standard 5 fields, 6 with seconds, or `@daily`-style macros.

@@ -18,7 +18,7 @@ impl ConfigError {
     pub fn var(var: &str, message: impl Into<String>) -> Self {
         ConfigError {
             subject: format!("{var} ({})", flag_of(var)),
-            message: message.into(),
+            message: one_line(message.into()),
         }
     }
 
@@ -26,8 +26,48 @@ impl ConfigError {
     pub fn combo(subject: &str, message: impl Into<String>) -> Self {
         ConfigError {
             subject: subject.to_string(),
-            message: message.into(),
+            message: one_line(message.into()),
         }
+    }
+}
+
+/// Messages quote the values at fault; a control character in one (a newline, an escape
+/// sequence) must not break the error's single line or reach the terminal raw.
+fn one_line(message: String) -> String {
+    if !message.chars().any(char::is_control) {
+        return message;
+    }
+    message
+        .chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// The first control character in `value` (a newline, a tab, NUL, ESC), as a
+/// message for an error; `None` when there is none.
+pub fn control_char(value: &str) -> Option<String> {
+    value
+        .char_indices()
+        .find(|(_, c)| c.is_control())
+        .map(|(i, c)| {
+            format!(
+                "contains the control character {} at byte {i}: not allowed here",
+                c.escape_default()
+            )
+        })
+}
+
+/// `value` must hold no control character: it flows into names, command lines and logs.
+pub fn no_control_chars(var: &str, value: &str) -> Result<(), ConfigError> {
+    match control_char(value) {
+        Some(m) => Err(ConfigError::var(var, m)),
+        None => Ok(()),
     }
 }
 
@@ -41,12 +81,83 @@ pub fn nonempty(v: &Option<String>) -> Option<&str> {
     v.as_deref().filter(|s| !s.trim().is_empty())
 }
 
-pub fn read_secret_file(var: &str, path: &str) -> Result<String, ConfigError> {
-    let text = std::fs::read_to_string(path)
+/// The most a `_FILE` secret (a password, a connection URI) may hold.
+pub const SECRET_FILE_MAX: u64 = 8 * 1024;
+
+/// Open `path` for reading without ever blocking (a FIFO opens at once instead of waiting
+/// for a writer) and check, on the open file itself, that it is a regular file: a
+/// directory, FIFO, socket or device (`/dev/zero`, `/dev/stdin`) is refused. Symlinks to
+/// regular files are fine (Docker and Kubernetes secrets are symlinks).
+pub fn open_regular_file(var: &str, path: &str) -> Result<std::fs::File, ConfigError> {
+    use std::os::unix::fs::{FileTypeExt as _, OpenOptionsExt as _};
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        // std opens with O_CLOEXEC already.
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
         .map_err(|e| ConfigError::var(var, format!("cannot read '{path}': {e}")))?;
+    let kind = file
+        .metadata()
+        .map_err(|e| ConfigError::var(var, format!("cannot read '{path}': {e}")))?
+        .file_type();
+    let what = if kind.is_file() {
+        return Ok(file);
+    } else if kind.is_dir() {
+        "a directory"
+    } else if kind.is_fifo() {
+        "a named pipe (FIFO)"
+    } else if kind.is_socket() {
+        "a socket"
+    } else if kind.is_char_device() || kind.is_block_device() {
+        "a device"
+    } else {
+        "not a regular file"
+    };
+    Err(ConfigError::var(
+        var,
+        format!("'{path}' is {what}: expected a regular file"),
+    ))
+}
+
+/// Read a regular file of at most `max` bytes (see [`open_regular_file`]); a larger one is
+/// refused without reading past `max + 1` bytes.
+pub fn read_regular_file(var: &str, path: &str, max: u64) -> Result<Vec<u8>, ConfigError> {
+    use std::io::Read as _;
+    let file = open_regular_file(var, path)?;
+    let mut bytes = Vec::new();
+    file.take(max + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| ConfigError::var(var, format!("cannot read '{path}': {e}")))?;
+    if bytes.len() as u64 > max {
+        return Err(ConfigError::var(
+            var,
+            format!(
+                "'{path}' is larger than {} KiB: expected a small file holding one value",
+                max / 1024
+            ),
+        ));
+    }
+    Ok(bytes)
+}
+
+/// A secret from a `_FILE` variable: one line of text, its line break trimmed.
+pub fn read_secret_file(var: &str, path: &str) -> Result<String, ConfigError> {
+    let bytes = read_regular_file(var, path, SECRET_FILE_MAX)?;
+    // Never echo the content: it is a secret.
+    let text = String::from_utf8(bytes)
+        .map_err(|_| ConfigError::var(var, format!("'{path}' is not UTF-8 text")))?;
     let value = text.trim_end_matches(['\n', '\r']).to_string();
     if value.trim().is_empty() {
         return Err(ConfigError::var(var, format!("'{path}' is empty")));
+    }
+    if let Some((i, c)) = value.char_indices().find(|(_, c)| c.is_control()) {
+        return Err(ConfigError::var(
+            var,
+            format!(
+                "'{path}' holds the control character {} at byte {i}: expected one line of text",
+                c.escape_default()
+            ),
+        ));
     }
     Ok(value)
 }
@@ -77,16 +188,25 @@ pub fn parse_bool_opt(var: &str, v: &Option<String>) -> Result<Option<bool>, Con
     }
 }
 
-pub fn parse_count(var: &str, v: &Option<String>) -> Result<u32, ConfigError> {
-    match nonempty(v) {
-        None => Ok(0),
-        Some(s) => s.trim().parse::<u32>().map_err(|_| {
-            ConfigError::var(
+/// A count where 0 means unlimited, at most `max`.
+pub fn parse_count(var: &str, v: &Option<String>, max: u32) -> Result<u32, ConfigError> {
+    let Some(s) = nonempty(v) else { return Ok(0) };
+    let s = s.trim();
+    let expected = format!("expected 0 for unlimited, or a whole number from 1 to {max}");
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        // All digits: too large for u32 is too large for any limit.
+        return match s.parse::<u32>() {
+            Ok(n) if n <= max => Ok(n),
+            _ => Err(ConfigError::var(
                 var,
-                format!("'{s}' is not a whole number (expected 0 for unlimited, or N ≥ 1)"),
-            )
-        }),
+                format!("'{s}' is too large ({expected})"),
+            )),
+        };
     }
+    Err(ConfigError::var(
+        var,
+        format!("'{s}' is not a whole number ({expected})"),
+    ))
 }
 
 /// Ten years: longer is a typo, and would overflow clock arithmetic.

@@ -93,8 +93,32 @@ pub struct Parsed {
     pub password: Option<String>,
 }
 
-fn decode(s: &str) -> String {
-    percent_decode_str(s).decode_utf8_lossy().into_owned()
+/// Percent-decode one component. Bytes that are not UTF-8 would be altered (a password that
+/// then fails to log in), and a control character (`%00`, `%0A`) cannot be handed to a tool
+/// or written into its option file: both are refused here, at start.
+fn decode(s: &str, what: &str) -> Result<String, String> {
+    let d = percent_decode_str(s).decode_utf8().map_err(|_| {
+        format!("not a URI: the {what} holds percent-encoded bytes that are not UTF-8")
+    })?;
+    check_component(&d, what)?;
+    Ok(d.into_owned())
+}
+
+fn check_component(s: &str, what: &str) -> Result<(), String> {
+    // A password may hold any character a child's environment can carry: all but NUL.
+    let bad = |c: char| {
+        if what == "password" {
+            c == '\0'
+        } else {
+            c.is_control()
+        }
+    };
+    if s.chars().any(bad) {
+        return Err(format!(
+            "not a URI: the {what} holds a control character (such as %00 or %0A)"
+        ));
+    }
+    Ok(())
 }
 
 /// Split `scheme://[user[:pass]@]hosts[/path][?query]`. Errors never quote the input (it may
@@ -127,21 +151,33 @@ pub fn parse(input: &str) -> Result<Parsed, String> {
     let (user, mut password) = match userinfo {
         None => (None, None),
         Some(ui) => match ui.split_once(':') {
-            Some((u, p)) => (Some(decode(u)), Some(decode(p))),
-            None => (Some(decode(ui)), None),
+            Some((u, p)) => (Some(decode(u, "user")?), Some(decode(p, "password")?)),
+            None => (Some(decode(ui, "user")?), None),
         },
     };
     if hosts.chars().any(|c| c.is_whitespace()) {
         return Err("not a URI: the host part contains spaces".into());
     }
+    check_component(hosts, "host part")?;
     for h in hosts.split(',').filter(|h| !h.is_empty()) {
         if let Some(port) = split_port(h).1 {
-            port.parse::<u16>()
-                .map_err(|_| "not a URI: a port is not a number from 1 to 65535".to_string())?;
+            match port.parse::<u16>() {
+                Ok(p) if p > 0 => {}
+                _ => return Err("not a URI: a port is not a number from 1 to 65535".into()),
+            }
         }
+    }
+    // form_urlencoded decodes lossily: refuse what it would alter.
+    if percent_decode_str(query).decode_utf8().is_err() {
+        return Err("not a URI: the query holds percent-encoded bytes that are not UTF-8".into());
     }
     let mut pairs = Vec::new();
     for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+        // An option's value may end up in a tool's option file (pg's sslpassword in a
+        // service file): a line break there would add options of its own.
+        let what = if k == "password" { "password" } else { "query" };
+        check_component(&k, what)?;
+        check_component(&v, what)?;
         if k == "password" {
             password = Some(v.into_owned());
         } else {
@@ -153,7 +189,7 @@ pub fn parse(input: &str) -> Result<Parsed, String> {
             scheme: scheme.to_ascii_lowercase(),
             user: user.filter(|u| !u.is_empty()),
             hosts: hosts.to_string(),
-            path: decode(path),
+            path: decode(path, "database path")?,
             query: pairs,
         },
         password: password.filter(|p| !p.is_empty()),

@@ -582,3 +582,330 @@ fn describe_redacts_secrets() {
         assert!(!text.contains(secret), "{secret} leaked: {text}");
     }
 }
+
+/// Resolve on another thread: a value that made resolution block (a FIFO) fails the test
+/// instead of hanging the suite.
+fn resolve_within(a: CommonArgs) -> Result<Config, ConfigError> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(resolve(a));
+    });
+    rx.recv_timeout(Duration::from_secs(10))
+        .expect("configuration resolution blocked for 10 s")
+}
+
+fn fifo(dir: &std::path::Path) -> String {
+    let path = dir.join("fifo");
+    let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    path.display().to_string()
+}
+
+#[test]
+fn file_variables_take_only_small_regular_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = fifo(dir.path());
+    let big = secret_file(&"x".repeat(crate::input::SECRET_FILE_MAX as usize + 1));
+    let at_cap = secret_file(&format!(
+        "{}\n",
+        "p".repeat(crate::input::SECRET_FILE_MAX as usize - 1)
+    ));
+    let nul = secret_file("pass\0word\n");
+    let two_lines = secret_file("first\nsecond\n");
+    let latin1 = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(latin1.path(), b"caf\xe9\n").unwrap();
+    type Set = fn(&mut CommonArgs, String);
+    let vars: [(&str, Set); 3] = [
+        ("DB_URI_FILE", |a, p| a.db_uri_file = Some(p)),
+        ("DB_PASSWORD_FILE", |a, p| a.db_password_file = Some(p)),
+        ("SMTP_PASSWORD_FILE", |a, p| {
+            a.notify.notify_email_to = Some("ops@example.com".into());
+            a.notify.notify_email_from = Some("dbstash@example.com".into());
+            a.notify.smtp_host = Some("smtp.example.com".into());
+            a.notify.smtp_user = Some("u".into());
+            a.notify.smtp_password_file = Some(p);
+        }),
+    ];
+    for (var, set) in vars {
+        for (path, needle) in [
+            (
+                "/dev/zero".to_string(),
+                "is a device: expected a regular file",
+            ),
+            ("/dev/null".to_string(), "is a device"),
+            (dir.path().display().to_string(), "is a directory"),
+            (fifo.clone(), "is a named pipe (FIFO)"),
+            (big.path().display().to_string(), "is larger than 8 KiB"),
+            (
+                nul.path().display().to_string(),
+                "control character \\u{0} at byte 4",
+            ),
+            (
+                two_lines.path().display().to_string(),
+                "control character \\n at byte 5",
+            ),
+            (latin1.path().display().to_string(), "is not UTF-8 text"),
+        ] {
+            let mut a = args();
+            set(&mut a, path.clone());
+            let e = resolve_within(a).unwrap_err();
+            assert_eq!(e.subject, format!("{var} ({})", flag_of(var)), "{path}");
+            assert!(e.message.contains(needle), "{var}={path}: {e}");
+        }
+    }
+    // A file of exactly the cap (with its newline) is fine, and so is a symlink to a
+    // regular file (how Docker and Kubernetes mount secrets).
+    let link = dir.path().join("link");
+    std::os::unix::fs::symlink(at_cap.path(), &link).unwrap();
+    let mut a = args();
+    a.db_password_file = Some(link.display().to_string());
+    let c = resolve_within(a).unwrap();
+    assert_eq!(
+        c.conn.password.unwrap().expose_secret().len(),
+        crate::input::SECRET_FILE_MAX as usize - 1
+    );
+}
+
+#[test]
+fn rclone_config_file_must_be_a_readable_regular_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = fifo(dir.path());
+    for (path, needle) in [
+        (dir.path().display().to_string(), "is a directory"),
+        (fifo, "is a named pipe (FIFO)"),
+        ("/dev/null".to_string(), "is a device"),
+        ("/nonexistent/rclone.conf".to_string(), "cannot read"),
+    ] {
+        let mut a = args();
+        a.rclone_config_file = Some(path.clone());
+        let e = resolve_within(a).unwrap_err();
+        assert_eq!(e.subject, "RCLONE_CONFIG_FILE (--rclone-config-file)");
+        assert!(e.message.contains(needle), "{path}: {e}");
+    }
+}
+
+#[test]
+fn numbers_are_range_checked() {
+    let retention = |files: &str, days: &str| {
+        let mut a = args();
+        a.retention_max_files = Some(files.into());
+        a.retention_max_days = Some(days.into());
+        resolve(a).map(|c| c.retention)
+    };
+    assert_eq!(
+        retention("1000000", "36500"),
+        Ok(RetentionPolicy {
+            max_files: limits::RETENTION_MAX_FILES,
+            max_days: limits::RETENTION_MAX_DAYS
+        })
+    );
+    for (files, days, subject, needle) in [
+        (
+            "0",
+            "97000000",
+            "RETENTION_MAX_DAYS",
+            "'97000000' is too large (expected 0 for unlimited, or a whole number from 1 to 36500)",
+        ),
+        ("0", "36501", "RETENTION_MAX_DAYS", "too large"),
+        ("0", "4294967296", "RETENTION_MAX_DAYS", "too large"),
+        (
+            "0",
+            "99999999999999999999999",
+            "RETENTION_MAX_DAYS",
+            "too large",
+        ),
+        ("1000001", "0", "RETENTION_MAX_FILES", "from 1 to 1000000"),
+        ("-1", "0", "RETENTION_MAX_FILES", "not a whole number"),
+        ("+5", "0", "RETENTION_MAX_FILES", "not a whole number"),
+        ("1e3", "0", "RETENTION_MAX_FILES", "not a whole number"),
+    ] {
+        let e = retention(files, days).unwrap_err();
+        assert!(e.subject.starts_with(subject), "{files}/{days}: {e}");
+        assert!(e.message.contains(needle), "{files}/{days}: {e}");
+    }
+    // Ports: 0 is no port, anywhere.
+    for (edit, subject) in [
+        (
+            (|a: &mut CommonArgs| a.db_port = Some("0".into())) as fn(&mut CommonArgs),
+            "DB_PORT (--db-port)",
+        ),
+        (
+            |a| a.db_uri = Some("postgresql://u@h:0/db".into()),
+            "DB_URI (--db-uri)",
+        ),
+        (
+            |a| a.db_uri = Some("postgresql://u@h:65536/db".into()),
+            "DB_URI (--db-uri)",
+        ),
+        (
+            |a| a.health_addr = Some("127.0.0.1:0".into()),
+            "HEALTH_ADDR (--health-addr)",
+        ),
+    ] {
+        let mut a = args();
+        edit(&mut a);
+        let e = resolve(a).unwrap_err();
+        assert_eq!(e.subject, subject, "{e}");
+        assert!(e.message.contains("65535"), "{e}");
+    }
+}
+
+#[test]
+fn control_characters_and_flags_are_refused_where_values_become_names_or_arguments() {
+    type Edit = fn(&mut CommonArgs);
+    let cases: &[(&str, Edit, &str)] = &[
+        (
+            "BACKUP_NAME_TEMPLATE",
+            |a| a.backup_name_template = Some("{db}\n-{ts}".into()),
+            "control character \\n at byte 4",
+        ),
+        (
+            "BACKUP_EXTENSION",
+            |a| a.backup_extension = Some(".sql\r".into()),
+            "control character \\r",
+        ),
+        (
+            "RCLONE_REMOTE",
+            |a| a.rclone_remote = Some("s3:bucket/backups\nevil".into()),
+            "control character \\n",
+        ),
+        (
+            "RCLONE_REMOTE",
+            |a| a.rclone_remote = Some("\u{1b}[2Js3:b".into()),
+            "control character \\u{1b}",
+        ),
+        (
+            "RCLONE_REMOTE",
+            |a| a.rclone_remote = Some("--config=/etc/passwd".into()),
+            "starts with '-', which rclone would read as a flag",
+        ),
+        (
+            "RCLONE_REMOTE",
+            |a| a.rclone_remote = Some("-s3:bucket".into()),
+            "starts with '-'",
+        ),
+        (
+            "DB_NAME",
+            |a| a.db_name = Some("app\u{7}".into()),
+            "control character \\u{7}",
+        ),
+        (
+            "DB_NAME",
+            |a| a.db_name = Some("--help".into()),
+            "starts with '-', which a dump tool would read as a flag",
+        ),
+        (
+            "DB_USER",
+            |a| a.db_user = Some("bob\tx".into()),
+            "control character \\t",
+        ),
+        (
+            "DB_HOST",
+            |a| a.db_host = Some("db\n".into()),
+            "control character \\n",
+        ),
+        (
+            "DB_HOST",
+            |a| a.db_host = Some("db internal".into()),
+            "contains a space",
+        ),
+        (
+            "DB_URI",
+            |a| a.db_uri = Some("postgresql://u@h/-x".into()),
+            "starts with '-'",
+        ),
+        (
+            "DB_URI",
+            |a| a.db_uri = Some("postgresql://u@h/app%00x".into()),
+            "the database path holds a control character",
+        ),
+        (
+            "DB_URI",
+            |a| a.db_uri = Some("postgresql://u%0A@h/app".into()),
+            "the user holds a control character",
+        ),
+        (
+            "DB_URI",
+            |a| a.db_uri = Some("postgresql://u:p%00w@h/app".into()),
+            "the password holds a control character",
+        ),
+        (
+            "DB_URI",
+            |a| a.db_uri = Some("postgresql://u:p%FFw@h/app".into()),
+            "the password holds percent-encoded bytes that are not UTF-8",
+        ),
+        (
+            // A line break would add its own line to pg's 0600 service file.
+            "DB_URI",
+            |a| a.db_uri = Some("postgresql://u@h/app?sslpassword=x%0Ahost%3Devil".into()),
+            "the query holds a control character",
+        ),
+        (
+            "DB_URI",
+            |a| a.db_uri = Some("postgresql://u@h/app?sslpassword=%FF".into()),
+            "not UTF-8",
+        ),
+    ];
+    for (var, edit, needle) in cases {
+        let mut a = args();
+        edit(&mut a);
+        if *var == "DB_URI" {
+            a.db_host = None;
+            a.db_name = None;
+        }
+        let e = resolve(a).unwrap_err();
+        assert_eq!(e.subject, format!("{var} ({})", flag_of(var)), "{needle}");
+        assert!(e.message.contains(needle), "{var}: {e}");
+        assert!(!e.to_string().chars().any(char::is_control), "{e:?}");
+    }
+    // Still fine: a password with a tab (the environment carries it), a socket directory
+    // with a space, a remote with spaces, and names with '-' inside.
+    let mut a = args();
+    a.db_uri = Some("postgresql://u:p%09w@h/my-app".into());
+    a.db_host = None;
+    a.db_name = None;
+    a.rclone_remote = Some("my remote:backups/db-1".into());
+    let c = resolve(a).unwrap();
+    assert_eq!(c.conn.password.unwrap().expose_secret(), "p\tw");
+    let mut a = args();
+    a.db_host = Some("/var/run/my sockets".into());
+    resolve(a).unwrap();
+}
+
+#[test]
+fn values_echoed_in_errors_keep_the_error_on_one_line() {
+    let mut a = args();
+    a.retention_max_days = Some("7\nRETENTION_MAX_DAYS ok".into());
+    let e = err(a);
+    assert!(!e.contains('\n'), "{e}");
+    assert!(e.contains("'7\\nRETENTION_MAX_DAYS ok'"), "{e}");
+}
+
+#[test]
+fn the_longest_name_must_fit_a_path_component() {
+    // 255 bytes: the name, the extension and the 18-byte staging suffix.
+    let fits = 255 - limits::NAME_SUFFIX_BYTES - ".sql".len() - "-2026-01-01-000000".len();
+    let mut a = args();
+    a.db_name = Some("d".repeat(fits));
+    resolve(a).unwrap();
+    let mut a = args();
+    a.db_name = Some("d".repeat(fits + 1));
+    let e = resolve(a).unwrap_err();
+    assert_eq!(e.subject, "BACKUP_NAME_TEMPLATE (--backup-name-template)");
+    assert!(
+        e.message
+            .contains("renders names of up to 238 bytes with database 'dddd"),
+        "{e}"
+    );
+    assert!(e.message.contains("over the 255 bytes"), "{e}");
+    // {ts} counts at its widest (12 digits), and so does a long extension.
+    let mut a = args();
+    a.backup_name_template = Some(format!("{}{{ts}}", "x".repeat(255 - 18 - 4 - 12)));
+    resolve(a).unwrap();
+    let mut a = args();
+    a.backup_name_template = Some(format!("{}{{ts}}", "x".repeat(255 - 18 - 4 - 11)));
+    assert!(err(a).starts_with("BACKUP_NAME_TEMPLATE"));
+    let mut a = args();
+    a.backup_extension = Some("e".repeat(250));
+    assert!(err(a).starts_with("BACKUP_NAME_TEMPLATE"));
+}
