@@ -238,6 +238,12 @@ impl Config {
         let rclone_extra_args = split_words("RCLONE_EXTRA_ARGS", &a.rclone_extra_args)?;
 
         let schedule = parse_schedule(nonempty(&a.backup_schedule).unwrap_or(defaults::SCHEDULE))?;
+        if let Some(gap) = shortest_gap(&schedule) {
+            warnings.push(format!(
+                "BACKUP_SCHEDULE fires every {}: a backup that often is most likely a mistake (6 fields start with seconds: '0 * * * * *' is every minute)",
+                crate::backup::fmt_human(gap)
+            ));
+        }
         let mode = match nonempty(&a.backup_mode)
             .unwrap_or("stream")
             .to_ascii_lowercase()
@@ -754,6 +760,19 @@ pub fn parse_schedule(s: &str) -> Result<Schedule, ConfigError> {
         expr: s.to_string(),
         cron: Box::new(cron),
     })
+}
+
+/// The gap between the next two runs of a cron schedule, when it is under a minute.
+fn shortest_gap(schedule: &Schedule) -> Option<Duration> {
+    let Schedule::Cron { cron, .. } = schedule else {
+        return None;
+    };
+    let first = cron.find_next_occurrence(&chrono::Utc::now(), false).ok()?;
+    let second = cron.find_next_occurrence(&first, false).ok()?;
+    (second - first)
+        .to_std()
+        .ok()
+        .filter(|gap| *gap < Duration::from_secs(60))
 }
 
 pub fn parse_cron(s: &str) -> Result<croner::Cron, croner::errors::CronError> {

@@ -909,3 +909,23 @@ fn the_longest_name_must_fit_a_path_component() {
     a.backup_extension = Some("e".repeat(250));
     assert!(err(a).starts_with("BACKUP_NAME_TEMPLATE"));
 }
+
+#[test]
+fn a_schedule_firing_more_than_once_a_minute_gets_a_warning() {
+    let warned = |expr: &str| {
+        let mut a = args();
+        a.backup_schedule = Some(expr.into());
+        a.backup_timeout = Some("1h".into());
+        resolve(a)
+            .unwrap()
+            .warnings
+            .iter()
+            .any(|w| w.starts_with("BACKUP_SCHEDULE fires every"))
+    };
+    assert!(warned("* * * * * *"));
+    assert!(warned("*/10 * * * * *"));
+    assert!(!warned("0 * * * * *"));
+    assert!(!warned("* * * * *"));
+    assert!(!warned("0 2 * * *"));
+    assert!(!warned("once"));
+}
