@@ -692,12 +692,15 @@ fn decode_rclone_config(b64: &str) -> Result<SecretString, ConfigError> {
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(compact.as_bytes())
         .map_err(|_| ConfigError::var("RCLONE_CONFIG", format!("not valid base64: {hint}")))?;
-    let text = String::from_utf8(bytes).map_err(|_| {
-        ConfigError::var(
-            "RCLONE_CONFIG",
-            format!("decodes to binary, not text: {hint}"),
-        )
-    })?;
+    let text = String::from_utf8(bytes)
+        .ok()
+        .filter(|t| !t.contains('\0'))
+        .ok_or_else(|| {
+            ConfigError::var(
+                "RCLONE_CONFIG",
+                format!("decodes to binary, not text: {hint}"),
+            )
+        })?;
     Ok(SecretString::from(text))
 }
 
@@ -705,12 +708,41 @@ fn parse_tz(v: Option<&str>) -> Result<Tz, ConfigError> {
     let Some(name) = v else { return Ok(Tz::UTC) };
     // POSIX allows a leading ':' before a zone name.
     let name = name.trim().trim_start_matches(':');
-    name.parse::<Tz>().map_err(|_| {
+    // A zone file (`TZ=:/etc/localtime`, common on hosts and in containers) names its zone
+    // by where it lives under a zoneinfo directory.
+    let zone = if name.starts_with('/') {
+        zone_of_file(std::path::Path::new(name))
+    } else {
+        Some(name.to_string())
+    };
+    zone.and_then(|z| z.parse::<Tz>().ok()).ok_or_else(|| {
         ConfigError::var(
             "TZ",
-            format!("unknown time zone '{name}' (expected an IANA name such as UTC, Europe/Berlin or Asia/Kolkata)"),
+            format!("unknown time zone '{name}' (expected an IANA name such as UTC, Europe/Berlin or Asia/Kolkata, or the path of a zone file under a zoneinfo directory)"),
         )
     })
+}
+
+/// `/usr/share/zoneinfo/Europe/Berlin` → `Europe/Berlin`, following symlinks such as
+/// `/etc/localtime` (their targets need not exist here).
+fn zone_of_file(path: &std::path::Path) -> Option<String> {
+    let mut path = path.to_path_buf();
+    for _ in 0..8 {
+        let text = path.to_str()?;
+        if let Some((_, zone)) = text.rsplit_once("/zoneinfo/") {
+            let zone = zone
+                .strip_prefix("posix/")
+                .or_else(|| zone.strip_prefix("right/"))
+                .unwrap_or(zone);
+            return Some(zone.to_string());
+        }
+        let target = std::fs::read_link(&path).ok()?;
+        path = match path.parent() {
+            Some(dir) if target.is_relative() => dir.join(target),
+            _ => target,
+        };
+    }
+    None
 }
 
 /// HEALTH_ADDR, or its default when unset.

@@ -929,3 +929,45 @@ fn a_schedule_firing_more_than_once_a_minute_gets_a_warning() {
     assert!(!warned("0 2 * * *"));
     assert!(!warned("once"));
 }
+
+#[test]
+fn tz_may_name_a_zone_file() {
+    let tz = |v: &str| {
+        let mut a = args();
+        a.tz = Some(v.into());
+        resolve(a).map(|c| c.tz)
+    };
+    assert_eq!(tz(":Europe/Berlin"), Ok(Tz::Europe__Berlin));
+    assert_eq!(
+        tz("/usr/share/zoneinfo/Asia/Kolkata"),
+        Ok(Tz::Asia__Kolkata)
+    );
+    assert_eq!(
+        tz(":/usr/share/zoneinfo/posix/America/New_York"),
+        Ok(Tz::America__New_York)
+    );
+    // /etc/localtime is a symlink into zoneinfo (its target need not exist here).
+    let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("localtime");
+    std::os::unix::fs::symlink("../usr/share/zoneinfo/Europe/Berlin", &link).unwrap();
+    assert_eq!(tz(&format!(":{}", link.display())), Ok(Tz::Europe__Berlin));
+    for bad in [
+        "/etc/passwd",
+        "/usr/share/zoneinfo/Mars/Olympus",
+        "CET-1CEST,M3.5.0,M10.5.0/3",
+        ":",
+    ] {
+        let e = tz(bad).unwrap_err();
+        assert_eq!(e.subject, "TZ (--tz)", "{bad}");
+        assert!(e.message.contains("unknown time zone"), "{bad}: {e}");
+    }
+}
+
+#[test]
+fn inline_rclone_config_with_a_nul_is_binary() {
+    let mut a = args();
+    a.rclone_config = Some("W3JdAA==".into()); // "[r]\0"
+    let e = resolve(a).unwrap_err();
+    assert_eq!(e.subject, "RCLONE_CONFIG (--rclone-config)");
+    assert!(e.message.contains("decodes to binary"), "{e}");
+}

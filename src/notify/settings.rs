@@ -348,6 +348,15 @@ impl NotifyArgs {
             })?
             .trim()
             .to_string();
+        if let Some(m) = crate::input::control_char(&host) {
+            return Err(ConfigError::var("SMTP_HOST", m));
+        }
+        if host.contains(char::is_whitespace) {
+            return Err(ConfigError::var(
+                "SMTP_HOST",
+                format!("'{host}' contains a space (expected a host name or an IP address)"),
+            ));
+        }
         let tls = match nonempty(&self.smtp_tls)
             .map(|s| s.trim().to_ascii_lowercase())
             .as_deref()
@@ -383,6 +392,9 @@ impl NotifyArgs {
             None => nonempty(&self.smtp_password).map(str::to_string),
         };
         let user = nonempty(&self.smtp_user).map(|s| s.trim().to_string());
+        if let Some(m) = user.as_deref().and_then(crate::input::control_char) {
+            return Err(ConfigError::var("SMTP_USER", m));
+        }
         match (&user, &password) {
             (Some(_), None) => {
                 return Err(ConfigError::var(
@@ -653,5 +665,31 @@ mod tests {
         .unwrap();
         use secrecy::ExposeSecret as _;
         assert_eq!(e.password.unwrap().expose_secret(), "from-file");
+    }
+
+    #[test]
+    fn smtp_host_and_user_are_one_word_without_control_characters() {
+        for (edit, var) in [
+            (
+                (|a: &mut NotifyArgs| a.smtp_host = Some("smtp.example.com\r\nx".into()))
+                    as fn(&mut NotifyArgs),
+                "SMTP_HOST",
+            ),
+            (
+                |a| a.smtp_host = Some("smtp example.com".into()),
+                "SMTP_HOST",
+            ),
+            (
+                |a| {
+                    a.smtp_user = Some("u\u{8}".into());
+                    a.smtp_password = Some("p".into());
+                },
+                "SMTP_USER",
+            ),
+        ] {
+            let e = email(edit).unwrap_err();
+            assert!(e.to_string().starts_with(var), "{e}");
+            assert!(!e.to_string().chars().any(char::is_control), "{e:?}");
+        }
     }
 }
