@@ -182,6 +182,9 @@ impl Config {
         for s in secrets {
             crate::redact::register(s);
         }
+        // Secrets passed on without being dbstash's own: flag values, inline credentials.
+        crate::redact::register_all(crate::engine::dump_secrets(self));
+        crate::redact::register_all(crate::rclone::secrets(self));
     }
 
     /// The database name used in `{db}` and logs: `all` for all-databases backups.

@@ -66,6 +66,7 @@ pub fn run() -> ExitCode {
         Some(Command::Completions { shell }) => return docgen::completions(*shell),
         Some(Command::Man) => return docgen::man(),
         Some(Command::Healthcheck) => return healthcheck::run(&cli.common),
+        Some(Command::Watchdog) => return process::run_watchdog(),
         Some(Command::Engine(_) | Command::Check(_)) | None => {}
     }
     let is_check = matches!(cli.command, Some(Command::Check(_)));

@@ -47,7 +47,7 @@ impl Upload {
         let closed = stdin.shutdown().await;
         drop(stdin);
         let status = self.child.wait().await?;
-        self.pgid = None; // reaped: nothing left to kill on drop
+        process::group_reaped(self.pgid.take()); // nothing left to kill on drop
         if !status.success() {
             let tail = self.stderr.take().expect("stderr tail").text().await;
             return Err(ChildFailed::new("rclone rcat", status, tail).into());

@@ -1,14 +1,26 @@
 //! Child processes: every child gets its own process group (so a kill reaches whatever it
 //! forked, e.g. pg_dumpall's pg_dump), dies with dbstash (`PR_SET_PDEATHSIG`), and has its
 //! stderr drained while it runs, the tail kept for error messages.
+//!
+//! `PR_SET_PDEATHSIG` reaches only the direct child. What the children fork (pg_dumpall's
+//! `sh -c pg_dump`, a hook's background jobs) is ended by the [`watchdog`], a small process
+//! that outlives a SIGKILLed dbstash just long enough to end the process groups of its
+//! children. Secrets for children travel in memory files ([`secret_file`]) that die with
+//! dbstash.
+
+mod watchdog;
 
 use std::fmt;
 use std::io;
+use std::os::fd::{AsRawFd as _, FromRawFd as _, OwnedFd};
+use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Command;
 use tokio::task::JoinHandle;
+
+pub use watchdog::run as run_watchdog;
 
 /// Bytes of a child's stderr kept for its error message.
 const TAIL_BYTES: usize = 4096;
@@ -24,9 +36,27 @@ const SECRET_VARS: &[&str] = &[
     "SMTP_PASSWORD",
 ];
 
-/// A command with stdin closed, stdout and stderr piped, in a new process group, killed with
-/// dbstash.
+/// How a child is stopped when dbstash dies without stopping it (SIGKILLed, or crashed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// SIGTERM, then SIGKILL after the watchdog's grace period: a dump tool gets to end its
+    /// session (pg_dump cancels its query, so the server does not keep a backend waiting
+    /// for a lock), a hook gets to clean up.
+    Gracefully,
+    /// SIGKILL at once: rclone, which must never get to commit an upload whose input ended
+    /// because dbstash died.
+    AtOnce,
+}
+
+/// A command with stdin closed, stdout and stderr piped, in a new process group, stopped
+/// gracefully when dbstash dies (see [`Stop`]).
 pub fn command(program: &str) -> Command {
+    command_with(program, Stop::Gracefully)
+}
+
+/// [`command`], stopped as `stop` says when dbstash dies. The child registers its process
+/// group with the watchdog itself, between fork and exec: nothing it forks can predate that.
+pub fn command_with(program: &str, stop: Stop) -> Command {
     let mut cmd = Command::new(program);
     for var in SECRET_VARS {
         cmd.env_remove(var);
@@ -37,15 +67,29 @@ pub fn command(program: &str) -> Command {
         .kill_on_drop(true)
         .process_group(0);
     let parent = std::process::id();
-    // SAFETY: only async-signal-safe calls (prctl, getppid, _exit) between fork and exec.
+    let watchdog = watchdog::socket();
+    // Without a watchdog to follow up with SIGKILL, a SIGTERM could be ignored: kill.
+    let death_signal = match (stop, watchdog) {
+        (Stop::Gracefully, Some(_)) => libc::SIGTERM,
+        _ => libc::SIGKILL,
+    };
+    // SAFETY: only async-signal-safe calls (prctl, getppid, getpid, getpgrp, setpgid, send,
+    // _exit) between fork and exec; no allocation.
     unsafe {
         cmd.pre_exec(move || {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, death_signal) != 0 {
                 return Err(io::Error::last_os_error());
             }
             // dbstash died before prctl took effect: do not run orphaned.
             if libc::getppid() as u32 != parent {
                 libc::_exit(1);
+            }
+            // The group the watchdog will end must be this child's own.
+            if libc::getpgrp() != libc::getpid() && libc::setpgid(0, 0) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            if let Some(fd) = watchdog {
+                watchdog::register_from_child(fd, stop);
             }
             Ok(())
         });
@@ -53,13 +97,23 @@ pub fn command(program: &str) -> Command {
     cmd
 }
 
-/// SIGKILL a child's whole process group. Harmless if it is already gone.
+/// SIGKILL a child's whole process group. Harmless if it is already gone. The group is
+/// doomed: the watchdog forgets it.
 pub fn kill_group(pgid: Option<u32>) {
     if let Some(pid) = pgid {
         // SAFETY: plain syscall; a stale group gives ESRCH, which we ignore.
         unsafe {
             libc::killpg(pid as libc::pid_t, libc::SIGKILL);
         }
+        watchdog::forget(pid);
+    }
+}
+
+/// A child whose group was registered with the watchdog was reaped and nothing else runs in
+/// its group: the watchdog forgets it, since its id may be reused by a stranger.
+pub fn group_reaped(pgid: Option<u32>) {
+    if let Some(pid) = pgid {
+        watchdog::forget(pid);
     }
 }
 
@@ -91,18 +145,187 @@ pub fn tool_command(
     cmd
 }
 
-/// A 0600 temp file holding a secret for a child (tempfile creates files with mode 0600);
-/// removed when dropped, so it cannot outlive the run.
-pub fn secret_file(content: &str) -> anyhow::Result<tempfile::NamedTempFile> {
+/// A secret handed to a child as a file it reads: the tool's credentials file (mongodump's
+/// `--config`, libpq's service file) or rclone's inline configuration.
+///
+/// It lives in memory (`memfd_create`, mode 0600, sealed against writes) and is named for the
+/// child as `/proc/<dbstash's pid>/fd/<fd>`: only processes of dbstash's user can open that
+/// path, and it vanishes with dbstash, however dbstash ends. Where that does not work (no
+/// memfd, no /proc), a 0600 temp file `dbstash-secret-*` in TMPDIR, removed on drop, is the
+/// fallback; one a SIGKILL leaves behind is removed by a later run (see
+/// [`remove_stale_secret_files`]).
+pub struct SecretFile {
+    path: PathBuf,
+    backing: Backing,
+}
+
+enum Backing {
+    Memory(#[allow(dead_code)] OwnedFd),
+    Disk(#[allow(dead_code)] tempfile::NamedTempFile),
+}
+
+impl SecretFile {
+    /// The path the child is given.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Whether the secret lives in memory (not in a file in TMPDIR).
+    pub fn in_memory(&self) -> bool {
+        matches!(self.backing, Backing::Memory(_))
+    }
+}
+
+/// The prefix of the fallback temp files (and of earlier versions' files).
+const SECRET_FILE_PREFIX: &str = "dbstash-secret-";
+
+/// A [`SecretFile`] holding `content`.
+pub fn secret_file(content: &str) -> anyhow::Result<SecretFile> {
+    match memory_file(content) {
+        Ok(f) => Ok(f),
+        Err(e) => {
+            tracing::debug!(
+                "no memory file for a secret ({e}): using a 0600 temp file in {}",
+                std::env::temp_dir().display()
+            );
+            disk_file(content)
+        }
+    }
+}
+
+fn memory_file(content: &str) -> io::Result<SecretFile> {
+    use std::io::{Read as _, Seek as _, Write as _};
+    // SAFETY: plain syscalls on a descriptor we own from here on.
+    let fd = unsafe {
+        let fd = libc::memfd_create(
+            c"dbstash-secret".as_ptr(),
+            libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING,
+        );
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        OwnedFd::from_raw_fd(fd)
+    };
+    // SAFETY: fchmod and fcntl on our own descriptor.
+    if unsafe { libc::fchmod(fd.as_raw_fd(), 0o600) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let mut file = std::fs::File::from(fd);
+    file.write_all(content.as_bytes())?;
+    // Children read it; none may change it for the next.
+    let seals = libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE | libc::F_SEAL_SEAL;
+    if unsafe { libc::fcntl(file.as_raw_fd(), libc::F_ADD_SEALS, seals) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    file.rewind()?;
+    let path = PathBuf::from(format!(
+        "/proc/{}/fd/{}",
+        std::process::id(),
+        file.as_raw_fd()
+    ));
+    // What a child will do: open the path and read it back (proves /proc is there).
+    let mut back = String::new();
+    std::fs::File::open(&path)?.read_to_string(&mut back)?;
+    if back != content {
+        return Err(io::Error::other("the memory file reads back differently"));
+    }
+    Ok(SecretFile {
+        path,
+        backing: Backing::Memory(file.into()),
+    })
+}
+
+/// A 0600 temp file (tempfile creates files with mode 0600), removed when dropped.
+fn disk_file(content: &str) -> anyhow::Result<SecretFile> {
     use std::io::Write as _;
     let mut f = tempfile::Builder::new()
-        .prefix("dbstash-secret-")
+        .prefix(SECRET_FILE_PREFIX)
         .tempfile()
         .map_err(|e| anyhow::anyhow!("creating a temp file for the credentials: {e}"))?;
     f.write_all(content.as_bytes())
         .and_then(|_| f.flush())
         .map_err(|e| anyhow::anyhow!("writing the credentials file: {e}"))?;
-    Ok(f)
+    Ok(SecretFile {
+        path: f.path().to_path_buf(),
+        backing: Backing::Disk(f),
+    })
+}
+
+/// Secret files older than this may be removed when no process has them open.
+const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Remove the secret files that dbstash runs killed by SIGKILL left in `dir` (the fallback's
+/// `dbstash-secret-*`, and earlier versions' `dbstash-secret-*` and `dbstash-rclone-*.conf`):
+/// regular files of our user, older than a minute, that no process has open (the run that
+/// created one keeps it open until it removes it). Nothing is removed when the open files of
+/// one of our user's processes cannot be read. Returns how many were removed.
+pub fn remove_stale_secret_files(dir: &Path) -> usize {
+    use std::os::unix::fs::MetadataExt as _;
+    let uid = unsafe { libc::geteuid() };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let now = std::time::SystemTime::now();
+    let candidates: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.starts_with(SECRET_FILE_PREFIX)
+                || (name.starts_with("dbstash-rclone-") && name.ends_with(".conf"))
+        })
+        .filter(|e| {
+            e.metadata().is_ok_and(|m| {
+                m.file_type().is_file()
+                    && m.uid() == uid
+                    && m.modified()
+                        .is_ok_and(|t| now.duration_since(t).unwrap_or_default() > STALE_AFTER)
+            })
+        })
+        .map(|e| e.path())
+        .collect();
+    if candidates.is_empty() {
+        return 0;
+    }
+    let Some(open) = files_open_by_our_user(uid) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for path in candidates {
+        let real = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+        if !open.contains(&real) && std::fs::remove_file(&path).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
+/// Every path that a process of user `uid` has open; `None` when one of them cannot be
+/// inspected.
+fn files_open_by_our_user(uid: u32) -> Option<std::collections::HashSet<PathBuf>> {
+    use std::os::unix::fs::MetadataExt as _;
+    let mut open = std::collections::HashSet::new();
+    for proc_dir in std::fs::read_dir("/proc").ok()?.filter_map(|e| e.ok()) {
+        let is_pid = proc_dir
+            .file_name()
+            .to_str()
+            .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()));
+        let ours = proc_dir.metadata().is_ok_and(|m| m.uid() == uid);
+        if !is_pid || !ours {
+            continue;
+        }
+        let fds = match std::fs::read_dir(proc_dir.path().join("fd")) {
+            Ok(fds) => fds,
+            // It exited meanwhile.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(_) => return None,
+        };
+        for fd in fds.filter_map(|e| e.ok()) {
+            if let Ok(target) = std::fs::read_link(fd.path()) {
+                open.insert(target);
+            }
+        }
+    }
+    Some(open)
 }
 
 /// Kills a process group when dropped: whatever a child forked dies with it.
@@ -114,9 +337,9 @@ impl GroupGuard {
     }
 
     /// The group's leader was reaped and nothing else runs in it: its id may be reused, so
-    /// never signal it again.
+    /// never signal it again (nor may the watchdog).
     pub fn disarm(&mut self) {
-        self.0 = None;
+        group_reaped(self.0.take());
     }
 }
 
@@ -296,6 +519,44 @@ pub fn spawn_error(what: &str, e: io::Error) -> anyhow::Error {
 mod tests {
     use super::*;
     use std::os::unix::process::ExitStatusExt;
+
+    /// The secret lives in memory: a child opens the path and reads it, it is 0600 and
+    /// sealed, and it vanishes when dropped.
+    #[test]
+    fn secret_files_live_in_memory_and_vanish() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let f = secret_file("uri: \"mongodb://u:pw@h/\"\n").unwrap();
+        assert!(f.in_memory());
+        let path = f.path().to_path_buf();
+        assert!(
+            path.starts_with(format!("/proc/{}/fd/", std::process::id())),
+            "{}",
+            path.display()
+        );
+        let out = std::process::Command::new("cat")
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "uri: \"mongodb://u:pw@h/\"\n"
+        );
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert!(
+            std::fs::OpenOptions::new()
+                .append(true)
+                .open(&path)
+                .and_then(|mut w| std::io::Write::write_all(&mut w, b"x"))
+                .is_err(),
+            "sealed against writes"
+        );
+        drop(f);
+        // The number may be reused by another descriptor; it is no longer our secret.
+        assert!(std::fs::read_to_string(&path).map_or(true, |s| !s.contains("pw@h")));
+    }
 
     /// Real error output of each engine's tools for a missing or a wrong password.
     #[test]

@@ -2,14 +2,14 @@
 //!
 //! dbstash's `RCLONE_CONFIG` holds base64 *content*, while rclone reads an env `RCLONE_CONFIG`
 //! as a *path*: so the variable is removed from rclone's environment, and the config reaches
-//! rclone as `--config FILE` (a 0600 temp file for inline content).
+//! rclone as `--config FILE` (for inline content, a memory file that dies with dbstash: see
+//! [`process::secret_file`]).
 //!
 //! Control calls (list, stat, move, delete, the checksum file) are bounded: rclone's own
 //! defaults retry a remote that refuses connections or never answers for many minutes (a
 //! listing of a closed S3 port took 693 s with rclone 1.75). The streaming upload keeps
 //! rclone's defaults: a dump may legitimately pause for minutes.
 
-use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
@@ -73,8 +73,8 @@ pub struct Rclone {
     control_limit: Option<Duration>,
     /// The remote as logs show it (credentials redacted), for errors.
     remote: String,
-    /// Keeps the decoded `RCLONE_CONFIG` file alive (and deletes it on drop).
-    _inline_config: Option<tempfile::NamedTempFile>,
+    /// Keeps the decoded `RCLONE_CONFIG` alive for rclone to read.
+    _inline_config: Option<process::SecretFile>,
 }
 
 /// The wall-clock bound of a control call: [`CONTROL_LIMIT_FACTOR`] × the rclone idle
@@ -103,21 +103,14 @@ pub fn control_limit(extra_args: &[String], env_timeout: Option<&str>) -> Option
 }
 
 impl Rclone {
-    /// Ready to run: writes an inline config to a 0600 temp file.
+    /// Ready to run: an inline config goes to a memory file (see [`process::secret_file`]).
     pub fn new(cfg: &Config) -> anyhow::Result<Rclone> {
         let (config_path, inline) = match &cfg.rclone_config {
             RcloneConfig::Default => (None, None),
             RcloneConfig::File(p) => (Some(p.clone()), None),
             RcloneConfig::Inline(content) => {
-                // tempfile creates the file with mode 0600.
-                let mut f = tempfile::Builder::new()
-                    .prefix("dbstash-rclone-")
-                    .suffix(".conf")
-                    .tempfile()
-                    .context("writing RCLONE_CONFIG to a temp file")?;
-                f.write_all(content.expose_secret().as_bytes())
-                    .and_then(|_| f.flush())
-                    .context("writing RCLONE_CONFIG to a temp file")?;
+                let f = process::secret_file(content.expose_secret())
+                    .context("handing RCLONE_CONFIG to rclone")?;
                 (Some(f.path().to_path_buf()), Some(f))
             }
         };
@@ -156,7 +149,8 @@ impl Rclone {
     /// `rclone [--config FILE] SUBCOMMAND RCLONE_EXTRA_ARGS`. Callers add `--` before the
     /// paths they pass, so no path is ever read as a flag.
     fn base(&self, subcommand: &str) -> Command {
-        let mut cmd = process::command("rclone");
+        // SIGKILLed at once if dbstash dies: its input ends then, and it must not commit.
+        let mut cmd = process::command_with("rclone", process::Stop::AtOnce);
         cmd.env_remove("RCLONE_CONFIG");
         if let Some(p) = &self.config_path {
             cmd.arg("--config").arg(p);
@@ -267,7 +261,7 @@ impl Rclone {
 
     /// The first line of `rclone version`, e.g. `rclone v1.75.2`.
     pub async fn version() -> anyhow::Result<String> {
-        let mut cmd = process::command("rclone");
+        let mut cmd = process::command_with("rclone", process::Stop::AtOnce);
         cmd.env_remove("RCLONE_CONFIG").arg("version");
         let out = tokio::time::timeout(VERSION_LIMIT, process::run(cmd, "rclone version", None))
             .await
@@ -446,14 +440,60 @@ pub fn describe_remote(remote: &str) -> String {
     }
 }
 
+/// Secrets that reach rclone besides dbstash's own, for [`crate::redact`]: values of
+/// secret-looking flags in RCLONE_EXTRA_ARGS, credentials written inline in the remote string
+/// and in an inline RCLONE_CONFIG, and the values of secret-looking `RCLONE_*` variables in
+/// dbstash's environment (rclone -vv prints flags it takes from there, values and all).
+pub fn secrets(cfg: &Config) -> Vec<String> {
+    let mut out = crate::engine::arg_secrets(&cfg.rclone_extra_args, &[]);
+    out.extend(remote_secrets(&cfg.remote));
+    if let RcloneConfig::Inline(content) = &cfg.rclone_config {
+        out.extend(config_secrets(content.expose_secret()));
+    }
+    out.extend(std::env::vars_os().filter_map(|(k, v)| {
+        let k = k.into_string().ok()?;
+        let name = k.strip_prefix("RCLONE_")?;
+        crate::engine::is_secret_name(name)
+            .then(|| v.into_string().ok())
+            .flatten()
+    }));
+    out
+}
+
+/// The values [`redact_remote`] hides, unquoted.
+fn remote_secrets(remote: &str) -> Vec<String> {
+    REMOTE_CREDENTIAL
+        .captures_iter(remote)
+        .map(|c| {
+            let v = &c[2];
+            let quoted = v.len() >= 2
+                && ((v.starts_with('\'') && v.ends_with('\''))
+                    || (v.starts_with('"') && v.ends_with('"')));
+            if quoted { &v[1..v.len() - 1] } else { v }.to_string()
+        })
+        .collect()
+}
+
+/// `key = value` lines of an rclone config whose key names a secret.
+fn config_secrets(content: &str) -> Vec<String> {
+    content
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .filter(|(k, _)| crate::engine::is_secret_name(k.trim()))
+        .map(|(_, v)| v.trim().to_string())
+        .collect()
+}
+
+/// `option=value` in a remote string where the option names a credential.
+static REMOTE_CREDENTIAL: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r#"(?i)([a-z0-9_]*(?:pass|key|secret|token|credentials)[a-z0-9_]*)=('[^']*'|"[^"]*"|[^,:]*)"#)
+        .expect("valid regex")
+});
+
 /// Hide credentials written inline in a remote string, e.g.
 /// `:s3,access_key_id=AK,secret_access_key=SK:bucket` → `…,secret_access_key=***:bucket`.
 pub fn redact_remote(remote: &str) -> String {
-    static RE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(r#"(?i)([a-z0-9_]*(?:pass|key|secret|token|credentials)[a-z0-9_]*)=('[^']*'|"[^"]*"|[^,:]*)"#)
-            .expect("valid regex")
-    });
-    RE.replace_all(remote, "$1=***").into_owned()
+    REMOTE_CREDENTIAL.replace_all(remote, "$1=***").into_owned()
 }
 
 #[cfg(test)]
@@ -610,6 +650,36 @@ mod tests {
             envs(&rcat)
         );
         assert_eq!(r.control_limit, Some(Duration::from_secs(360)));
+    }
+
+    #[test]
+    fn secrets_handed_to_rclone_are_found_for_redaction() {
+        let conf =
+            "[s3]\ntype = s3\naccess_key_id = AKID1\nsecret_access_key = SK-conf\nregion = eu\n";
+        let a = crate::cli::CommonArgs {
+            db_host: Some("h".into()),
+            db_name: Some("d".into()),
+            rclone_remote: Some(
+                ":s3,provider=Rclone,secret_access_key='SK,remote',session_token=TK-remote:b"
+                    .into(),
+            ),
+            rclone_config: Some(base64::Engine::encode(
+                &base64::engine::general_purpose::STANDARD,
+                conf,
+            )),
+            backup_schedule: Some("once".into()),
+            rclone_extra_args: Some("-vv --s3-secret-access-key SK-flag --fast-list".into()),
+            ..Default::default()
+        };
+        let cfg = Config::resolve(crate::engine::EngineKind::Pg, a).unwrap();
+        let found = secrets(&cfg);
+        for want in ["SK-flag", "SK,remote", "TK-remote", "AKID1", "SK-conf"] {
+            assert!(found.iter().any(|s| s == want), "{want} not in {found:?}");
+        }
+        assert!(
+            !found.iter().any(|s| s == "eu" || s == "Rclone"),
+            "{found:?}"
+        );
     }
 
     #[test]

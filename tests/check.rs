@@ -454,7 +454,7 @@ fn fake_mongodump(dir: &Path, on_check: &str) {
         &format!(
             r#"if [ "$1" = "--version" ]; then echo "mongodump version: 100.9.4"; echo "git version: x"; exit 0; fi
 echo "$@" >> "$FAKE_DIR/mongodump.argv"
-case "$1" in --config=*) f="${{1#--config=}}"; cp "$f" "$FAKE_DIR/config.copy"; stat -c %a "$f" > "$FAKE_DIR/config.mode";; esac
+case "$1" in --config=*) f="${{1#--config=}}"; cp "$f" "$FAKE_DIR/config.copy"; stat -L -c %a "$f" > "$FAKE_DIR/config.mode";; esac
 {on_check}"#
         ),
     );

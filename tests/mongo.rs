@@ -18,7 +18,7 @@ fn fake_mongodump(dir: &Path, tail: &str) {
         &format!(
             r#"echo "$@" > "$FAKE_DIR/argv"
 for a in "$@"; do
-  case "$a" in --config=*) f="${{a#--config=}}"; cp "$f" "$FAKE_DIR/config"; stat -c %a "$f" > "$FAKE_DIR/config.mode"; echo "$f" > "$FAKE_DIR/config.path" ;; esac
+  case "$a" in --config=*) f="${{a#--config=}}"; cp "$f" "$FAKE_DIR/config"; stat -L -c %a "$f" > "$FAKE_DIR/config.mode"; echo "$f" > "$FAKE_DIR/config.path" ;; esac
 done
 {ARCHIVE}
 {tail}"#

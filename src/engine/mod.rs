@@ -146,7 +146,8 @@ fn takes_secret_value(flag: &str) -> bool {
 }
 
 /// Arguments for display: the values of secret-looking flags (`--x-secret=V`, `--x-secret V`)
-/// become `***`. Display only: the real values still go to the child.
+/// become `***`, and so do registered secrets ([`crate::redact`]) anywhere else. Display
+/// only: the real values still go to the child.
 pub fn redact_args(args: &[String]) -> Vec<String> {
     let mut out = Vec::with_capacity(args.len());
     let mut hide_next = false;
@@ -165,9 +166,79 @@ pub fn redact_args(args: &[String]) -> Vec<String> {
                 hide_next = true;
                 out.push(a.clone());
             }
-            _ => out.push(a.clone()),
+            // Registered secrets too: `-pSECRET` names no flag this function knows.
+            _ => out.push(crate::redact::redact(a)),
         }
     }
+    out
+}
+
+/// The values of secret-looking flags in `args`, to be registered with [`crate::redact`]:
+/// `--flag=VALUE` where the flag names a secret ([`is_secret_name`]), `--flag VALUE` where it
+/// names a credential itself (as [`redact_args`] hides them), and the tool's short options
+/// `short` (`-pVALUE`; `-p VALUE` too when `separate` allows it). Numbers and switch values
+/// (`--ask-password=false`) are left out: redacting them would garble every log line.
+pub fn arg_secrets(args: &[String], short: &[ShortSecret]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut take_next = false;
+    for a in args {
+        if std::mem::take(&mut take_next) && !a.starts_with('-') {
+            out.push(a.clone());
+            continue;
+        }
+        if let Some(body) = a.strip_prefix("--") {
+            match body.split_once('=') {
+                Some((flag, v)) if is_secret_name(flag) => out.push(v.to_string()),
+                None => take_next = takes_secret_value(a),
+                _ => {}
+            }
+        } else if let Some(s) = short.iter().find(|s| a.starts_with(s.flag)) {
+            match &a[s.flag.len()..] {
+                "" => take_next = s.separate,
+                v => out.push(v.trim_start_matches('=').to_string()),
+            }
+        }
+    }
+    out.retain(|v| !v.chars().all(|c| c.is_ascii_digit()));
+    out
+}
+
+/// A dump tool's short option that carries a password.
+#[derive(Debug, Clone, Copy)]
+pub struct ShortSecret {
+    pub flag: &'static str,
+    /// Whether the value may follow as the next argument (`-p VALUE`), not only attached.
+    pub separate: bool,
+}
+
+/// Secrets the dump tool gets besides the password, for [`crate::redact`]: credential
+/// options in DB_URI (`sslpassword=…`), and the secrets in DUMP_EXTRA_ARGS, short options of
+/// the engine's tools included: MySQL and MariaDB `-pVALUE` (a separate `-p VALUE` prompts
+/// instead), mongodump `-p VALUE`, redis-cli `-a VALUE`.
+pub fn dump_secrets(cfg: &Config) -> Vec<String> {
+    let short: &[ShortSecret] = match cfg.engine {
+        EngineKind::Mysql | EngineKind::Mariadb => &[ShortSecret {
+            flag: "-p",
+            separate: false,
+        }],
+        EngineKind::Mongo => &[ShortSecret {
+            flag: "-p",
+            separate: true,
+        }],
+        EngineKind::Redis => &[ShortSecret {
+            flag: "-a",
+            separate: true,
+        }],
+        EngineKind::Pg => &[],
+    };
+    let mut out = arg_secrets(&cfg.dump_extra_args, short);
+    out.extend(
+        cfg.conn
+            .uri
+            .iter()
+            .flat_map(|u| u.credentials())
+            .map(|(_, v)| v.clone()),
+    );
     out
 }
 

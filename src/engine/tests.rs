@@ -661,3 +661,42 @@ fn check_commands_use_the_dump_connection() {
     assert_eq!(EngineKind::Mysql.engine().check_replies(), ["1"]);
     assert!(EngineKind::Mongo.engine().check_replies().is_empty());
 }
+
+#[test]
+fn secret_flag_values_are_found_for_redaction() {
+    let args = |s: &str| s.split_whitespace().map(String::from).collect::<Vec<_>>();
+    assert_eq!(
+        arg_secrets(
+            &args("-vv --s3-secret-access-key SK1 --sftp-pass=PW2 --webdav-bearer-token TK3 --s3-sse-customer-key=CK4 --ask-password=false --s3-chunk-size 64M --token --x --api-key=1234 --password"),
+            &[]
+        ),
+        ["SK1", "PW2", "TK3", "CK4", "false"],
+        "switch values are dropped by redact::register, numbers here"
+    );
+    let mysql = [ShortSecret {
+        flag: "-p",
+        separate: false,
+    }];
+    assert_eq!(
+        arg_secrets(&args("-pShortPw --port 3306 -p shop"), &mysql),
+        ["ShortPw"],
+        "`-p shop` prompts: shop is the database"
+    );
+    let mongo = [ShortSecret {
+        flag: "-p",
+        separate: true,
+    }];
+    assert_eq!(
+        arg_secrets(&args("-p MongoPw -pInline"), &mongo),
+        ["MongoPw", "Inline"]
+    );
+    let c = cfg(EngineKind::Redis, |a| {
+        a.db_host = Some("h".into());
+        a.dump_extra_args = Some("-a RedisPw --tls".into());
+    });
+    assert_eq!(dump_secrets(&c), ["RedisPw"]);
+    let c = cfg(EngineKind::Pg, |a| {
+        a.db_uri = Some("postgresql://u:pw@h/d?sslpassword=Ssl-Pass&sslmode=require".into());
+    });
+    assert_eq!(dump_secrets(&c), ["Ssl-Pass"]);
+}

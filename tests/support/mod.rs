@@ -363,7 +363,7 @@ for v in RCLONE_CONFIG DB_URI DB_PASSWORD; do
 done
 prev=""; cmd=""; last=""; before_last=""
 for a in "$@"; do
-  if [ "$prev" = "--config" ]; then cp "$a" "$FAKE_DIR/config.copy"; stat -c %a "$a" > "$FAKE_DIR/config.mode"; echo "$a" > "$FAKE_DIR/config.path"; fi
+  if [ "$prev" = "--config" ]; then cp "$a" "$FAKE_DIR/config.copy"; stat -L -c %a "$a" > "$FAKE_DIR/config.mode"; echo "$a" > "$FAKE_DIR/config.path"; fi
   case "$a" in rcat|lsjson|deletefile|moveto|backend) [ -z "$cmd" ] && cmd="$a" ;; esac
   prev="$a"; before_last="$last"; last="$a"
 done
@@ -464,5 +464,88 @@ pub fn wait_for(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
     while !f() {
         assert!(Instant::now() < deadline, "timed out waiting for: {what}");
         std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+// ------------------------------------------------------------ processes dbstash left behind
+
+/// Live processes (zombies excluded) whose command line contains `needle`, as `pid: argv`.
+pub fn processes_mentioning(needle: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().filter_map(|e| e.ok()) {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
+        // The state follows the parenthesised command name, which may hold spaces.
+        let state = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next());
+        if matches!(state, None | Some("Z" | "X")) {
+            continue;
+        }
+        let argv = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+        let argv = String::from_utf8_lossy(&argv).replace('\0', " ");
+        if argv.contains(needle) {
+            found.push(format!("{pid}: {}", argv.trim_end()));
+        }
+    }
+    found
+}
+
+/// Wait until no live process mentions `needle`; panics after `secs`, naming what is left.
+pub fn assert_no_process_left(needle: &str, secs: u64) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let left = processes_mentioning(needle);
+        if left.is_empty() {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still running {secs} s after dbstash died:\n  {}",
+            left.join("\n  ")
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A dbstash started in the background (stdout and stderr piped).
+pub struct Running {
+    pub child: std::process::Child,
+    _work: tempfile::TempDir,
+}
+
+impl Dbstash {
+    /// Start dbstash without waiting for it.
+    pub fn spawn(mut self) -> Running {
+        let child = self
+            .cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start dbstash");
+        Running {
+            child,
+            _work: self._work,
+        }
+    }
+}
+
+impl Running {
+    /// SIGKILL dbstash (no handler runs) and reap it; its stderr until then.
+    pub fn sigkill(mut self) -> String {
+        self.child.kill().unwrap();
+        let out = self.child.wait_with_output().unwrap();
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+
+    /// Wait for dbstash to exit on its own: its exit code and stderr.
+    pub fn finish(self) -> (i32, String) {
+        let out = self.child.wait_with_output().unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     }
 }

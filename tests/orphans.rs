@@ -1,0 +1,199 @@
+//! No process dbstash started, directly or not, outlives it, even when dbstash is SIGKILLed
+//! (no handler runs): its watchdog ends the children's process groups, and the database
+//! holds no connection of theirs afterwards. Real PostgreSQL (a table locked from a psql
+//! session, so the dump blocks) and the real rclone.
+
+use std::io::Write as _;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::support::*;
+
+/// A psql session holding `ACCESS EXCLUSIVE` on `table` of `db` until it is dropped: a dump
+/// that reaches the table waits for it.
+struct TableLock(Child);
+
+impl TableLock {
+    fn take(pg: &pg::Pg, db: &str, table: &str) -> TableLock {
+        let mut psql = Command::new(pg.bin.join("psql"))
+            .env("PGPASSWORD", pg::PASSWORD)
+            .args(["-X", "-q", "-h", "127.0.0.1", "-U", pg::USER])
+            .args(["-p", &pg.port.to_string(), "-d", db])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        writeln!(
+            psql.stdin.as_mut().unwrap(),
+            "begin; lock table {table} in access exclusive mode;"
+        )
+        .unwrap();
+        let lock = TableLock(psql);
+        wait_for("the table lock", 20, || {
+            pg.psql(
+                db,
+                &format!("select count(*) from pg_locks where relation = '{table}'::regclass and mode = 'AccessExclusiveLock' and granted"),
+            ) == "1"
+        });
+        lock
+    }
+}
+
+impl Drop for TableLock {
+    fn drop(&mut self) {
+        // End of input: psql exits and the transaction (and its lock) ends with it.
+        drop(self.0.stdin.take());
+        let _ = self.0.wait();
+    }
+}
+
+/// Connections of application `app` that the server still holds, with what they wait for.
+fn connections(pg: &pg::Pg, app: &str) -> String {
+    pg.psql(
+        "postgres",
+        &format!("select coalesce(string_agg(pid || ' ' || state || ' ' || coalesce(wait_event_type, '-'), ', '), '') from pg_stat_activity where application_name = '{app}'"),
+    )
+}
+
+/// The PostgreSQL of these tests: its own cluster, so pg_dumpall meets no database another
+/// test creates or drops meanwhile.
+fn own_server() -> Option<&'static pg::Pg> {
+    static PG: std::sync::OnceLock<Option<pg::Pg>> = std::sync::OnceLock::new();
+    PG.get_or_init(pg::start).as_ref()
+}
+
+/// dbstash dumping `db` (or every database) of `pg` as application `app` into a local
+/// remote; `app` appears in the dump tools' command lines and in `pg_stat_activity`.
+fn blocked_backup(pg: &pg::Pg, db: &str, all: bool, app: &str, remote: &Path) -> Running {
+    let mut d = pg
+        .dbstash()
+        .env("ENGINE", "pg")
+        .env("DB_URI", format!("{}?application_name={app}", pg.uri(db)))
+        .env("RCLONE_REMOTE", local_remote(remote))
+        .env("BACKUP_SCHEDULE", "once");
+    if all {
+        d = d.env("BACKUP_ALL_DATABASES", "true");
+    }
+    d.spawn()
+}
+
+/// Wait until a dump of application `app` waits for a lock.
+fn wait_until_blocked(pg: &pg::Pg, app: &str) {
+    wait_for("the dump to block on the table lock", 60, || {
+        connections(pg, app).contains("active Lock")
+    });
+}
+
+#[test]
+fn pg_dumpall_blocked_on_a_lock_leaves_no_process_and_no_connection_after_sigkill() {
+    if require("rclone", s3::INSTALL).is_none() {
+        return;
+    }
+    let Some(pg) = own_server() else { return };
+    let db = pg.seeded_db("orphan_all");
+    let app = unique("dbstash_orphan_all");
+    let _lock = TableLock::take(pg, &db, "customers");
+    let remote = tempfile::tempdir().unwrap();
+    let running = blocked_backup(pg, &db, true, &app, remote.path());
+    wait_until_blocked(pg, &app);
+    // pg_dumpall runs pg_dump through `sh -c`: dbstash's grandchildren.
+    let before = processes_mentioning(&app);
+    assert!(
+        before.iter().any(|p| p.contains("sh -c")) && before.len() >= 3,
+        "pg_dumpall, sh and pg_dump expected: {before:?}"
+    );
+    let killed = Instant::now();
+    running.sigkill();
+    assert_no_process_left(&app, 10);
+    // pg_dump was asked to stop (SIGTERM), so it cancelled its query: the server does not
+    // keep the connection waiting for the lock.
+    wait_for("the server to drop the dump's connections", 10, || {
+        connections(pg, &app).is_empty()
+    });
+    eprintln!(
+        "pg_dumpall's processes and connections gone {:?} after SIGKILL",
+        killed.elapsed()
+    );
+}
+
+#[test]
+fn pg_dump_blocked_on_a_lock_leaves_no_connection_after_sigkill() {
+    if require("rclone", s3::INSTALL).is_none() {
+        return;
+    }
+    let Some(pg) = own_server() else { return };
+    let db = pg.seeded_db("orphan_one");
+    let app = unique("dbstash_orphan_one");
+    let _lock = TableLock::take(pg, &db, "orders");
+    let remote = tempfile::tempdir().unwrap();
+    let running = blocked_backup(pg, &db, false, &app, remote.path());
+    wait_until_blocked(pg, &app);
+    running.sigkill();
+    assert_no_process_left(&app, 10);
+    // A SIGKILLed pg_dump would leave its backend waiting for the lock until it is released.
+    wait_for("the server to drop the dump's connection", 10, || {
+        connections(pg, &app).is_empty()
+    });
+}
+
+/// A hook script whose background child (`naptime`, a link to sleep in the test's directory,
+/// so the test can find it) runs until the hook ends.
+fn hook_backup(tmp: &Path, hook: &str) -> Running {
+    std::os::unix::fs::symlink(which("sleep").unwrap(), tmp.join("naptime")).unwrap();
+    write_script(tmp, "pg_dump", "echo 'create table t(x int);'");
+    Dbstash::new()
+        .fake_bin(tmp)
+        .env("FAKE_DIR", tmp)
+        .env("ENGINE", "pg")
+        .env("DB_HOST", "127.0.0.1")
+        .env("DB_NAME", "app")
+        .env("BACKUP_SCHEDULE", "once")
+        .env("RCLONE_REMOTE", local_remote(&tmp.join("remote")))
+        .env("HOOK_PRE_BACKUP", hook)
+        .spawn()
+}
+
+#[test]
+fn a_hooks_background_children_die_with_a_sigkilled_dbstash() {
+    if require("rclone", s3::INSTALL).is_none() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let naptime = tmp.path().join("naptime").display().to_string();
+    let running = hook_backup(
+        tmp.path(),
+        r#""$FAKE_DIR/naptime" 1000 & "$FAKE_DIR/naptime" 1001 & wait"#,
+    );
+    wait_for("the hook's children", 10, || {
+        processes_mentioning(&naptime).len() == 2
+    });
+    running.sigkill();
+    assert_no_process_left(&naptime, 5);
+}
+
+#[test]
+fn a_hook_child_that_ignores_sigterm_is_killed_after_the_grace_period() {
+    if require("rclone", s3::INSTALL).is_none() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let naptime = tmp.path().join("naptime").display().to_string();
+    // An ignored signal stays ignored across exec: naptime ignores SIGTERM too.
+    let running = hook_backup(
+        tmp.path(),
+        r#"trap '' TERM; "$FAKE_DIR/naptime" 1000 & wait"#,
+    );
+    wait_for("the hook's child", 10, || {
+        processes_mentioning(&naptime).len() == 1
+    });
+    let killed = Instant::now();
+    running.sigkill();
+    assert_no_process_left(&naptime, 12);
+    let took = killed.elapsed();
+    assert!(
+        took >= Duration::from_secs(4),
+        "SIGTERM first, SIGKILL after the grace period: gone after {took:?}"
+    );
+}
