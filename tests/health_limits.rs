@@ -137,8 +137,12 @@ impl Daemon {
         Duration::from_millis((f[0] + f[1]) * 1000 / tick)
     }
 
-    /// SIGTERM, then the exit code and everything dbstash logged.
+    /// SIGTERM while no backup runs (so the exit is 0), then the exit code and everything
+    /// dbstash logged.
     pub fn stop(mut self) -> (Option<i32>, String) {
+        wait_for("no backup running", 20, || {
+            try_get_body(self.port, "/healthz").is_some_and(|b| b.contains("\"running\":false"))
+        });
         let child = self.child.take().unwrap();
         unsafe {
             libc::kill(child.id() as i32, libc::SIGTERM);
@@ -201,7 +205,9 @@ fn closed_within(s: &mut TcpStream, limit: Duration) -> Option<(Duration, Vec<u8
 }
 
 fn connect(port: u16) -> TcpStream {
-    TcpStream::connect(("127.0.0.1", port)).unwrap()
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    TcpStream::connect_timeout(&addr, Duration::from_secs(5))
+        .unwrap_or_else(|e| panic!("connecting to the health endpoint: {e} (not accepting?)"))
 }
 
 /// The value of the sample `name{...label...}` in Prometheus text.
@@ -214,6 +220,23 @@ fn metric(text: &str, name: &str, label: &str) -> f64 {
 
 /// `GET path`, or `None` when the connection fails or closes without an answer.
 fn try_get(port: u16, path: &str) -> Option<u16> {
+    try_get_raw(port, path)?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+fn try_get_body(port: u16, path: &str) -> Option<String> {
+    Some(
+        try_get_raw(port, path)?
+            .split_once("\r\n\r\n")?
+            .1
+            .to_string(),
+    )
+}
+
+fn try_get_raw(port: u16, path: &str) -> Option<String> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
     write!(
@@ -223,7 +246,7 @@ fn try_get(port: u16, path: &str) -> Option<u16> {
     .ok()?;
     let mut raw = String::new();
     s.read_to_string(&mut raw).ok()?;
-    raw.split_whitespace().nth(1)?.parse().ok()
+    Some(raw)
 }
 
 #[test]
@@ -277,7 +300,7 @@ fn two_thousand_idle_connections_starve_neither_probes_nor_backups() {
     );
     eprintln!(
         "{n} idle connections opened in {opened:?}: dbstash held {held} fds (at rest {base}, \
-         during a backup {during}); slowest of 20 probes {slowest:?}; evicted {evicted}"
+         after two more backups {during}); slowest of 20 probes {slowest:?}; evicted {evicted}"
     );
     drop(idle);
     let (code, stderr) = d.stop();
@@ -306,15 +329,24 @@ fn slow_half_sent_and_unread_requests_are_dropped() {
     let port = d.port;
     let bound = HEADER_TIMEOUT + Duration::from_secs(2);
 
-    // Slowloris: one byte a second, never a complete head.
+    // Slowloris: one byte a second, never a complete head. Between bytes it waits for the
+    // server to close (a read returning EOF or a reset).
     let slowloris = std::thread::spawn(move || {
         let mut s = connect(port);
+        s.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
         let start = Instant::now();
+        let mut buf = [0u8; 64];
         for b in b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaa" {
             if s.write_all(&[*b]).is_err() {
                 return Some(start.elapsed());
             }
-            std::thread::sleep(Duration::from_secs(1));
+            match s.read(&mut buf) {
+                Ok(0) => return Some(start.elapsed()),
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+                    return Some(start.elapsed())
+                }
+                _ => {}
+            }
         }
         None
     });
@@ -378,7 +410,7 @@ fn slow_half_sent_and_unread_requests_are_dropped() {
     );
     eprintln!(
         "dropped after: half head {took_head:?}, idle keep-alive {took_idle:?}, slowloris \
-         {slow:?} (the failed write), non-reading pipeliner {unread:?}"
+         {slow:?}, non-reading pipeliner {unread:?}"
     );
 
     // Nothing of theirs is left, and the endpoint still answers.
