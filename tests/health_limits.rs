@@ -112,13 +112,17 @@ impl Daemon {
             .count()
     }
 
-    /// Child processes running now.
+    /// Child processes running now, other than dbstash's own helpers (its watchdog runs the
+    /// same executable).
     fn children(&self) -> usize {
+        let exe = |pid: &str| std::fs::read_link(format!("/proc/{pid}/exe")).ok();
+        let own = exe(&self.pid().to_string());
         std::fs::read_dir(format!("/proc/{}/task", self.pid()))
             .unwrap()
             .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("children")).ok())
-            .map(|c| c.split_whitespace().count())
-            .sum()
+            .flat_map(|c| c.split_whitespace().map(&exe).collect::<Vec<_>>())
+            .filter(|child| child.is_some() && *child != own)
+            .count()
     }
 
     /// CPU time used so far (user + system).
