@@ -16,6 +16,7 @@ mod lock;
 mod loudness;
 mod mongo;
 mod mysql;
+mod names;
 mod notify;
 mod orphans;
 mod pg;
