@@ -468,7 +468,9 @@ fn check_name_length(c: &Config) -> Result<(), ConfigError> {
 /// same thing share it; unrelated jobs sharing the temp dir do not block each other.
 fn default_lock_name(c: &Config) -> String {
     use sha2::Digest as _;
-    let digest = format!("{:x}", sha2::Sha256::digest(c.remote.as_bytes()));
+    // The remote as one spelling: `s3:b/x/` and `s3:b/x` are one folder, so one lock.
+    let remote = crate::rclone::normalize_remote(&c.remote);
+    let digest = format!("{:x}", sha2::Sha256::digest(remote.as_bytes()));
     let db: String = c
         .db_label()
         .chars()

@@ -85,13 +85,17 @@ fn grow_pipe(fd: &impl AsRawFd) {
     }
 }
 
-/// Stream one dump into `target`. On `Err`, nothing was committed by this function's
-/// rclone, but a backend may still hold a partial object: the caller deletes `target`.
-pub async fn stream(
+/// Stream one dump into `target`. `before_commit` gets what was streamed after the dump
+/// exited 0, right before rclone's stdin closes: its error abandons the upload, uncommitted.
+/// On `Err`, nothing was committed by this function's rclone unless rclone itself failed
+/// after its stdin closed (`before_commit` had then returned `Ok`), but a backend may still
+/// hold a partial object written in place: the caller cleans up what is verifiably its own.
+pub async fn stream<F: std::future::Future<Output = anyhow::Result<()>>>(
     dump: &DumpCommand,
     rclone: &Rclone,
     target: &str,
     display: progress::Display,
+    before_commit: impl FnOnce(Streamed) -> F,
 ) -> anyhow::Result<Streamed> {
     // rclone first: if it cannot start, no dump runs.
     let mut child = rclone
@@ -181,12 +185,18 @@ pub async fn stream(
                 upload.abort().await;
                 return Err(err.into());
             }
-            // The dump is complete: only now may rclone see EOF.
-            upload.commit().await?;
-            Ok(Streamed {
+            let streamed = Streamed {
                 bytes,
                 sha256: format!("{:x}", hasher.finalize()),
-            })
+            };
+            // The dump is complete: only now may rclone see EOF, and only if the caller
+            // still wants the object (e.g. its name is still free).
+            if let Err(e) = before_commit(streamed.clone()).await {
+                upload.abort().await;
+                return Err(e);
+            }
+            upload.commit().await?;
+            Ok(streamed)
         }
         Err(CopyError::Write(e)) => {
             // rclone stopped reading: it failed. Stop the dump too.

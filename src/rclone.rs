@@ -24,6 +24,31 @@ use crate::config::{Config, RcloneConfig};
 use crate::process::{self, ChildFailed};
 use crate::retention::Entry;
 
+/// The user-metadata key of the backup_id dbstash tags its uploads with: it tells this run's
+/// object from another writer's under the same name.
+pub const TAG_KEY: &str = "dbstash-backup-id";
+
+/// What a remote can do, as far as dbstash cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Features {
+    /// Renames server-side (file-system-like backends: local, sftp, webdav, …).
+    pub server_side_move: bool,
+    /// Keeps user metadata written with `--metadata-set` (local on xattr-capable file
+    /// systems, S3, GCS, Azure Blob, Drive, …; not sftp, webdav, ftp, smb).
+    pub user_metadata: bool,
+}
+
+/// One object as [`Rclone::stat`] found it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Object {
+    pub name: String,
+    /// -1 on backends that cannot tell.
+    pub size: i64,
+    pub mod_time: DateTime<Utc>,
+    /// The [`TAG_KEY`] metadata: the backup_id of the dbstash run that wrote it.
+    pub tag: Option<String>,
+}
+
 /// rclone's exit codes for "directory not found" and "file not found".
 const EXIT_DIR_NOT_FOUND: i32 = 3;
 const EXIT_FILE_NOT_FOUND: i32 = 4;
@@ -63,6 +88,9 @@ struct Item {
     size: i64,
     #[serde(rename = "ModTime")]
     mod_time: DateTime<Utc>,
+    /// With `-M`: system and user metadata (absent on backends without metadata).
+    #[serde(rename = "Metadata", default)]
+    metadata: Option<std::collections::HashMap<String, String>>,
 }
 
 pub struct Rclone {
@@ -75,6 +103,8 @@ pub struct Rclone {
     remote: String,
     /// Keeps the decoded `RCLONE_CONFIG` alive for rclone to read.
     _inline_config: Option<process::SecretFile>,
+    /// The backup_id uploads carry as user metadata ([`TAG_KEY`]), once set.
+    tag: Option<String>,
 }
 
 /// The wall-clock bound of a control call: [`CONTROL_LIMIT_FACTOR`] × the rclone idle
@@ -123,6 +153,7 @@ impl Rclone {
             ),
             remote: redact_remote(&cfg.remote),
             _inline_config: inline,
+            tag: None,
         })
     }
 
@@ -195,6 +226,7 @@ impl Rclone {
     /// rclone's own timeouts: a dump that pauses must not fail the upload.
     pub fn rcat(&self, target: &str) -> Command {
         let mut cmd = self.base("rcat");
+        self.tag_args(&mut cmd);
         cmd.arg("--")
             .arg(target)
             .stdin(Stdio::piped())
@@ -205,6 +237,7 @@ impl Rclone {
     /// Upload a small object from memory (a control call: it is bounded).
     pub async fn put(&self, target: &str, content: &[u8]) -> anyhow::Result<()> {
         let mut cmd = self.command("rcat");
+        self.tag_args(&mut cmd);
         cmd.arg("--").arg(target);
         self.run_control(cmd, "rclone rcat", Some(content)).await?;
         Ok(())
@@ -213,16 +246,23 @@ impl Rclone {
     /// `rclone lsjson PATH`: the files directly in a directory, or the one file a file path
     /// names; `None` when rclone says the directory (or file) does not exist.
     async fn lsjson(&self, path: &str) -> anyhow::Result<Option<Vec<Item>>> {
+        self.lsjson_with(path, &[], None).await
+    }
+
+    /// [`Self::lsjson`] with more flags before the path, and `input` on stdin.
+    async fn lsjson_with(
+        &self,
+        path: &str,
+        flags: &[&str],
+        input: Option<&[u8]>,
+    ) -> anyhow::Result<Option<Vec<Item>>> {
         let mut cmd = self.command("lsjson");
         // Server time avoids a metadata request per object on S3-like backends.
-        cmd.args([
-            "--files-only",
-            "--no-mimetype",
-            "--use-server-modtime",
-            "--",
-        ])
-        .arg(path);
-        let out = match self.run_control(cmd, "rclone lsjson", None).await {
+        cmd.args(["--files-only", "--no-mimetype", "--use-server-modtime"])
+            .args(flags)
+            .arg("--")
+            .arg(path);
+        let out = match self.run_control(cmd, "rclone lsjson", input).await {
             Ok(out) => out,
             Err(e)
                 if matches!(
@@ -295,11 +335,11 @@ impl Rclone {
             .map(|i| i.size))
     }
 
-    /// Whether the remote renames server-side (file-system-like backends), from
-    /// `rclone backend features` (which, on S3, still looks the path up).
-    pub async fn has_server_side_move(&self, remote: &str) -> anyhow::Result<bool> {
+    /// What the remote can do, from `rclone backend features` (which, on S3, still looks
+    /// the path up).
+    pub async fn features(&self, remote: &str) -> anyhow::Result<Features> {
         #[derive(Deserialize)]
-        struct Features {
+        struct Answer {
             #[serde(rename = "Features")]
             features: std::collections::HashMap<String, serde_json::Value>,
         }
@@ -308,12 +348,18 @@ impl Rclone {
         let out = self
             .run_control(cmd, "rclone backend features", None)
             .await?;
-        let f: Features =
+        let a: Answer =
             serde_json::from_slice(&out).context("rclone backend features printed no JSON")?;
-        Ok(f.features
-            .get("Move")
-            .and_then(serde_json::Value::as_bool)
-            .unwrap_or(false))
+        let on = |name: &str| {
+            a.features
+                .get(name)
+                .and_then(serde_json::Value::as_bool)
+                .unwrap_or(false)
+        };
+        Ok(Features {
+            server_side_move: on("Move"),
+            user_metadata: on("UserMetadata") && on("ReadMetadata") && on("WriteMetadata"),
+        })
     }
 
     /// Rename `from` to `to` (server-side where the backend can).
@@ -322,6 +368,74 @@ impl Rclone {
         cmd.arg("--").arg(from).arg(to);
         self.run_control(cmd, "rclone moveto", None).await?;
         Ok(())
+    }
+
+    /// Rename `from` to `to` unless `to` exists (`moveto --ignore-existing`): then rclone
+    /// leaves both alone and still exits 0, so the caller looks at the result with
+    /// [`Self::stat`]. rclone checks and renames in two steps: a writer that renames onto
+    /// `to` between them is overwritten (no rclone backend offers an exclusive rename).
+    pub async fn move_no_overwrite(&self, from: &str, to: &str) -> anyhow::Result<()> {
+        let mut cmd = self.command("moveto");
+        // As rclone's environment variable (`--ignore-existing`), like the tag below.
+        cmd.env("RCLONE_IGNORE_EXISTING", "true");
+        if self.tag.is_some() {
+            // Should the backend copy instead of renaming, the tag goes along.
+            cmd.env("RCLONE_METADATA", "true");
+        }
+        cmd.arg("--").arg(from).arg(to);
+        self.run_control(cmd, "rclone moveto", None).await?;
+        Ok(())
+    }
+
+    /// Tag every later upload (`rcat`, `put`) with `id` as user metadata ([`TAG_KEY`]), on
+    /// a backend that keeps user metadata ([`Features::user_metadata`]).
+    pub fn tag_uploads(&mut self, id: &str) {
+        self.tag = Some(id.to_string());
+    }
+
+    /// The tag travels as rclone's environment variables for `--metadata` and
+    /// `--metadata-set`: the argv stays as it was. (A `--metadata-set` in RCLONE_EXTRA_ARGS
+    /// wins over them; the upload then carries no tag, and dbstash notices.)
+    fn tag_args(&self, cmd: &mut Command) {
+        if let Some(id) = &self.tag {
+            cmd.env("RCLONE_METADATA", "true")
+                .env("RCLONE_METADATA_SET", format!("{TAG_KEY}={id}"));
+        }
+    }
+
+    /// The objects among `names` in folder `dir`, with their tags: one call, whatever the
+    /// number of names (`lsjson --metadata --files-from-raw -`; on S3 one HEAD per name).
+    /// Missing names (or a missing folder) are simply not in the answer. One retry: a
+    /// passing listing error must not condemn a good upload.
+    pub async fn stat(&self, dir: &str, names: &[&str]) -> anyhow::Result<Vec<Object>> {
+        let mut input = names.join("\n");
+        input.push('\n');
+        let flags = ["--metadata", "--files-from-raw", "-"];
+        let items = match self.lsjson_with(dir, &flags, Some(input.as_bytes())).await {
+            Ok(items) => items,
+            Err(_) => {
+                self.lsjson_with(dir, &flags, Some(input.as_bytes()))
+                    .await?
+            }
+        };
+        Ok(items
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|i| names.contains(&i.name.as_str()))
+            .map(|i| Object {
+                tag: i.metadata.and_then(|mut m| m.remove(TAG_KEY)),
+                name: i.name,
+                size: i.size,
+                mod_time: i.mod_time,
+            })
+            .collect())
+    }
+
+    /// The content of a small object (a control call: it is bounded).
+    pub async fn cat(&self, target: &str) -> anyhow::Result<Vec<u8>> {
+        let mut cmd = self.command("cat");
+        cmd.arg("--").arg(target);
+        self.run_control(cmd, "rclone cat", None).await
     }
 
     /// Delete one object. `Ok(false)` when there was nothing to delete.
@@ -354,6 +468,49 @@ pub fn join(remote: &str, name: &str) -> String {
     } else {
         format!("{remote}/{name}")
     }
+}
+
+/// RCLONE_REMOTE written one way, for the lock's identity: two spellings of one folder
+/// (`s3:b/x/`, `s3:b/x`, `s3:b//x`, `s3:b/./x`; `/backups` and `:local:/backups`) give the
+/// same string, so runs that would write the same names share one lock. The remote part
+/// (`name:`, `:backend,opt='v':`) is kept as written; in the path, empty and `.` segments go,
+/// `..` cancels the segment before it, and a trailing `/` goes (a lone `/`, the root, stays).
+/// Folding spellings a backend would tell apart only makes two jobs share a lock.
+pub fn normalize_remote(remote: &str) -> String {
+    let (prefix, path) = match location(remote) {
+        Location::LocalAbsolute | Location::LocalRelative => (":local:", remote),
+        Location::Remote => remote.split_at(remote_prefix_len(remote)),
+    };
+    let absolute = path.starts_with('/');
+    let mut parts: Vec<&str> = Vec::new();
+    for seg in path.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." if parts.last().is_some_and(|p| *p != "..") => {
+                parts.pop();
+            }
+            ".." if absolute => {}
+            seg => parts.push(seg),
+        }
+    }
+    let lead = if absolute { "/" } else { "" };
+    format!("{prefix}{lead}{}", parts.join("/"))
+}
+
+/// The length of `name:` or `:backend,opt=v:` at the start of a remote string: up to the
+/// first `:` outside quotes (after the leading one of an on-the-fly backend).
+fn remote_prefix_len(remote: &str) -> usize {
+    let mut quote: Option<char> = None;
+    for (i, c) in remote.char_indices() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(c),
+            (None, ':') if i > 0 => return i + 1,
+            _ => {}
+        }
+    }
+    remote.len()
 }
 
 /// What an RCLONE_REMOTE string names, read the way rclone reads it (`fspath.Parse`).
@@ -512,6 +669,68 @@ mod tests {
         );
         assert_eq!(join("crypt:", "a.sql"), "crypt:a.sql");
         assert_eq!(join(":local:/tmp/x", "a.sql"), ":local:/tmp/x/a.sql");
+    }
+
+    #[test]
+    fn one_folder_spelled_many_ways_normalizes_to_one_string() {
+        for (spellings, want) in [
+            (
+                &[
+                    "s3:bucket/backups",
+                    "s3:bucket/backups/",
+                    "s3:bucket//backups",
+                    "s3:bucket/./backups/",
+                    "s3:bucket/x/../backups",
+                    "s3:./bucket/backups",
+                ][..],
+                "s3:bucket/backups",
+            ),
+            (&["s3:", "s3:."], "s3:"),
+            (&["sftp:/", "sftp://", "sftp:/./"], "sftp:/"),
+            (
+                &["sftp:/srv/b", "sftp:/srv//b/", "sftp:/../srv/b"],
+                "sftp:/srv/b",
+            ),
+            (
+                &[
+                    "/backups",
+                    "/backups/",
+                    "//backups",
+                    ":local:/backups",
+                    ":local:/backups/",
+                    "/srv/../backups",
+                ],
+                ":local:/backups",
+            ),
+            (
+                &[
+                    ":s3,provider=Rclone,endpoint='http://127.0.0.1:9000':bucket/x",
+                    ":s3,provider=Rclone,endpoint='http://127.0.0.1:9000':bucket/x/",
+                    ":s3,provider=Rclone,endpoint='http://127.0.0.1:9000':bucket//x",
+                ],
+                ":s3,provider=Rclone,endpoint='http://127.0.0.1:9000':bucket/x",
+            ),
+            (
+                &[r#"name,opt="a:b//c":dir/"#, r#"name,opt="a:b//c":dir"#],
+                r#"name,opt="a:b//c":dir"#,
+            ),
+            (&["s3:../x", "s3:../x/"], "s3:../x"),
+        ] {
+            for s in spellings {
+                assert_eq!(normalize_remote(s), want, "{s}");
+            }
+        }
+        // Different folders stay different.
+        for (a, b) in [
+            ("s3:bucket/a", "s3:bucket/b"),
+            ("s3:bucket/a", "S3:bucket/a"),
+            ("s3:bucket", "gcs:bucket"),
+            ("sftp:", "sftp:/"),
+            ("s3:bucket/a", "s3:bucket/a/b"),
+            (":local:/a", ":local:a"),
+        ] {
+            assert_ne!(normalize_remote(a), normalize_remote(b), "{a} vs {b}");
+        }
     }
 
     #[test]

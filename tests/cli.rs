@@ -202,9 +202,16 @@ fn secrets_stay_off_argv_and_rclone_config_arrives_as_a_0600_file() {
             .any(|l| l.contains(" rcat -- mys3:bucket/pg/shop-") && l.ends_with(".sql")),
         "{argv}"
     );
+    // The checksum file is written as the run's claim on the name, then renamed.
     assert!(
         argv.lines()
-            .any(|l| l.contains(" rcat -- mys3:bucket/pg/shop-") && l.ends_with(".sql.sha256")),
+            .any(|l| l.contains(" rcat -- mys3:bucket/pg/.shop-")
+                && l.contains(".sql.sha256.partial-")),
+        "{argv}"
+    );
+    assert!(
+        argv.lines()
+            .any(|l| l.contains(" moveto -- mys3:bucket/pg/.shop-") && l.ends_with(".sql.sha256")),
         "{argv}"
     );
     assert!(
@@ -479,7 +486,9 @@ fn mariadb_falls_back_to_mysqldump_when_mariadb_dump_is_missing() {
         "--host=db --port=3306 --single-transaction shop"
     );
 
-    // Errors name the program that ran.
+    // Errors name the program that ran. (A fresh remote: the same second renders the same
+    // name, which would fail first.)
+    std::fs::remove_dir_all(tmp.path().join("objects")).unwrap();
     write_script(
         tmp.path(),
         "mysqldump",

@@ -20,6 +20,7 @@ mod names;
 mod notify;
 mod orphans;
 mod pg;
+mod races;
 mod redis;
 mod release;
 mod secrets;

@@ -9,6 +9,7 @@
 pub mod logs;
 pub mod mariadb;
 pub mod pg;
+pub mod race;
 pub mod receiver;
 pub mod redis;
 pub mod s3;
@@ -352,7 +353,9 @@ pub fn recording_wrapper(dir: &Path, tool: &str, real: &Path, secret_env: &str) 
 
 /// A fake `rclone` in `dir` that keeps objects as files under `$FAKE_DIR/objects` (so size
 /// checks and listings of a file work; `FAKE_TRUNCATE` stores only 5 bytes), and records its argv, leaked secret variables and the
-/// `--config` file it was given (copy, mode, path).
+/// `--config` file it was given (copy, mode, path). It keeps user metadata like S3 (the
+/// backup_id tag of `RCLONE_METADATA_SET`, in `$FAKE_DIR/tags`; `FAKE_NO_META` turns that
+/// off), lists names given with `--files-from-raw -`, and honours `RCLONE_IGNORE_EXISTING`.
 pub fn fake_rclone(dir: &Path) {
     write_script(
         dir,
@@ -361,38 +364,65 @@ pub fn fake_rclone(dir: &Path) {
 for v in RCLONE_CONFIG DB_URI DB_PASSWORD; do
   if [ -n "$(printenv $v)" ]; then echo "$v leaked" >> "$FAKE_DIR/rclone.env"; fi
 done
-prev=""; cmd=""; last=""; before_last=""
+prev=""; cmd=""; last=""; before_last=""; from=""
 for a in "$@"; do
   if [ "$prev" = "--config" ]; then cp "$a" "$FAKE_DIR/config.copy"; stat -L -c %a "$a" > "$FAKE_DIR/config.mode"; echo "$a" > "$FAKE_DIR/config.path"; fi
-  case "$a" in rcat|lsjson|deletefile|moveto|backend) [ -z "$cmd" ] && cmd="$a" ;; esac
+  if [ "$a" = "--files-from-raw" ]; then from=1; fi
+  case "$a" in rcat|lsjson|deletefile|moveto|backend|cat) [ -z "$cmd" ] && cmd="$a" ;; esac
   prev="$a"; before_last="$last"; last="$a"
 done
-mkdir -p "$FAKE_DIR/objects"
-obj="$FAKE_DIR/objects/$(printf '%s' "$last" | tr '/:' '__')"
+mkdir -p "$FAKE_DIR/objects" "$FAKE_DIR/tags"
+key() { printf '%s' "$1" | tr '/' '|'; }
+obj="$FAKE_DIR/objects/$(key "$last")"
+tag="$FAKE_DIR/tags/$(key "$last")"
+item() { # item NAME OBJECT TAGFILE
+  meta=""
+  if [ -f "$3" ]; then meta=",\"Metadata\":{\"dbstash-backup-id\":\"$(cat "$3")\"}"; fi
+  printf '{"Path":"%s","Name":"%s","Size":%s,"ModTime":"2026-01-01T00:00:00Z","IsDir":false%s}' "$1" "$1" "$(wc -c < "$2")" "$meta"
+}
 case "$cmd" in
-  backend) if [ -n "${FAKE_MOVE-}" ]; then m=true; else m=false; fi; echo "{\"Name\":\"fake\",\"Features\":{\"Move\":$m}}" ;;
-  moveto) mv "$FAKE_DIR/objects/$(printf '%s' "$before_last" | tr '/:' '__')" "$obj" ;;
+  backend) if [ -n "${FAKE_MOVE-}" ]; then m=true; else m=false; fi
+    if [ -n "${FAKE_NO_META-}" ]; then u=false; else u=true; fi
+    echo "{\"Name\":\"fake\",\"Features\":{\"Move\":$m,\"UserMetadata\":$u,\"ReadMetadata\":$u,\"WriteMetadata\":$u}}" ;;
+  moveto)
+    src="$(key "$before_last")"
+    if [ -n "${RCLONE_IGNORE_EXISTING-}" ] && [ -f "$obj" ]; then exit 0; fi
+    cat "$FAKE_DIR/objects/$src" > "$obj"; rm "$FAKE_DIR/objects/$src"; rm -f "$tag"
+    if [ -f "$FAKE_DIR/tags/$src" ]; then cat "$FAKE_DIR/tags/$src" > "$tag"; rm "$FAKE_DIR/tags/$src"; fi ;;
   lsjson)
-    if [ -f "$obj" ]; then
-      n="${last##*/}"
-      printf '[{"Path":"%s","Name":"%s","Size":%s,"ModTime":"2026-01-01T00:00:00Z","IsDir":false}]\n' "$n" "$n" "$(wc -c < "$obj")"
-    else
-      echo "[]"
+    if [ -n "$from" ]; then
+      sep=""; printf '['
+      while IFS= read -r n; do
+        o="$FAKE_DIR/objects/$(key "$last/$n")"
+        if [ -n "$n" ] && [ -f "$o" ]; then printf '%s' "$sep"; item "$n" "$o" "$FAKE_DIR/tags/$(key "$last/$n")"; sep=","; fi
+      done
+      echo ']'
+    elif [ -f "$obj" ]; then
+      printf '['; item "${last##*/}" "$obj" "$tag"; echo ']'
+    else # a folder: the objects directly in it
+      prefix="$(key "$last")|"; sep=""; printf '['
+      for o in "$FAKE_DIR/objects/"*; do
+        b="${o##*/}"
+        case "$b" in "$prefix"*) n="${b#"$prefix"}" ;; *) continue ;; esac
+        case "$n" in *'|'*) continue ;; esac
+        printf '%s' "$sep"; item "$n" "$o" "$FAKE_DIR/tags/$b"; sep=","
+      done
+      echo ']'
     fi ;;
-  rcat) if [ -n "${FAKE_TRUNCATE-}" ]; then head -c 5 > "$obj"; cat > /dev/null; else cat > "$obj"; fi ;;
-  deletefile) if [ -f "$obj" ]; then rm "$obj"; else exit 4; fi ;;
+  rcat) # Like an object store: the object appears when the input ends.
+    mkdir -p "$FAKE_DIR/uploads"; up="$FAKE_DIR/uploads/$$"
+    if [ -n "${FAKE_TRUNCATE-}" ]; then head -c 5 > "$up"; cat > /dev/null; else cat > "$up"; fi
+    cat "$up" > "$obj"; rm -f "$up" "$tag"
+    if [ -z "${FAKE_NO_META-}" ] && [ -n "${RCLONE_METADATA_SET-}" ]; then printf '%s' "${RCLONE_METADATA_SET#dbstash-backup-id=}" > "$tag"; fi ;;
+  cat) if [ -f "$obj" ]; then cat "$obj"; else exit 3; fi ;;
+  deletefile) if [ -f "$obj" ]; then rm "$obj"; rm -f "$tag"; else exit 4; fi ;;
 esac"#,
     );
 }
 
 /// The object a fake rclone stored under `target`.
 pub fn fake_object(fake_dir: &Path, target: &str) -> Option<Vec<u8>> {
-    std::fs::read(
-        fake_dir
-            .join("objects")
-            .join(target.replace(['/', ':'], "_")),
-    )
-    .ok()
+    std::fs::read(fake_dir.join("objects").join(target.replace('/', "|"))).ok()
 }
 
 /// A directory holding only symlinks to the named tools, for a PATH without everything else.
