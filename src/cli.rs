@@ -60,9 +60,6 @@ pub enum Command {
     Check(ToolArgs),
     /// Probe this process's own /healthz (HEALTH_ADDR) and exit 0 when healthy, 1 otherwise; always 0 with BACKUP_SCHEDULE=once. For Docker's HEALTHCHECK: needs no curl or wget
     Healthcheck,
-    /// The watchdog dbstash starts for itself (see `process::watchdog`); not for users
-    #[command(name = "__watchdog", hide = true)]
-    Watchdog,
 }
 
 impl Command {

@@ -171,7 +171,8 @@ impl State {
             "consecutive_skips": s.consecutive_skips,
             "skip_reason": s.skip_reason,
         });
-        (code, body.to_string())
+        // Everything in it was redacted when stored; once more, for whatever is added later.
+        (code, crate::redact::redact(&body.to_string()))
     }
 
     pub fn metrics(&self) -> String {

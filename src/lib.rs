@@ -46,6 +46,11 @@ pub const EXIT_BAD_CONFIG: u8 = 2;
 const RUNTIME_SHUTDOWN: std::time::Duration = std::time::Duration::from_secs(1);
 
 pub fn run() -> ExitCode {
+    // The watchdog dbstash starts for itself (see `process`): no user command, so not in the
+    // CLI, its help or its completions.
+    if std::env::args_os().nth(1).as_deref() == Some(process::WATCHDOG_SUBCOMMAND.as_ref()) {
+        return process::run_watchdog();
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -66,7 +71,6 @@ pub fn run() -> ExitCode {
         Some(Command::Completions { shell }) => return docgen::completions(*shell),
         Some(Command::Man) => return docgen::man(),
         Some(Command::Healthcheck) => return healthcheck::run(&cli.common),
-        Some(Command::Watchdog) => return process::run_watchdog(),
         Some(Command::Engine(_) | Command::Check(_)) | None => {}
     }
     let is_check = matches!(cli.command, Some(Command::Check(_)));

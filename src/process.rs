@@ -20,7 +20,7 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Command;
 use tokio::task::JoinHandle;
 
-pub use watchdog::run as run_watchdog;
+pub use watchdog::{run as run_watchdog, SUBCOMMAND as WATCHDOG_SUBCOMMAND};
 
 /// Bytes of a child's stderr kept for its error message.
 const TAIL_BYTES: usize = 4096;

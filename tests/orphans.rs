@@ -155,6 +155,56 @@ fn hook_backup(tmp: &Path, hook: &str) -> Running {
         .spawn()
 }
 
+/// dbstash's watchdog: the child of `pid` that runs `dbstash __watchdog`.
+fn watchdog_of(pid: u32) -> Option<u32> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+    tasks
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("children")).ok())
+        .flat_map(|c| {
+            c.split_whitespace()
+                .filter_map(|p| p.parse::<u32>().ok())
+                .collect::<Vec<_>>()
+        })
+        .find(|child| {
+            std::fs::read(format!("/proc/{child}/cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains("\0__watchdog"))
+        })
+}
+
+/// The process `pid` has exited (it may wait as a zombie for its new parent).
+fn gone(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |s| {
+        s.rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_some_and(|state| state == "Z" || state == "X")
+    })
+}
+
+#[test]
+fn the_watchdog_runs_beside_dbstash_and_ends_with_it() {
+    if require("rclone", s3::INSTALL).is_none() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let running = hook_backup(tmp.path(), "sleep 1");
+    let pid = running.child.id();
+    let mut watchdog = None;
+    wait_for("dbstash's watchdog", 10, || {
+        watchdog = watchdog_of(pid);
+        watchdog.is_some()
+    });
+    let watchdog = watchdog.unwrap();
+    // Its own process group: a Ctrl-C at the terminal is dbstash's to handle.
+    let pgid = |p: u32| unsafe { libc::getpgid(p as i32) };
+    assert_eq!(pgid(watchdog), watchdog as i32);
+    assert_ne!(pgid(watchdog), pgid(pid));
+    let (code, stderr) = running.finish();
+    assert_eq!(code, 0, "{stderr}");
+    let ended = Instant::now();
+    wait_for("the watchdog to end with dbstash", 2, || gone(watchdog));
+    eprintln!("watchdog gone {:?} after dbstash exited", ended.elapsed());
+}
+
 #[test]
 fn a_hooks_background_children_die_with_a_sigkilled_dbstash() {
     if require("rclone", s3::INSTALL).is_none() {
@@ -169,8 +219,10 @@ fn a_hooks_background_children_die_with_a_sigkilled_dbstash() {
     wait_for("the hook's children", 10, || {
         processes_mentioning(&naptime).len() == 2
     });
+    let watchdog = watchdog_of(running.child.id()).expect("dbstash's watchdog");
     running.sigkill();
     assert_no_process_left(&naptime, 5);
+    wait_for("the watchdog to exit once done", 5, || gone(watchdog));
 }
 
 #[test]

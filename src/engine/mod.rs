@@ -181,14 +181,22 @@ pub fn redact_args(args: &[String]) -> Vec<String> {
 pub fn arg_secrets(args: &[String], short: &[ShortSecret]) -> Vec<String> {
     let mut out = Vec::new();
     let mut take_next = false;
+    let mut header_next = false;
     for a in args {
         if std::mem::take(&mut take_next) && !a.starts_with('-') {
             out.push(a.clone());
             continue;
         }
+        if std::mem::take(&mut header_next) {
+            out.extend(header_secret(a));
+            continue;
+        }
         if let Some(body) = a.strip_prefix("--") {
+            let is_header = |flag: &str| flag.starts_with("header") || flag.ends_with("-headers");
             match body.split_once('=') {
+                Some((flag, v)) if is_header(flag) => out.extend(header_secret(v)),
                 Some((flag, v)) if is_secret_name(flag) => out.push(v.to_string()),
+                None if is_header(body) => header_next = true,
                 None => take_next = takes_secret_value(a),
                 _ => {}
             }
@@ -201,6 +209,20 @@ pub fn arg_secrets(args: &[String], short: &[ShortSecret]) -> Vec<String> {
     }
     out.retain(|v| !v.chars().all(|c| c.is_ascii_digit()));
     out
+}
+
+/// The value of an HTTP header given to rclone (`--header "Authorization: Bearer T"`,
+/// `--header-upload`, `--http-headers`) when the header carries a credential.
+fn header_secret(header: &str) -> Option<String> {
+    let (name, value) = header.split_once(':')?;
+    let name = name.trim().to_ascii_lowercase();
+    let credential = ["authorization", "proxy-authorization", "cookie"].contains(&name.as_str())
+        || is_secret_name(&name)
+        || name.contains("auth");
+    let value = value.trim();
+    // `Bearer T`: the token alone is what other output may show.
+    let value = value.split_once(' ').map_or(value, |(_, t)| t.trim());
+    (credential && !value.is_empty()).then(|| value.to_string())
 }
 
 /// A dump tool's short option that carries a password.

@@ -673,6 +673,20 @@ fn secret_flag_values_are_found_for_redaction() {
         ["SK1", "PW2", "TK3", "CK4", "false"],
         "switch values are dropped by redact::register, numbers here"
     );
+    assert_eq!(
+        arg_secrets(
+            &[
+                "--header",
+                "Authorization: Bearer Tok-1",
+                "--header-upload=X-Api-Key: Key-2",
+                "--header",
+                "Accept: text/plain",
+            ]
+            .map(String::from),
+            &[]
+        ),
+        ["Tok-1", "Key-2"]
+    );
     let mysql = [ShortSecret {
         flag: "-p",
         separate: false,

@@ -5,7 +5,7 @@
 //! runs pg_dump through `sh -c`, a hook may start background jobs. Each child runs in a
 //! process group of its own, so ending the groups ends everything, but a dead dbstash ends
 //! nothing. The watchdog does: dbstash itself, started on the first child as
-//! `dbstash __watchdog` (a real process: forking a multithreaded program and running Rust in
+//! `dbstash __watchdog` (dispatched before the CLI is parsed; a real process: forking a multithreaded program and running Rust in
 //! the child is not safe), in a process group of its own, with an empty environment. It holds
 //! one end of a socket pair whose other end only dbstash holds (close-on-exec: no child
 //! inherits it). Each child registers its process group on the socket between fork and exec,
@@ -34,7 +34,7 @@ use std::time::{Duration, Instant};
 
 use super::Stop;
 
-/// The hidden subcommand that runs the watchdog.
+/// The first argument that makes dbstash the watchdog (see `crate::run`).
 pub const SUBCOMMAND: &str = "__watchdog";
 
 /// How long a group asked to stop (SIGTERM) has before it is killed.
@@ -393,13 +393,6 @@ impl Groups {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_hidden_subcommand_runs_the_watchdog() {
-        use clap::Parser as _;
-        let cli = crate::cli::Cli::try_parse_from(["dbstash", SUBCOMMAND]).unwrap();
-        assert!(matches!(cli.command, Some(crate::cli::Command::Watchdog)));
-    }
 
     #[test]
     fn messages_carry_the_group_id() {
