@@ -194,6 +194,8 @@ fn the_watchdog_runs_beside_dbstash_and_ends_with_it() {
         watchdog.is_some()
     });
     let watchdog = watchdog.unwrap();
+    let comm = std::fs::read_to_string(format!("/proc/{watchdog}/comm")).unwrap();
+    assert_eq!(comm.trim(), "dbstash", "its name in ps and top");
     // Its own process group: a Ctrl-C at the terminal is dbstash's to handle.
     let pgid = |p: u32| unsafe { libc::getpgid(p as i32) };
     assert_eq!(pgid(watchdog), watchdog as i32);

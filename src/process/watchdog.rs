@@ -217,6 +217,11 @@ pub(super) fn forget(pgid: u32) {
 /// `dbstash __watchdog`: register groups until dbstash's end of the socket (our stdin)
 /// closes, then end the groups left, and exit.
 pub fn run() -> ExitCode {
+    // Started as /proc/self/exe, the kernel would name it `exe` in ps and top.
+    // SAFETY: PR_SET_NAME copies at most 16 bytes from a NUL-terminated string.
+    unsafe {
+        libc::prctl(libc::PR_SET_NAME, c"dbstash".as_ptr());
+    }
     // Signals for dbstash's terminal or service must not end the watchdog first: dbstash
     // handles them, and the watchdog ends when dbstash does.
     for sig in [
