@@ -65,7 +65,7 @@ pub struct DumpCommand {
     pub fallback: Option<String>,
     pub args: Vec<String>,
     pub env: Vec<(&'static str, SecretString)>,
-    /// Written to a 0600 temp file at run time, its path handed to the tool.
+    /// Handed to the tool as a 0600 memory file at run time ([`crate::process::secret_file`]).
     pub secret_file: Option<SecretFile>,
 }
 
