@@ -3,10 +3,10 @@
 //! stderr drained while it runs, the tail kept for error messages.
 //!
 //! `PR_SET_PDEATHSIG` reaches only the direct child. What the children fork (pg_dumpall's
-//! `sh -c pg_dump`, a hook's background jobs) is ended by the watchdog (`process/watchdog.rs`), a small process
-//! that outlives a SIGKILLed dbstash just long enough to end the process groups of its
-//! children. Secrets for children travel in memory files ([`secret_file`]) that die with
-//! dbstash.
+//! `sh -c pg_dump`, a hook's background jobs) is ended by the watchdog
+//! (`process/watchdog.rs`), a small process that outlives a SIGKILLed dbstash just long
+//! enough to end the process groups of its children. Secrets for children travel in memory
+//! files ([`secret_file`]) that die with dbstash.
 
 mod watchdog;
 
