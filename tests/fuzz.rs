@@ -59,7 +59,10 @@ fn runner(default_cases: u32, what: &str) -> TestRunner {
     let config = RunnerConfig {
         cases,
         failure_persistence: None,
+        // A failing case is shrunk for at most this long: values are up to 24,000
+        // characters, and a shrink step runs the whole case again.
         max_shrink_iters: 300,
+        max_shrink_time: 60_000,
         ..RunnerConfig::default()
     };
     TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &bytes))
@@ -805,7 +808,7 @@ fn run_env(
     env: &BTreeMap<String, String>,
     sub: Option<&str>,
     work: &Path,
-) -> (Option<i32>, String, String) {
+) -> crate::inputs::Output {
     use std::process::{Command, Stdio};
     let mut cmd = Command::new(crate::support::BIN);
     cmd.env_clear()
@@ -816,12 +819,16 @@ fn run_env(
         .env("DRY_RUN", "true")
         .args(sub)
         .stdin(Stdio::null());
-    let out = crate::inputs::output_within(cmd, RUN_LIMIT);
-    (out.code, out.stdout, out.stderr)
+    crate::inputs::limit_memory(&mut cmd);
+    crate::inputs::output_within(cmd, RUN_LIMIT)
 }
 
 /// What is wrong with one binary run, if anything.
-fn judge(code: Option<i32>, stdout: &str, stderr: &str, vars: &[String]) -> Option<String> {
+fn judge(out: &crate::inputs::Output, vars: &[String]) -> Option<String> {
+    let (code, stdout, stderr) = (out.code, &out.stdout, &out.stderr);
+    if out.hung {
+        return Some(format!("still running after {RUN_LIMIT:?} (killed)"));
+    }
     if stderr.contains("panicked") {
         return Some("it panicked".into());
     }
@@ -870,9 +877,12 @@ fn no_environment_panics_or_hangs_the_binary() {
                     chunk
                         .iter()
                         .filter_map(|(env, sub)| {
-                            let (code, stdout, stderr) = run_env(env, *sub, work);
-                            judge(code, &stdout, &stderr, vars).map(|why| {
-                                format!("{why}: dbstash {sub:?} with {env:?}\n--- stdout\n{stdout}\n--- stderr\n{stderr}")
+                            let out = run_env(env, *sub, work);
+                            judge(&out, vars).map(|why| {
+                                format!(
+                                    "{why}: dbstash {sub:?} with {env:?}\n--- stdout\n{}\n--- stderr\n{}",
+                                    out.stdout, out.stderr
+                                )
                             })
                         })
                         .collect::<Vec<_>>()
