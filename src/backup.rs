@@ -297,8 +297,8 @@ async fn execute(
             }
             if !commit.staged {
                 commit.claim(&line_of(&s)).await?;
+                attempted.store(true, Ordering::SeqCst);
             }
-            attempted.store(true, Ordering::SeqCst);
             Ok(())
         }
     };
@@ -335,6 +335,7 @@ async fn execute(
                 .guard(commit.check_staged(&upload_name, bytes))
                 .await?;
             cancel.guard(commit.claim(&line)).await?;
+            commit_attempted.store(true, Ordering::SeqCst);
             cancel
                 .guard(async {
                     rclone
@@ -358,9 +359,11 @@ async fn execute(
             remove_partial(&rclone, &upload_target).await;
         }
         commit.remove_claim().await;
-        commit
-            .remove_ours(cfg.checksum.then_some(line.as_str()))
-            .await;
+        if commit_attempted.load(Ordering::SeqCst) {
+            commit
+                .remove_ours(cfg.checksum.then_some(line.as_str()))
+                .await;
+        }
         return Err(e);
     }
 

@@ -50,3 +50,46 @@ pub fn gated_dump(dir: &Path, size: usize, code: i32) {
         ),
     );
 }
+
+/// A WebDAV remote (`rclone serve webdav`, no login), one per test binary: a renaming
+/// backend that keeps no user metadata and whole-second modification times.
+pub struct WebDav {
+    pub port: u16,
+    pub dir: std::path::PathBuf,
+}
+
+pub fn webdav() -> Option<&'static WebDav> {
+    static W: std::sync::OnceLock<Option<WebDav>> = std::sync::OnceLock::new();
+    W.get_or_init(|| {
+        let rclone = require("rclone", s3::INSTALL)?;
+        let dir = server_dir("dbstash-webdav-");
+        let port = free_port();
+        let mut cmd = Command::new(rclone);
+        cmd.args(["--config", "", "serve", "webdav", "--addr"])
+            .arg(format!("127.0.0.1:{port}"))
+            .arg(&dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        spawn_server(cmd, &dir, libc::SIGTERM);
+        wait_for_port(port, "rclone serve webdav");
+        Some(WebDav { port, dir })
+    })
+    .as_ref()
+}
+
+impl WebDav {
+    /// A fresh folder: its remote string and the directory the server keeps it in.
+    pub fn folder(&self, prefix: &str) -> (String, std::path::PathBuf) {
+        let name = unique(prefix);
+        let dir = self.dir.join(&name);
+        std::fs::create_dir(&dir).unwrap();
+        (
+            format!(
+                ":webdav,url='http://127.0.0.1:{}',vendor=rclone:{name}",
+                self.port
+            ),
+            dir,
+        )
+    }
+}
