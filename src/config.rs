@@ -41,6 +41,8 @@ pub mod limits {
     pub const RETENTION_MAX_FILES: u32 = 1_000_000;
     /// RETENTION_MAX_DAYS: a hundred years.
     pub const RETENTION_MAX_DAYS: u32 = 36_500;
+    /// BACKUP_PROGRESS_INTERVAL: shorter would flood the log.
+    pub const PROGRESS_INTERVAL_MIN: std::time::Duration = std::time::Duration::from_secs(1);
     /// The longest object name a backup may get, in bytes: a path component on most file
     /// systems and many backends (local, SFTP, SMB, WebDAV, Drive, OneDrive) holds 255.
     pub const NAME_BYTES: usize = 255;
@@ -314,9 +316,19 @@ impl Config {
         let hooks = a.hooks.validate();
         let progress_interval = match nonempty(&a.backup_progress_interval) {
             None => Some(defaults::PROGRESS_INTERVAL),
-            Some(s) => {
-                parse_duration(s).map_err(|e| ConfigError::var("BACKUP_PROGRESS_INTERVAL", e))?
-            }
+            Some(s) => match parse_duration(s)
+                .map_err(|e| ConfigError::var("BACKUP_PROGRESS_INTERVAL", e))?
+            {
+                Some(d) if d < limits::PROGRESS_INTERVAL_MIN => {
+                    return Err(ConfigError::var(
+                        "BACKUP_PROGRESS_INTERVAL",
+                        format!(
+                            "'{s}' is too short (at least 1s, or 0 to turn progress lines off)"
+                        ),
+                    ))
+                }
+                d => d,
+            },
         };
         let log_level = match nonempty(&a.log_level)
             .unwrap_or("info")

@@ -723,6 +723,19 @@ fn numbers_are_range_checked() {
         assert!(e.subject.starts_with(subject), "{files}/{days}: {e}");
         assert!(e.message.contains(needle), "{files}/{days}: {e}");
     }
+    let progress = |v: &str| {
+        let mut a = args();
+        a.backup_progress_interval = Some(v.into());
+        resolve(a).map(|c| c.progress_interval)
+    };
+    assert_eq!(progress("1s"), Ok(Some(Duration::from_secs(1))));
+    assert_eq!(progress("0"), Ok(None));
+    let e = progress("999ms").unwrap_err();
+    assert_eq!(
+        e.subject,
+        "BACKUP_PROGRESS_INTERVAL (--backup-progress-interval)"
+    );
+    assert!(e.message.contains("too short (at least 1s"), "{e}");
     // Ports: 0 is no port, anywhere.
     for (edit, subject) in [
         (
