@@ -386,19 +386,25 @@ async fn execute(
     })
 }
 
-/// The hidden name an upload is written under before its rename: `.NAME.partial-ID`. The
-/// claim on a name (see [`Commit::claim`]) is the checksum file's: `.NAME.sha256.partial-ID`.
+/// The hidden name an upload is written under before its rename: `.NAME.partial-ID`.
 fn staging_name(name: &str, backup_id: &str) -> String {
     format!(".{name}.partial-{backup_id}")
 }
 
-/// The backup_id in `entry` if it is a claim on `name` (`.NAME.sha256.partial-ID`).
+/// A run's claim on a name (see [`Commit::claim`]), which becomes its checksum file:
+/// `.NAME.claim-ID`. No longer than the staging name, so the name-length limit covers it.
+fn claim_name(name: &str, backup_id: &str) -> String {
+    format!(".{name}.claim-{backup_id}")
+}
+
+/// The backup_id in `entry` if it is a claim on `name` (`.NAME.claim-ID`).
 fn claim_id<'a>(entry: &'a str, name: &str) -> Option<&'a str> {
     let id = entry
         .strip_prefix('.')?
         .strip_prefix(name)?
-        .strip_prefix(".sha256.partial-")?;
-    (id.len() == 8 && id.bytes().all(|b| b.is_ascii_hexdigit())).then_some(id)
+        .strip_prefix(".claim-")?;
+    let hex = |b: u8| b.is_ascii_digit() || (b'a'..=b'f').contains(&b);
+    (id.len() == 8 && id.bytes().all(hex)).then_some(id)
 }
 
 /// Staging uploads and claims older than this are leftovers of a killed run.
@@ -456,7 +462,7 @@ impl Commit<'_> {
     }
 
     fn claim_name(&self) -> String {
-        staging_name(&self.sidecar, self.id)
+        claim_name(self.name, self.id)
     }
 
     /// Claim the backup's name right before it becomes visible (see [`Commit`]).
@@ -900,7 +906,7 @@ async fn apply_retention(
     info!(deleted = expired.len(), kept, "retention applied");
 }
 
-/// Staging uploads (`.NAME.partial-ID`) and claims (`.NAME.sha256.partial-ID`) of this
+/// Staging uploads (`.NAME.partial-ID`) and claims (`.NAME.claim-ID`) of this
 /// config's backups left by a killed run.
 async fn remove_stale_staging(
     cfg: &Config,
@@ -912,8 +918,8 @@ async fn remove_stale_staging(
         .as_str()
         .trim_start_matches('^')
         .trim_end_matches('$');
-    // Uploads (`.NAME.partial-ID`) and claims (`.NAME.sha256.partial-ID`).
-    let staging = regex::Regex::new(&format!(r"^\.{inner}(\.sha256)?\.partial-[0-9a-f]{{8}}$"))
+    // Uploads (`.NAME.partial-ID`) and claims (`.NAME.claim-ID`).
+    let staging = regex::Regex::new(&format!(r"^\.{inner}\.(partial|claim)-[0-9a-f]{{8}}$"))
         .expect("valid staging pattern");
     let Some(cutoff) = chrono::Duration::from_std(stale_age(cfg))
         .ok()
@@ -946,23 +952,26 @@ mod tests {
     fn claims_are_recognised_by_name() {
         let name = "app-2026-02-07.sql";
         assert_eq!(
-            claim_id(".app-2026-02-07.sql.sha256.partial-0a1b2c3d", name),
+            claim_id(".app-2026-02-07.sql.claim-0a1b2c3d", name),
             Some("0a1b2c3d")
         );
         for other in [
             ".app-2026-02-07.sql.partial-0a1b2c3d", // an upload, not a claim
-            "app-2026-02-07.sql.sha256.partial-0a1b2c3d", // not hidden
-            ".app-2026-02-07.sql.sha256.partial-0a1b2c3", // 7 digits
-            ".app-2026-02-07.sql.sha256.partial-0a1b2c3dd",
-            ".app-2026-02-07.sql.sha256.partial-0a1b2c3g",
-            ".xapp-2026-02-07.sql.sha256.partial-0a1b2c3d", // another name
+            "app-2026-02-07.sql.claim-0a1b2c3d",    // not hidden
+            ".app-2026-02-07.sql.claim-0a1b2c3",    // 7 digits
+            ".app-2026-02-07.sql.claim-0a1b2c3dd",
+            ".app-2026-02-07.sql.claim-0a1b2c3g",
+            ".app-2026-02-07.sql.claim-0A1B2C3D",
+            ".xapp-2026-02-07.sql.claim-0a1b2c3d", // another name
             ".app-2026-02-07.sql.sha256",
         ] {
             assert_eq!(claim_id(other, name), None, "{other}");
         }
         assert_eq!(
-            staging_name(&format!("{name}.sha256"), "0a1b2c3d"),
-            ".app-2026-02-07.sql.sha256.partial-0a1b2c3d"
+            claim_name(name, "0a1b2c3d"),
+            ".app-2026-02-07.sql.claim-0a1b2c3d"
         );
+        // The claim is no longer than the staging name: the name-length limit covers both.
+        assert!(claim_name(name, "0a1b2c3d").len() <= staging_name(name, "0a1b2c3d").len());
     }
 }

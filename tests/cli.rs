@@ -205,8 +205,7 @@ fn secrets_stay_off_argv_and_rclone_config_arrives_as_a_0600_file() {
     // The checksum file is written as the run's claim on the name, then renamed.
     assert!(
         argv.lines()
-            .any(|l| l.contains(" rcat -- mys3:bucket/pg/.shop-")
-                && l.contains(".sql.sha256.partial-")),
+            .any(|l| l.contains(" rcat -- mys3:bucket/pg/.shop-") && l.contains(".sql.claim-")),
         "{argv}"
     );
     assert!(

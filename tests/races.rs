@@ -381,7 +381,7 @@ fn a_fresh_claim_blocks_and_a_stale_one_is_ignored() {
     std::fs::create_dir(&fake).unwrap();
     random_dump(&fake, 1000, "0");
     std::fs::create_dir_all(&t.dir).unwrap();
-    let claim = format!(".{NAME}.sha256.partial-00000000");
+    let claim = format!(".{NAME}.claim-00000000");
     std::fs::write(t.dir.join(&claim), "claimed\n").unwrap();
 
     let out = wait(
