@@ -22,7 +22,9 @@ use std::time::Duration;
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use proptest::prelude::*;
-use proptest::test_runner::{Config as RunnerConfig, RngAlgorithm, TestRng, TestRunner};
+use proptest::test_runner::{
+    Config as RunnerConfig, RngAlgorithm, TestCaseError, TestRng, TestRunner,
+};
 use secrecy::ExposeSecret as _;
 
 use dbstash::backup::Plan;
@@ -679,6 +681,28 @@ fn parse(argv: &[String]) -> Option<Cli> {
     Cli::from_arg_matches(&matches).ok()
 }
 
+/// The longest one in-process case may take: reading a FIFO used to block for ever.
+const CASE_LIMIT: Duration = Duration::from_secs(10);
+
+/// Run one case on its own thread: a panic reaches proptest as if raised here, and a case
+/// still running after `limit` fails (its thread is left behind, blocked).
+fn within(
+    limit: Duration,
+    case: impl FnOnce() -> Result<(), TestCaseError> + Send + 'static,
+) -> Result<(), TestCaseError> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(std::panic::catch_unwind(std::panic::AssertUnwindSafe(case)));
+    });
+    match rx.recv_timeout(limit) {
+        Ok(Ok(result)) => result,
+        Ok(Err(panic)) => std::panic::resume_unwind(panic),
+        Err(_) => Err(TestCaseError::fail(format!(
+            "still running after {limit:?}: it blocks"
+        ))),
+    }
+}
+
 static RESOLVED: AtomicUsize = AtomicUsize::new(0);
 
 fn exercise(cfg: &Config, listing_names: &[String], times: &[DateTime<Utc>], now: DateTime<Utc>) {
@@ -766,28 +790,31 @@ fn no_flag_or_variable_value_panics_in_process() {
     RESOLVED.store(0, Ordering::Relaxed);
     let mut runner = runner(IN_PROCESS_CASES, "in process");
     let result = runner.run(&strategy, |(env, sub, names, times, now)| {
-        let mut argv = vec!["dbstash".to_string()];
-        for (var, value) in &env {
-            argv.push(format!("{}={value}", config::flag_of(var)));
-        }
-        argv.extend(sub.map(str::to_string));
-        // clap reads the process environment for whatever the flags leave unset: the
-        // developer's TZ or DB_HOST is just one more input.
-        let cli = match parse(&argv) {
-            Some(cli) => cli,
-            None => return Ok(()),
-        };
-        match Config::from_cli(cli) {
-            Err(e) => {
-                prop_assert!(names_a_variable(&e, &vars), "names no variable: {e}");
-                prop_assert!(
-                    !e.to_string().chars().any(char::is_control),
-                    "not one line: {e:?}"
-                );
+        let vars = vars.clone();
+        within(CASE_LIMIT, move || {
+            let mut argv = vec!["dbstash".to_string()];
+            for (var, value) in &env {
+                argv.push(format!("{}={value}", config::flag_of(var)));
             }
-            Ok(cfg) => exercise(&cfg, &names, &times, now),
-        }
-        Ok(())
+            argv.extend(sub.map(str::to_string));
+            // clap reads the process environment for whatever the flags leave unset: the
+            // developer's TZ or DB_HOST is just one more input.
+            let cli = match parse(&argv) {
+                Some(cli) => cli,
+                None => return Ok(()),
+            };
+            match Config::from_cli(cli) {
+                Err(e) => {
+                    prop_assert!(names_a_variable(&e, &vars), "names no variable: {e}");
+                    prop_assert!(
+                        !e.to_string().chars().any(char::is_control),
+                        "not one line: {e:?}"
+                    );
+                }
+                Ok(cfg) => exercise(&cfg, &names, &times, now),
+            }
+            Ok(())
+        })
     });
     if let Err(e) = result {
         panic!("{e}");
