@@ -49,24 +49,22 @@ fn one_line(message: String) -> String {
         .collect()
 }
 
-/// The first control character in `value` (a newline, a tab, NUL, ESC), as a
-/// message for an error; `None` when there is none.
-pub fn control_char(value: &str) -> Option<String> {
+/// The first control character in `value` (a newline, a tab, NUL, ESC), shown escaped, and
+/// its byte offset.
+fn first_control_char(value: &str) -> Option<(String, usize)> {
     value
         .char_indices()
         .find(|(_, c)| c.is_control())
-        .map(|(i, c)| {
-            format!(
-                "contains the control character {} at byte {i}: not allowed here",
-                c.escape_default()
-            )
-        })
+        .map(|(i, c)| (c.escape_default().to_string(), i))
 }
 
 /// `value` must hold no control character: it flows into names, command lines and logs.
 pub fn no_control_chars(var: &str, value: &str) -> Result<(), ConfigError> {
-    match control_char(value) {
-        Some(m) => Err(ConfigError::var(var, m)),
+    match first_control_char(value) {
+        Some((c, i)) => Err(ConfigError::var(
+            var,
+            format!("contains the control character {c} at byte {i}: not allowed here"),
+        )),
         None => Ok(()),
     }
 }
@@ -150,12 +148,11 @@ pub fn read_secret_file(var: &str, path: &str) -> Result<String, ConfigError> {
     if value.trim().is_empty() {
         return Err(ConfigError::var(var, format!("'{path}' is empty")));
     }
-    if let Some((i, c)) = value.char_indices().find(|(_, c)| c.is_control()) {
+    if let Some((c, i)) = first_control_char(&value) {
         return Err(ConfigError::var(
             var,
             format!(
-                "'{path}' holds the control character {} at byte {i}: expected one line of text",
-                c.escape_default()
+                "'{path}' holds the control character {c} at byte {i}: expected one line of text"
             ),
         ));
     }

@@ -93,26 +93,28 @@ pub struct Parsed {
     pub password: Option<String>,
 }
 
+/// Characters refused in a decoded component: control characters (`%00`, `%0A`) cannot be
+/// handed to a tool or written into its option file. A password may hold any character a
+/// child's environment can carry: all but NUL.
+fn control(c: char) -> bool {
+    c.is_control()
+}
+
+fn nul(c: char) -> bool {
+    c == '\0'
+}
+
 /// Percent-decode one component. Bytes that are not UTF-8 would be altered (a password that
-/// then fails to log in), and a control character (`%00`, `%0A`) cannot be handed to a tool
-/// or written into its option file: both are refused here, at start.
-fn decode(s: &str, what: &str) -> Result<String, String> {
+/// then fails to log in): refused here, at start, like the characters `bad` names.
+fn decode(s: &str, what: &str, bad: fn(char) -> bool) -> Result<String, String> {
     let d = percent_decode_str(s).decode_utf8().map_err(|_| {
         format!("not a URI: the {what} holds percent-encoded bytes that are not UTF-8")
     })?;
-    check_component(&d, what)?;
+    check_component(&d, what, bad)?;
     Ok(d.into_owned())
 }
 
-fn check_component(s: &str, what: &str) -> Result<(), String> {
-    // A password may hold any character a child's environment can carry: all but NUL.
-    let bad = |c: char| {
-        if what == "password" {
-            c == '\0'
-        } else {
-            c.is_control()
-        }
-    };
+fn check_component(s: &str, what: &str, bad: fn(char) -> bool) -> Result<(), String> {
     if s.chars().any(bad) {
         return Err(format!(
             "not a URI: the {what} holds a control character (such as %00 or %0A)"
@@ -151,14 +153,17 @@ pub fn parse(input: &str) -> Result<Parsed, String> {
     let (user, mut password) = match userinfo {
         None => (None, None),
         Some(ui) => match ui.split_once(':') {
-            Some((u, p)) => (Some(decode(u, "user")?), Some(decode(p, "password")?)),
-            None => (Some(decode(ui, "user")?), None),
+            Some((u, p)) => (
+                Some(decode(u, "user", control)?),
+                Some(decode(p, "password", nul)?),
+            ),
+            None => (Some(decode(ui, "user", control)?), None),
         },
     };
     if hosts.chars().any(|c| c.is_whitespace()) {
         return Err("not a URI: the host part contains spaces".into());
     }
-    check_component(hosts, "host part")?;
+    check_component(hosts, "host part", control)?;
     for h in hosts.split(',').filter(|h| !h.is_empty()) {
         if let Some(port) = split_port(h).1 {
             match port.parse::<u16>() {
@@ -175,9 +180,13 @@ pub fn parse(input: &str) -> Result<Parsed, String> {
     for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
         // An option's value may end up in a tool's option file (pg's sslpassword in a
         // service file): a line break there would add options of its own.
-        let what = if k == "password" { "password" } else { "query" };
-        check_component(&k, what)?;
-        check_component(&v, what)?;
+        let (what, bad) = if k == "password" {
+            ("password", nul as fn(char) -> bool)
+        } else {
+            ("query", control as fn(char) -> bool)
+        };
+        check_component(&k, what, bad)?;
+        check_component(&v, what, bad)?;
         if k == "password" {
             password = Some(v.into_owned());
         } else {
@@ -189,7 +198,7 @@ pub fn parse(input: &str) -> Result<Parsed, String> {
             scheme: scheme.to_ascii_lowercase(),
             user: user.filter(|u| !u.is_empty()),
             hosts: hosts.to_string(),
-            path: decode(path, "database path")?,
+            path: decode(path, "database path", control)?,
             query: pairs,
         },
         password: password.filter(|p| !p.is_empty()),

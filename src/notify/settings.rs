@@ -5,7 +5,7 @@ use clap::Args;
 use secrecy::SecretString;
 use url::Url;
 
-use crate::input::{nonempty, read_secret_file, ConfigError};
+use crate::input::{no_control_chars, nonempty, read_secret_file, ConfigError};
 
 #[derive(Debug, Default, Clone, Args)]
 pub struct NotifyArgs {
@@ -348,9 +348,7 @@ impl NotifyArgs {
             })?
             .trim()
             .to_string();
-        if let Some(m) = crate::input::control_char(&host) {
-            return Err(ConfigError::var("SMTP_HOST", m));
-        }
+        no_control_chars("SMTP_HOST", &host)?;
         if host.contains(char::is_whitespace) {
             return Err(ConfigError::var(
                 "SMTP_HOST",
@@ -392,8 +390,8 @@ impl NotifyArgs {
             None => nonempty(&self.smtp_password).map(str::to_string),
         };
         let user = nonempty(&self.smtp_user).map(|s| s.trim().to_string());
-        if let Some(m) = user.as_deref().and_then(crate::input::control_char) {
-            return Err(ConfigError::var("SMTP_USER", m));
+        if let Some(u) = &user {
+            no_control_chars("SMTP_USER", u)?;
         }
         match (&user, &password) {
             (Some(_), None) => {
