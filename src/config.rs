@@ -445,7 +445,8 @@ fn check_remote(remote: &str) -> Result<(), ConfigError> {
 /// component of the remote; else every upload would fail after the whole dump was streamed.
 fn check_name_length(c: &Config) -> Result<(), ConfigError> {
     use chrono::TimeZone as _;
-    // The last second with a four-digit year: `{ts}` is 12 digits, wider than any real run.
+    // Late in year 9999: the year still has four digits in every zone, and `{ts}` has 12,
+    // more than any real run's.
     let widest = chrono::Utc
         .with_ymd_and_hms(9999, 12, 30, 23, 59, 59)
         .single()
