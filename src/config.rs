@@ -241,6 +241,14 @@ impl Config {
             (None, None) => RcloneConfig::Default,
         };
         let rclone_extra_args = split_words("RCLONE_EXTRA_ARGS", &a.rclone_extra_args)?;
+        if rclone_extra_args.iter().any(|w| w == "--") {
+            // dbstash ends rclone's flags with its own `--` before the paths: a second one
+            // would make them extra arguments, and every call fail.
+            return Err(ConfigError::var(
+                "RCLONE_EXTRA_ARGS",
+                "holds '--': give flags only (dbstash puts the paths after its own '--')",
+            ));
+        }
 
         let schedule = parse_schedule(nonempty(&a.backup_schedule).unwrap_or(defaults::SCHEDULE))?;
         if let Some(gap) = shortest_gap(&schedule) {

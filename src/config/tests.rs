@@ -798,6 +798,11 @@ fn control_characters_and_flags_are_refused_where_values_become_names_or_argumen
             "starts with '-'",
         ),
         (
+            "RCLONE_EXTRA_ARGS",
+            |a| a.rclone_extra_args = Some("--fast-list -- x".into()),
+            "holds '--'",
+        ),
+        (
             "DB_NAME",
             |a| a.db_name = Some("app\u{7}".into()),
             "control character \\u{7}",
