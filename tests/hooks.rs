@@ -310,3 +310,59 @@ fn a_tool_that_echoes_the_password_never_carries_it_into_logs_or_hooks() {
     assert!(error.contains("auth failed for password ***"), "{error}");
     assert!(!error.contains("hunter2-secret"), "{error}");
 }
+
+/// Wait until the process whose pid is in `file` is gone (or a zombie); fail after 5 s.
+fn assert_gone(file: &Path) {
+    let pid = std::fs::read_to_string(file).unwrap();
+    let stat = format!("/proc/{}/stat", pid.trim());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while std::fs::read_to_string(&stat).is_ok_and(|s| s.split_whitespace().nth(2) != Some("Z")) {
+        if Instant::now() > deadline {
+            unsafe { libc::kill(pid.trim().parse().unwrap(), libc::SIGKILL) };
+            panic!("{} ({}) outlived the hook", file.display(), pid.trim());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_process_that_leaves_the_hooks_group_neither_holds_up_the_run_nor_outlives_the_hook() {
+    if require("rclone", s3::INSTALL).is_none()
+        || require("setsid", "apt-get install -y util-linux").is_none()
+    {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    write_script(tmp.path(), "pg_dump", RECORDING_DUMP);
+    let remote = tmp.path().join("remote");
+    // A daemonizing command (setsid, `ssh -f`, a service start script) leaves the hook's
+    // process group and keeps the hook's stdout and stderr open.
+    let (out, _) = backup(tmp.path(), &remote)
+        .env(
+            "HOOK_PRE_BACKUP",
+            r#"setsid sh -c 'echo $$ > "$FAKE_DIR/escaped.pid"; exec sleep 300' &
+while [ ! -s "$FAKE_DIR/escaped.pid" ]; do sleep 0.05; done; echo pre hook done"#,
+        )
+        .run_within(Duration::from_secs(30));
+    out.assert_code(0);
+    single_backup(&remote, ".sql");
+    assert!(out.stderr.contains("pre hook done"), "{}", out.stderr);
+    assert_gone(&tmp.path().join("escaped.pid"));
+
+    // One that also cleared its environment cannot be found; the run still goes on.
+    let (out, _) = backup(tmp.path(), &remote)
+        .env(
+            "HOOK_POST_BACKUP",
+            r#"env -i setsid sh -c 'echo $$ > "$1/cleared.pid"; exec sleep 60' - "$FAKE_DIR" &
+while [ ! -s "$FAKE_DIR/cleared.pid" ]; do sleep 0.05; done"#,
+        )
+        .run_within(Duration::from_secs(30));
+    let cleared = std::fs::read_to_string(tmp.path().join("cleared.pid")).unwrap();
+    unsafe { libc::kill(cleared.trim().parse().unwrap(), libc::SIGKILL) };
+    out.assert_code(0);
+    assert!(
+        out.stderr.contains("left its process group"),
+        "{}",
+        out.stderr
+    );
+}
