@@ -366,3 +366,30 @@ while [ ! -s "$FAKE_DIR/cleared.pid" ]; do sleep 0.05; done"#,
         out.stderr
     );
 }
+
+#[test]
+fn a_hook_printing_a_huge_line_costs_no_memory() {
+    if require("rclone", s3::INSTALL).is_none() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    write_script(tmp.path(), "pg_dump", RECORDING_DUMP);
+    let remote = tmp.path().join("remote");
+    // 300 MB without a newline, then a normal line.
+    let (out, max_rss_kib) = backup(tmp.path(), &remote)
+        .env(
+            "HOOK_PRE_BACKUP",
+            "head -c 300000000 /dev/zero | tr '\\0' x; echo; echo second line",
+        )
+        .run_within(Duration::from_secs(60));
+    out.assert_code(0);
+    eprintln!("peak RSS with a 300 MB hook line: {max_rss_kib} KiB");
+    assert!(max_rss_kib < 200 * 1024, "peak RSS {max_rss_kib} KiB");
+    let long = out
+        .stderr
+        .lines()
+        .find(|l| l.contains("xxxxxxxx"))
+        .unwrap_or_else(|| panic!("{}", out.stderr));
+    assert!(long.len() < 5000 && long.contains('…'), "{}", long.len());
+    assert!(out.stderr.contains("second line"), "{}", out.stderr);
+}

@@ -205,33 +205,65 @@ fn check(hook: Hook, status: ExitStatus, tail: Vec<String>) -> anyhow::Result<()
     Err(ChildFailed::new(hook.var(), status, tail.join("\n")).into())
 }
 
-/// Log each line the hook prints; keep the last lines (for stderr's error message).
+/// Log each line the hook prints; keep the last lines (for stderr's error message). A line
+/// longer than [`MAX_LINE`] is cut, and the rest of it is read and dropped, not buffered.
 async fn log_lines(hook: Hook, stream: &'static str, r: impl AsyncRead + Unpin) -> Vec<String> {
-    let mut lines = BufReader::new(r).split(b'\n');
+    let mut r = BufReader::new(r);
     let mut tail = std::collections::VecDeque::new();
-    while let Ok(Some(raw)) = lines.next_segment().await {
-        let mut line = String::from_utf8_lossy(&raw)
-            .trim_end_matches('\r')
-            .to_string();
-        if line.len() > MAX_LINE {
-            let cut = (0..=MAX_LINE)
-                .rev()
-                .find(|&i| line.is_char_boundary(i))
-                .unwrap_or(0);
-            line.truncate(cut);
-            line.push('…');
+    let mut raw: Vec<u8> = Vec::new();
+    let mut cut = false;
+    loop {
+        let (used, end_of_line, eof) = match r.fill_buf().await {
+            Err(_) => (0, false, true),
+            Ok([]) => (0, false, true),
+            Ok(buf) => {
+                let (chunk, end_of_line) = match buf.iter().position(|b| *b == b'\n') {
+                    Some(i) => (&buf[..i], true),
+                    None => (buf, false),
+                };
+                // A few bytes past the limit, so a character cut at it can be told.
+                let room = (MAX_LINE + 4).saturating_sub(raw.len());
+                raw.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                cut |= chunk.len() > room;
+                (chunk.len() + usize::from(end_of_line), end_of_line, false)
+            }
+        };
+        r.consume(used);
+        if end_of_line || (eof && (!raw.is_empty() || cut)) {
+            let line = text(&raw, cut);
+            if stream == "stderr" {
+                warn!(hook = hook.name(), stream, "{line}");
+            } else {
+                info!(hook = hook.name(), stream, "{line}");
+            }
+            tail.push_back(line);
+            if tail.len() > TAIL_LINES {
+                tail.pop_front();
+            }
+            raw.clear();
+            cut = false;
         }
-        if stream == "stderr" {
-            warn!(hook = hook.name(), stream, "{line}");
-        } else {
-            info!(hook = hook.name(), stream, "{line}");
-        }
-        tail.push_back(line);
-        if tail.len() > TAIL_LINES {
-            tail.pop_front();
+        if eof {
+            break;
         }
     }
     tail.into()
+}
+
+/// One output line as logged: at most [`MAX_LINE`] bytes, `…` where it was cut.
+fn text(raw: &[u8], cut: bool) -> String {
+    let mut line = String::from_utf8_lossy(raw)
+        .trim_end_matches('\r')
+        .to_string();
+    if cut || line.len() > MAX_LINE {
+        let at = (0..=MAX_LINE.min(line.len()))
+            .rev()
+            .find(|&i| line.is_char_boundary(i))
+            .unwrap_or(0);
+        line.truncate(at);
+        line.push('…');
+    }
+    line
 }
 
 /// The post-backup hook: its failure (or a missing shell) is a warning, never a changed
