@@ -368,7 +368,7 @@ while [ ! -s "$FAKE_DIR/cleared.pid" ]; do sleep 0.05; done"#,
 }
 
 #[test]
-fn a_hook_printing_a_huge_line_costs_no_memory() {
+fn a_hook_printing_a_huge_line_costs_no_memory_and_its_lines_carry_the_run() {
     if require("rclone", s3::INSTALL).is_none() {
         return;
     }
@@ -391,5 +391,13 @@ fn a_hook_printing_a_huge_line_costs_no_memory() {
         .find(|l| l.contains("xxxxxxxx"))
         .unwrap_or_else(|| panic!("{}", out.stderr));
     assert!(long.len() < 5000 && long.contains('…'), "{}", long.len());
-    assert!(out.stderr.contains("second line"), "{}", out.stderr);
+    let second = out
+        .stderr
+        .lines()
+        .find(|l| l.contains("second line"))
+        .unwrap_or_else(|| panic!("{}", out.stderr));
+    // Like every line of a run: its engine, database and backup_id.
+    for field in ["engine=pg", "database=app", "backup_id="] {
+        assert!(second.contains(field), "{field} in {second}");
+    }
 }

@@ -52,6 +52,10 @@ fn a_long_backup_logs_its_progress() {
     assert!(progress[0].contains("rate="), "{}", progress[0]);
     assert!(progress[0].contains("elapsed="), "{}", progress[0]);
     assert!(progress[0].contains(" MiB so far"), "{}", progress[0]);
+    // Like every line of a run: its engine, database and backup_id.
+    for field in ["engine=pg", "database=app", "backup_id="] {
+        assert!(progress[0].contains(field), "{field} in {}", progress[0]);
+    }
 
     // 0 turns it off.
     let out = backup(tmp.path(), &remote)

@@ -11,7 +11,7 @@ use std::process::ExitStatus;
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt as _, AsyncRead, BufReader};
-use tracing::{info, warn};
+use tracing::{info, warn, Instrument as _};
 
 use crate::process::{self, ChildFailed};
 use crate::report::Report;
@@ -114,16 +114,22 @@ pub async fn run(hook: Hook, script: &str, vars: &[(&'static str, String)]) -> a
         _group: process::GroupGuard::new(child.id()),
         marker,
     };
-    let mut stdout = tokio::spawn(log_lines(
-        hook,
-        "stdout",
-        child.stdout.take().expect("stdout is piped"),
-    ));
-    let mut stderr = tokio::spawn(log_lines(
-        hook,
-        "stderr",
-        child.stderr.take().expect("stderr is piped"),
-    ));
+    let mut stdout = tokio::spawn(
+        log_lines(
+            hook,
+            "stdout",
+            child.stdout.take().expect("stdout is piped"),
+        )
+        .in_current_span(),
+    );
+    let mut stderr = tokio::spawn(
+        log_lines(
+            hook,
+            "stderr",
+            child.stderr.take().expect("stderr is piped"),
+        )
+        .in_current_span(),
+    );
     let status = child.wait().await?;
     // The hook is done: so is everything it started, which may still hold the pipes open.
     drop(strays);
