@@ -141,3 +141,53 @@ fn multi_line_tool_errors_read_as_indented_lines_in_text_and_one_field_in_json()
     let error = failed["error"].as_str().unwrap();
     assert!(error.contains("failed\n\tIs the server running"), "{error}");
 }
+
+#[test]
+fn a_password_with_quotes_and_backslashes_is_redacted_in_text_and_json_logs() {
+    if require("rclone", s3::INSTALL).is_none() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    // Both log formats escape `"` and `\` inside values: the escaped form must not slip by.
+    write_script(
+        tmp.path(),
+        "pg_dump",
+        r#"printf 'pg_dump: error: auth failed for %s\n' "$PGPASSWORD" >&2; exit 1"#,
+    );
+    let remote = tmp.path().join("remote");
+    for format in ["text", "json"] {
+        let out = backup(tmp.path(), &remote)
+            .env("DB_PASSWORD", r#"Kq"Zr\Wv9"#)
+            .env("LOG_FORMAT", format)
+            .run();
+        out.assert_code(1);
+        assert!(
+            !out.stderr.contains("Kq") && !out.stderr.contains("Wv9"),
+            "{format}:\n{}",
+            out.stderr
+        );
+        assert!(out.stderr.contains("auth failed for ***"), "{}", out.stderr);
+    }
+
+    // A password that is an everyday word is hidden in values; the log's structure (JSON
+    // keys such as backup_id) stays intact.
+    let out = backup(tmp.path(), &remote)
+        .env("DB_PASSWORD", "backup")
+        .env("LOG_FORMAT", "json")
+        .run();
+    out.assert_code(1);
+    let failed: serde_json::Value = out
+        .stderr
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["level"] == "error")
+        .unwrap_or_else(|| panic!("no error record:\n{}", out.stderr));
+    assert!(failed["backup_id"].is_string(), "{failed}");
+    assert!(
+        failed["error"]
+            .as_str()
+            .unwrap()
+            .contains("auth failed for ***"),
+        "{failed}"
+    );
+}
