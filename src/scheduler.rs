@@ -82,8 +82,14 @@ impl Outbox {
         tokio::spawn(async move { notifier.started().await })
     }
 
+    /// The run is over: its notifications go out. A start ping still unanswered by now is
+    /// abandoned, so the end of the run is announced within the notifier's bound (33 s) of
+    /// its end, not after the start ping's 33 s and then its own.
     pub fn finished(&mut self, start: Option<tokio::task::JoinHandle<()>>, report: Report) {
         while self.pending.try_join_next().is_some() {}
+        if let Some(start) = &start {
+            start.abort();
+        }
         let notifier = self.notifier.clone();
         self.pending.spawn(async move {
             if let Some(start) = start {

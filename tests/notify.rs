@@ -741,4 +741,32 @@ exit 1"#;
         );
         assert_no_secret("stderr", &out.stderr);
     }
+
+    #[test]
+    fn a_ping_url_that_never_answers_delays_the_exit_by_at_most_the_bound() {
+        if require("rclone", s3::INSTALL).is_none() {
+            return;
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let ping = Receiver::start(vec![Reply::Hang]);
+        let hook = Receiver::start(vec![Reply::Hang]);
+        let start = Instant::now();
+        let out = backup(tmp.path(), GOOD_DUMP)
+            .env("NOTIFY_PING_URL", ping.url(&format!("/ping/{TOKEN}")))
+            .env("NOTIFY_WEBHOOK_URL", hook.url(&format!("/hook/{TOKEN}")))
+            .env("NOTIFY_ON", "always")
+            .run();
+        let took = start.elapsed();
+        eprintln!("dbstash with a hanging ping URL and webhook exited after {took:?}");
+        out.assert_code(0);
+        // The start ping, unanswered when the run ends, must not push the end's 33 s back.
+        assert!(took < Duration::from_secs(45), "{took:?}");
+        let ends = ping
+            .requests()
+            .iter()
+            .filter(|r| r.path == format!("/ping/{TOKEN}"))
+            .count();
+        assert_eq!(ends, 3, "{:?}", ping.requests());
+        assert_eq!(hook.requests().len(), 3);
+    }
 }
