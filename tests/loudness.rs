@@ -106,6 +106,28 @@ fn a_boolean_flag_with_a_separate_value_gets_the_equals_form() {
         "{}",
         out.stderr
     );
+
+    // Without an engine subcommand (ENGINE set, as in the images) clap reads the value as a
+    // subcommand; after `check` it is taken for the engine. Both need the same hint.
+    for (args, flag) in [
+        (
+            vec!["--backup-compress", "false"],
+            "--backup-compress=false",
+        ),
+        (vec!["--dry-run", "no", "pg"], "--dry-run=no"),
+        (
+            vec!["check", "--backup-lock", "false"],
+            "--backup-lock=false",
+        ),
+        (
+            vec!["check", "--backup-checksum", "0", "pg"],
+            "--backup-checksum=0",
+        ),
+    ] {
+        let out = Dbstash::new().env("ENGINE", "pg").args(&args).run();
+        out.assert_code(2);
+        assert!(out.stderr.contains(flag), "{args:?}:\n{}", out.stderr);
+    }
 }
 
 #[test]
