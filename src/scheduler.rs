@@ -203,7 +203,10 @@ async fn daemon_loop(
 
     // `dbstash check` at start: a configuration that cannot work is reported now, not at the
     // first scheduled run hours later. The daemon keeps running (the database may come up
-    // later); /healthz answers 503 until a backup succeeds.
+    // later); /healthz answers 503 until a backup succeeds. It can take a minute (a remote or
+    // a database that never answers): a run due meanwhile starts when it is over, late rather
+    // than skipped.
+    let started = Utc::now();
     tokio::select! {
         sig = shutdown.recv() => {
             info!("{sig} received during the start-up check: exiting");
@@ -229,7 +232,7 @@ async fn daemon_loop(
         }
     }
 
-    let mut after = Utc::now();
+    let mut after = started;
     if cfg.on_start {
         attempt(cfg, shutdown, Some(&state), outbox).await;
         if shutdown.received.is_some() {
