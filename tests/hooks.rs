@@ -401,3 +401,52 @@ fn a_hook_printing_a_huge_line_costs_no_memory_and_its_lines_carry_the_run() {
         assert!(second.contains(field), "{field} in {second}");
     }
 }
+
+#[test]
+fn a_hooks_script_is_not_on_any_command_line() {
+    if require("rclone", s3::INSTALL).is_none() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    write_script(tmp.path(), "pg_dump", RECORDING_DUMP);
+    let remote = tmp.path().join("remote");
+    // A hook holding a credential (the dry run shows hooks as ***): /proc/PID/cmdline is
+    // world-readable, so the script must not be the shell's argument.
+    let hook = r#"PGPASSWORD=hook-s3cret-pw; echo $$ > "$FAKE_DIR/sh.pid"; sleep 2; echo ran > "$FAKE_DIR/hook.ran""#;
+    let child = Command::new(BIN)
+        .env_clear()
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                tmp.path().display(),
+                std::env::var("PATH").unwrap()
+            ),
+        )
+        .env("FAKE_DIR", tmp.path())
+        .env("ENGINE", "pg")
+        .env("DB_HOST", "127.0.0.1")
+        .env("DB_NAME", "app")
+        .env("BACKUP_SCHEDULE", "once")
+        .env("BACKUP_TEMP_DIR", tmp.path().join("work"))
+        .env("RCLONE_REMOTE", local_remote(&remote))
+        .env("HOOK_PRE_BACKUP", hook)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid_file = tmp.path().join("sh.pid");
+    wait_for("the hook to start", 10, || {
+        std::fs::read_to_string(&pid_file).is_ok_and(|p| p.ends_with('\n'))
+    });
+    let pid = std::fs::read_to_string(&pid_file).unwrap();
+    let cmdline = std::fs::read(format!("/proc/{}/cmdline", pid.trim())).unwrap();
+    let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(tmp.path().join("hook.ran").exists(), "{stderr}");
+    assert!(!cmdline.contains("hook-s3cret-pw"), "{cmdline}");
+    assert!(cmdline.starts_with("sh -c "), "{cmdline}");
+}

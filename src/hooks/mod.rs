@@ -92,6 +92,11 @@ pub fn pre_variables(report: &Report) -> Vec<(&'static str, String)> {
 /// as `ssh -f`), which a kill of the group misses.
 pub const MARKER: &str = "DBSTASH_HOOK_ID";
 
+/// The variable the hook's script travels in: `sh -c 'eval "$DBSTASH_HOOK_SCRIPT"'` runs it
+/// as `sh -c SCRIPT` would, but the script (which may hold a credential) is not on the
+/// shell's command line, which every user can read (`/proc/PID/cmdline`, `ps`).
+pub const SCRIPT: &str = "DBSTASH_HOOK_SCRIPT";
+
 /// How long the hook's output may stay open once the hook has exited and everything it
 /// started was killed: only a process that left the group and cleared its environment can
 /// still hold it, and the run does not wait for that one.
@@ -102,7 +107,10 @@ const OUTPUT_GRACE: Duration = Duration::from_secs(2);
 pub async fn run(hook: Hook, script: &str, vars: &[(&'static str, String)]) -> anyhow::Result<()> {
     let marker = uuid::Uuid::new_v4().simple().to_string();
     let mut cmd = process::command("sh");
-    cmd.arg("-c").arg(script).env(MARKER, &marker);
+    cmd.arg("-c")
+        .arg(format!("eval \"${SCRIPT}\""))
+        .env(SCRIPT, script)
+        .env(MARKER, &marker);
     for (k, v) in vars {
         cmd.env(k, v);
     }
