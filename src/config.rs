@@ -579,10 +579,12 @@ fn resolve_connection(
         Some(p) => match p.parse::<u16>() {
             Ok(n) if n > 0 => n,
             _ => {
-                return Err(ConfigError::var(
-                    "DB_PORT",
-                    format!("'{p}' is not a port (expected a number from 1 to 65535)"),
-                ))
+                let mut message =
+                    format!("'{p}' is not a port (expected a number from 1 to 65535)");
+                if let Some(note) = crate::input::service_link_note("DB_PORT", p) {
+                    message = format!("{message}; {note}");
+                }
+                return Err(ConfigError::var("DB_PORT", message));
             }
         },
     };

@@ -74,6 +74,24 @@ pub fn flag_of(var: &str) -> String {
     format!("--{}", var.to_ascii_lowercase().replace('_', "-"))
 }
 
+/// Kubernetes puts Docker-link variables for every Service of the namespace into a pod
+/// unless `enableServiceLinks: false`: a Service named `db` sets `DB_PORT=tcp://10.0.0.5:5432`,
+/// one named `smtp` sets `SMTP_PORT`. For an error about such a value: where it came from.
+pub fn service_link_note(var: &str, value: &str) -> Option<String> {
+    let service = var.strip_suffix("_PORT")?;
+    let (scheme, address) = value.trim().split_once("://")?;
+    let port = address.rsplit_once(':')?.1;
+    let link = matches!(scheme, "tcp" | "udp" | "sctp")
+        && !port.is_empty()
+        && port.bytes().all(|b| b.is_ascii_digit());
+    link.then(|| {
+        format!(
+            "Kubernetes sets it so for a Service named {}: set enableServiceLinks: false in the pod spec",
+            service.to_ascii_lowercase().replace('_', "-")
+        )
+    })
+}
+
 /// Treats an empty value like an unset one: compose files often write `VAR: ""`.
 pub fn nonempty(v: &Option<String>) -> Option<&str> {
     v.as_deref().filter(|s| !s.trim().is_empty())

@@ -54,15 +54,12 @@ pub fn run() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
-            // --help and --version exit 0; a parse error exits 2.
+            // --help and --version exit 0; a parse error exits 2. A boolean flag's separate
+            // value is an unexpected argument after an engine, an unknown subcommand without
+            // one (ENGINE set).
             let _ = e.print();
-            if e.kind() == clap::error::ErrorKind::UnknownArgument {
-                let args: Vec<String> = std::env::args_os()
-                    .map(|a| a.to_string_lossy().into_owned())
-                    .collect();
-                if let Some(hint) = cli::bool_flag_hint(&args) {
-                    eprintln!("\n{hint}");
-                }
+            if e.use_stderr() {
+                print_bool_flag_hint();
             }
             return ExitCode::from(e.exit_code() as u8);
         }
@@ -78,6 +75,8 @@ pub fn run() -> ExitCode {
         Ok(cfg) => cfg,
         Err(e) => {
             eprintln!("dbstash: invalid configuration: {e}");
+            // After `check`, a boolean flag's separate value is taken for the engine.
+            print_bool_flag_hint();
             return ExitCode::from(EXIT_BAD_CONFIG);
         }
     };
@@ -127,4 +126,15 @@ pub fn run() -> ExitCode {
     // blocking task still waiting (a DNS lookup that never answers) must not hold the exit.
     runtime.shutdown_timeout(RUNTIME_SHUTDOWN);
     code
+}
+
+/// `tip: … write --flag=false` when the command line holds a boolean flag followed by a
+/// separate value: the cause of the error just printed.
+fn print_bool_flag_hint() {
+    let args: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    if let Some(hint) = cli::bool_flag_hint(&args) {
+        eprintln!("\n{hint}");
+    }
 }

@@ -176,6 +176,15 @@ where
                 fields.push((k, v));
             }
         }
+        // Secrets are replaced in the values themselves, before a format escapes them (a `"`
+        // or `\` in a password reads `\"` or `\\` in both formats), and without touching the
+        // record's own structure (keys such as `backup_id`, whatever the password is).
+        let message = crate::redact::redact(&message);
+        for (_, v) in fields.iter_mut() {
+            if let Value::String(s) = v {
+                *s = crate::redact::redact(s);
+            }
+        }
         let time = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         let level = event.metadata().level().as_str().to_ascii_lowercase();
         let line = match self.format {
@@ -191,7 +200,6 @@ where
             }
             LogFormat::Text => text_line(&time, &level, &message, fields),
         };
-        let line = crate::redact::redact(&line);
         let write = || {
             let mut err = std::io::stderr().lock();
             let _ = writeln!(err, "{line}");

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tracing::info;
+use tracing::{info, Instrument as _};
 
 /// How progress is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,7 +46,7 @@ impl Progress {
             Display::Off => None,
             Display::Log(every) => {
                 let bytes = bytes.clone();
-                Some(tokio::spawn(async move {
+                let report = async move {
                     let mut tick =
                         tokio::time::interval_at(tokio::time::Instant::now() + every, every);
                     loop {
@@ -60,7 +60,9 @@ impl Progress {
                             human_bytes(n)
                         );
                     }
-                }))
+                };
+                // In the run's span: the lines carry its engine, database and backup_id.
+                Some(tokio::spawn(report.in_current_span()))
             }
             Display::Live => {
                 let bytes = bytes.clone();

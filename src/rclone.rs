@@ -123,11 +123,13 @@ pub fn control_limit(extra_args: &[String], env_timeout: Option<&str>) -> Option
     }
     let t = match timeout.as_deref().map(str::trim) {
         None => CONTROL_TIMEOUT,
-        Some("0" | "0s" | "off") => return None,
-        Some(t) => crate::input::parse_duration(t)
-            .ok()
-            .flatten()
-            .unwrap_or(CONTROL_TIMEOUT),
+        Some("off") => return None,
+        Some(t) => match crate::input::parse_duration(t) {
+            Ok(Some(t)) => t,
+            // Zero in any unit (0, 0s, 0m): rclone's timeouts are off.
+            Ok(None) => return None,
+            Err(_) => CONTROL_TIMEOUT,
+        },
     };
     Some((t * CONTROL_LIMIT_FACTOR).max(MIN_CONTROL_LIMIT))
 }
@@ -803,11 +805,14 @@ mod tests {
             secs(60),
             "at least 60 s"
         );
-        assert_eq!(
-            control_limit(&args("--timeout 0"), None),
-            None,
-            "timeouts off: ours too"
-        );
+        for off in ["0", "0s", "0m", "0ms", "0h0m", "off"] {
+            assert_eq!(
+                control_limit(&args(&format!("--timeout {off}")), None),
+                None,
+                "--timeout {off}: timeouts off, ours too"
+            );
+        }
+        assert_eq!(control_limit(&[], Some("0m")), None);
         assert_eq!(
             control_limit(&args("--timeout 1.5m"), None),
             secs(60),

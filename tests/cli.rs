@@ -100,6 +100,9 @@ fn invalid_configuration_exits_2_with_one_line() {
         (&["pg"], &[("SMTP_HOST", "mail")], "NOTIFY_EMAIL_TO (--notify-email-to): not set, but SMTP_HOST is"),
         (&["pg"], &[("BACKUP_PROGRESS_INTERVAL", "often")], "BACKUP_PROGRESS_INTERVAL (--backup-progress-interval): 'often' is not a duration"),
         (&["pg"], &[("HEALTH_ADDR", "8080")], "HEALTH_ADDR (--health-addr): '8080' is not an address"),
+        // Kubernetes service links: a Service named db or smtp in the namespace.
+        (&["pg"], &[("DB_PORT", "tcp://10.0.0.5:5432")], "DB_PORT (--db-port): 'tcp://10.0.0.5:5432' is not a port (expected a number from 1 to 65535); Kubernetes sets it so for a Service named db: set enableServiceLinks: false in the pod spec"),
+        (&["pg"], &[("SMTP_PORT", "tcp://10.0.0.7:25")], "NOTIFY_EMAIL_TO (--notify-email-to): not set, but SMTP_PORT is: set the recipients too, or unset those; SMTP_PORT 'tcp://10.0.0.7:25': Kubernetes sets it so for a Service named smtp: set enableServiceLinks: false in the pod spec"),
     ];
     for (args, env, want) in cases {
         let mut cmd = Dbstash::new().args(*args);

@@ -78,6 +78,16 @@ fn result(out: &std::process::Output) -> (Option<i32>, String) {
 }
 
 fn start(schedule: &str, dump: &str, extra_env: &[(&str, &str)]) -> Option<Daemon> {
+    start_with_psql(schedule, dump, "echo 1", extra_env)
+}
+
+/// [`start`] with `psql` (the start-up check's login) as given.
+fn start_with_psql(
+    schedule: &str,
+    dump: &str,
+    psql: &str,
+    extra_env: &[(&str, &str)],
+) -> Option<Daemon> {
     require("rclone", s3::INSTALL)?;
     let tmp = tempfile::tempdir().unwrap();
     let fake = tmp.path().join("bin");
@@ -91,7 +101,7 @@ fn start(schedule: &str, dump: &str, extra_env: &[(&str, &str)]) -> Option<Daemo
             "if [ \"$1\" = --version ]; then echo 'pg_dump (PostgreSQL) 15'; exit 0; fi\n{dump}"
         ),
     );
-    write_script(&fake, "psql", "echo 1");
+    write_script(&fake, "psql", psql);
     let remote = tmp.path().join("remote");
     let port = free_port();
     let mut cmd = Command::new(BIN);
@@ -621,4 +631,16 @@ fn runs_due_during_a_long_backup_are_skipped_with_a_warning() {
         stderr.contains("scheduled runs skipped: the previous backup was still running"),
         "{stderr}"
     );
+}
+
+#[test]
+fn a_run_due_while_the_start_up_check_runs_is_taken_late_not_skipped() {
+    // Once a day, 3 s from now; the start-up check's login takes 6 s (a database slow to
+    // answer, a login timing out).
+    let at = chrono::Utc::now() + chrono::Duration::seconds(3);
+    let schedule = at.format("%S %M %H * * *").to_string();
+    let Some(d) = start_with_psql(&schedule, TOGGLED_DUMP, "sleep 6; echo 1", &[]) else {
+        return;
+    };
+    wait_until("the day's backup", 30, || !d.backups().is_empty());
 }

@@ -310,3 +310,143 @@ fn a_tool_that_echoes_the_password_never_carries_it_into_logs_or_hooks() {
     assert!(error.contains("auth failed for password ***"), "{error}");
     assert!(!error.contains("hunter2-secret"), "{error}");
 }
+
+/// Wait until the process whose pid is in `file` is gone (or a zombie); fail after 5 s.
+fn assert_gone(file: &Path) {
+    let pid = std::fs::read_to_string(file).unwrap();
+    let stat = format!("/proc/{}/stat", pid.trim());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while std::fs::read_to_string(&stat).is_ok_and(|s| s.split_whitespace().nth(2) != Some("Z")) {
+        if Instant::now() > deadline {
+            unsafe { libc::kill(pid.trim().parse().unwrap(), libc::SIGKILL) };
+            panic!("{} ({}) outlived the hook", file.display(), pid.trim());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_process_that_leaves_the_hooks_group_neither_holds_up_the_run_nor_outlives_the_hook() {
+    if require("rclone", s3::INSTALL).is_none()
+        || require("setsid", "apt-get install -y util-linux").is_none()
+    {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    write_script(tmp.path(), "pg_dump", RECORDING_DUMP);
+    let remote = tmp.path().join("remote");
+    // A daemonizing command (setsid, `ssh -f`, a service start script) leaves the hook's
+    // process group and keeps the hook's stdout and stderr open.
+    let (out, _) = backup(tmp.path(), &remote)
+        .env(
+            "HOOK_PRE_BACKUP",
+            r#"setsid sh -c 'echo $$ > "$FAKE_DIR/escaped.pid"; exec sleep 300' &
+while [ ! -s "$FAKE_DIR/escaped.pid" ]; do sleep 0.05; done; echo pre hook done"#,
+        )
+        .run_within(Duration::from_secs(30));
+    out.assert_code(0);
+    single_backup(&remote, ".sql");
+    assert!(out.stderr.contains("pre hook done"), "{}", out.stderr);
+    assert_gone(&tmp.path().join("escaped.pid"));
+
+    // One that also cleared its environment cannot be found; the run still goes on.
+    let (out, _) = backup(tmp.path(), &remote)
+        .env(
+            "HOOK_POST_BACKUP",
+            r#"env -i setsid sh -c 'echo $$ > "$1/cleared.pid"; exec sleep 60' - "$FAKE_DIR" &
+while [ ! -s "$FAKE_DIR/cleared.pid" ]; do sleep 0.05; done"#,
+        )
+        .run_within(Duration::from_secs(30));
+    let cleared = std::fs::read_to_string(tmp.path().join("cleared.pid")).unwrap();
+    unsafe { libc::kill(cleared.trim().parse().unwrap(), libc::SIGKILL) };
+    out.assert_code(0);
+    assert!(
+        out.stderr.contains("left its process group"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_hook_printing_a_huge_line_costs_no_memory_and_its_lines_carry_the_run() {
+    if require("rclone", s3::INSTALL).is_none() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    write_script(tmp.path(), "pg_dump", RECORDING_DUMP);
+    let remote = tmp.path().join("remote");
+    // 300 MB without a newline, then a normal line.
+    let (out, max_rss_kib) = backup(tmp.path(), &remote)
+        .env(
+            "HOOK_PRE_BACKUP",
+            "head -c 300000000 /dev/zero | tr '\\0' x; echo; echo second line",
+        )
+        .run_within(Duration::from_secs(60));
+    out.assert_code(0);
+    eprintln!("peak RSS with a 300 MB hook line: {max_rss_kib} KiB");
+    assert!(max_rss_kib < 200 * 1024, "peak RSS {max_rss_kib} KiB");
+    let long = out
+        .stderr
+        .lines()
+        .find(|l| l.contains("xxxxxxxx"))
+        .unwrap_or_else(|| panic!("{}", out.stderr));
+    assert!(long.len() < 5000 && long.contains('…'), "{}", long.len());
+    let second = out
+        .stderr
+        .lines()
+        .find(|l| l.contains("second line"))
+        .unwrap_or_else(|| panic!("{}", out.stderr));
+    // Like every line of a run: its engine, database and backup_id.
+    for field in ["engine=pg", "database=app", "backup_id="] {
+        assert!(second.contains(field), "{field} in {second}");
+    }
+}
+
+#[test]
+fn a_hooks_script_is_not_on_any_command_line() {
+    if require("rclone", s3::INSTALL).is_none() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    write_script(tmp.path(), "pg_dump", RECORDING_DUMP);
+    let remote = tmp.path().join("remote");
+    // A hook holding a credential (the dry run shows hooks as ***): /proc/PID/cmdline is
+    // world-readable, so the script must not be the shell's argument.
+    let hook = r#"PGPASSWORD=hook-s3cret-pw; echo $$ > "$FAKE_DIR/sh.pid"; sleep 2; echo ran > "$FAKE_DIR/hook.ran""#;
+    let child = Command::new(BIN)
+        .env_clear()
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                tmp.path().display(),
+                std::env::var("PATH").unwrap()
+            ),
+        )
+        .env("FAKE_DIR", tmp.path())
+        .env("ENGINE", "pg")
+        .env("DB_HOST", "127.0.0.1")
+        .env("DB_NAME", "app")
+        .env("BACKUP_SCHEDULE", "once")
+        .env("BACKUP_TEMP_DIR", tmp.path().join("work"))
+        .env("RCLONE_REMOTE", local_remote(&remote))
+        .env("HOOK_PRE_BACKUP", hook)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid_file = tmp.path().join("sh.pid");
+    wait_for("the hook to start", 10, || {
+        std::fs::read_to_string(&pid_file).is_ok_and(|p| p.ends_with('\n'))
+    });
+    let pid = std::fs::read_to_string(&pid_file).unwrap();
+    let cmdline = std::fs::read(format!("/proc/{}/cmdline", pid.trim())).unwrap();
+    let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(tmp.path().join("hook.ran").exists(), "{stderr}");
+    assert!(!cmdline.contains("hook-s3cret-pw"), "{cmdline}");
+    assert!(cmdline.starts_with("sh -c "), "{cmdline}");
+}

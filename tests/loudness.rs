@@ -52,6 +52,10 @@ fn a_long_backup_logs_its_progress() {
     assert!(progress[0].contains("rate="), "{}", progress[0]);
     assert!(progress[0].contains("elapsed="), "{}", progress[0]);
     assert!(progress[0].contains(" MiB so far"), "{}", progress[0]);
+    // Like every line of a run: its engine, database and backup_id.
+    for field in ["engine=pg", "database=app", "backup_id="] {
+        assert!(progress[0].contains(field), "{field} in {}", progress[0]);
+    }
 
     // 0 turns it off.
     let out = backup(tmp.path(), &remote)
@@ -102,6 +106,28 @@ fn a_boolean_flag_with_a_separate_value_gets_the_equals_form() {
         "{}",
         out.stderr
     );
+
+    // Without an engine subcommand (ENGINE set, as in the images) clap reads the value as a
+    // subcommand; after `check` it is taken for the engine. Both need the same hint.
+    for (args, flag) in [
+        (
+            vec!["--backup-compress", "false"],
+            "--backup-compress=false",
+        ),
+        (vec!["--dry-run", "no", "pg"], "--dry-run=no"),
+        (
+            vec!["check", "--backup-lock", "false"],
+            "--backup-lock=false",
+        ),
+        (
+            vec!["check", "--backup-checksum", "0", "pg"],
+            "--backup-checksum=0",
+        ),
+    ] {
+        let out = Dbstash::new().env("ENGINE", "pg").args(&args).run();
+        out.assert_code(2);
+        assert!(out.stderr.contains(flag), "{args:?}:\n{}", out.stderr);
+    }
 }
 
 #[test]
@@ -136,4 +162,54 @@ fn multi_line_tool_errors_read_as_indented_lines_in_text_and_one_field_in_json()
         .unwrap_or_else(|| panic!("no failure record:\n{}", out.stderr));
     let error = failed["error"].as_str().unwrap();
     assert!(error.contains("failed\n\tIs the server running"), "{error}");
+}
+
+#[test]
+fn a_password_with_quotes_and_backslashes_is_redacted_in_text_and_json_logs() {
+    if require("rclone", s3::INSTALL).is_none() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    // Both log formats escape `"` and `\` inside values: the escaped form must not slip by.
+    write_script(
+        tmp.path(),
+        "pg_dump",
+        r#"printf 'pg_dump: error: auth failed for %s\n' "$PGPASSWORD" >&2; exit 1"#,
+    );
+    let remote = tmp.path().join("remote");
+    for format in ["text", "json"] {
+        let out = backup(tmp.path(), &remote)
+            .env("DB_PASSWORD", r#"Kq"Zr\Wv9"#)
+            .env("LOG_FORMAT", format)
+            .run();
+        out.assert_code(1);
+        assert!(
+            !out.stderr.contains("Kq") && !out.stderr.contains("Wv9"),
+            "{format}:\n{}",
+            out.stderr
+        );
+        assert!(out.stderr.contains("auth failed for ***"), "{}", out.stderr);
+    }
+
+    // A password that is an everyday word is hidden in values; the log's structure (JSON
+    // keys such as backup_id) stays intact.
+    let out = backup(tmp.path(), &remote)
+        .env("DB_PASSWORD", "backup")
+        .env("LOG_FORMAT", "json")
+        .run();
+    out.assert_code(1);
+    let failed: serde_json::Value = out
+        .stderr
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["level"] == "error")
+        .unwrap_or_else(|| panic!("no error record:\n{}", out.stderr));
+    assert!(failed["backup_id"].is_string(), "{failed}");
+    assert!(
+        failed["error"]
+            .as_str()
+            .unwrap()
+            .contains("auth failed for ***"),
+        "{failed}"
+    );
 }

@@ -303,6 +303,53 @@ async fn a_4xx_is_not_retried_and_its_echo_of_the_url_is_not_logged() {
 }
 
 #[tokio::test]
+async fn credentials_in_the_url_stay_out_of_the_log_when_the_receiver_echoes_the_request() {
+    // A receiver (or a proxy in front of it) answering an error with the request it got:
+    // the Basic credentials reqwest made of the URL's user:password, and the password.
+    let (user, password) = ("hookuser", "Pa55-in-url");
+    let basic = {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+    };
+    let rx = Receiver::start(vec![Reply::Status(
+        400,
+        format!("bad request: authorization: Basic {basic}; password {password}"),
+    )]);
+    let (logs, _guard) = Logs::capture();
+    for (webhook_url, ping_url) in [
+        (
+            Some(format!(
+                "http://{user}:{password}@127.0.0.1:{}/hook",
+                rx.port
+            )),
+            None,
+        ),
+        (
+            None,
+            Some(format!("http://{user}:{password}@127.0.0.1:{}/p", rx.port)),
+        ),
+    ] {
+        let n = Notifier::new(&settings(|a| {
+            a.notify_webhook_url = webhook_url;
+            a.notify_ping_url = ping_url;
+        }))
+        .unwrap();
+        n.finished(&failure()).await;
+    }
+    assert_eq!(rx.requests().len(), 2);
+    assert_eq!(
+        rx.requests()[0].header("authorization"),
+        Some(format!("Basic {basic}").as_str())
+    );
+    let warn = logs.at("WARN");
+    assert_eq!(warn.len(), 2, "{}", logs.all());
+    for w in warn {
+        assert!(w.contains("HTTP 400 Bad Request: bad request"), "{w}");
+        assert!(!w.contains(&basic) && !w.contains(password), "{w}");
+    }
+}
+
+#[tokio::test]
 async fn receivers_that_never_answer_cost_at_most_the_bound_together() {
     let hook = Receiver::start(vec![Reply::Hang]);
     let ping = Receiver::start(vec![Reply::Hang]);
@@ -740,5 +787,33 @@ exit 1"#;
             out.stderr
         );
         assert_no_secret("stderr", &out.stderr);
+    }
+
+    #[test]
+    fn a_ping_url_that_never_answers_delays_the_exit_by_at_most_the_bound() {
+        if require("rclone", s3::INSTALL).is_none() {
+            return;
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let ping = Receiver::start(vec![Reply::Hang]);
+        let hook = Receiver::start(vec![Reply::Hang]);
+        let start = Instant::now();
+        let out = backup(tmp.path(), GOOD_DUMP)
+            .env("NOTIFY_PING_URL", ping.url(&format!("/ping/{TOKEN}")))
+            .env("NOTIFY_WEBHOOK_URL", hook.url(&format!("/hook/{TOKEN}")))
+            .env("NOTIFY_ON", "always")
+            .run();
+        let took = start.elapsed();
+        eprintln!("dbstash with a hanging ping URL and webhook exited after {took:?}");
+        out.assert_code(0);
+        // The start ping, unanswered when the run ends, must not push the end's 33 s back.
+        assert!(took < Duration::from_secs(45), "{took:?}");
+        let ends = ping
+            .requests()
+            .iter()
+            .filter(|r| r.path == format!("/ping/{TOKEN}"))
+            .count();
+        assert_eq!(ends, 3, "{:?}", ping.requests());
+        assert_eq!(hook.requests().len(), 3);
     }
 }

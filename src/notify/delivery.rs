@@ -134,12 +134,24 @@ pub fn origin(url: &Url) -> String {
 }
 
 /// `text` (a receiver's answer, for the log) with every part of `url` that could be secret
-/// removed: the whole URL, its path and query, and each longer path segment. Some servers
-/// echo the request line ("Cannot POST /hooks/<token>").
+/// removed: the whole URL, its path and query, each longer path segment, and a password in
+/// it, also as the Basic credentials the request carried it in. Some servers echo the request
+/// line ("Cannot POST /hooks/<token>"), some the whole request.
 pub fn scrub(text: &str, url: &Url) -> String {
     let mut secrets: Vec<String> = vec![url.as_str().to_string(), url.path().to_string()];
     if let Some(q) = url.query() {
         secrets.push(q.to_string());
+    }
+    if let Some(password) = url.password() {
+        use base64::Engine as _;
+        let decode = |s: &str| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        };
+        let (user, plain) = (decode(url.username()), decode(password));
+        secrets.push(base64::engine::general_purpose::STANDARD.encode(format!("{user}:{plain}")));
+        secrets.extend([password.to_string(), plain]);
     }
     if let Some(segments) = url.path_segments() {
         secrets.extend(segments.filter(|s| s.len() >= 6).map(str::to_string));

@@ -5,7 +5,7 @@ use clap::Args;
 use secrecy::SecretString;
 use url::Url;
 
-use crate::input::{no_control_chars, nonempty, read_secret_file, ConfigError};
+use crate::input::{no_control_chars, nonempty, read_secret_file, service_link_note, ConfigError};
 
 #[derive(Debug, Default, Clone, Args)]
 pub struct NotifyArgs {
@@ -308,13 +308,16 @@ impl NotifyArgs {
                         .map(|(k, _)| *k),
                 )
                 .collect();
-                return Err(ConfigError::var(
-                    "NOTIFY_EMAIL_TO",
-                    format!(
-                        "not set, but {} is: set the recipients too, or unset those",
-                        set.join(", ")
-                    ),
-                ));
+                let mut message = format!(
+                    "not set, but {} is: set the recipients too, or unset those",
+                    set.join(", ")
+                );
+                if let Some(note) = nonempty(&self.smtp_port)
+                    .and_then(|p| service_link_note("SMTP_PORT", p).map(|n| (p, n)))
+                {
+                    message = format!("{message}; SMTP_PORT '{}': {}", note.0, note.1);
+                }
+                return Err(ConfigError::var("NOTIFY_EMAIL_TO", message));
             }
             return Ok(None);
         };
@@ -378,10 +381,11 @@ impl NotifyArgs {
             Some(s) => match s.trim().parse::<u16>() {
                 Ok(p) if p > 0 => p,
                 _ => {
-                    return Err(ConfigError::var(
-                        "SMTP_PORT",
-                        format!("'{s}' is not a port (expected 1-65535)"),
-                    ))
+                    let mut message = format!("'{s}' is not a port (expected 1-65535)");
+                    if let Some(note) = service_link_note("SMTP_PORT", s) {
+                        message = format!("{message}; {note}");
+                    }
+                    return Err(ConfigError::var("SMTP_PORT", message));
                 }
             },
         };

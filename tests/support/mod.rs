@@ -248,6 +248,61 @@ impl Dbstash {
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         }
     }
+
+    /// [`Dbstash::run`] for a run that might hang: SIGKILLed after `limit`, then the test
+    /// fails with what it printed. Also returns the peak RSS of dbstash and the children it
+    /// waited for (`ru_maxrss`, KiB).
+    // Reaped by `wait4` (for its resource usage), which clippy cannot see.
+    #[allow(clippy::zombie_processes)]
+    pub fn run_within(mut self, limit: Duration) -> (Output, u64) {
+        use std::io::Read as _;
+        let mut child = self
+            .cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run dbstash");
+        let read = |mut r: Box<dyn std::io::Read + Send>| {
+            std::thread::spawn(move || {
+                let mut s = Vec::new();
+                let _ = r.read_to_end(&mut s);
+                String::from_utf8_lossy(&s).into_owned()
+            })
+        };
+        let stdout = read(Box::new(child.stdout.take().unwrap()));
+        let stderr = read(Box::new(child.stderr.take().unwrap()));
+        let pid = child.id() as libc::pid_t;
+        let deadline = Instant::now() + limit;
+        let mut killed = false;
+        let (status, usage) = loop {
+            let mut status = 0;
+            let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+            let r = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
+            if r == pid {
+                break (status, usage);
+            }
+            if !killed && Instant::now() > deadline {
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+                killed = true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let out = Output {
+            code: if libc::WIFEXITED(status) {
+                libc::WEXITSTATUS(status)
+            } else {
+                -1
+            },
+            stdout: stdout.join().unwrap(),
+            stderr: stderr.join().unwrap(),
+        };
+        assert!(
+            !killed,
+            "dbstash did not exit within {limit:?}\n--- stderr\n{}",
+            out.stderr
+        );
+        (out, usage.ru_maxrss as u64)
+    }
 }
 
 /// The last component of a path, as a string.
