@@ -80,7 +80,7 @@ pub enum RcloneConfig {
     Default,
     /// `RCLONE_CONFIG_FILE`.
     File(PathBuf),
-    /// Decoded `RCLONE_CONFIG`: written to a 0600 temp file at run time.
+    /// Decoded `RCLONE_CONFIG`: handed to rclone as a 0600 memory file at run time.
     Inline(SecretString),
 }
 
@@ -930,12 +930,12 @@ pub fn describe(c: &Config) -> Vec<(&'static str, String)> {
         "NOTIFY_EMAIL_TO",
         match &c.notify.email {
             Some(e) => format!(
-                "{} (from {}, via {}:{} {:?}{})",
+                "{} (from {}, via {}:{} SMTP_TLS={}{})",
                 e.to.join(", "),
                 e.from,
                 e.host,
                 e.port,
-                e.tls,
+                e.tls.as_str(),
                 if e.user.is_some() { ", with login" } else { "" }
             ),
             None => set(false),

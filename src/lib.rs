@@ -45,6 +45,30 @@ pub const EXIT_BAD_CONFIG: u8 = 2;
 /// How long the exit waits for leftover blocking tasks.
 const RUNTIME_SHUTDOWN: std::time::Duration = std::time::Duration::from_secs(1);
 
+/// A panic is a bug. It is logged like any error (in the configured format, redacted) and
+/// ends the whole process with 101, whichever thread it hit: a daemon must never go on
+/// half-alive with its health server or a notification task silently gone. The children
+/// end with it (`PR_SET_PDEATHSIG` and the watchdog), as after any crash.
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        tracing::error!(
+            location = %info.location().map(|l| l.to_string()).unwrap_or_default(),
+            "internal error, a bug in dbstash (please report it): {}; exiting",
+            panic_message(info.payload())
+        );
+        std::process::exit(101);
+    }));
+}
+
+/// The text a panic was raised with.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".to_string())
+}
+
 pub fn run() -> ExitCode {
     // The watchdog dbstash starts for itself (see `process`): no user command, so not in the
     // CLI, its help or its completions.
@@ -82,6 +106,7 @@ pub fn run() -> ExitCode {
     };
     cfg.register_secrets();
     logging::init(cfg.log_level, cfg.log_format);
+    install_panic_hook();
     health::server::raise_nofile_limit();
     for w in &cfg.warnings {
         tracing::warn!(engine = cfg.engine.key(), database = cfg.db_label(), "{w}");
@@ -136,5 +161,19 @@ fn print_bool_flag_hint() {
         .collect();
     if let Some(hint) = cli::bool_flag_hint(&args) {
         eprintln!("\n{hint}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn panic_messages_are_read_from_either_payload_type() {
+        let s = std::panic::catch_unwind(|| panic!("plain")).unwrap_err();
+        assert_eq!(super::panic_message(s.as_ref()), "plain");
+        let n = 7;
+        let f = std::panic::catch_unwind(|| panic!("formatted {n}")).unwrap_err();
+        assert_eq!(super::panic_message(f.as_ref()), "formatted 7");
+        let o = std::panic::catch_unwind(|| std::panic::panic_any(3u8)).unwrap_err();
+        assert_eq!(super::panic_message(o.as_ref()), "(no message)");
     }
 }

@@ -167,7 +167,7 @@ impl Rclone {
             RcloneConfig::File(p) => argv.extend(["--config".into(), p.display().to_string()]),
             RcloneConfig::Inline(_) => argv.extend([
                 "--config".into(),
-                "<0600 temp file from RCLONE_CONFIG>".into(),
+                "<0600 memory file from RCLONE_CONFIG>".into(),
             ]),
         }
         argv.push(subcommand.to_string());

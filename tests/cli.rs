@@ -268,7 +268,7 @@ fn dry_run_prints_the_plan_redacted_and_runs_nothing() {
     let s = &out.stdout;
     for needle in [
         "PGPASSWORD=*** pg_dump --no-password --format=custom '--dbname=postgresql://app@db:5432/shop?sslmode=require'",
-        "rclone --config '<0600 temp file from RCLONE_CONFIG>' rcat ",
+        "rclone --config '<0600 memory file from RCLONE_CONFIG>' rcat ",
         "secret_access_key=***:bucket/shop-",
         ".dump.sha256",
         "Asia/Kolkata",

@@ -468,7 +468,7 @@ fn sslpassword_in_the_uri_reaches_libpq_through_a_service_file() {
     out.assert_code(0);
     assert!(!out.stderr.contains("Key-Pass-9"), "{}", out.stderr);
     assert!(
-        out.stderr.contains("PGSERVICEFILE=<0600 temp file>"),
+        out.stderr.contains("PGSERVICEFILE=<0600 memory file>"),
         "{}",
         out.stderr
     );

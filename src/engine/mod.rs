@@ -115,7 +115,7 @@ impl fmt::Display for DumpCommand {
             ..
         }) = &self.secret_file
         {
-            write!(f, "{var}=<0600 temp file> ")?;
+            write!(f, "{var}=<0600 memory file> ")?;
         }
         f.write_str(&quote(&self.program))?;
         if let Some(SecretFile {
@@ -123,7 +123,7 @@ impl fmt::Display for DumpCommand {
             ..
         }) = &self.secret_file
         {
-            write!(f, " {flag}<0600 temp file>")?;
+            write!(f, " {flag}<0600 memory file>")?;
         }
         for a in redact_args(&self.args) {
             write!(f, " {}", quote(&a))?;

@@ -436,7 +436,7 @@ fn displayed_commands_hide_every_secret() {
     });
     assert_eq!(
         c.engine().dump_command(&c).to_string(),
-        "mongodump --config=<0600 temp file> --archive --db=shop"
+        "mongodump --config=<0600 memory file> --archive --db=shop"
     );
 }
 

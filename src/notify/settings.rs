@@ -170,6 +170,17 @@ pub enum SmtpTls {
     None,
 }
 
+impl SmtpTls {
+    /// The value as SMTP_TLS spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SmtpTls::StartTls => "starttls",
+            SmtpTls::Tls => "tls",
+            SmtpTls::None => "none",
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Email {
     pub to: Vec<String>,
