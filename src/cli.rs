@@ -58,11 +58,28 @@ pub enum Command {
     Man,
     /// Check the configuration without taking a backup: the dump tool and rclone (with versions), the remote, and a database connection with the dump's own credentials. Exit 0 all ok, 1 a step failed, 2 bad configuration
     Check(ToolArgs),
+    /// List this configuration's backups on the remote, newest first: name, time, size, checksum state (ok, or incomplete without its .sha256)
+    List(crate::restore::settings::ListArgs),
+    /// Restore a backup (latest, or --backup NAME) into the database, checking its SHA-256 first; refuses a database that has tables unless --drop-existing or --force
+    Restore(crate::restore::settings::RestoreArgs),
+    /// Download a backup and check its checksum and that the dump is complete, without restoring it. Exit 0 or 1
+    Verify(crate::restore::settings::VerifyArgs),
     /// Probe this process's own /healthz (HEALTH_ADDR) and exit 0 when healthy, 1 otherwise; always 0 with BACKUP_SCHEDULE=once. For Docker's HEALTHCHECK: needs no curl or wget
     Healthcheck,
 }
 
 impl Command {
+    /// The engine and flags of a tool command that works on one backup configuration.
+    pub fn tool(&self) -> Option<&ToolArgs> {
+        match self {
+            Command::Check(t) => Some(t),
+            Command::List(a) => Some(&a.tool),
+            Command::Restore(a) => Some(&a.tool),
+            Command::Verify(a) => Some(&a.tool),
+            _ => None,
+        }
+    }
+
     /// The engine subcommand, if this is one.
     pub fn engine(&self) -> Option<&EngineCommand> {
         match self {
@@ -405,6 +422,9 @@ pub struct CommonArgs {
         help_heading = "Safety & reliability"
     )]
     pub backup_lock_file: Option<String>,
+    /// After each backup, download it again and verify its checksum and completeness (as `dbstash verify`); a failed verification fails the run [default: false]
+    #[arg(long, env = "VERIFY_AFTER_BACKUP", hide_env_values = true, global = true, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", help_heading = "Safety & reliability")]
+    pub verify_after_backup: Option<String>,
     /// How often a running backup logs its progress (bytes, rate, elapsed), e.g. 30s or 5m; 0 turns it off [default: 1m]
     #[arg(
         long,

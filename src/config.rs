@@ -129,6 +129,8 @@ pub struct Config {
     pub hooks: Hooks,
     /// How often a running backup logs its progress; `None`: never.
     pub progress_interval: Option<Duration>,
+    /// VERIFY_AFTER_BACKUP: download and verify each backup after writing it.
+    pub verify_after_backup: bool,
     pub timeout: Option<Duration>,
     pub lock: bool,
     pub dry_run: bool,
@@ -145,10 +147,7 @@ impl Config {
     pub fn from_cli(cli: Cli) -> Result<Config, ConfigError> {
         let mut common = cli.common;
         let command = cli.command.as_ref().and_then(Command::engine);
-        let tool = match &cli.command {
-            Some(Command::Check(t)) => Some(t),
-            _ => None,
-        };
+        let tool = cli.command.as_ref().and_then(Command::tool);
         common.db_auth_source = match (command, tool) {
             // After `mongo` or before it: both mean the same.
             (Some(EngineCommand::Mongo(m)), _) => {
@@ -402,6 +401,7 @@ impl Config {
             notify,
             hooks,
             progress_interval,
+            verify_after_backup: parse_bool("VERIFY_AFTER_BACKUP", &a.verify_after_backup, false)?,
             log_level,
             log_format,
             timeout,
@@ -906,6 +906,7 @@ pub fn describe(c: &Config) -> Vec<(&'static str, String)> {
             .map_or_else(|| "0 (no limit)".into(), crate::backup::fmt_human),
     ));
     out.push(("BACKUP_CHECKSUM", c.checksum.to_string()));
+    out.push(("VERIFY_AFTER_BACKUP", c.verify_after_backup.to_string()));
     out.push(("BACKUP_LOCK", c.lock.to_string()));
     out.push(("BACKUP_LOCK_FILE", c.lock_file.display().to_string()));
     out.push(("BACKUP_TEMP_DIR", c.temp_dir.display().to_string()));

@@ -19,6 +19,7 @@ pub mod progress;
 pub mod rclone;
 pub mod redact;
 pub mod report;
+pub mod restore;
 pub mod retention;
 pub mod scheduler;
 pub mod template;
@@ -92,9 +93,9 @@ pub fn run() -> ExitCode {
         Some(Command::Completions { shell }) => return docgen::completions(*shell),
         Some(Command::Man) => return docgen::man(),
         Some(Command::Healthcheck) => return healthcheck::run(&cli.common),
-        Some(Command::Engine(_) | Command::Check(_)) | None => {}
+        Some(_) | None => {}
     }
-    let is_check = matches!(cli.command, Some(Command::Check(_)));
+    let command = cli.command.clone();
     let cfg = match Config::from_cli(cli) {
         Ok(cfg) => cfg,
         Err(e) => {
@@ -131,8 +132,14 @@ pub fn run() -> ExitCode {
             return ExitCode::from(EXIT_BACKUP_FAILED);
         }
     };
-    if is_check {
-        let code = runtime.block_on(check::run(&cfg));
+    let tool_code = match &command {
+        Some(Command::Check(_)) => Some(runtime.block_on(check::run(&cfg))),
+        Some(Command::List(a)) => Some(runtime.block_on(restore::list(&cfg, a))),
+        Some(Command::Restore(a)) => Some(runtime.block_on(restore::restore(&cfg, a))),
+        Some(Command::Verify(a)) => Some(runtime.block_on(restore::verify(&cfg, a))),
+        _ => None,
+    };
+    if let Some(code) = tool_code {
         runtime.shutdown_timeout(RUNTIME_SHUTDOWN);
         return code;
     }

@@ -1,0 +1,47 @@
+//! The flags of `list`, `restore` and `verify`, beside the backup flags they share.
+
+use clap::Args;
+
+use crate::cli::ToolArgs;
+
+#[derive(Debug, Default, Clone, PartialEq, Eq, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub tool: ToolArgs,
+    /// text (a table) or json (one array, for scripts) [default: text]
+    #[arg(long, env = "LIST_FORMAT", hide_env_values = true, value_name = "FORMAT")]
+    pub format: Option<String>,
+}
+
+#[derive(Debug, Default, Clone, PartialEq, Eq, Args)]
+pub struct RestoreArgs {
+    #[command(flatten)]
+    pub tool: ToolArgs,
+    /// The backup to restore: latest (the newest complete one) or an object name [default: latest]
+    #[arg(long, env = "RESTORE_BACKUP", hide_env_values = true, value_name = "latest|NAME")]
+    pub backup: Option<String>,
+    /// Restore into this database instead of DB_NAME (the backups are still found by DB_NAME)
+    #[arg(long, env = "RESTORE_TARGET_DB", hide_env_values = true, value_name = "NAME")]
+    pub target_db: Option<String>,
+    /// Drop the target's existing objects first (pg_restore --clean --if-exists, mongorestore --drop)
+    #[arg(long, env = "RESTORE_DROP_EXISTING", hide_env_values = true, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub drop_existing: Option<String>,
+    /// Restore into a database that already has tables, without dropping anything
+    #[arg(long, env = "RESTORE_FORCE", hide_env_values = true, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub force: Option<String>,
+    /// Restore a backup that has no .sha256 sidecar (its integrity cannot be checked)
+    #[arg(long, env = "RESTORE_NO_VERIFY", hide_env_values = true, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub no_verify: Option<String>,
+    /// Where to write the backup instead of a database (required for redis: an RDB file)
+    #[arg(long, env = "RESTORE_OUTPUT", hide_env_values = true, value_name = "PATH")]
+    pub output: Option<String>,
+}
+
+#[derive(Debug, Default, Clone, PartialEq, Eq, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub tool: ToolArgs,
+    /// The backup to verify: latest (the newest complete one) or an object name [default: latest]
+    #[arg(long, env = "RESTORE_BACKUP", hide_env_values = true, value_name = "latest|NAME")]
+    pub backup: Option<String>,
+}
