@@ -2,6 +2,7 @@
 //! (download, checksum and completeness, nothing applied) and `restore` (into the database,
 //! never from a corrupted backup).
 
+pub mod decompress;
 pub mod settings;
 
 use std::process::ExitCode;
