@@ -1,6 +1,6 @@
 //! PostgreSQL: `pg_dump` for one database, `pg_dumpall` for all of them.
 
-use super::{DumpCommand, Engine, EngineKind, PassPath, SecretFile};
+use super::{Completeness, Content, DumpCommand, Engine, EngineKind, PassPath, SecretFile};
 use crate::config::{BackupMode, Config, ConfigError};
 
 pub struct Postgres;
@@ -175,6 +175,99 @@ fn maintenance_db(extra: &[String]) -> String {
     db
 }
 
+/// Restoring: the same connection as the dump (flags, `PGPASSWORD`, the sslpassword service
+/// file), to the database being restored into. Plain values in, commands out: what to run is
+/// decided here, how bytes reach it in `restore::pg`.
+impl Postgres {
+    /// `psql` applying a plain SQL script to `database` in one transaction, from stdin
+    /// (`file: None`: the streaming restore, which holds psql's input open until the backup's
+    /// checksum matched; psql commits only at the end of its input) or from a file. The first
+    /// error ends psql (`ON_ERROR_STOP`), and the transaction is rolled back.
+    pub fn restore_psql(&self, cfg: &Config, database: &str, file: Option<&str>) -> DumpCommand {
+        let mut args = restore_psql_flags();
+        args.extend([
+            "--set=ON_ERROR_STOP=1".to_string(),
+            "--single-transaction".to_string(),
+        ]);
+        args.extend(connection_args(cfg, Some(database)));
+        args.push(format!("--file={}", file.unwrap_or("-")));
+        self.with_secrets(cfg, DumpCommand::new("psql", args))
+    }
+
+    /// `pg_restore` turning a custom or tar archive on stdin into its SQL script on stdout,
+    /// for [`Self::restore_psql`]: it connects to nothing, so the transaction, and when it
+    /// commits, stay psql's (pg_restore's own `--single-transaction` commits as soon as it
+    /// has read the last data block, which can be before the checksum is known).
+    pub fn restore_script(&self, drop: bool) -> DumpCommand {
+        let mut args = vec!["--file=-".to_string()];
+        if drop {
+            args.extend(["--clean".to_string(), "--if-exists".to_string()]);
+        }
+        DumpCommand::new("pg_restore", args)
+    }
+
+    /// `pg_restore` applying an archive *file* (downloaded and verified first) to `database`
+    /// in one transaction: for archives whose script holds its own transactions (large
+    /// objects), which psql cannot run inside one.
+    pub fn restore_archive(
+        &self,
+        cfg: &Config,
+        database: &str,
+        drop: bool,
+        file: &str,
+    ) -> DumpCommand {
+        let mut args = vec![
+            "--no-password".to_string(),
+            "--single-transaction".to_string(),
+            "--exit-on-error".to_string(),
+        ];
+        if drop {
+            args.extend(["--clean".to_string(), "--if-exists".to_string()]);
+        }
+        args.extend(connection_args(cfg, Some(database)));
+        args.push(file.to_string());
+        self.with_secrets(cfg, DumpCommand::new("pg_restore", args))
+    }
+
+    /// `psql` applying a pg_dumpall script *file* (downloaded and verified first) against the
+    /// maintenance database. Neither one transaction (`CREATE DATABASE` cannot run in one;
+    /// the script `\connect`s to each database) nor `ON_ERROR_STOP` (the script creates
+    /// every role, the connecting one included, which already exists): `restore::pg` reads
+    /// psql's errors instead.
+    pub fn restore_cluster(&self, cfg: &Config, file: &str) -> DumpCommand {
+        let mut args = restore_psql_flags();
+        args.extend(connection_args(cfg, Some(&self.maintenance_database(cfg))));
+        args.push(format!("--file={file}"));
+        self.with_secrets(cfg, DumpCommand::new("psql", args))
+    }
+
+    /// `psql` running one statement on `database`, its rows unaligned: the restore's checks
+    /// (does the target have tables?) and `CREATE DATABASE` for a missing target.
+    pub fn restore_query(&self, cfg: &Config, database: &str, sql: &str) -> DumpCommand {
+        let mut args = restore_psql_flags();
+        args.push("--set=ON_ERROR_STOP=1".to_string());
+        args.extend(connection_args(cfg, Some(database)));
+        args.extend([
+            "--tuples-only".to_string(),
+            "--no-align".to_string(),
+            format!("--command={sql}"),
+        ]);
+        self.with_secrets(cfg, DumpCommand::new("psql", args))
+    }
+
+    /// The database a cluster restore connects to first, and where a missing target
+    /// database is created from: pg_dumpall's (`-l` in DUMP_EXTRA_ARGS, else `postgres`).
+    pub fn maintenance_database(&self, cfg: &Config) -> String {
+        maintenance_db(&cfg.dump_extra_args)
+    }
+}
+
+fn restore_psql_flags() -> Vec<String> {
+    ["--no-password", "--no-psqlrc", "--quiet"]
+        .map(String::from)
+        .to_vec()
+}
+
 impl Engine for Postgres {
     fn kind(&self) -> EngineKind {
         EngineKind::Pg
@@ -273,6 +366,38 @@ impl Engine for Postgres {
                 Compression::Zstd => ".sql.zst".into(),
                 Compression::Lz4 => ".sql.lz4".into(),
             },
+        }
+    }
+
+    fn known_extensions(&self) -> &'static [&'static str] {
+        &[".sql", ".dump", ".sql.gz", ".sql.zst", ".sql.lz4", ".tar"]
+    }
+
+    /// Custom and tar archives: pg_restore lists the table of contents, then reads every
+    /// entry (`--file=/dev/null` restores into nothing). Plain SQL: pg_dump's or pg_dumpall's
+    /// last comment (pg_dumpall's output holds a pg_dump trailer per database: only the
+    /// cluster's says the whole dump is there).
+    fn completeness(&self, cfg: &Config, content: Content) -> Result<Vec<Completeness>, String> {
+        match content {
+            Content::PgCustom | Content::Tar => Ok(vec![
+                Completeness::Tool {
+                    program: "pg_restore",
+                    args: &["--list"],
+                    optional: false,
+                },
+                Completeness::Tool {
+                    program: "pg_restore",
+                    args: &["--file=/dev/null"],
+                    optional: false,
+                },
+            ]),
+            Content::Text if cfg.all_databases => Ok(vec![Completeness::Trailer(
+                "-- PostgreSQL database cluster dump complete",
+            )]),
+            Content::Text => Ok(vec![Completeness::Trailer(
+                "-- PostgreSQL database dump complete",
+            )]),
+            other => Err(format!("it is {}, not a PostgreSQL dump", other.describe())),
         }
     }
 }

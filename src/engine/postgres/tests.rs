@@ -318,3 +318,104 @@ fn check_command_is_psql_with_the_dump_connection() {
         assert_eq!(maintenance_db(&args), want, "{extra}");
     }
 }
+
+#[test]
+fn restore_commands_use_the_dump_connection_and_one_transaction() {
+    type Edit = fn(&mut CommonArgs);
+    let shop: Edit = |a| {
+        host(a);
+        a.db_name = Some("shop".into());
+    };
+    let uri: Edit = |a| a.db_uri = Some("postgresql://app:pw@db:5433/shop?sslmode=require".into());
+    let all: Edit = |a| {
+        host(a);
+        a.backup_all_databases = Some("true".into());
+    };
+    let line = |d: DumpCommand| format!("{} {}", d.program, d.args.join(" "));
+    let host_conn = "--host=db --port=5432 --username=app";
+    let cases: Vec<(&str, Edit, fn(&Config) -> DumpCommand, String)> = vec![
+        (
+            "plain from stdin, into another database",
+            shop,
+            |c| Postgres.restore_psql(c, "shop_copy", None),
+            format!("psql --no-password --no-psqlrc --quiet --set=ON_ERROR_STOP=1 --single-transaction {host_conn} --dbname=shop_copy --file=-"),
+        ),
+        (
+            "plain from a file, URI (its database replaced)",
+            uri,
+            |c| Postgres.restore_psql(c, "shop", Some("/tmp/x/b.sql")),
+            "psql --no-password --no-psqlrc --quiet --set=ON_ERROR_STOP=1 --single-transaction --dbname=postgresql://app@db:5433/shop?sslmode=require --file=/tmp/x/b.sql".into(),
+        ),
+        (
+            "archive to script: connects nowhere",
+            shop,
+            |_| Postgres.restore_script(false),
+            "pg_restore --file=-".into(),
+        ),
+        (
+            "archive to script, dropping what it recreates",
+            shop,
+            |_| Postgres.restore_script(true),
+            "pg_restore --file=- --clean --if-exists".into(),
+        ),
+        (
+            "archive file, one transaction",
+            shop,
+            |c| Postgres.restore_archive(c, "shop", false, "/tmp/x/b.dump"),
+            format!("pg_restore --no-password --single-transaction --exit-on-error {host_conn} --dbname=shop /tmp/x/b.dump"),
+        ),
+        (
+            "archive file with --drop-existing",
+            uri,
+            |c| Postgres.restore_archive(c, "other", true, "/tmp/x/b.dump"),
+            "pg_restore --no-password --single-transaction --exit-on-error --clean --if-exists --dbname=postgresql://app@db:5433/other?sslmode=require /tmp/x/b.dump".into(),
+        ),
+        (
+            "pg_dumpall script: the maintenance database, no single transaction",
+            all,
+            |c| Postgres.restore_cluster(c, "/tmp/x/all.sql"),
+            format!("psql --no-password --no-psqlrc --quiet {host_conn} --dbname=postgres --file=/tmp/x/all.sql"),
+        ),
+        (
+            "query",
+            shop,
+            |c| Postgres.restore_query(c, "postgres", "SELECT 1"),
+            format!("psql --no-password --no-psqlrc --quiet --set=ON_ERROR_STOP=1 {host_conn} --dbname=postgres --tuples-only --no-align --command=SELECT 1"),
+        ),
+    ];
+    for (what, edit, build, want) in cases {
+        let c = cfg(edit);
+        let d = build(&c);
+        assert!(
+            !d.args.iter().any(|a| a.contains("pw")),
+            "{what}: {:?}",
+            d.args
+        );
+        let connects = d.program == "psql" || d.args.iter().any(|a| a.starts_with("--dbname"));
+        // Whatever connects gets the password as the dump does: in PGPASSWORD.
+        let env: Vec<&str> = d.env.iter().map(|(k, _)| *k).collect();
+        assert_eq!(
+            env,
+            if connects { vec!["PGPASSWORD"] } else { vec![] },
+            "{what}"
+        );
+        assert_eq!(line(d), want, "{what}");
+    }
+    // pg_dumpall's -l names the maintenance database of restores too.
+    let c = cfg(|a| {
+        host(a);
+        a.backup_all_databases = Some("true".into());
+        a.dump_extra_args = Some("-l maint".into());
+    });
+    assert_eq!(Postgres.maintenance_database(&c), "maint");
+    // The sslpassword service file goes along, as for the dump.
+    let c = cfg(|a| a.db_uri = Some("postgresql://app@db/shop?sslpassword=kp".into()));
+    let d = Postgres.restore_psql(&c, "shop", None);
+    assert!(d.secret_file.is_some());
+    assert!(
+        d.args.iter().any(|a| a.ends_with("?service=dbstash")),
+        "{:?}",
+        d.args
+    );
+    assert!(!d.args.iter().any(|a| a.contains("kp")));
+}
