@@ -295,6 +295,22 @@ impl Rclone {
             .collect())
     }
 
+    /// The files directly in `dir` with their sizes; a missing directory is empty.
+    pub async fn objects(&self, dir: &str) -> anyhow::Result<Vec<Object>> {
+        Ok(self
+            .lsjson(dir)
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .map(|i| Object {
+                name: i.name,
+                size: i.size,
+                mod_time: i.mod_time,
+                tag: None,
+            })
+            .collect())
+    }
+
     /// How many files `dir` holds; `None` when it does not exist yet (local, SFTP and
     /// WebDAV remotes say so; object stores list a missing folder as empty).
     pub async fn probe(&self, dir: &str) -> anyhow::Result<Option<usize>> {
@@ -438,6 +454,22 @@ impl Rclone {
         let mut cmd = self.command("cat");
         cmd.arg("--").arg(target);
         self.run_control(cmd, "rclone cat", None).await
+    }
+
+    /// At most the first `max` bytes of an object (`cat --count`; a control call: bounded).
+    pub async fn cat_head(&self, target: &str, max: u64) -> anyhow::Result<Vec<u8>> {
+        let mut cmd = self.command("cat");
+        cmd.arg(format!("--count={max}")).arg("--").arg(target);
+        self.run_control(cmd, "rclone cat", None).await
+    }
+
+    /// `rclone cat TARGET` with stdout piped, for the caller to stream (see
+    /// `restore::download`). A data call like [`Self::rcat`]: rclone's own timeouts, since
+    /// the reader of the stream may pause for minutes (a restore waiting on a lock).
+    pub fn cat_stream(&self, target: &str) -> Command {
+        let mut cmd = self.base("cat");
+        cmd.arg("--").arg(target);
+        cmd
     }
 
     /// Delete one object. `Ok(false)` when there was nothing to delete.

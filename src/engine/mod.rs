@@ -347,6 +347,74 @@ pub trait Engine: Send + Sync {
     }
     /// The extension `BACKUP_EXTENSION` defaults to, following compression and extra args.
     fn auto_extension(&self, cfg: &Config) -> String;
+    /// Every extension [`Engine::auto_extension`] can give, whatever the settings: `list`,
+    /// `verify` and `restore` find the backups made before BACKUP_COMPRESS or
+    /// DUMP_EXTRA_ARGS changed.
+    fn known_extensions(&self) -> &'static [&'static str];
+    /// How `verify` proves a downloaded dump of this engine complete, given what its
+    /// (decompressed) bytes are; `Err` names what this engine never writes.
+    fn completeness(&self, cfg: &Config, content: Content) -> Result<Vec<Completeness>, String>;
+}
+
+/// What a backup's bytes are (after decompression), read from their first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Content {
+    /// pg_dump's custom format (`PGDMP`).
+    PgCustom,
+    /// A tar archive (pg_dump's tar format).
+    Tar,
+    /// A Redis RDB snapshot (`REDIS`).
+    Rdb,
+    /// A mongodump archive (magic number 0x8199e26d, little-endian).
+    MongoArchive,
+    /// Anything else: plain SQL, for the engines that write it.
+    Text,
+}
+
+impl Content {
+    /// The bytes [`Content::sniff`] needs at most.
+    pub const HEAD: usize = 512;
+
+    pub fn sniff(head: &[u8]) -> Content {
+        if head.starts_with(b"PGDMP") {
+            Content::PgCustom
+        } else if head.starts_with(b"REDIS") {
+            Content::Rdb
+        } else if head.starts_with(&[0x6d, 0xe2, 0x99, 0x81]) {
+            Content::MongoArchive
+        } else if head.get(257..262) == Some(b"ustar") {
+            Content::Tar
+        } else {
+            Content::Text
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Content::PgCustom => "a pg_dump custom-format archive",
+            Content::Tar => "a tar archive",
+            Content::Rdb => "a Redis RDB snapshot",
+            Content::MongoArchive => "a mongodump archive",
+            Content::Text => "text (plain SQL or unknown)",
+        }
+    }
+}
+
+/// One check of `verify`: engine facts, run by `restore::verify`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Completeness {
+    /// The dump tool's completion line: the text's last lines hold a line starting with it
+    /// (only blank lines, `--` comments and psql's `\unrestrict` may follow).
+    Trailer(&'static str),
+    /// `program ARGS… FILE` must exit 0. An `optional` tool missing from PATH skips the check
+    /// (and says so) instead of failing it.
+    Tool {
+        program: &'static str,
+        args: &'static [&'static str],
+        optional: bool,
+    },
+    /// The mongodump archive framing reads to its end, every namespace closed.
+    MongoArchive,
 }
 
 /// The extension in effect: `BACKUP_EXTENSION` or the engine's choice.

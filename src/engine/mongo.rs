@@ -3,7 +3,7 @@
 
 use secrecy::{ExposeSecret, SecretString};
 
-use super::{DumpCommand, Engine, EngineKind, PassPath, SecretFile};
+use super::{Completeness, Content, DumpCommand, Engine, EngineKind, PassPath, SecretFile};
 use crate::config::{defaults, Config, ConfigError};
 
 pub struct Mongo;
@@ -100,6 +100,22 @@ impl Engine for Mongo {
     fn auto_extension(&self, cfg: &Config) -> String {
         let gzip = cfg.compress || cfg.dump_extra_args.iter().any(|a| a == "--gzip");
         if gzip { ".archive.gz" } else { ".archive" }.into()
+    }
+
+    fn known_extensions(&self) -> &'static [&'static str] {
+        &[".archive", ".archive.gz"]
+    }
+
+    /// The archive is read natively to its end (no MongoDB tools needed): the framing, and a
+    /// closing marker for every collection (`restore::archive`).
+    fn completeness(&self, _cfg: &Config, content: Content) -> Result<Vec<Completeness>, String> {
+        match content {
+            Content::MongoArchive => Ok(vec![Completeness::MongoArchive]),
+            other => Err(format!(
+                "it is {}, not a mongodump archive",
+                other.describe()
+            )),
+        }
     }
 }
 

@@ -1,7 +1,10 @@
 //! MySQL (`mysqldump`) and MariaDB (`mariadb-dump`, falling back to `mysqldump`): plain SQL
 //! to stdout, consistent InnoDB snapshots with `--single-transaction`.
 
-use super::{compress_noop_warning, disk_flag_warnings, DumpCommand, Engine, EngineKind};
+use super::{
+    compress_noop_warning, disk_flag_warnings, Completeness, Content, DumpCommand, Engine,
+    EngineKind,
+};
 use crate::config::{Config, ConfigError};
 
 pub struct MySql {
@@ -84,21 +87,11 @@ impl Engine for MySql {
     /// connection flags and `MYSQL_PWD`; both clients read the same option files. DUMP_EXTRA_ARGS
     /// are the dump tool's, not the client's: not passed.
     fn check_command(&self, cfg: &Config) -> DumpCommand {
-        let c = &cfg.conn;
-        let mut args = connection_args(cfg);
-        args.extend(["--batch", "--skip-column-names", "--execute=SELECT 1"].map(String::from));
-        if let Some(db) = &c.database {
-            args.push(db.clone());
-        }
-        let program = match self.kind {
-            EngineKind::Mariadb => "mariadb",
-            _ => "mysql",
-        };
-        let mut cmd = DumpCommand::new(program, args).secret_env("MYSQL_PWD", c.password.as_ref());
-        if self.kind == EngineKind::Mariadb {
-            cmd.fallback = Some("mysql".into());
-        }
-        cmd
+        let mut args = ["--batch", "--skip-column-names", "--execute=SELECT 1"]
+            .map(String::from)
+            .to_vec();
+        args.extend(cfg.conn.database.clone());
+        self.client(cfg, args)
     }
 
     fn check_replies(&self) -> &'static [&'static str] {
@@ -107,6 +100,19 @@ impl Engine for MySql {
 
     fn auto_extension(&self, _cfg: &Config) -> String {
         ".sql".into()
+    }
+
+    fn known_extensions(&self) -> &'static [&'static str] {
+        &[".sql"]
+    }
+
+    /// mysqldump and mariadb-dump end with `-- Dump completed on DATE` (`-- Dump completed`
+    /// with --skip-dump-date).
+    fn completeness(&self, _cfg: &Config, content: Content) -> Result<Vec<Completeness>, String> {
+        match content {
+            Content::Text => Ok(vec![Completeness::Trailer("-- Dump completed")]),
+            other => Err(format!("it is {}, not a SQL dump", other.describe())),
+        }
     }
 }
 
@@ -139,5 +145,132 @@ impl MySql {
             EngineKind::Mariadb => "mariadb-dump",
             _ => "mysqldump",
         }
+    }
+}
+
+/// Restore: the client reads the dump on stdin; before it, short SQL statements (is the
+/// target empty? create it, drop it) run through the same client.
+impl MySql {
+    /// The engine of `kind`, which must be mysql or mariadb.
+    pub fn of(kind: EngineKind) -> &'static MySql {
+        match kind {
+            EngineKind::Mariadb => &MySql::MARIADB,
+            _ => &MySql::MYSQL,
+        }
+    }
+
+    /// The client with the dump's connection flags and `MYSQL_PWD`, then `args`: `mariadb`
+    /// (falling back to `mysql`, as the dump falls back to `mysqldump`) or `mysql`; both read
+    /// the same option files. DUMP_EXTRA_ARGS are the dump tool's, not the client's: not passed.
+    fn client(&self, cfg: &Config, args: Vec<String>) -> DumpCommand {
+        let mut all = connection_args(cfg);
+        all.extend(args);
+        let program = match self.kind {
+            EngineKind::Mariadb => "mariadb",
+            _ => "mysql",
+        };
+        let mut cmd =
+            DumpCommand::new(program, all).secret_env("MYSQL_PWD", cfg.conn.password.as_ref());
+        if self.kind == EngineKind::Mariadb {
+            cmd.fallback = Some("mysql".into());
+        }
+        cmd
+    }
+
+    /// `mysql CONN DB`, the dump on stdin: the client stops at the first error (it is not
+    /// interactive) and exits non-zero. Without a database (an all-databases dump) the
+    /// dump's own `CREATE DATABASE` and `USE` statements say where everything goes.
+    pub fn restore_command(&self, cfg: &Config, database: Option<&str>) -> DumpCommand {
+        self.client(cfg, database.map(str::to_string).into_iter().collect())
+    }
+
+    /// `mysql CONN --batch --skip-column-names --execute=SQL`: rows on stdout, one a line,
+    /// columns separated by tabs. No default database: `sql` names the ones it means.
+    pub fn sql_command(&self, cfg: &Config, sql: &str) -> DumpCommand {
+        self.client(
+            cfg,
+            vec![
+                "--batch".into(),
+                "--skip-column-names".into(),
+                format!("--execute={sql}"),
+            ],
+        )
+    }
+}
+
+#[cfg(test)]
+mod restore_tests {
+    use secrecy::ExposeSecret as _;
+
+    use super::*;
+    use crate::cli::CommonArgs;
+
+    fn cfg(kind: EngineKind, edit: impl FnOnce(&mut CommonArgs)) -> Config {
+        let mut a = CommonArgs {
+            rclone_remote: Some("s3:b".into()),
+            backup_schedule: Some("once".into()),
+            ..CommonArgs::default()
+        };
+        edit(&mut a);
+        Config::resolve(kind, a).expect("valid config")
+    }
+
+    fn argv(d: &DumpCommand) -> String {
+        format!("{} {}", d.program, d.args.join(" "))
+    }
+
+    fn env(d: &DumpCommand) -> Vec<String> {
+        d.env
+            .iter()
+            .map(|(k, v)| format!("{k}={}", v.expose_secret()))
+            .collect()
+    }
+
+    #[test]
+    fn restore_commands_use_the_dump_connection_and_keep_the_password_off_argv() {
+        let host = |a: &mut CommonArgs| {
+            a.db_host = Some("db".into());
+            a.db_user = Some("app".into());
+            a.db_password = Some("pw".into());
+            a.db_name = Some("shop".into());
+            a.dump_extra_args = Some("--routines --hex-blob".into());
+        };
+        let c = cfg(EngineKind::Mysql, host);
+        let m = MySql::of(c.engine);
+        let r = m.restore_command(&c, Some("shop_copy"));
+        assert_eq!(argv(&r), "mysql --host=db --port=3306 --user=app shop_copy");
+        assert_eq!(r.fallback, None);
+        assert_eq!(env(&r), ["MYSQL_PWD=pw"]);
+        let q = m.sql_command(&c, "SELECT 1");
+        assert_eq!(
+            argv(&q),
+            "mysql --host=db --port=3306 --user=app --batch --skip-column-names --execute=SELECT 1"
+        );
+        assert_eq!(env(&q), ["MYSQL_PWD=pw"]);
+
+        let c = cfg(EngineKind::Mariadb, |a| {
+            a.db_uri = Some("mariadb://app:s%40cret@db:3307/shop?ssl-mode=REQUIRED".into());
+            a.backup_all_databases = Some("true".into());
+        });
+        let m = MySql::of(c.engine);
+        let r = m.restore_command(&c, None);
+        assert_eq!(
+            argv(&r),
+            "mariadb --host=db --port=3307 --user=app --ssl-mode=REQUIRED"
+        );
+        assert_eq!(r.fallback.as_deref(), Some("mysql"));
+        assert_eq!(env(&r), ["MYSQL_PWD=s@cret"]);
+        assert!(!argv(&m.sql_command(&c, "SELECT 1")).contains("cret"));
+        assert!(r.to_string().starts_with("MYSQL_PWD=*** mariadb "), "{r}");
+
+        // No password: no MYSQL_PWD (the client then reads its option files).
+        let c = cfg(EngineKind::Mariadb, |a| {
+            a.db_host = Some("db".into());
+            a.db_name = Some("shop".into());
+        });
+        assert!(MySql::of(c.engine)
+            .restore_command(&c, Some("shop"))
+            .env
+            .is_empty());
     }
 }

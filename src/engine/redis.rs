@@ -1,6 +1,6 @@
 //! Redis: `redis-cli --rdb -` streams the server's RDB snapshot (every database) to stdout.
 
-use super::{compress_noop_warning, DumpCommand, Engine, EngineKind};
+use super::{compress_noop_warning, Completeness, Content, DumpCommand, Engine, EngineKind};
 use crate::config::{BackupMode, Config, ConfigError};
 use crate::uri::DbUri;
 
@@ -75,6 +75,26 @@ impl Engine for Redis {
 
     fn auto_extension(&self, _cfg: &Config) -> String {
         ".rdb".into()
+    }
+
+    fn known_extensions(&self) -> &'static [&'static str] {
+        &[".rdb"]
+    }
+
+    /// `redis-check-rdb FILE` reads the whole snapshot and its checksum; where it is not
+    /// installed (it comes with redis-tools / redis-server) the check is skipped, said so.
+    fn completeness(&self, _cfg: &Config, content: Content) -> Result<Vec<Completeness>, String> {
+        match content {
+            Content::Rdb => Ok(vec![Completeness::Tool {
+                program: "redis-check-rdb",
+                args: &[],
+                optional: true,
+            }]),
+            other => Err(format!(
+                "it is {}, not a Redis RDB snapshot",
+                other.describe()
+            )),
+        }
     }
 }
 

@@ -3,6 +3,8 @@
 //! never from a corrupted backup).
 
 pub mod decompress;
+pub mod download;
+pub mod select;
 pub mod settings;
 
 use std::process::ExitCode;
@@ -26,41 +28,11 @@ pub async fn restore(cfg: &Config, args: &RestoreArgs) -> ExitCode {
 }
 
 // ------------------------------------------------------------------ shared by the three
-// commands. Stubs: the list/verify engineer implements them first; the restore engineers
-// code against these signatures.
+// commands: which backup (`select`), and its bytes checked against the sidecar (`download`).
+// Wrap the futures in `crate::backup::Cancel::guard` for BACKUP_TIMEOUT and signals.
 
-/// A backup chosen on the remote.
-#[derive(Debug, Clone)]
-pub struct Selected {
-    /// The object's name in RCLONE_REMOTE.
-    pub name: String,
-    /// Its full rclone path (`remote:dir/name`).
-    pub path: String,
-    pub size: i64,
-    pub mod_time: chrono::DateTime<chrono::Utc>,
-    /// The SHA-256 its sidecar records; `None` when it has no sidecar (incomplete).
-    pub sha256: Option<String>,
-}
-
-/// `latest` (the newest complete backup of this configuration) or an exact object name.
-pub async fn select(
-    cfg: &Config,
-    rclone: &crate::rclone::Rclone,
-    backup: Option<&str>,
-) -> anyhow::Result<Selected> {
-    let _ = (cfg, rclone, backup);
-    anyhow::bail!("not implemented yet")
-}
-
-/// Download `sel` into a private 0600 temp file under `dir`, hashing as it streams; fails
-/// (and removes the file) when the SHA-256 differs from the sidecar's. Without a sidecar it
-/// fails unless `allow_unverified`.
-pub async fn download_verified(
-    rclone: &crate::rclone::Rclone,
-    sel: &Selected,
-    dir: &std::path::Path,
-    allow_unverified: bool,
-) -> anyhow::Result<tempfile::NamedTempFile> {
-    let _ = (rclone, sel, dir, allow_unverified);
-    anyhow::bail!("not implemented yet")
-}
+pub use download::{
+    checksum_mismatch, download_stream, download_verified, ChecksumMismatch, DownloadStream,
+    Downloaded, Verified,
+};
+pub use select::{select, Selected};
