@@ -762,9 +762,18 @@ pub struct Cancel<'a> {
     deadline: Option<(tokio::time::Instant, Duration)>,
 }
 
-impl Cancel<'_> {
+impl<'a> Cancel<'a> {
+    /// Signals from `shutdown`, and a deadline `timeout` from now (BACKUP_TIMEOUT), for
+    /// everything guarded with it: `list`, `verify` and `restore` stop the way backups do.
+    pub fn new(shutdown: &'a mut Shutdown, timeout: Option<Duration>) -> Cancel<'a> {
+        Cancel {
+            shutdown,
+            deadline: timeout.map(|t| (tokio::time::Instant::now() + t, t)),
+        }
+    }
+
     /// Run `fut` unless cancelled first; cancelling drops it (and so kills its children).
-    async fn guard<T>(
+    pub async fn guard<T>(
         &mut self,
         fut: impl std::future::Future<Output = anyhow::Result<T>>,
     ) -> anyhow::Result<T> {
