@@ -109,7 +109,15 @@ pub fn run() -> ExitCode {
     logging::init(cfg.log_level, cfg.log_format);
     install_panic_hook();
     health::server::raise_nofile_limit();
-    for w in &cfg.warnings {
+    let reads_backups = matches!(
+        command,
+        Some(Command::List(_) | Command::Verify(_) | Command::Restore(_))
+    );
+    for w in cfg
+        .warnings
+        .iter()
+        .filter(|w| !(reads_backups && concerns_backups_only(w)))
+    {
         tracing::warn!(engine = cfg.engine.key(), database = cfg.db_label(), "{w}");
     }
     let names: Vec<String> = std::env::vars_os()
@@ -160,6 +168,22 @@ pub fn run() -> ExitCode {
     code
 }
 
+/// Configuration warnings about how backups are *taken* (no BACKUP_TIMEOUT for the default
+/// cron schedule, a schedule that fires too often, names that are not unique per run, a
+/// BACKUP_COMPRESS or DUMP_EXTRA_ARGS the dump tool ignores): `list`, `verify` and `restore`
+/// take none, so they do not print them.
+fn concerns_backups_only(warning: &str) -> bool {
+    const PREFIXES: [&str; 4] = [
+        "BACKUP_TIMEOUT ",
+        "BACKUP_SCHEDULE ",
+        "BACKUP_COMPRESS ",
+        "DUMP_EXTRA_ARGS ",
+    ];
+    PREFIXES.iter().any(|p| warning.starts_with(p))
+        || (warning.starts_with("BACKUP_NAME_TEMPLATE ")
+            && warning.contains("has no {time}, {ts} or {uuid}"))
+}
+
 /// `tip: … write --flag=false` when the command line holds a boolean flag followed by a
 /// separate value: the cause of the error just printed.
 fn print_bool_flag_hint() {
@@ -173,6 +197,36 @@ fn print_bool_flag_hint() {
 
 #[cfg(test)]
 mod tests {
+    /// Every warning a backup-only setting raises is left out of list/verify/restore; the
+    /// others (a credential in DB_URI, an ignored RCLONE_CONFIG) stay.
+    #[test]
+    fn warnings_about_taking_backups_are_recognised() {
+        let conf = tempfile::NamedTempFile::new().unwrap();
+        let a = crate::cli::CommonArgs {
+            db_host: Some("h".into()),
+            db_name: Some("d".into()),
+            rclone_remote: Some("r:".into()),
+            backup_name_template: Some("{db}-{date}".into()),
+            backup_compress: Some("true".into()),
+            dump_extra_args: Some("--result-file=x".into()),
+            backup_schedule: Some("* * * * * *".into()),
+            rclone_config_file: Some(conf.path().display().to_string()),
+            rclone_config: Some("eA==".into()),
+            ..Default::default()
+        };
+        let cfg = crate::config::Config::resolve(crate::engine::EngineKind::Mysql, a).unwrap();
+        let (backup_only, other): (Vec<&String>, Vec<&String>) = cfg
+            .warnings
+            .iter()
+            .partition(|w| super::concerns_backups_only(w));
+        assert_eq!(backup_only.len(), 5, "{backup_only:#?}");
+        assert_eq!(other.len(), 1, "{other:#?}");
+        assert!(
+            other[0].starts_with("RCLONE_CONFIG is ignored"),
+            "{other:?}"
+        );
+    }
+
     #[test]
     fn panic_messages_are_read_from_either_payload_type() {
         let s = std::panic::catch_unwind(|| panic!("plain")).unwrap_err();
