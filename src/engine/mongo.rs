@@ -173,6 +173,11 @@ fn with_config_file(mut cmd: DumpCommand, yaml: String) -> DumpCommand {
 
 /// The connection flags among `extra` (with their separate values: `--tlsCAFile X`).
 fn connection_flags(extra: &[String]) -> Vec<String> {
+    connection_flags_of(extra, CONNECTION_FLAGS)
+}
+
+/// The flags among `extra` that start like one of `flags`, with their separate values.
+fn connection_flags_of(extra: &[String], flags: &[&str]) -> Vec<String> {
     let mut out = Vec::new();
     let mut take_value = false;
     for a in extra {
@@ -180,11 +185,208 @@ fn connection_flags(extra: &[String]) -> Vec<String> {
             out.push(a.clone());
             continue;
         }
-        if CONNECTION_FLAGS.iter().any(|f| a.starts_with(f)) {
+        if flags.iter().any(|f| a.starts_with(f)) {
             out.push(a.clone());
             // `--tlsCAFile X`, not `--tls` (a switch) or `--tlsCAFile=X`.
             take_value = !a.contains('=') && !matches!(a.as_str(), "--ssl" | "--tls");
         }
     }
     out
+}
+
+/// Restore: `mongorestore --archive=FILE` with mongodump's connection and credentials file,
+/// and a probe of the target's collections through mongodump (the database tools have no
+/// query mode).
+impl Mongo {
+    /// `mongorestore [--config=FILE] CONN --archive=ARCHIVE [--gzip] [--nsInclude=FROM.*]
+    /// [--nsFrom=FROM.* --nsTo=TO.*] [--drop] FLAGS`: `gzip` for a `.archive.gz` (mongodump
+    /// compressed the whole archive); `namespace` is the database a single-database archive
+    /// holds and the one it goes to (an all-databases archive restores every database it
+    /// holds, under its own name); `drop` drops each collection of the archive before
+    /// restoring it (RESTORE_DROP_EXISTING only). FLAGS are DUMP_EXTRA_ARGS' connection flags
+    /// (TLS, authentication mechanism, compressors), not `--readPreference`: a restore
+    /// writes to the primary.
+    pub fn restore_command(
+        &self,
+        cfg: &Config,
+        archive: &std::path::Path,
+        gzip: bool,
+        namespace: Option<(&str, &str)>,
+        drop: bool,
+    ) -> DumpCommand {
+        let (mut args, yaml) = connection(cfg);
+        args.push(format!("--archive={}", archive.display()));
+        if gzip {
+            args.push("--gzip".into());
+        }
+        if let Some((from, to)) = namespace {
+            let (from, to) = (namespace_pattern(from), namespace_pattern(to));
+            args.push(format!("--nsInclude={from}.*"));
+            if from != to {
+                args.push(format!("--nsFrom={from}.*"));
+                args.push(format!("--nsTo={to}.*"));
+            }
+        }
+        if drop {
+            args.push("--drop".into());
+        }
+        args.extend(connection_flags_of(
+            &cfg.dump_extra_args,
+            &CONNECTION_FLAGS
+                .iter()
+                .copied()
+                .filter(|f| *f != "--readPreference")
+                .collect::<Vec<_>>(),
+        ));
+        with_config_file(DumpCommand::new("mongorestore", args), yaml)
+    }
+
+    /// `mongodump [--config=FILE] CONN [--db=DB] --archive FLAGS`: the archive's first part
+    /// (its prelude) lists every collection it is about to dump, in `db` or in every
+    /// database; the caller reads that far and stops it. The connection and flags are the
+    /// backup's, as for the connection check.
+    pub fn probe_command(&self, cfg: &Config, db: Option<&str>) -> DumpCommand {
+        let (mut args, yaml) = connection(cfg);
+        if let Some(db) = db {
+            args.push(format!("--db={db}"));
+        }
+        args.push("--archive".into());
+        args.extend(connection_flags(&cfg.dump_extra_args));
+        with_config_file(DumpCommand::new("mongodump", args), yaml)
+    }
+}
+
+/// A database name in a mongorestore namespace pattern: `*` and `\\` are wildcards and
+/// escapes there, so literal ones are escaped.
+fn namespace_pattern(db: &str) -> String {
+    let mut out = String::with_capacity(db.len());
+    for c in db.chars() {
+        if matches!(c, '*' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod restore_tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::cli::CommonArgs;
+
+    fn cfg(edit: impl FnOnce(&mut CommonArgs)) -> Config {
+        let mut a = CommonArgs {
+            rclone_remote: Some("s3:b".into()),
+            backup_schedule: Some("once".into()),
+            ..CommonArgs::default()
+        };
+        edit(&mut a);
+        Config::resolve(EngineKind::Mongo, a).expect("valid config")
+    }
+
+    fn render(d: &DumpCommand) -> (String, Option<String>) {
+        (
+            format!("{} {}", d.program, d.args.join(" ")),
+            d.secret_file.as_ref().map(|f| {
+                assert_eq!(f.pass, PassPath::Flag("--config="));
+                f.content.expose_secret().to_string()
+            }),
+        )
+    }
+
+    #[test]
+    fn restore_rows() {
+        let uri = |a: &mut CommonArgs| {
+            a.db_uri =
+                Some("mongodb://app:Mongo%24ecret@m1:27017,m2:27017/shop?replicaSet=rs0".into());
+            a.dump_extra_args =
+                Some("--readPreference secondary --tls --tlsCAFile /ca.pem --gzip".into());
+        };
+        let c = cfg(uri);
+        let archive = Path::new("/work/dbstash-download-x/shop.archive.gz");
+        let yaml = "uri: \"mongodb://app:Mongo%24ecret@m1:27017,m2:27017/?replicaSet=rs0&authSource=shop\"\n";
+        type Case<'a> = (bool, Option<(&'a str, &'a str)>, bool, &'a str);
+        let cases: &[Case] = &[
+            (
+                true,
+                Some(("shop", "shop")),
+                false,
+                "mongorestore --archive=/work/dbstash-download-x/shop.archive.gz --gzip --nsInclude=shop.* --tls --tlsCAFile /ca.pem",
+            ),
+            (
+                false,
+                Some(("shop", "shop_copy")),
+                true,
+                "mongorestore --archive=/work/dbstash-download-x/shop.archive.gz --nsInclude=shop.* --nsFrom=shop.* --nsTo=shop_copy.* --drop --tls --tlsCAFile /ca.pem",
+            ),
+            (
+                false,
+                None,
+                false,
+                "mongorestore --archive=/work/dbstash-download-x/shop.archive.gz --tls --tlsCAFile /ca.pem",
+            ),
+        ];
+        for (gzip, ns, drop, want) in cases {
+            let r = Mongo.restore_command(&c, archive, *gzip, *ns, *drop);
+            let (argv, file) = render(&r);
+            assert_eq!(argv, *want);
+            assert_eq!(file.as_deref(), Some(yaml));
+            assert!(!argv.contains("ecret"), "{argv}");
+        }
+
+        let c = cfg(|a| {
+            a.db_host = Some("mongo.internal".into());
+            a.db_user = Some("root".into());
+            a.db_password = Some("pa\"ss".into());
+            a.db_auth_source = Some("users".into());
+            a.backup_all_databases = Some("true".into());
+        });
+        let (argv, file) =
+            render(&Mongo.restore_command(&c, Path::new("/t/all.archive"), false, None, true));
+        assert_eq!(
+            argv,
+            "mongorestore --host=mongo.internal --port=27017 --username=root --authenticationDatabase=users --archive=/t/all.archive --drop"
+        );
+        assert_eq!(file.as_deref(), Some("password: \"pa\\\"ss\"\n"));
+
+        // No credentials: no config file at all.
+        let c = cfg(|a| {
+            a.db_host = Some("m".into());
+            a.db_name = Some("odd*name".into());
+        });
+        let (argv, file) = render(&Mongo.restore_command(
+            &c,
+            Path::new("/t/a.archive"),
+            false,
+            Some(("odd*name", "odd*name")),
+            false,
+        ));
+        assert_eq!(
+            argv,
+            "mongorestore --host=m --port=27017 --archive=/t/a.archive --nsInclude=odd\\*name.*"
+        );
+        assert_eq!(file, None);
+    }
+
+    #[test]
+    fn probe_rows() {
+        let c = cfg(|a| {
+            a.db_uri = Some("mongodb://app:pw@m1:27017/shop".into());
+            a.dump_extra_args =
+                Some("--readPreference=secondary --gzip --numParallelCollections 2".into());
+        });
+        let (argv, file) = render(&Mongo.probe_command(&c, Some("shop_copy")));
+        assert_eq!(
+            argv,
+            "mongodump --db=shop_copy --archive --readPreference=secondary"
+        );
+        assert_eq!(
+            file.as_deref(),
+            Some("uri: \"mongodb://app:pw@m1:27017/?authSource=shop\"\n")
+        );
+        let (argv, _) = render(&Mongo.probe_command(&c, None));
+        assert_eq!(argv, "mongodump --archive --readPreference=secondary");
+    }
 }

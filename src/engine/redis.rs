@@ -117,3 +117,58 @@ fn connection_args(cfg: &Config) -> Vec<String> {
     }
     args
 }
+
+/// Restore: a server loads an RDB only at start, so dbstash writes the file and asks the
+/// server where it keeps its own ([`Redis::config_command`]) to print the steps.
+impl Redis {
+    /// What [`Redis::config_command`] reads on stdin: the settings that say where the server
+    /// loads its RDB from, and whether it loads an AOF instead. Never `CONFIG GET *`: that
+    /// would print `requirepass`.
+    pub const CONFIG_INPUT: &'static str =
+        "CONFIG GET dir\nCONFIG GET dbfilename\nCONFIG GET appendonly\n";
+
+    /// `redis-cli` with the dump's connection and flags (DUMP_EXTRA_ARGS included, as for the
+    /// connection check) and `REDISCLI_AUTH`, reading [`Redis::CONFIG_INPUT`] on stdin. It
+    /// prints each reply's name and value on lines of their own; a user without the right
+    /// to run CONFIG gets `NOPERM …` (and exit 0).
+    pub fn config_command(&self, cfg: &Config) -> DumpCommand {
+        let mut args = connection_args(cfg);
+        args.extend(cfg.dump_extra_args.iter().cloned());
+        DumpCommand::new("redis-cli", args).secret_env("REDISCLI_AUTH", cfg.conn.password.as_ref())
+    }
+}
+
+#[cfg(test)]
+mod restore_tests {
+    use secrecy::ExposeSecret as _;
+
+    use super::*;
+    use crate::cli::CommonArgs;
+
+    #[test]
+    fn the_config_query_uses_the_dump_connection() {
+        let c = Config::resolve(
+            EngineKind::Redis,
+            CommonArgs {
+                db_uri: Some("rediss://backup:s3cret@cache:6390/2".into()),
+                dump_extra_args: Some("--cacert /ca.pem".into()),
+                rclone_remote: Some("s3:b".into()),
+                backup_schedule: Some("once".into()),
+                ..CommonArgs::default()
+            },
+        )
+        .unwrap();
+        let q = Redis.config_command(&c);
+        assert_eq!(
+            format!("{} {}", q.program, q.args.join(" ")),
+            "redis-cli -h cache -p 6390 --user backup --tls --cacert /ca.pem"
+        );
+        let env: Vec<String> = q
+            .env
+            .iter()
+            .map(|(k, v)| format!("{k}={}", v.expose_secret()))
+            .collect();
+        assert_eq!(env, ["REDISCLI_AUTH=s3cret"]);
+        assert!(!Redis::CONFIG_INPUT.contains('*'));
+    }
+}
