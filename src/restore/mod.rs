@@ -2,10 +2,13 @@
 //! (download, checksum and completeness, nothing applied) and `restore` (into the database,
 //! never from a corrupted backup).
 
+pub mod archive;
 pub mod decompress;
 pub mod download;
+pub mod list;
 pub mod select;
 pub mod settings;
+pub mod verify;
 
 use std::process::ExitCode;
 
@@ -13,13 +16,11 @@ use crate::config::Config;
 use settings::{ListArgs, RestoreArgs, VerifyArgs};
 
 pub async fn list(cfg: &Config, args: &ListArgs) -> ExitCode {
-    let _ = (cfg, args);
-    ExitCode::from(crate::EXIT_BACKUP_FAILED)
+    list::run(cfg, args).await
 }
 
 pub async fn verify(cfg: &Config, args: &VerifyArgs) -> ExitCode {
-    let _ = (cfg, args);
-    ExitCode::from(crate::EXIT_BACKUP_FAILED)
+    verify::run(cfg, args).await
 }
 
 pub async fn restore(cfg: &Config, args: &RestoreArgs) -> ExitCode {

@@ -1,0 +1,289 @@
+//! `dbstash list`: this configuration's backups on the remote, newest first, as a table or
+//! as one JSON array (`--format json`, LIST_FORMAT) for scripts.
+//!
+//! A backup is `ok` when its `.sha256` sidecar is beside it, `incomplete` when not (a killed
+//! run, or BACKUP_CHECKSUM=false): `restore` and `verify` refuse those unless named. Staging
+//! uploads, claims and foreign files are never listed (see [`super::select`]).
+
+use std::fmt::Write as _;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use chrono_tz::Tz;
+use serde::Serialize;
+use tracing::error;
+
+use super::select::{self, Backup};
+use super::settings::ListArgs;
+use crate::backup::{Cancel, Shutdown};
+use crate::config::Config;
+use crate::rclone::{self, Rclone};
+use crate::{EXIT_BACKUP_FAILED, EXIT_BAD_CONFIG};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+/// LIST_FORMAT / `--format`: `text` (the default) or `json`, in any case.
+pub fn parse_format(v: Option<&str>) -> Result<Format, String> {
+    match v.map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(Format::Text),
+        Some(v) if v.eq_ignore_ascii_case("text") => Ok(Format::Text),
+        Some(v) if v.eq_ignore_ascii_case("json") => Ok(Format::Json),
+        Some(v) => Err(format!(
+            "invalid configuration: LIST_FORMAT (--format): unknown format '{v}' (expected text or json)"
+        )),
+    }
+}
+
+/// One backup as `--format json` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Row {
+    pub name: String,
+    /// The rclone path, credentials redacted.
+    pub path: String,
+    /// The object's time on the remote (its upload), RFC 3339 in TZ.
+    pub time: String,
+    /// Bytes; `null` when the backend cannot tell.
+    pub size: Option<u64>,
+    /// `ok` (sidecar present) or `incomplete` (none).
+    pub state: &'static str,
+    /// The sidecar's SHA-256; `null` without one, or when it could not be read.
+    pub sha256: Option<String>,
+    /// Why the sidecar could not be read (only then).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sidecar_error: Option<String>,
+}
+
+pub fn state(b: &Backup) -> &'static str {
+    if b.has_sidecar {
+        "ok"
+    } else {
+        "incomplete"
+    }
+}
+
+fn time_in(b: &Backup, tz: Tz) -> chrono::DateTime<Tz> {
+    b.mod_time.with_timezone(&tz)
+}
+
+/// `1.2 MiB`, `512 B`; `?` when unknown.
+pub fn human_size(size: i64) -> String {
+    if size < 0 {
+        return "?".into();
+    }
+    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+    if size < 1024 {
+        return format!("{size} B");
+    }
+    let mut v = size as f64 / 1024.0;
+    let mut unit = 0;
+    while v >= 1024.0 && unit + 1 < UNITS.len() {
+        v /= 1024.0;
+        unit += 1;
+    }
+    format!("{v:.1} {}", UNITS[unit])
+}
+
+/// The table: a header, one line per backup, and a summary line. `remote` is shown as is
+/// (redact it first).
+pub fn render_text(backups: &[Backup], tz: Tz, remote: &str) -> String {
+    let mut out = String::new();
+    let name_w = backups
+        .iter()
+        .map(|b| b.name.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(4);
+    let time_head = format!("TIME ({})", tz.name());
+    let _ = writeln!(
+        out,
+        "{:<name_w$}  {:<25}  {:>10}  CHECKSUM",
+        "NAME", time_head, "SIZE"
+    );
+    for b in backups {
+        let _ = writeln!(
+            out,
+            "{:<name_w$}  {:<25}  {:>10}  {}",
+            b.name,
+            time_in(b, tz).format("%Y-%m-%d %H:%M:%S %:z").to_string(),
+            human_size(b.size),
+            state(b)
+        );
+    }
+    let incomplete = backups.iter().filter(|b| !b.has_sidecar).count();
+    let _ = write!(
+        out,
+        "{} backup{} in {remote}",
+        backups.len(),
+        if backups.len() == 1 { "" } else { "s" }
+    );
+    if incomplete > 0 {
+        let _ = write!(out, " ({incomplete} incomplete: no .sha256 sidecar)");
+    }
+    out.push('\n');
+    out
+}
+
+/// The JSON rows, each sidecar's SHA-256 read (up to [`SIDECAR_READS`] at a time).
+async fn rows(cfg: &Config, rclone: Arc<Rclone>, backups: &[Backup]) -> Vec<Row> {
+    let mut shas: Vec<Option<Result<String, String>>> = vec![None; backups.len()];
+    let mut set = tokio::task::JoinSet::new();
+    let mut next = 0;
+    loop {
+        while set.len() < SIDECAR_READS && next < backups.len() {
+            let i = next;
+            next += 1;
+            if !backups[i].has_sidecar {
+                continue;
+            }
+            let rclone = rclone.clone();
+            let name = backups[i].name.clone();
+            let path = rclone::join(&cfg.remote, &name);
+            set.spawn(async move {
+                let r = select::read_sidecar(&rclone, &path, &name)
+                    .await
+                    .map_err(|e| format!("{e:#}"));
+                (i, r)
+            });
+        }
+        match set.join_next().await {
+            Some(Ok((i, r))) => shas[i] = Some(r),
+            Some(Err(e)) => error!("reading a checksum file: {e}"),
+            None => break,
+        }
+    }
+    backups
+        .iter()
+        .zip(shas)
+        .map(|(b, sha)| Row {
+            name: b.name.clone(),
+            path: rclone::redact_remote(&rclone::join(&cfg.remote, &b.name)),
+            time: time_in(b, cfg.tz).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            size: u64::try_from(b.size).ok(),
+            state: state(b),
+            sidecar_error: sha
+                .as_ref()
+                .and_then(|r| r.as_ref().err())
+                .map(|e| crate::redact::redact(e)),
+            sha256: sha.and_then(Result::ok),
+        })
+        .collect()
+}
+
+/// Sidecars read at once for `--format json`.
+const SIDECAR_READS: usize = 8;
+
+/// `dbstash list`: exit 0 (an empty list too), 1 when the remote cannot be listed, 2 for a
+/// bad LIST_FORMAT.
+pub async fn run(cfg: &Config, args: &ListArgs) -> ExitCode {
+    let format = match parse_format(args.format.as_deref()) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("dbstash: {e}");
+            return ExitCode::from(EXIT_BAD_CONFIG);
+        }
+    };
+    let result = async {
+        let mut shutdown = Shutdown::new()?;
+        let mut cancel = Cancel::new(&mut shutdown, cfg.timeout);
+        let rclone = Arc::new(Rclone::new(cfg)?);
+        let backups = cancel
+            .guard(select::list_backups(cfg, &rclone))
+            .await?;
+        let out = match format {
+            Format::Text if backups.is_empty() => format!(
+                "no backups of this configuration in {} (engine {}, database {}, BACKUP_NAME_TEMPLATE {}, extensions {})\n",
+                rclone::redact_remote(&cfg.remote),
+                cfg.engine.key(),
+                cfg.db_label(),
+                cfg.template,
+                select::extensions(cfg).join(" ")
+            ),
+            Format::Text => render_text(&backups, cfg.tz, &rclone::redact_remote(&cfg.remote)),
+            Format::Json => {
+                let rows = cancel
+                    .guard(async { Ok(rows(cfg, rclone.clone(), &backups).await) })
+                    .await?;
+                let mut s = serde_json::to_string_pretty(&rows)?;
+                s.push('\n');
+                s
+            }
+        };
+        anyhow::Ok(out)
+    }
+    .await;
+    match result {
+        Ok(out) => {
+            print!("{}", crate::redact::redact(&out));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            error!(
+                engine = cfg.engine.key(),
+                database = cfg.db_label(),
+                error = %format!("{e:#}"),
+                "list failed"
+            );
+            ExitCode::from(EXIT_BACKUP_FAILED)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn backup(name: &str, secs: i64, size: i64, has_sidecar: bool) -> Backup {
+        Backup {
+            name: name.into(),
+            size,
+            mod_time: chrono::DateTime::from_timestamp(1_770_496_200 + secs, 0).unwrap(),
+            has_sidecar,
+        }
+    }
+
+    #[test]
+    fn formats() {
+        assert_eq!(parse_format(None), Ok(Format::Text));
+        assert_eq!(parse_format(Some("")), Ok(Format::Text));
+        assert_eq!(parse_format(Some("JSON")), Ok(Format::Json));
+        assert_eq!(parse_format(Some("text")), Ok(Format::Text));
+        let e = parse_format(Some("yaml")).unwrap_err();
+        assert!(
+            e.contains("LIST_FORMAT (--format): unknown format 'yaml' (expected text or json)"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn sizes_read_like_a_person_writes_them() {
+        assert_eq!(human_size(-1), "?");
+        assert_eq!(human_size(0), "0 B");
+        assert_eq!(human_size(1023), "1023 B");
+        assert_eq!(human_size(1536), "1.5 KiB");
+        assert_eq!(human_size(5 * 1024 * 1024), "5.0 MiB");
+        assert_eq!(human_size(3 << 40), "3.0 TiB");
+    }
+
+    #[test]
+    fn the_table_shows_time_in_tz_and_the_state() {
+        let t = render_text(
+            &[
+                backup("shop-2026-02-08-020000.sql", 3600, 2048, false),
+                backup("shop-2026-02-07-020000.sql", 0, 10, true),
+            ],
+            Tz::Europe__Berlin,
+            "s3:b/x",
+        );
+        assert_eq!(
+            t,
+            "NAME                        TIME (Europe/Berlin)             SIZE  CHECKSUM\n\
+             shop-2026-02-08-020000.sql  2026-02-07 22:30:00 +01:00     2.0 KiB  incomplete\n\
+             shop-2026-02-07-020000.sql  2026-02-07 21:30:00 +01:00        10 B  ok\n\
+             2 backups in s3:b/x (1 incomplete: no .sha256 sidecar)\n"
+        );
+    }
+}

@@ -1,0 +1,703 @@
+//! `dbstash verify`: download a backup, check its SHA-256 against the sidecar, then check
+//! that the dump is complete, without restoring anything. `VERIFY_AFTER_BACKUP=true` runs the
+//! same on every backup just written ([`after_backup`]).
+//!
+//! Which completeness checks apply is engine data ([`Engine::completeness`]) chosen by what
+//! the (decompressed) bytes are ([`Content::sniff`]): pg_restore on custom and tar archives,
+//! the dump tool's trailer on plain SQL, `redis-check-rdb` on an RDB (skipped, said so, when
+//! it is not installed), the archive framing of mongodump ([`super::archive`]).
+//!
+//! [`Engine::completeness`]: crate::engine::Engine::completeness
+
+use std::fmt::Write as _;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use tracing::{error, info, warn};
+
+use super::decompress::Compression;
+use super::download::{checksum_mismatch, download_verified};
+use super::select::{self, Selected};
+use super::settings::VerifyArgs;
+use crate::backup::{Cancel, Shutdown};
+use crate::config::Config;
+use crate::engine::{Completeness, Content};
+use crate::process::{self, ChildFailed};
+use crate::rclone::{self, Rclone};
+
+/// How one check ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mark {
+    Ok,
+    Failed,
+    /// Not run (a tool that is not installed, a compression dbstash cannot read): said so,
+    /// and not a failure.
+    Skipped,
+}
+
+impl Mark {
+    fn as_str(self) -> &'static str {
+        match self {
+            Mark::Ok => "ok",
+            Mark::Failed => "FAIL",
+            Mark::Skipped => "skipped",
+        }
+    }
+}
+
+/// One line of the report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    pub check: String,
+    pub mark: Mark,
+    pub text: String,
+}
+
+impl Line {
+    fn new(check: impl Into<String>, mark: Mark, text: impl Into<String>) -> Line {
+        Line {
+            check: check.into(),
+            mark,
+            text: crate::redact::redact(&text.into()),
+        }
+    }
+}
+
+/// Whether every check passed (or was skipped).
+pub fn passed(lines: &[Line]) -> bool {
+    lines.iter().all(|l| l.mark != Mark::Failed)
+}
+
+/// `check  ok  detail`, one per line (continuations indented), then the verdict.
+pub fn render(lines: &[Line]) -> String {
+    const INDENT: &str = "                            ";
+    let mut out = String::new();
+    for l in lines {
+        let mut text = l.text.lines();
+        let _ = writeln!(
+            out,
+            "{:<20}{:<8}{}",
+            l.check,
+            l.mark.as_str(),
+            text.next().unwrap_or_default()
+        );
+        for t in text {
+            let _ = writeln!(out, "{INDENT}{}", t.trim_start());
+        }
+    }
+    let failed: Vec<&str> = lines
+        .iter()
+        .filter(|l| l.mark == Mark::Failed)
+        .map(|l| l.check.as_str())
+        .collect();
+    if failed.is_empty() {
+        out.push_str("verify passed\n");
+    } else {
+        let _ = writeln!(out, "verify failed: {}", failed.join(", "));
+    }
+    out
+}
+
+/// Download `sel` into BACKUP_TEMP_DIR, check its checksum, then its completeness. Every
+/// step bounded by `cancel`; the download is removed when done.
+pub async fn verify(
+    cfg: &Config,
+    rclone: &Rclone,
+    sel: &Selected,
+    cancel: &mut Cancel<'_>,
+) -> Vec<Line> {
+    let Some(expected) = &sel.sha256 else {
+        return vec![Line::new(
+            "checksum",
+            Mark::Failed,
+            format!(
+                "{} has no .sha256 sidecar: its integrity cannot be checked (the run that wrote it may have been killed, or BACKUP_CHECKSUM was false)",
+                sel.name
+            ),
+        )];
+    };
+    let downloaded = cancel
+        .guard(download_verified(rclone, sel, &cfg.temp_dir, false))
+        .await;
+    let d = match downloaded {
+        Ok(d) => d,
+        Err(e) => {
+            let check = if checksum_mismatch(e.as_ref()).is_some() {
+                "checksum"
+            } else {
+                "download"
+            };
+            return vec![Line::new(check, Mark::Failed, format!("{e:#}"))];
+        }
+    };
+    let mut lines = vec![Line::new(
+        "checksum",
+        Mark::Ok,
+        format!(
+            "SHA-256 {expected} matches {} ({} bytes)",
+            select::sidecar_name(&sel.name),
+            d.verified.bytes
+        ),
+    )];
+    let checked = cancel
+        .guard(async { Ok(completeness(cfg, &sel.name, &d.path).await) })
+        .await;
+    match checked {
+        Ok(more) => lines.extend(more),
+        Err(e) => lines.push(Line::new("complete", Mark::Failed, format!("{e:#}"))),
+    }
+    lines
+}
+
+/// How much of a plain dump's end is kept to look for its trailer.
+const TAIL: usize = 4096;
+
+/// The completeness checks on a downloaded file.
+pub async fn completeness(cfg: &Config, name: &str, path: &Path) -> Vec<Line> {
+    if name.ends_with(".lz4") {
+        return vec![Line::new(
+            "complete",
+            Mark::Skipped,
+            "an lz4-compressed dump: dbstash reads gzip and zstd only, so its completeness is not checked",
+        )];
+    }
+    let compression = Compression::of(name);
+    let head = {
+        let path = path.to_path_buf();
+        blocking(move || {
+            let mut head = Vec::with_capacity(Content::HEAD);
+            compression
+                .open(&path)?
+                .take(Content::HEAD as u64)
+                .read_to_end(&mut head)?;
+            Ok(head)
+        })
+        .await
+    };
+    let head = match head {
+        Ok(h) => h,
+        Err(e) => return vec![Line::new("decompress", Mark::Failed, e)],
+    };
+    let content = Content::sniff(&head);
+    let checks = match cfg.engine().completeness(cfg, content) {
+        Ok(c) => c,
+        Err(why) => {
+            return vec![Line::new(
+                "format",
+                Mark::Failed,
+                format!("{name} cannot be a {} backup: {why}", cfg.engine.key()),
+            )]
+        }
+    };
+    let mut lines = Vec::new();
+    for check in checks {
+        lines.push(match check {
+            Completeness::Trailer(trailer) => trailer_line(path, compression, trailer).await,
+            Completeness::Tool {
+                program,
+                args,
+                optional,
+            } if compression == Compression::None => tool_line(program, args, optional, path).await,
+            Completeness::Tool { program, .. } => Line::new(
+                program,
+                Mark::Failed,
+                format!("{program} cannot read a {compression:?}-compressed file"),
+            ),
+            Completeness::MongoArchive => {
+                let path = path.to_path_buf();
+                let read =
+                    blocking(move || Ok(super::archive::check(compression.open(&path)?))).await;
+                match read {
+                    Ok(Ok(s)) => Line::new(
+                        "archive",
+                        Mark::Ok,
+                        format!(
+                            "read to its end: {} collection{} closed, {} documents",
+                            s.collections,
+                            if s.collections == 1 { "" } else { "s" },
+                            s.documents
+                        ),
+                    ),
+                    Ok(Err(e)) => Line::new("archive", Mark::Failed, format!("incomplete: {e}")),
+                    Err(e) => Line::new("archive", Mark::Failed, e),
+                }
+            }
+        });
+    }
+    lines
+}
+
+/// Run blocking file work off the runtime; I/O errors as text.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> std::io::Result<T> + Send + 'static,
+) -> Result<T, String> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(format!("reading the download failed: {e}")),
+        Err(e) => Err(format!("reading the download failed: {e}")),
+    }
+}
+
+async fn trailer_line(path: &Path, compression: Compression, trailer: &'static str) -> Line {
+    let path: PathBuf = path.to_path_buf();
+    let tail = blocking(move || {
+        let mut r = compression.open(&path)?;
+        let mut tail: Vec<u8> = Vec::with_capacity(2 * TAIL);
+        let mut buf = vec![0u8; 256 * 1024];
+        loop {
+            let n = match r.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            tail.extend_from_slice(&buf[..n]);
+            if tail.len() > 2 * TAIL {
+                tail.drain(..tail.len() - TAIL);
+            }
+        }
+        let start = tail.len().saturating_sub(TAIL);
+        Ok(tail.split_off(start))
+    })
+    .await;
+    match tail {
+        Err(e) => Line::new("trailer", Mark::Failed, format!("{e} (a truncated or damaged file?)")),
+        Ok(tail) => match find_trailer(&tail, trailer) {
+            Ok(line) => Line::new("trailer", Mark::Ok, format!("ends with \"{line}\"")),
+            Err(last) => Line::new(
+                "trailer",
+                Mark::Failed,
+                format!(
+                    "the dump's trailer \"{trailer}\" is missing: the dump is incomplete (truncated); its last line is \"{}\"",
+                    shorten(&last, 120)
+                ),
+            ),
+        },
+    }
+}
+
+fn shorten(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        format!("{}…", s.chars().take(max).collect::<String>())
+    }
+}
+
+/// The line starting with `trailer` among a dump's last lines (`tail`: its last bytes),
+/// after which only blank lines, `--` comments and psql's `\unrestrict` may follow; else the
+/// last line that is none of those (what the dump ends with instead).
+pub fn find_trailer(tail: &[u8], trailer: &str) -> Result<String, String> {
+    let text = String::from_utf8_lossy(tail);
+    let mut last_other: Option<&str> = None;
+    for line in text.lines().rev() {
+        let line = line.trim_end();
+        if line.starts_with(trailer) {
+            return Ok(line.to_string());
+        }
+        let ignorable =
+            line.is_empty() || line.starts_with("--") || line.starts_with("\\unrestrict ");
+        if !ignorable {
+            last_other = Some(line);
+            break;
+        }
+        last_other.get_or_insert(line);
+    }
+    Err(last_other.unwrap_or_default().to_string())
+}
+
+async fn tool_line(program: &str, args: &[&str], optional: bool, path: &Path) -> Line {
+    let what = std::iter::once(program)
+        .chain(args.iter().copied())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut cmd = process::command(program);
+    cmd.args(args).arg(path);
+    match process::run(cmd, program, None).await {
+        Ok(out) => {
+            let out = String::from_utf8_lossy(&out);
+            let detail = if args.contains(&"--list") {
+                let entries = out
+                    .lines()
+                    .filter(|l| !l.trim().is_empty() && !l.starts_with(';'))
+                    .count();
+                format!("reads its table of contents: {entries} entries")
+            } else if program == "pg_restore" {
+                "reads every entry to its end".to_string()
+            } else {
+                out.lines()
+                    .rev()
+                    .find(|l| !l.trim().is_empty())
+                    .map(|l| l.trim().to_string())
+                    .unwrap_or_else(|| "exited 0".into())
+            };
+            Line::new(what, Mark::Ok, detail)
+        }
+        Err(e) if e.downcast_ref::<ChildFailed>().is_none() && optional => Line::new(
+            what,
+            Mark::Skipped,
+            format!("{e:#}: not checked (install it to check this backup)"),
+        ),
+        Err(e) => Line::new(what, Mark::Failed, format!("{e:#}")),
+    }
+}
+
+/// `dbstash verify`: exit 0 when every check passed, 1 otherwise.
+pub async fn run(cfg: &Config, args: &VerifyArgs) -> ExitCode {
+    let mut shutdown = match Shutdown::new() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("dbstash: {e:#}");
+            return ExitCode::from(crate::EXIT_BACKUP_FAILED);
+        }
+    };
+    let mut cancel = Cancel::new(&mut shutdown, cfg.timeout);
+    let lines = async {
+        let rclone = match Rclone::new(cfg) {
+            Ok(r) => r,
+            Err(e) => return vec![Line::new("rclone", Mark::Failed, format!("{e:#}"))],
+        };
+        let sel = match cancel
+            .guard(select::select(cfg, &rclone, args.backup.as_deref()))
+            .await
+        {
+            Ok(s) => s,
+            Err(e) => return vec![Line::new("backup", Mark::Failed, format!("{e:#}"))],
+        };
+        let mut lines = vec![Line::new(
+            "backup",
+            Mark::Ok,
+            format!(
+                "{} ({}, {}) in {}",
+                sel.name,
+                super::list::human_size(sel.size),
+                sel.mod_time
+                    .with_timezone(&cfg.tz)
+                    .format("%Y-%m-%d %H:%M:%S %:z"),
+                rclone::redact_remote(&cfg.remote)
+            ),
+        )];
+        lines.extend(verify(cfg, &rclone, &sel, &mut cancel).await);
+        lines
+    }
+    .await;
+    print!("{}", render(&lines));
+    if passed(&lines) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(crate::EXIT_BACKUP_FAILED)
+    }
+}
+
+/// VERIFY_AFTER_BACKUP: verify the object a backup just wrote (`name` at `target`, whose
+/// bytes hashed to `sha256` when streamed: what its sidecar says), within what is left of
+/// the run's BACKUP_TIMEOUT. Each check is logged; `Err` when one failed. The backup itself
+/// stays on the remote whatever the outcome: it is complete and checksummed, and the error
+/// says it is not restorable as it is.
+pub async fn after_backup(
+    cfg: &Config,
+    name: &str,
+    target: &str,
+    bytes: u64,
+    sha256: &str,
+    cancel: &mut Cancel<'_>,
+) -> anyhow::Result<()> {
+    let rclone = Rclone::new(cfg)?;
+    let sel = Selected {
+        name: name.to_string(),
+        path: target.to_string(),
+        size: i64::try_from(bytes).unwrap_or(-1),
+        mod_time: chrono::Utc::now(),
+        sha256: Some(sha256.to_string()),
+    };
+    info!(object = %name, "verifying the backup (VERIFY_AFTER_BACKUP)");
+    let lines = verify(cfg, &rclone, &sel, cancel).await;
+    for l in &lines {
+        match l.mark {
+            Mark::Ok => info!(check = %l.check, "verify: {}", l.text),
+            Mark::Skipped => warn!(check = %l.check, "verify: skipped: {}", l.text),
+            Mark::Failed => error!(check = %l.check, "verify: {}", l.text),
+        }
+    }
+    let failed: Vec<String> = lines
+        .iter()
+        .filter(|l| l.mark == Mark::Failed)
+        .map(|l| format!("{}: {}", l.check, l.text))
+        .collect();
+    if failed.is_empty() {
+        info!(object = %name, "backup verified");
+        return Ok(());
+    }
+    anyhow::bail!(
+        "verification of {name} failed ({}); the backup stays on the remote (complete and checksummed), but it is not restorable as it is",
+        failed.join("; ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PG: &str = "-- PostgreSQL database dump complete";
+
+    #[test]
+    fn trailers_are_found_among_the_last_lines() {
+        let pg = "CREATE TABLE t ();\n\n--\n-- PostgreSQL database dump complete\n--\n\n\\unrestrict AbC123\n\n";
+        assert_eq!(find_trailer(pg.as_bytes(), PG).unwrap(), PG);
+        let my = "UNLOCK TABLES;\n/*!40111 SET SQL_NOTES=@OLD_SQL_NOTES */;\n\n-- Dump completed on 2026-02-07 20:30:00\n";
+        assert_eq!(
+            find_trailer(my.as_bytes(), "-- Dump completed").unwrap(),
+            "-- Dump completed on 2026-02-07 20:30:00"
+        );
+        assert_eq!(
+            find_trailer(b"x;\r\n-- Dump completed\r\n", "-- Dump completed").unwrap(),
+            "-- Dump completed"
+        );
+        // Truncated: the data ends mid-statement, or a comment of the next object follows.
+        let cut = "COPY t (id) FROM stdin;\n1\n2\n";
+        assert_eq!(find_trailer(cut.as_bytes(), PG).unwrap_err(), "2");
+        let cut = "CREATE TABLE a ();\n\n--\n-- Name: b; Type: TABLE\n--\n\nCREATE TAB";
+        assert_eq!(find_trailer(cut.as_bytes(), PG).unwrap_err(), "CREATE TAB");
+        // A pg_dumpall cut after one database's trailer is not complete.
+        let all = "\\connect app\n--\n-- PostgreSQL database dump complete\n--\n\n";
+        assert_eq!(
+            find_trailer(
+                all.as_bytes(),
+                "-- PostgreSQL database cluster dump complete"
+            )
+            .unwrap_err(),
+            "\\connect app"
+        );
+        // A partial trailer line is not the trailer.
+        assert!(find_trailer(b"x;\n-- Dump compl", "-- Dump completed").is_err());
+        assert_eq!(find_trailer(b"", PG).unwrap_err(), "");
+    }
+
+    #[test]
+    fn the_report_has_one_line_per_check_and_a_verdict() {
+        let lines = [
+            Line::new(
+                "checksum",
+                Mark::Ok,
+                "SHA-256 ab matches x.sha256 (3 bytes)",
+            ),
+            Line::new("redis-check-rdb", Mark::Skipped, "not on PATH\nsecond line"),
+        ];
+        assert!(passed(&lines));
+        assert_eq!(
+            render(&lines),
+            "checksum            ok      SHA-256 ab matches x.sha256 (3 bytes)\n\
+             redis-check-rdb     skipped not on PATH\n\
+             \x20                           second line\n\
+             verify passed\n"
+        );
+        let failed = [Line::new("trailer", Mark::Failed, "missing")];
+        assert!(!passed(&failed));
+        assert!(render(&failed).ends_with("verify failed: trailer\n"));
+    }
+
+    fn cfg(kind: crate::engine::EngineKind, all: bool) -> Config {
+        let a = crate::cli::CommonArgs {
+            db_host: Some("h".into()),
+            db_name: (!all).then(|| "shop".into()),
+            backup_all_databases: all.then(|| "true".into()),
+            rclone_remote: Some("s3:b/x".into()),
+            backup_schedule: Some("once".into()),
+            ..Default::default()
+        };
+        Config::resolve(kind, a).unwrap()
+    }
+
+    /// The checks each engine asks for, by content: engine facts, asserted here in one table.
+    #[test]
+    fn each_engine_checks_what_it_writes() {
+        use crate::engine::EngineKind::*;
+        let tool = |program, args: &'static [&'static str], optional| Completeness::Tool {
+            program,
+            args,
+            optional,
+        };
+        type Want = Result<Vec<Completeness>, &'static str>;
+        let table: Vec<(Config, Content, Want)> = vec![
+            (
+                cfg(Pg, false),
+                Content::PgCustom,
+                Ok(vec![
+                    tool("pg_restore", &["--list"], false),
+                    tool("pg_restore", &["--file=/dev/null"], false),
+                ]),
+            ),
+            (
+                cfg(Pg, false),
+                Content::Tar,
+                Ok(vec![
+                    tool("pg_restore", &["--list"], false),
+                    tool("pg_restore", &["--file=/dev/null"], false),
+                ]),
+            ),
+            (
+                cfg(Pg, false),
+                Content::Text,
+                Ok(vec![Completeness::Trailer(PG)]),
+            ),
+            (
+                cfg(Pg, true),
+                Content::Text,
+                Ok(vec![Completeness::Trailer(
+                    "-- PostgreSQL database cluster dump complete",
+                )]),
+            ),
+            (cfg(Pg, false), Content::Rdb, Err("not a PostgreSQL dump")),
+            (
+                cfg(Mysql, false),
+                Content::Text,
+                Ok(vec![Completeness::Trailer("-- Dump completed")]),
+            ),
+            (
+                cfg(Mariadb, true),
+                Content::Text,
+                Ok(vec![Completeness::Trailer("-- Dump completed")]),
+            ),
+            (
+                cfg(Mariadb, false),
+                Content::PgCustom,
+                Err("not a SQL dump"),
+            ),
+            (
+                cfg(Redis, false),
+                Content::Rdb,
+                Ok(vec![tool("redis-check-rdb", &[], true)]),
+            ),
+            (
+                cfg(Redis, false),
+                Content::Text,
+                Err("not a Redis RDB snapshot"),
+            ),
+            (
+                cfg(Mongo, false),
+                Content::MongoArchive,
+                Ok(vec![Completeness::MongoArchive]),
+            ),
+            (
+                cfg(Mongo, false),
+                Content::Text,
+                Err("not a mongodump archive"),
+            ),
+        ];
+        for (c, content, want) in table {
+            let got = c.engine().completeness(&c, content);
+            match want {
+                Ok(w) => assert_eq!(got, Ok(w), "{} {content:?}", c.engine.key()),
+                Err(needle) => {
+                    let e = got.unwrap_err();
+                    assert!(e.contains(needle), "{} {content:?}: {e}", c.engine.key());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn content_is_sniffed_from_the_first_bytes() {
+        assert_eq!(Content::sniff(b"PGDMP\x01\x0e"), Content::PgCustom);
+        assert_eq!(Content::sniff(b"REDIS0011\xfa"), Content::Rdb);
+        assert_eq!(
+            Content::sniff(&[0x6d, 0xe2, 0x99, 0x81, 5]),
+            Content::MongoArchive
+        );
+        let mut tar = vec![0u8; 512];
+        tar[257..262].copy_from_slice(b"ustar");
+        assert_eq!(Content::sniff(&tar), Content::Tar);
+        assert_eq!(
+            Content::sniff(b"--\n-- PostgreSQL database dump\n"),
+            Content::Text
+        );
+        assert_eq!(Content::sniff(b""), Content::Text);
+    }
+
+    #[tokio::test]
+    async fn files_are_checked_by_their_content_and_compression() {
+        use std::io::Write as _;
+        let dir = tempfile::tempdir().unwrap();
+        let my = cfg(crate::engine::EngineKind::Mariadb, false);
+        let dump = b"CREATE TABLE t (id int);\nINSERT INTO t VALUES (1);\n-- Dump completed on 2026-02-07 20:30:00\n";
+        let cases: Vec<(&str, Vec<u8>, Mark)> = vec![
+            ("a.sql", dump.to_vec(), Mark::Ok),
+            ("b.sql", dump[..40].to_vec(), Mark::Failed),
+            (
+                "c.sql.gz",
+                {
+                    let mut e =
+                        flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+                    e.write_all(dump).unwrap();
+                    e.finish().unwrap()
+                },
+                Mark::Ok,
+            ),
+            (
+                "d.sql.zst",
+                zstd::encode_all(&dump[..40], 3).unwrap(),
+                Mark::Failed,
+            ),
+            ("e.sql.gz", b"not gzip".to_vec(), Mark::Failed),
+        ];
+        for (name, bytes, want) in cases {
+            let p = dir.path().join(name);
+            std::fs::write(&p, bytes).unwrap();
+            let lines = completeness(&my, name, &p).await;
+            assert_eq!(lines.len(), 1, "{name}: {lines:?}");
+            assert_eq!(lines[0].mark, want, "{name}: {lines:?}");
+        }
+        let p = dir.path().join("f.sql.lz4");
+        std::fs::write(&p, b"x").unwrap();
+        assert_eq!(
+            completeness(&my, "f.sql.lz4", &p).await[0].mark,
+            Mark::Skipped
+        );
+
+        let mongo = cfg(crate::engine::EngineKind::Mongo, false);
+        let (archive, _) = super::super::archive::tests::archive();
+        for (name, bytes, want) in [
+            ("m.archive", archive.clone(), Mark::Ok),
+            (
+                "n.archive",
+                archive[..archive.len() - 10].to_vec(),
+                Mark::Failed,
+            ),
+            (
+                "o.archive.gz",
+                {
+                    let mut e =
+                        flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+                    e.write_all(&archive).unwrap();
+                    e.finish().unwrap()
+                },
+                Mark::Ok,
+            ),
+            ("p.archive", dump.to_vec(), Mark::Failed),
+        ] {
+            let p = dir.path().join(name);
+            std::fs::write(&p, bytes).unwrap();
+            let lines = completeness(&mongo, name, &p).await;
+            assert_eq!(lines[0].mark, want, "{name}: {lines:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_missing_optional_tool_is_skipped_and_a_missing_required_one_fails() {
+        let f = tempfile::NamedTempFile::new().unwrap();
+        let l = tool_line("dbstash-no-such-tool", &[], true, f.path()).await;
+        assert_eq!(l.mark, Mark::Skipped, "{l:?}");
+        assert!(l.text.contains("not found on PATH"), "{l:?}");
+        let l = tool_line("dbstash-no-such-tool", &["--list"], false, f.path()).await;
+        assert_eq!(l.mark, Mark::Failed, "{l:?}");
+        let l = tool_line("false", &[], true, f.path()).await;
+        assert_eq!(
+            l.mark,
+            Mark::Failed,
+            "a tool that fails is a failure: {l:?}"
+        );
+        let l = tool_line("true", &[], false, f.path()).await;
+        assert_eq!(l.mark, Mark::Ok, "{l:?}");
+    }
+}
