@@ -5,6 +5,7 @@
 pub mod archive;
 pub mod decompress;
 pub mod download;
+mod pg;
 pub mod list;
 pub mod select;
 pub mod settings;
@@ -24,8 +25,13 @@ pub async fn verify(cfg: &Config, args: &VerifyArgs) -> ExitCode {
 }
 
 pub async fn restore(cfg: &Config, args: &RestoreArgs) -> ExitCode {
-    let _ = (cfg, args);
-    ExitCode::from(crate::EXIT_BACKUP_FAILED)
+    match cfg.engine {
+        crate::engine::EngineKind::Pg => pg::restore(cfg, args).await,
+        _ => {
+            let _ = (cfg, args);
+            ExitCode::from(crate::EXIT_BACKUP_FAILED)
+        }
+    }
 }
 
 // ------------------------------------------------------------------ shared by the three
