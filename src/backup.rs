@@ -72,6 +72,14 @@ impl Plan {
                 Rclone::describe(cfg, "rcat", &self.sidecar())
             );
         }
+        if cfg.verify_after_backup {
+            let _ = writeln!(
+                s,
+                "\nVerify (VERIFY_AFTER_BACKUP):\n  {} into {}, its SHA-256 checked, then the dump's completeness (see dbstash verify); a failure fails the run, the backup stays",
+                Rclone::describe(cfg, "cat", &self.target),
+                cfg.temp_dir.display()
+            );
+        }
         let r = cfg.retention;
         let _ = writeln!(s, "\nRetention:");
         if r.max_files == 0 && r.max_days == 0 {
@@ -105,7 +113,7 @@ impl Plan {
 }
 
 /// What a successful run produced.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Outcome {
     pub target: String,
     pub bytes: u64,
@@ -157,12 +165,26 @@ pub async fn run_once(cfg: &Config, shutdown: &mut Shutdown) -> Report {
                         (
                             Stage::PreHook,
                             e.context("HOOK_PRE_BACKUP failed: backup aborted"),
+                            None,
                         )
                     })?;
             }
-            execute(cfg, &plan, started, &mut cancel)
+            let outcome = execute(cfg, &plan, started, &mut cancel)
                 .await
-                .map_err(|e| (Stage::Backup, e))
+                .map_err(|e| (Stage::Backup, e, None))?;
+            if cfg.verify_after_backup {
+                crate::restore::verify::after_backup(
+                    cfg,
+                    &plan.name,
+                    &outcome.target,
+                    outcome.bytes,
+                    &outcome.sha256,
+                    &mut cancel,
+                )
+                .await
+                .map_err(|e| (Stage::Verify, e, Some(outcome.clone())))?;
+            }
+            Ok(outcome)
         }
         .instrument(span.clone())
         .await
@@ -183,13 +205,28 @@ pub async fn run_once(cfg: &Config, shutdown: &mut Shutdown) -> Report {
                 report.size = Some(o.bytes);
                 report.sha256 = Some(o.sha256);
             }
-            Err((stage, e)) => {
+            Err((stage, e, written)) => {
                 let error = format!("{e:#}");
-                error!(
-                    duration = %fmt_duration(report.duration),
-                    error = %error,
-                    "backup failed"
-                );
+                if let Some(o) = written {
+                    // The object is complete and checksummed: it stays, and the report
+                    // says what it is.
+                    error!(
+                        target = %rclone::redact_remote(&o.target),
+                        duration = %fmt_duration(report.duration),
+                        bytes = o.bytes,
+                        sha256 = %o.sha256,
+                        error = %error,
+                        "backup written but its verification failed (VERIFY_AFTER_BACKUP): the object stays on the remote, but it is not restorable as it is"
+                    );
+                    report.size = Some(o.bytes);
+                    report.sha256 = Some(o.sha256);
+                } else {
+                    error!(
+                        duration = %fmt_duration(report.duration),
+                        error = %error,
+                        "backup failed"
+                    );
+                }
                 report.stage = stage;
                 report.error = Some(crate::report::error_tail(&error, REPORT_ERROR_CHARS));
             }

@@ -40,6 +40,9 @@ pub struct Snapshot {
     pub last_skip: Option<DateTime<Utc>>,
     /// Why the last run was skipped (who holds the lock, when known); cleared by a run.
     pub skip_reason: Option<String>,
+    /// VERIFY_AFTER_BACKUP: backups verified, and verifications that failed.
+    pub verifications_ok: u64,
+    pub verifications_failed: u64,
 }
 
 /// Runs in a row that found the lock held before `/healthz` turns 503 (`skipping`): one or two
@@ -111,6 +114,18 @@ impl State {
     /// database may come up later).
     pub fn preflight_failed(&self, reason: String) {
         self.update(|s| s.preflight_error = Some(reason));
+    }
+
+    /// VERIFY_AFTER_BACKUP verified the run's backup (`ok`), or found it not restorable.
+    /// The run's own result ([`State::run_finished`]) counts the failure for `/healthz`.
+    pub fn verified(&self, ok: bool) {
+        self.update(|s| {
+            if ok {
+                s.verifications_ok += 1;
+            } else {
+                s.verifications_failed += 1;
+            }
+        });
     }
 
     /// A run ended (or could not start: taking the lock failed).
@@ -212,6 +227,15 @@ impl State {
                 (format!("{l},result=\"success\""), s.successes as f64),
                 (format!("{l},result=\"failure\""), s.failures as f64),
                 (format!("{l},result=\"skipped\""), s.skips as f64),
+            ],
+        );
+        gauge(
+            "dbstash_verifications_total",
+            "Backups verified after writing them (VERIFY_AFTER_BACKUP), by result: a failure means the backup is not restorable as it is.",
+            "counter",
+            &[
+                (format!("{l},result=\"success\""), s.verifications_ok as f64),
+                (format!("{l},result=\"failure\""), s.verifications_failed as f64),
             ],
         );
         gauge(
@@ -408,5 +432,26 @@ mod tests {
             "{m}"
         );
         assert!(m.contains("# TYPE dbstash_backups_total counter"), "{m}");
+    }
+
+    #[test]
+    fn verifications_are_counted_by_result() {
+        let st = State::new(None, "pg", "app");
+        st.verified(true);
+        st.verified(true);
+        st.verified(false);
+        let m = st.metrics();
+        assert!(
+            m.contains("# TYPE dbstash_verifications_total counter"),
+            "{m}"
+        );
+        assert!(
+            m.contains("dbstash_verifications_total{engine=\"pg\",database=\"app\",result=\"success\"} 2\n"),
+            "{m}"
+        );
+        assert!(
+            m.contains("dbstash_verifications_total{engine=\"pg\",database=\"app\",result=\"failure\"} 1\n"),
+            "{m}"
+        );
     }
 }

@@ -31,6 +31,9 @@ pub enum Stage {
     PreHook,
     /// The backup itself (dump, upload, checksum, retention).
     Backup,
+    /// VERIFY_AFTER_BACKUP: the backup was written (complete and checksummed, it stays),
+    /// but verifying it failed: it is not restorable as it is.
+    Verify,
 }
 
 impl Stage {
@@ -40,6 +43,7 @@ impl Stage {
             Stage::Skipped => "skipped",
             Stage::PreHook => "pre_hook",
             Stage::Backup => "backup",
+            Stage::Verify => "verify",
         }
     }
 }

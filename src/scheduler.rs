@@ -33,6 +33,13 @@ async fn attempt(
             }
             let start = outbox.started();
             let report = backup::run_once(cfg, shutdown).await;
+            if let (Some(s), true) = (state, cfg.verify_after_backup) {
+                match (report.status, report.stage) {
+                    (Status::Success, _) => s.verified(true),
+                    (Status::Failure, Stage::Verify) => s.verified(false),
+                    _ => {}
+                }
+            }
             outbox.finished(Some(start), report.clone());
             report
         }

@@ -144,6 +144,7 @@ pub fn outcome(report: &Report) -> &'static str {
         (Status::Failure, Stage::PreHook) => "Backup failed in the pre-backup hook",
         (Status::Failure, Stage::Preflight) => "Preflight check failed",
         (Status::Failure, Stage::Skipped) => "Backup skipped",
+        (Status::Failure, Stage::Verify) => "Backup verification failed",
     }
 }
 
