@@ -5,15 +5,30 @@
 pub mod archive;
 pub mod decompress;
 pub mod download;
-mod pg;
 pub mod list;
+pub mod mongo;
+pub mod mysql;
+mod pg;
+pub mod redis;
 pub mod select;
 pub mod settings;
 pub mod verify;
 
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Instant;
 
-use crate::config::Config;
+use anyhow::Context as _;
+use tracing::{error, info, warn, Instrument as _};
+
+use crate::backup::{fmt_duration, Cancel, Shutdown};
+use crate::config::{parse_bool, Config, ConfigError};
+use crate::engine::{DumpCommand, EngineKind};
+use crate::input::{no_control_chars, nonempty};
+use crate::process;
+use crate::rclone::{self, Rclone};
+use decompress::Compression;
 use settings::{ListArgs, RestoreArgs, VerifyArgs};
 
 pub async fn list(cfg: &Config, args: &ListArgs) -> ExitCode {
@@ -27,10 +42,7 @@ pub async fn verify(cfg: &Config, args: &VerifyArgs) -> ExitCode {
 pub async fn restore(cfg: &Config, args: &RestoreArgs) -> ExitCode {
     match cfg.engine {
         crate::engine::EngineKind::Pg => pg::restore(cfg, args).await,
-        _ => {
-            let _ = (cfg, args);
-            ExitCode::from(crate::EXIT_BACKUP_FAILED)
-        }
+        _ => restore_others(cfg, args).await,
     }
 }
 
@@ -43,3 +55,402 @@ pub use download::{
     Downloaded, Verified,
 };
 pub use select::{select, Selected};
+
+// ---------------------------------------------------- MySQL/MariaDB, Redis and MongoDB
+// Their restores share these steps: the flags checked (exit 2 before anything runs), the
+// backup selected, then downloaded into a 0600 file and verified *before* anything is
+// applied (neither the mysql client nor mongorestore can undo a partial apply, and Redis
+// loads an RDB only from a file), BACKUP_TIMEOUT and signals, the dry run, `--output`.
+
+/// The restore flags of MySQL/MariaDB, Redis and MongoDB, checked.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Options {
+    /// RESTORE_TARGET_DB: where a single-database backup goes instead of DB_NAME.
+    pub target_db: Option<String>,
+    pub drop_existing: bool,
+    pub force: bool,
+    pub no_verify: bool,
+    /// RESTORE_OUTPUT: write the verified backup to this file instead of a database.
+    pub output: Option<PathBuf>,
+}
+
+impl Options {
+    /// The flags of `args` for `cfg`'s engine; an error names the flag at fault (exit 2).
+    pub fn parse(cfg: &Config, args: &RestoreArgs) -> Result<Options, ConfigError> {
+        let drop_existing = parse_bool("RESTORE_DROP_EXISTING", &args.drop_existing, false)?;
+        let force = parse_bool("RESTORE_FORCE", &args.force, false)?;
+        let no_verify = parse_bool("RESTORE_NO_VERIFY", &args.no_verify, false)?;
+        if drop_existing && force {
+            return Err(ConfigError::combo(
+                "RESTORE_DROP_EXISTING (--drop-existing) and RESTORE_FORCE (--force)",
+                "choose one: --drop-existing drops what is there first, --force restores on top of it",
+            ));
+        }
+        let target_db = nonempty(&args.target_db).map(str::trim).map(str::to_string);
+        if let Some(t) = &target_db {
+            no_control_chars("RESTORE_TARGET_DB", t)?;
+            if t.starts_with('-') {
+                return Err(ConfigError::var(
+                    "RESTORE_TARGET_DB",
+                    format!("'{t}' starts with '-', which the client would read as a flag"),
+                ));
+            }
+            if cfg.engine == EngineKind::Redis {
+                return Err(ConfigError::var(
+                    "RESTORE_TARGET_DB",
+                    "does not apply to redis: an RDB snapshot holds every database of the server",
+                ));
+            }
+            if cfg.conn.database.is_none() {
+                return Err(ConfigError::var(
+                    "RESTORE_TARGET_DB",
+                    "does not apply to an all-databases backup (BACKUP_ALL_DATABASES): it creates and fills each database under its own name",
+                ));
+            }
+        }
+        let output = nonempty(&args.output).map(PathBuf::from);
+        if output.is_some() && (target_db.is_some() || drop_existing) {
+            return Err(ConfigError::combo(
+                "RESTORE_OUTPUT (--output) and RESTORE_TARGET_DB / RESTORE_DROP_EXISTING",
+                "--output writes the backup to a file and restores nothing into a database: give one or the other",
+            ));
+        }
+        if output.is_none() && cfg.engine == EngineKind::Redis {
+            return Err(ConfigError::var(
+                "RESTORE_OUTPUT",
+                "is required for redis: a server cannot load an RDB snapshot over the wire; give the path to write the verified RDB file to (dbstash then prints how to load it)",
+            ));
+        }
+        Ok(Options {
+            target_db,
+            drop_existing,
+            force,
+            no_verify,
+            output,
+        })
+    }
+}
+
+/// What a restore did, for its last log line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Done {
+    /// Where the data went: `database shop`, `the server`, a file.
+    pub into: String,
+    pub bytes: u64,
+    /// Whether the bytes were checked against a sidecar (not with `--no-verify`).
+    pub verified: bool,
+}
+
+/// `dbstash restore mysql|mariadb|redis|mongo`: exit 0 restored, 1 failed (the target
+/// untouched, unless the log says otherwise), 2 bad flags.
+async fn restore_others(cfg: &Config, args: &RestoreArgs) -> ExitCode {
+    let opts = match Options::parse(cfg, args) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("dbstash: invalid configuration: {e}");
+            return ExitCode::from(crate::EXIT_BAD_CONFIG);
+        }
+    };
+    let mut shutdown = match Shutdown::new() {
+        Ok(s) => s,
+        Err(e) => {
+            error!(error = %format!("{e:#}"), "restore failed");
+            return ExitCode::from(crate::EXIT_BACKUP_FAILED);
+        }
+    };
+    let started = Instant::now();
+    let mut cancel = Cancel::new(&mut shutdown, cfg.timeout);
+    let span = tracing::info_span!(
+        "restore",
+        engine = cfg.engine.key(),
+        database = cfg.db_label()
+    );
+    let result = run_others(cfg, args.backup.as_deref(), &opts, &mut cancel)
+        .instrument(span.clone())
+        .await;
+    let _enter = span.enter();
+    match result {
+        Ok(Some((name, done))) => {
+            info!(
+                backup = %name,
+                into = %done.into,
+                bytes = done.bytes,
+                verified = done.verified,
+                duration = %fmt_duration(started.elapsed()),
+                "restore succeeded"
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(None) => ExitCode::SUCCESS, // dry run
+        Err(e) => {
+            error!(
+                duration = %fmt_duration(started.elapsed()),
+                error = %format!("{e:#}"),
+                "restore failed"
+            );
+            ExitCode::from(crate::EXIT_BACKUP_FAILED)
+        }
+    }
+}
+
+async fn run_others(
+    cfg: &Config,
+    backup: Option<&str>,
+    opts: &Options,
+    cancel: &mut Cancel<'_>,
+) -> anyhow::Result<Option<(String, Done)>> {
+    let rclone = Rclone::new(cfg)?;
+    let sel = cancel.guard(select(cfg, &rclone, backup)).await?;
+    if sel.sha256.is_none() && !opts.no_verify && !cfg.dry_run {
+        anyhow::bail!(
+            "{} has no .sha256 sidecar, so its integrity cannot be checked: refusing to restore it (the run that wrote it may have been killed). Give --no-verify (RESTORE_NO_VERIFY=true) to restore it anyway",
+            sel.name
+        );
+    }
+    if cfg.dry_run {
+        print!("{}", describe_others(cfg, opts, &sel));
+        return Ok(None);
+    }
+    info!(
+        backup = %rclone::redact_remote(&sel.path),
+        size = sel.size,
+        checksum = if sel.sha256.is_some() { "sha256 sidecar" } else { "none (--no-verify)" },
+        "restore started"
+    );
+    if sel.sha256.is_none() {
+        warn!(backup = %sel.name, "restoring a backup without a .sha256 sidecar (--no-verify): its integrity is not checked");
+    }
+    let done = match (&opts.output, cfg.engine) {
+        (Some(out), kind) => {
+            let done = cancel.guard(write_output(opts, &rclone, &sel, out)).await?;
+            if kind == EngineKind::Redis {
+                print!("{}", redis::steps(cfg, out, &done).await);
+            }
+            done
+        }
+        (None, EngineKind::Mysql | EngineKind::Mariadb) => {
+            let mut created = Vec::new();
+            let result = cancel
+                .guard(mysql::restore(cfg, opts, &rclone, &sel, &mut created))
+                .await;
+            if result.is_err() {
+                mysql::drop_created(cfg, &created).await;
+            }
+            result?
+        }
+        (None, EngineKind::Mongo) => {
+            cancel
+                .guard(mongo::restore(cfg, opts, &rclone, &sel))
+                .await?
+        }
+        (None, kind) => anyhow::bail!("restore of {} is not handled here", kind.key()),
+    };
+    Ok(Some((sel.name, done)))
+}
+
+/// The dry run: the backup, its download and check, and what would run, secrets redacted.
+fn describe_others(cfg: &Config, opts: &Options, sel: &Selected) -> String {
+    let mut s = String::from("dbstash dry run: nothing is executed.\n\nBackup:\n");
+    let _ = writeln!(s, "  object     {}", rclone::redact_remote(&sel.path));
+    let size = if sel.size >= 0 {
+        format!("{} bytes", sel.size)
+    } else {
+        "unknown (the backend does not say)".into()
+    };
+    let _ = writeln!(s, "  size       {size}");
+    let _ = writeln!(s, "  modified   {}", sel.mod_time.to_rfc3339());
+    let checksum = match (&sel.sha256, opts.no_verify) {
+        (Some(h), _) => format!(
+            "sha256 {h} (from {}.sha256): checked after the download, before anything is applied",
+            sel.name
+        ),
+        (None, true) => format!(
+            "none ({}.sha256 is missing): restored unverified (--no-verify)",
+            sel.name
+        ),
+        (None, false) => format!(
+            "none ({}.sha256 is missing): the restore would be REFUSED without --no-verify",
+            sel.name
+        ),
+    };
+    let _ = writeln!(s, "  checksum   {checksum}");
+    let _ = writeln!(s, "\nDownload:");
+    let into = match &opts.output {
+        Some(out) => format!(
+            "a 0600 file in a private directory beside {}, renamed to it once verified{}",
+            out.display(),
+            if opts.force {
+                " (replacing it: --force)"
+            } else {
+                " (refused if it exists)"
+            }
+        ),
+        None => format!(
+            "a 0600 file in a private directory under {} (BACKUP_TEMP_DIR), removed afterwards",
+            cfg.temp_dir.display()
+        ),
+    };
+    let _ = writeln!(s, "  {} > {into}", Rclone::describe(cfg, "cat", &sel.path));
+    let _ = writeln!(s, "\nRestore:");
+    let steps = match (&opts.output, cfg.engine) {
+        (Some(_), EngineKind::Redis) => vec![
+            "nothing is applied: the RDB file stays where --output says; the steps to load it are printed (with the server's dir and dbfilename, asked with redis-cli CONFIG GET)".to_string(),
+            format!("{} <<< 'CONFIG GET dir / dbfilename / appendonly'", crate::engine::Redis.config_command(cfg)),
+        ],
+        (Some(_), _) => vec!["nothing is applied: the backup stays where --output says".to_string()],
+        (None, EngineKind::Mysql | EngineKind::Mariadb) => mysql::describe(cfg, opts, sel),
+        (None, EngineKind::Mongo) => mongo::describe(cfg, opts, sel),
+        (None, _) => Vec::new(),
+    };
+    for (i, step) in steps.iter().enumerate() {
+        let _ = writeln!(s, "  {}. {step}", i + 1);
+    }
+    s
+}
+
+/// `--output`: download and verify into a private directory beside `out`, then move the
+/// file to `out` (refusing to replace an existing file unless `--force`). The file stays
+/// 0600.
+async fn write_output(
+    opts: &Options,
+    rclone: &Rclone,
+    sel: &Selected,
+    out: &Path,
+) -> anyhow::Result<Done> {
+    let dir = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if !dir.is_dir() {
+        anyhow::bail!(
+            "RESTORE_OUTPUT {}: the directory {} does not exist",
+            out.display(),
+            dir.display()
+        );
+    }
+    match std::fs::symlink_metadata(out) {
+        Ok(m) if m.is_dir() => anyhow::bail!(
+            "RESTORE_OUTPUT {} is a directory: give the path of the file to write",
+            out.display()
+        ),
+        Ok(_) if !opts.force => anyhow::bail!(
+            "RESTORE_OUTPUT {} exists: refusing to overwrite it (--force replaces it)",
+            out.display()
+        ),
+        _ => {}
+    }
+    let file = download_verified(rclone, sel, dir, opts.no_verify).await?;
+    if opts.force {
+        std::fs::rename(&file.path, out)
+            .with_context(|| format!("moving the verified backup to {}", out.display()))?;
+    } else {
+        // A hard link never replaces an existing file: another writer that created `out`
+        // meanwhile keeps it. The private directory (and its name for the file) goes on drop.
+        match std::fs::hard_link(&file.path, out) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => anyhow::bail!(
+                "RESTORE_OUTPUT {} appeared while the backup was downloaded: refusing to overwrite it (--force replaces it)",
+                out.display()
+            ),
+            // File systems without hard links.
+            Err(_) if !out.exists() => std::fs::rename(&file.path, out)
+                .with_context(|| format!("moving the verified backup to {}", out.display()))?,
+            Err(e) => {
+                return Err(e).with_context(|| format!("writing {}", out.display()));
+            }
+        }
+    }
+    info!(file = %out.display(), bytes = file.verified.bytes, "wrote the verified backup");
+    Ok(Done {
+        into: out.display().to_string(),
+        bytes: file.verified.bytes,
+        verified: file.verified.checked,
+    })
+}
+
+/// Where `program` is on PATH.
+fn on_path(program: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path).any(|d| {
+            d.join(program)
+                .metadata()
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+    })
+}
+
+/// The program to run for `dc`: its own, or its fallback when only that is on PATH (as the
+/// dump does: `mariadb` → `mysql`).
+pub fn program_of(dc: &DumpCommand) -> String {
+    match &dc.fallback {
+        Some(f) if !on_path(&dc.program) && on_path(f) => f.clone(),
+        _ => dc.program.clone(),
+    }
+}
+
+/// Run a short database command to its end (a query, a `CREATE DATABASE`), `input` on its
+/// stdin: its stdout. Its program is [`program_of`]; no secret file (the engines that need
+/// one run [`run_tool`]).
+pub async fn query(dc: &DumpCommand, input: Option<&[u8]>) -> anyhow::Result<String> {
+    let program = program_of(dc);
+    let out = process::run(process::tool_command(dc, &program, None), &program, input).await?;
+    Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
+/// Run a restore tool to its end: [`program_of`] `dc`, its secret file alive meanwhile,
+/// `stdin` (a verified file, decompressed in-process) fed to it. The tool sees the end of its
+/// input only when all of it was read: on a read or decompression error it is killed first.
+/// Dropping the future kills its process group. `Ok`: the tail of its stderr.
+pub async fn run_tool(
+    dc: &DumpCommand,
+    stdin: Option<(&Path, Compression)>,
+) -> anyhow::Result<String> {
+    use secrecy::ExposeSecret as _;
+    use tokio::io::AsyncWriteExt as _;
+    let secret = match &dc.secret_file {
+        Some(sf) => Some(process::secret_file(sf.content.expose_secret())?),
+        None => None,
+    };
+    let program = program_of(dc);
+    let mut cmd = process::tool_command(dc, &program, secret.as_ref().map(|f| f.path()));
+    if stdin.is_some() {
+        cmd.stdin(std::process::Stdio::piped());
+    }
+    let mut child = cmd.spawn().map_err(|e| process::spawn_error(&program, e))?;
+    let pgid = child.id();
+    let mut group = process::GroupGuard::new(pgid);
+    let stderr = process::Tail::drain(child.stderr.take().expect("stderr is piped"));
+    let stdout = process::Tail::drain(child.stdout.take().expect("stdout is piped"));
+    if let (Some((path, compression)), Some(mut w)) = (stdin, child.stdin.take()) {
+        let fed = decompress::copy_file(path, compression, &mut w).await;
+        let fed = match fed {
+            Ok(_) => w.shutdown().await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = fed {
+            // Killed while its input is still open: it never sees the end of a partial dump.
+            process::kill_group(pgid);
+            drop(w);
+            let status = child.wait().await?;
+            group.disarm();
+            use std::os::unix::process::ExitStatusExt as _;
+            if status.signal() != Some(libc::SIGKILL) {
+                // It stopped reading because it failed: its own message says why.
+                return Err(
+                    process::ChildFailed::new(&program, status, stderr.text().await).into(),
+                );
+            }
+            anyhow::bail!("feeding the backup to {program} failed: {e}");
+        }
+        drop(w);
+    }
+    let status = child.wait().await?;
+    group.disarm();
+    let _ = stdout.text().await;
+    let err = stderr.text().await;
+    if !status.success() {
+        return Err(process::ChildFailed::new(&program, status, err).into());
+    }
+    Ok(err)
+}
