@@ -23,5 +23,6 @@ mod pg;
 mod races;
 mod redis;
 mod release;
+mod restore_pg;
 mod secrets;
 mod tools;
