@@ -502,3 +502,73 @@ fn large_objects_are_restored_from_a_verified_download() {
         );
     }
 }
+
+/// A stream that stalls after its last byte (rclone still running): psql has run every
+/// statement inside its transaction and waits for the end of its input. BACKUP_TIMEOUT, or
+/// SIGTERM, must kill it there, so the server rolls everything back, and leave no process.
+#[test]
+fn timeout_and_sigterm_roll_the_restore_back_and_leave_no_process() {
+    let Some((pg, s3)) = servers() else { return };
+    let Some(real) = real_binary("rclone") else {
+        panic!("rclone not found")
+    };
+    let db = pg.seeded_db("rp_stop");
+    let r = remote(s3, "rp-stop");
+    backup(pg, &r, &db, &[]);
+    let fake = tempfile::tempdir().unwrap();
+    // `rclone cat` of the backup prints it, then hangs; everything else is the real rclone.
+    write_script(
+        fake.path(),
+        "rclone",
+        &format!(
+            "for a in \"$@\"; do last=\"$a\"; case \"$a\" in cat) cat=1;; esac; done\nif [ -n \"$cat\" ] && [ \"${{last%.sha256}}\" = \"$last\" ]; then '{0}' \"$@\"; sleep 60; exit 0; fi\nexec '{0}' \"$@\"",
+            real.display()
+        ),
+    );
+    for how in ["BACKUP_TIMEOUT", "SIGTERM"] {
+        let target = unique("rp_stop_target");
+        pg.create_db(&target);
+        pg.psql(
+            &target,
+            "create table mine(i int); insert into mine values (1), (2);",
+        );
+        let before = snapshot(pg, &target);
+        let mut d = dbstash(pg, &r, &db).fake_bin(fake.path()).args([
+            "restore",
+            "pg",
+            "--target-db",
+            &target,
+            "--drop-existing",
+        ]);
+        if how == "BACKUP_TIMEOUT" {
+            d = d.env("BACKUP_TIMEOUT", "4s");
+        }
+        let running = d.spawn();
+        // psql has applied the whole script and waits, its transaction open.
+        wait_for("psql idle in its transaction", 30, || {
+            pg.psql(
+                "postgres",
+                &format!("select count(*) from pg_stat_activity where datname = '{target}' and state = 'idle in transaction'"),
+            ) == "1"
+        });
+        if how == "SIGTERM" {
+            unsafe { libc::kill(running.child.id() as libc::pid_t, libc::SIGTERM) };
+        }
+        let (code, stderr) = running.finish();
+        assert_eq!(code, 1, "{how}: {stderr}");
+        let want = if how == "SIGTERM" {
+            "interrupted by SIGTERM"
+        } else {
+            "timed out"
+        };
+        assert!(stderr.contains(want), "{how}: {stderr}");
+        assert_no_process_left(&format!("--dbname={target}"), 10);
+        wait_for("the server ended the session", 10, || {
+            pg.psql(
+                "postgres",
+                &format!("select count(*) from pg_stat_activity where datname = '{target}'"),
+            ) == "0"
+        });
+        assert_eq!(snapshot(pg, &target), before, "{how}: the target changed");
+    }
+}

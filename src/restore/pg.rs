@@ -597,22 +597,13 @@ impl Source {
         Ok(())
     }
 
-    /// One read of verified-so-far raw bytes into `buf`; 0 at the (verified) end.
+    /// One read of verified-so-far raw bytes into `buf`; 0 at the (verified) end. No
+    /// batching: what arrived goes on at once, so a stalled stream holds nothing back.
     async fn read_raw(&mut self) -> anyhow::Result<usize> {
-        let mut filled = 0;
-        // Gather a batch: rclone writes in small pieces.
-        while filled < CHUNK / 2 {
-            let n = self
-                .stream
-                .read(&mut self.buf[filled..])
-                .await
-                .map_err(download_error)?;
-            if n == 0 {
-                break;
-            }
-            filled += n;
-        }
-        Ok(filled)
+        self.stream
+            .read(&mut self.buf)
+            .await
+            .map_err(download_error)
     }
 
     /// The next decoded bytes, appended to `out`; `false` at the verified end (the decoder
