@@ -1,4 +1,8 @@
 //! The flags of `list`, `restore` and `verify`, beside the backup flags they share.
+//!
+//! Each flag is its variable's name (the 1:1 rule, `--list-format` for LIST_FORMAT, checked
+//! by tests/docs.rs); the short spelling of the issue (`--format`, `--backup`) is a visible
+//! alias.
 
 use clap::Args;
 
@@ -9,7 +13,13 @@ pub struct ListArgs {
     #[command(flatten)]
     pub tool: ToolArgs,
     /// text (a table) or json (one array, for scripts) [default: text]
-    #[arg(long, env = "LIST_FORMAT", hide_env_values = true, value_name = "FORMAT")]
+    #[arg(
+        long = "list-format",
+        visible_alias = "format",
+        env = "LIST_FORMAT",
+        hide_env_values = true,
+        value_name = "FORMAT"
+    )]
     pub format: Option<String>,
 }
 
@@ -18,10 +28,21 @@ pub struct RestoreArgs {
     #[command(flatten)]
     pub tool: ToolArgs,
     /// The backup to restore: latest (the newest complete one) or an object name [default: latest]
-    #[arg(long, env = "RESTORE_BACKUP", hide_env_values = true, value_name = "latest|NAME")]
+    #[arg(
+        long = "restore-backup",
+        visible_alias = "backup",
+        env = "RESTORE_BACKUP",
+        hide_env_values = true,
+        value_name = "latest|NAME"
+    )]
     pub backup: Option<String>,
     /// Restore into this database instead of DB_NAME (the backups are still found by DB_NAME)
-    #[arg(long, env = "RESTORE_TARGET_DB", hide_env_values = true, value_name = "NAME")]
+    #[arg(
+        long,
+        env = "RESTORE_TARGET_DB",
+        hide_env_values = true,
+        value_name = "NAME"
+    )]
     pub target_db: Option<String>,
     /// Drop the target's existing objects first (pg_restore --clean --if-exists, mongorestore --drop)
     #[arg(long, env = "RESTORE_DROP_EXISTING", hide_env_values = true, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
@@ -33,7 +54,12 @@ pub struct RestoreArgs {
     #[arg(long, env = "RESTORE_NO_VERIFY", hide_env_values = true, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub no_verify: Option<String>,
     /// Where to write the backup instead of a database (required for redis: an RDB file)
-    #[arg(long, env = "RESTORE_OUTPUT", hide_env_values = true, value_name = "PATH")]
+    #[arg(
+        long,
+        env = "RESTORE_OUTPUT",
+        hide_env_values = true,
+        value_name = "PATH"
+    )]
     pub output: Option<String>,
 }
 
@@ -42,6 +68,12 @@ pub struct VerifyArgs {
     #[command(flatten)]
     pub tool: ToolArgs,
     /// The backup to verify: latest (the newest complete one) or an object name [default: latest]
-    #[arg(long, env = "RESTORE_BACKUP", hide_env_values = true, value_name = "latest|NAME")]
+    #[arg(
+        long = "restore-backup",
+        visible_alias = "backup",
+        env = "RESTORE_BACKUP",
+        hide_env_values = true,
+        value_name = "latest|NAME"
+    )]
     pub backup: Option<String>,
 }
