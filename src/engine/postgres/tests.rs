@@ -333,7 +333,8 @@ fn restore_commands_use_the_dump_connection_and_one_transaction() {
     };
     let line = |d: DumpCommand| format!("{} {}", d.program, d.args.join(" "));
     let host_conn = "--host=db --port=5432 --username=app";
-    let cases: Vec<(&str, Edit, fn(&Config) -> DumpCommand, String)> = vec![
+    type Build = fn(&Config) -> DumpCommand;
+    let cases: Vec<(&str, Edit, Build, String)> = vec![
         (
             "plain from stdin, into another database",
             shop,
