@@ -41,7 +41,10 @@ pub async fn verify(cfg: &Config, args: &VerifyArgs) -> ExitCode {
 
 pub async fn restore(cfg: &Config, args: &RestoreArgs) -> ExitCode {
     match cfg.engine {
-        crate::engine::EngineKind::Pg => pg::restore(cfg, args).await,
+        // `--output` (the verified file, nothing applied) is the same for every engine.
+        crate::engine::EngineKind::Pg if nonempty(&args.output).is_none() => {
+            pg::restore(cfg, args).await
+        }
         _ => restore_others(cfg, args).await,
     }
 }

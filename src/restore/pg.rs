@@ -50,21 +50,26 @@ struct Options {
 }
 
 fn options(cfg: &Config, args: &RestoreArgs) -> Result<Options, ConfigError> {
-    let drop_existing = parse_bool("RESTORE_DROP_EXISTING", &args.drop_existing, false)?;
-    let force = parse_bool("RESTORE_FORCE", &args.force, false)?;
-    let no_verify = parse_bool("RESTORE_NO_VERIFY", &args.no_verify, false)?;
+    // These flags are not named after their variables (`--force` for RESTORE_FORCE): the
+    // message names both as the user writes them.
+    let flag = |var: &str, flag: &str| format!("{var} ({flag})");
+    let flag_bool = |var: &str, f: &str, v: &Option<String>| {
+        parse_bool(var, v, false).map_err(|e| ConfigError::combo(&flag(var, f), e.message))
+    };
+    let drop_existing = flag_bool(
+        "RESTORE_DROP_EXISTING",
+        "--drop-existing",
+        &args.drop_existing,
+    )?;
+    let force = flag_bool("RESTORE_FORCE", "--force", &args.force)?;
+    let no_verify = flag_bool("RESTORE_NO_VERIFY", "--no-verify", &args.no_verify)?;
     if drop_existing && force {
         return Err(ConfigError::combo(
             "RESTORE_DROP_EXISTING (--drop-existing) and RESTORE_FORCE (--force)",
             "choose one: --drop-existing drops the target's objects first, --force restores on top of them",
         ));
     }
-    if args.output.as_deref().is_some_and(|o| !o.trim().is_empty()) {
-        return Err(ConfigError::var(
-            "RESTORE_OUTPUT",
-            "is for redis (an RDB file); a PostgreSQL backup is restored into the database",
-        ));
-    }
+    let target_flag = flag("RESTORE_TARGET_DB", "--target-db");
     let target_db = args
         .target_db
         .as_deref()
@@ -72,8 +77,8 @@ fn options(cfg: &Config, args: &RestoreArgs) -> Result<Options, ConfigError> {
         .filter(|t| !t.is_empty());
     let (target, target_from) = match (target_db, &cfg.conn.database) {
         (Some(_), None) => {
-            return Err(ConfigError::var(
-                "RESTORE_TARGET_DB",
+            return Err(ConfigError::combo(
+                &target_flag,
                 "does not apply to an all-databases backup (BACKUP_ALL_DATABASES): pg_dumpall's script creates and fills each database under its own name",
             ))
         }
@@ -81,10 +86,10 @@ fn options(cfg: &Config, args: &RestoreArgs) -> Result<Options, ConfigError> {
         (None, Some(db)) => (db.clone(), "DB_NAME"),
         (None, None) => (Postgres.maintenance_database(cfg), "maintenance database"),
     };
-    if target.contains('\0') {
-        return Err(ConfigError::var(
-            "RESTORE_TARGET_DB",
-            "must not contain a NUL byte",
+    if target.chars().any(char::is_control) {
+        return Err(ConfigError::combo(
+            &target_flag,
+            format!("'{}' holds a control character", target.escape_debug()),
         ));
     }
     Ok(Options {
