@@ -714,3 +714,157 @@ fn secret_flag_values_are_found_for_redaction() {
     });
     assert_eq!(dump_secrets(&c), ["Ssl-Pass"]);
 }
+
+// ------------------------------------------------------------------ verify facts
+
+/// A config for one database (`shop`) or all of them.
+fn facts_cfg(kind: EngineKind, all: bool) -> Config {
+    cfg(kind, |a| {
+        a.db_host = Some("h".into());
+        if all {
+            a.backup_all_databases = Some("true".into());
+        } else {
+            a.db_name = Some("shop".into());
+        }
+    })
+}
+
+#[test]
+fn every_engine_lists_the_extensions_it_can_write() {
+    for (kind, want) in [
+        (
+            EngineKind::Pg,
+            &[".sql", ".dump", ".sql.gz", ".sql.zst", ".sql.lz4", ".tar"][..],
+        ),
+        (EngineKind::Mysql, &[".sql"]),
+        (EngineKind::Mariadb, &[".sql"]),
+        (EngineKind::Redis, &[".rdb"]),
+        (EngineKind::Mongo, &[".archive", ".archive.gz"]),
+    ] {
+        assert_eq!(kind.engine().known_extensions(), want, "{kind:?}");
+        // Whatever the settings, the extension picked is one of them.
+        for compress in [false, true] {
+            let c = cfg(kind, |a| {
+                a.db_host = Some("h".into());
+                a.db_name = Some("shop".into());
+                a.backup_compress = Some(compress.to_string());
+            });
+            assert!(
+                want.contains(&extension(&c).as_str()),
+                "{kind:?} {compress}"
+            );
+        }
+    }
+}
+
+/// The checks each engine asks for, by content: engine facts, asserted here in one table.
+#[test]
+fn each_engine_checks_what_it_writes() {
+    use EngineKind::*;
+    let tool = |program, args: &'static [&'static str], optional| Completeness::Tool {
+        program,
+        args,
+        optional,
+    };
+    type Want = Result<Vec<Completeness>, &'static str>;
+    let table: Vec<(Config, Content, Want)> = vec![
+        (
+            facts_cfg(Pg, false),
+            Content::PgCustom,
+            Ok(vec![
+                tool("pg_restore", &["--list"], false),
+                tool("pg_restore", &["--file=/dev/null"], false),
+            ]),
+        ),
+        (
+            facts_cfg(Pg, false),
+            Content::Tar,
+            Ok(vec![
+                tool("pg_restore", &["--list"], false),
+                tool("pg_restore", &["--file=/dev/null"], false),
+            ]),
+        ),
+        (
+            facts_cfg(Pg, false),
+            Content::Text,
+            Ok(vec![Completeness::Trailer(
+                "-- PostgreSQL database dump complete",
+            )]),
+        ),
+        (
+            facts_cfg(Pg, true),
+            Content::Text,
+            Ok(vec![Completeness::Trailer(
+                "-- PostgreSQL database cluster dump complete",
+            )]),
+        ),
+        (
+            facts_cfg(Pg, false),
+            Content::Rdb,
+            Err("not a PostgreSQL dump"),
+        ),
+        (
+            facts_cfg(Mysql, false),
+            Content::Text,
+            Ok(vec![Completeness::Trailer("-- Dump completed")]),
+        ),
+        (
+            facts_cfg(Mariadb, true),
+            Content::Text,
+            Ok(vec![Completeness::Trailer("-- Dump completed")]),
+        ),
+        (
+            facts_cfg(Mariadb, false),
+            Content::PgCustom,
+            Err("not a SQL dump"),
+        ),
+        (
+            facts_cfg(Redis, false),
+            Content::Rdb,
+            Ok(vec![tool("redis-check-rdb", &[], true)]),
+        ),
+        (
+            facts_cfg(Redis, false),
+            Content::Text,
+            Err("not a Redis RDB snapshot"),
+        ),
+        (
+            facts_cfg(Mongo, false),
+            Content::MongoArchive,
+            Ok(vec![Completeness::MongoArchive]),
+        ),
+        (
+            facts_cfg(Mongo, false),
+            Content::Text,
+            Err("not a mongodump archive"),
+        ),
+    ];
+    for (c, content, want) in table {
+        let got = c.engine().completeness(&c, content);
+        match want {
+            Ok(w) => assert_eq!(got, Ok(w), "{} {content:?}", c.engine.key()),
+            Err(needle) => {
+                let e = got.unwrap_err();
+                assert!(e.contains(needle), "{} {content:?}: {e}", c.engine.key());
+            }
+        }
+    }
+}
+
+#[test]
+fn content_is_sniffed_from_the_first_bytes() {
+    assert_eq!(Content::sniff(b"PGDMP\x01\x0e"), Content::PgCustom);
+    assert_eq!(Content::sniff(b"REDIS0011\xfa"), Content::Rdb);
+    assert_eq!(
+        Content::sniff(&[0x6d, 0xe2, 0x99, 0x81, 5]),
+        Content::MongoArchive
+    );
+    let mut tar = vec![0u8; 512];
+    tar[257..262].copy_from_slice(b"ustar");
+    assert_eq!(Content::sniff(&tar), Content::Tar);
+    assert_eq!(
+        Content::sniff(b"--\n-- PostgreSQL database dump\n"),
+        Content::Text
+    );
+    assert_eq!(Content::sniff(b""), Content::Text);
+}
