@@ -71,19 +71,26 @@ pub fn passed(lines: &[Line]) -> bool {
 
 /// `check  ok  detail`, one per line (continuations indented), then the verdict.
 pub fn render(lines: &[Line]) -> String {
-    const INDENT: &str = "                            ";
+    // At least 20 columns for the check's name, and always two spaces after it.
+    let width = lines
+        .iter()
+        .map(|l| l.check.chars().count() + 2)
+        .max()
+        .unwrap_or(0)
+        .max(20);
+    let indent = " ".repeat(width + 8);
     let mut out = String::new();
     for l in lines {
         let mut text = l.text.lines();
         let _ = writeln!(
             out,
-            "{:<20}{:<8}{}",
+            "{:<width$}{:<8}{}",
             l.check,
             l.mark.as_str(),
             text.next().unwrap_or_default()
         );
         for t in text {
-            let _ = writeln!(out, "{INDENT}{}", t.trim_start());
+            let _ = writeln!(out, "{indent}{}", t.trim_start());
         }
     }
     let failed: Vec<&str> = lines
@@ -490,6 +497,16 @@ mod tests {
             "checksum            ok      SHA-256 ab matches x.sha256 (3 bytes)\n\
              redis-check-rdb     skipped not on PATH\n\
              \x20                           second line\n\
+             verify passed\n"
+        );
+        let long = [
+            Line::new("pg_restore --file=/dev/null", Mark::Ok, "reads"),
+            Line::new("checksum", Mark::Ok, "matches"),
+        ];
+        assert_eq!(
+            render(&long),
+            "pg_restore --file=/dev/null  ok      reads\n\
+             checksum                     ok      matches\n\
              verify passed\n"
         );
         let failed = [Line::new("trailer", Mark::Failed, "missing")];
