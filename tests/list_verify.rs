@@ -529,3 +529,83 @@ fn verify_after_backup_counts_in_healthz_and_metrics() {
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(0));
 }
+
+#[test]
+fn compressed_plain_and_all_databases_dumps_verify_by_their_trailers() {
+    let Some(s) = PgSetup::new("lvz") else { return };
+    // pg_dump's own gzip on a plain dump: decompressed in-process to find the trailer.
+    let out = s
+        .dbstash(&[])
+        .env("BACKUP_SCHEDULE", "once")
+        .env("DUMP_EXTRA_ARGS", "--compress=6")
+        .run();
+    out.assert_code(0);
+    let gz = single_backup(&s.bucket, ".sql.gz");
+    let out = s.dbstash(&["verify"]).run();
+    out.assert_code(0);
+    assert!(out.stdout.contains(&file_name(&gz)), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("ends with \"-- PostgreSQL database dump complete\""),
+        "{}",
+        out.stdout
+    );
+
+    // pg_dumpall on a cluster of its own: the cluster's trailer, not a database's.
+    let Some(cluster) = pg::start() else { return };
+    cluster.seeded_db("lvall");
+    let s3 = s3::server().unwrap();
+    let (remote, bucket) = s3.bucket("lvall");
+    let run = |args: &[&str]| {
+        cluster
+            .dbstash()
+            .args(args)
+            .env("ENGINE", "pg")
+            .env("BACKUP_ALL_DATABASES", "true")
+            .env(
+                "DB_URI",
+                format!(
+                    "postgresql://{}:{}@127.0.0.1:{}",
+                    pg::USER,
+                    pg::PASSWORD,
+                    cluster.port
+                ),
+            )
+            .env("RCLONE_REMOTE", &remote)
+            .env("RCLONE_CONFIG_FILE", &s.conf)
+            .env("BACKUP_SCHEDULE", "once")
+            .run()
+    };
+    run(&[]).assert_code(0);
+    let all = single_backup(&bucket, ".sql");
+    let out = run(&["verify"]);
+    out.assert_code(0);
+    assert!(
+        out.stdout
+            .contains("ends with \"-- PostgreSQL database cluster dump complete\""),
+        "{}",
+        out.stdout
+    );
+    // Cut after the last database's own trailer: not complete.
+    let data = std::fs::read_to_string(&all).unwrap();
+    let cut = data.rfind("-- PostgreSQL database dump complete").unwrap()
+        + "-- PostgreSQL database dump complete\n".len();
+    let name = file_name(&all);
+    rclone(
+        &s.conf,
+        &["rcat", &format!("{remote}/{name}")],
+        Some(data[..cut].as_bytes()),
+    );
+    rclone(
+        &s.conf,
+        &["rcat", &format!("{remote}/{name}.sha256")],
+        Some(sidecar_line(&all).as_bytes()),
+    );
+    let out = run(&["verify", "--restore-backup", &name]);
+    out.assert_code(1);
+    assert!(
+        out.stdout.contains("cluster dump complete\" is missing"),
+        "{}",
+        out.stdout
+    );
+}
