@@ -594,7 +594,7 @@ fn compressed_plain_and_all_databases_dumps_verify_by_their_trailers() {
     rclone(
         &s.conf,
         &["rcat", &format!("{remote}/{name}")],
-        Some(data[..cut].as_bytes()),
+        Some(&data.as_bytes()[..cut]),
     );
     rclone(
         &s.conf,
