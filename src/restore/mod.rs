@@ -80,26 +80,19 @@ pub struct Options {
 impl Options {
     /// The flags of `args` for `cfg`'s engine; an error names the flag at fault (exit 2).
     pub fn parse(cfg: &Config, args: &RestoreArgs) -> Result<Options, ConfigError> {
-        let flag_bool = |var: &str, flag: &str, v: &Option<String>| {
-            parse_bool(var, v, false).map_err(|e| flag_error(var, flag, e.message))
-        };
-        let drop_existing = flag_bool(
-            "RESTORE_DROP_EXISTING",
-            "--drop-existing",
-            &args.drop_existing,
-        )?;
-        let force = flag_bool("RESTORE_FORCE", "--force", &args.force)?;
-        let no_verify = flag_bool("RESTORE_NO_VERIFY", "--no-verify", &args.no_verify)?;
+        let drop_existing = parse_bool("RESTORE_DROP_EXISTING", &args.drop_existing, false)?;
+        let force = parse_bool("RESTORE_FORCE", &args.force, false)?;
+        let no_verify = parse_bool("RESTORE_NO_VERIFY", &args.no_verify, false)?;
         if drop_existing && force {
             return Err(ConfigError::combo(
-                "RESTORE_DROP_EXISTING (--drop-existing) and RESTORE_FORCE (--force)",
+                "RESTORE_DROP_EXISTING (--restore-drop-existing) and RESTORE_FORCE (--restore-force)",
                 "choose one: --drop-existing drops what is there first, --force restores on top of it",
             ));
         }
-        let target = |msg: String| flag_error("RESTORE_TARGET_DB", "--target-db", msg);
+        let target = |msg: String| ConfigError::var("RESTORE_TARGET_DB", msg);
         let target_db = nonempty(&args.target_db).map(|t| t.trim().to_string());
         if let Some(t) = &target_db {
-            no_control_chars("RESTORE_TARGET_DB", t).map_err(|e| target(e.message))?;
+            no_control_chars("RESTORE_TARGET_DB", t)?;
             if t.starts_with('-') {
                 return Err(target(format!(
                     "'{t}' starts with '-', which the client would read as a flag"
@@ -120,15 +113,14 @@ impl Options {
         let output = nonempty(&args.output).map(PathBuf::from);
         if output.is_some() && (target_db.is_some() || drop_existing) {
             return Err(ConfigError::combo(
-                "RESTORE_OUTPUT (--output) and RESTORE_TARGET_DB (--target-db) or RESTORE_DROP_EXISTING (--drop-existing)",
+                "RESTORE_OUTPUT (--restore-output) and RESTORE_TARGET_DB (--restore-target-db) or RESTORE_DROP_EXISTING (--restore-drop-existing)",
                 "--output writes the backup to a file and restores nothing into a database: give one or the other",
             ));
         }
         if output.is_none() && cfg.engine == EngineKind::Redis {
-            return Err(flag_error(
+            return Err(ConfigError::var(
                 "RESTORE_OUTPUT",
-                "--output",
-                "is required for redis: a server cannot load an RDB snapshot over the wire; give the path to write the verified RDB file to (dbstash then prints how to load it)".into(),
+                "is required for redis: a server cannot load an RDB snapshot over the wire; give the path to write the verified RDB file to (dbstash then prints how to load it)",
             ));
         }
         Ok(Options {
@@ -139,12 +131,6 @@ impl Options {
             output,
         })
     }
-}
-
-/// An error about a restore flag. These flags are not named after their variables
-/// (`--force` for RESTORE_FORCE), so the message names both as the user writes them.
-fn flag_error(var: &str, flag: &str, message: String) -> ConfigError {
-    ConfigError::combo(&format!("{var} ({flag})"), message)
 }
 
 /// What a restore did, for its last log line.

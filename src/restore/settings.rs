@@ -38,24 +38,26 @@ pub struct RestoreArgs {
     pub backup: Option<String>,
     /// Restore into this database instead of DB_NAME (the backups are still found by DB_NAME)
     #[arg(
-        long,
+        long = "restore-target-db",
+        visible_alias = "target-db",
         env = "RESTORE_TARGET_DB",
         hide_env_values = true,
         value_name = "NAME"
     )]
     pub target_db: Option<String>,
-    /// Drop the target's existing objects first (pg_restore --clean --if-exists, mongorestore --drop)
-    #[arg(long, env = "RESTORE_DROP_EXISTING", hide_env_values = true, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    /// Drop what the target holds first (pg: its schemas; mysql: the database, created again; mongo: mongorestore --drop of the backup's collections)
+    #[arg(long = "restore-drop-existing", visible_alias = "drop-existing", env = "RESTORE_DROP_EXISTING", hide_env_values = true, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub drop_existing: Option<String>,
-    /// Restore into a database that already has tables, without dropping anything
-    #[arg(long, env = "RESTORE_FORCE", hide_env_values = true, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    /// Restore into a database that already has tables, without dropping anything (with --output: replace an existing file)
+    #[arg(long = "restore-force", visible_alias = "force", env = "RESTORE_FORCE", hide_env_values = true, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub force: Option<String>,
     /// Restore a backup that has no .sha256 sidecar (its integrity cannot be checked)
-    #[arg(long, env = "RESTORE_NO_VERIFY", hide_env_values = true, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    #[arg(long = "restore-no-verify", visible_alias = "no-verify", env = "RESTORE_NO_VERIFY", hide_env_values = true, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub no_verify: Option<String>,
-    /// Where to write the backup instead of a database (required for redis: an RDB file)
+    /// Write the verified backup to this file instead of restoring it (required for redis: an RDB file)
     #[arg(
-        long,
+        long = "restore-output",
+        visible_alias = "output",
         env = "RESTORE_OUTPUT",
         hide_env_values = true,
         value_name = "PATH"
