@@ -34,6 +34,7 @@ use super::{download_stream, download_verified, select, Selected};
 use crate::backup::{fmt_duration, Cancel, Shutdown};
 use crate::config::{parse_bool, Config, ConfigError};
 use crate::engine::{DumpCommand, Postgres};
+use crate::input::no_control_chars;
 use crate::process::{self, ChildFailed, Tail};
 use crate::rclone::{self, Rclone};
 
@@ -50,26 +51,15 @@ struct Options {
 }
 
 fn options(cfg: &Config, args: &RestoreArgs) -> Result<Options, ConfigError> {
-    // These flags are not named after their variables (`--force` for RESTORE_FORCE): the
-    // message names both as the user writes them.
-    let flag = |var: &str, flag: &str| format!("{var} ({flag})");
-    let flag_bool = |var: &str, f: &str, v: &Option<String>| {
-        parse_bool(var, v, false).map_err(|e| ConfigError::combo(&flag(var, f), e.message))
-    };
-    let drop_existing = flag_bool(
-        "RESTORE_DROP_EXISTING",
-        "--drop-existing",
-        &args.drop_existing,
-    )?;
-    let force = flag_bool("RESTORE_FORCE", "--force", &args.force)?;
-    let no_verify = flag_bool("RESTORE_NO_VERIFY", "--no-verify", &args.no_verify)?;
+    let drop_existing = parse_bool("RESTORE_DROP_EXISTING", &args.drop_existing, false)?;
+    let force = parse_bool("RESTORE_FORCE", &args.force, false)?;
+    let no_verify = parse_bool("RESTORE_NO_VERIFY", &args.no_verify, false)?;
     if drop_existing && force {
         return Err(ConfigError::combo(
-            "RESTORE_DROP_EXISTING (--drop-existing) and RESTORE_FORCE (--force)",
+            "RESTORE_DROP_EXISTING (--restore-drop-existing) and RESTORE_FORCE (--restore-force)",
             "choose one: --drop-existing drops the target's objects first, --force restores on top of them",
         ));
     }
-    let target_flag = flag("RESTORE_TARGET_DB", "--target-db");
     let target_db = args
         .target_db
         .as_deref()
@@ -77,8 +67,8 @@ fn options(cfg: &Config, args: &RestoreArgs) -> Result<Options, ConfigError> {
         .filter(|t| !t.is_empty());
     let (target, target_from) = match (target_db, &cfg.conn.database) {
         (Some(_), None) => {
-            return Err(ConfigError::combo(
-                &target_flag,
+            return Err(ConfigError::var(
+                "RESTORE_TARGET_DB",
                 "does not apply to an all-databases backup (BACKUP_ALL_DATABASES): pg_dumpall's script creates and fills each database under its own name",
             ))
         }
@@ -86,12 +76,7 @@ fn options(cfg: &Config, args: &RestoreArgs) -> Result<Options, ConfigError> {
         (None, Some(db)) => (db.clone(), "DB_NAME"),
         (None, None) => (Postgres.maintenance_database(cfg), "maintenance database"),
     };
-    if target.chars().any(char::is_control) {
-        return Err(ConfigError::combo(
-            &target_flag,
-            format!("'{}' holds a control character", target.escape_debug()),
-        ));
-    }
+    no_control_chars("RESTORE_TARGET_DB", &target)?;
     Ok(Options {
         drop_existing,
         force,
@@ -112,7 +97,7 @@ pub async fn restore(cfg: &Config, args: &RestoreArgs) -> ExitCode {
         }
     };
     if cfg.all_databases && opts.drop_existing {
-        eprintln!("dbstash: invalid configuration: RESTORE_DROP_EXISTING (--drop-existing) does not apply to an all-databases backup: restore a cluster into a new (empty) server, or drop its databases yourself; --force applies it over existing ones");
+        eprintln!("dbstash: invalid configuration: RESTORE_DROP_EXISTING (--restore-drop-existing) does not apply to an all-databases backup: restore a cluster into a new (empty) server, or drop its databases yourself; --force applies it over existing ones");
         return ExitCode::from(crate::EXIT_BAD_CONFIG);
     }
     let mut shutdown = match Shutdown::new() {
