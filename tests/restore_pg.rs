@@ -334,6 +334,12 @@ fn a_target_with_tables_needs_drop_existing_or_force() {
             &target,
             "create table extra(i int); insert into extra values (7);",
         );
+        // An extension the backup does not have: --drop-existing on a plain backup drops it
+        // too (a plain script cannot say what it replaces), on a custom one it stays.
+        pg.psql(
+            &target,
+            "create schema ext; create extension citext schema ext;",
+        );
         let before = snapshot(pg, &target);
 
         let out = dbstash(pg, &r, &db)
@@ -373,6 +379,11 @@ fn a_target_with_tables_needs_drop_existing_or_force() {
         assert_eq!(pg.contents(&target), pg.contents(&db), "{label}");
         let extra_left = pg.try_psql(&target, "select i from extra").is_ok();
         assert_eq!(extra_left, label == "custom", "{label}: extra table");
+        let citext = pg.psql(
+            &target,
+            "select count(*) from pg_extension where extname = 'citext'",
+        );
+        assert_eq!(citext == "1", label == "custom", "{label}: extension");
     }
 }
 

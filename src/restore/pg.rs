@@ -349,9 +349,9 @@ fn file_head(path: &Path) -> std::io::Result<Vec<u8>> {
     Ok(head)
 }
 
-/// `--drop-existing` for plain SQL, which psql cannot "clean": every schema of the target
-/// (`CASCADE`: its tables, views, functions, types, and the extensions installed in it) and
-/// every large object are dropped, and an empty `public` schema is made as `CREATE DATABASE`
+/// `--drop-existing` for plain SQL, which psql cannot "clean": every extension (but plpgsql),
+/// every schema of the target (`CASCADE`: its tables, views, functions, types) and every
+/// large object are dropped, and an empty `public` schema is made as `CREATE DATABASE`
 /// makes it; all inside the restore's transaction, so a failed or corrupted restore rolls
 /// the drop back too.
 const DROP_EXISTING_SQL: &str = r#"-- dbstash --drop-existing: drop the target's schemas and large objects first
@@ -359,6 +359,10 @@ DO $dbstash$
 DECLARE
   s name;
 BEGIN
+  -- Extensions first: a schema an extension owns cannot be dropped before it.
+  FOR s IN SELECT extname FROM pg_catalog.pg_extension WHERE extname <> 'plpgsql' LOOP
+    EXECUTE format('DROP EXTENSION %I CASCADE', s);
+  END LOOP;
   FOR s IN SELECT nspname FROM pg_catalog.pg_namespace
            WHERE nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
              AND nspname NOT LIKE 'pg\_temp\_%' AND nspname NOT LIKE 'pg\_toast\_temp\_%'
