@@ -311,6 +311,13 @@ async fn restore_single(
                     p.finish().await?;
                 }
                 _ => {
+                    let compression = compression_of(&file_head(&file.path)?);
+                    if !file.verified.checked && !ends_with_trailer(&file.path, compression)? {
+                        anyhow::bail!(
+                            "the backup (restored without a checksum, --no-verify) does not end with pg_dump's completion line ({}): it is truncated or not a pg_dump script; nothing was applied",
+                            String::from_utf8_lossy(DUMP_TRAILER)
+                        );
+                    }
                     let dc = Postgres.restore_psql(cfg, &opts.target, None);
                     let mut p = Proc::spawn(&dc, true, Output::Tail)?;
                     let stdin = p.stdin.as_mut().expect("stdin is piped");
@@ -318,12 +325,7 @@ async fn restore_single(
                         if opts.drop_existing {
                             stdin.write_all(DROP_EXISTING_SQL.as_bytes()).await?;
                         }
-                        super::decompress::copy_file(
-                            &file.path,
-                            compression_of(&file_head(&file.path)?),
-                            stdin,
-                        )
-                        .await
+                        super::decompress::copy_file(&file.path, compression, stdin).await
                     }
                     .await;
                     if let Err(e) = fed {
@@ -338,6 +340,24 @@ async fn restore_single(
                 bytes,
                 verified: file.verified.checked,
             })
+        }
+    }
+}
+
+/// Whether the (decompressed) file's last bytes hold pg_dump's completion line.
+fn ends_with_trailer(path: &Path, c: Compression) -> anyhow::Result<bool> {
+    use std::io::Read as _;
+    let mut r = c.open(path)?;
+    let mut tail: Vec<u8> = Vec::new();
+    let mut buf = vec![0u8; CHUNK];
+    loop {
+        let n = r.read(&mut buf).context("reading the downloaded backup")?;
+        if n == 0 {
+            return Ok(contains(&tail, DUMP_TRAILER));
+        }
+        tail.extend_from_slice(&buf[..n]);
+        if tail.len() > 2 * TAIL_KEPT {
+            tail.drain(..tail.len() - TAIL_KEPT);
         }
     }
 }
