@@ -482,6 +482,24 @@ fn dry_run_prints_the_plan_and_does_nothing() {
     );
     assert!(!exists(pg, &target));
     assert!(!log.exists(), "psql ran during a dry run");
+
+    // Bad flags are exit 2, before anything runs.
+    for (args, says) in [
+        (
+            &["--restore-drop-existing", "--restore-force"][..],
+            "choose one",
+        ),
+        (&["--restore-force=maybe"][..], "RESTORE_FORCE"),
+    ] {
+        let out = dbstash(pg, &r, &db)
+            .fake_bin(wrappers.path())
+            .args(["restore", "pg"])
+            .args(args)
+            .run();
+        out.assert_code(2);
+        assert!(out.stderr.contains(says), "{args:?}: {}", out.stderr);
+    }
+    assert!(!log.exists(), "psql ran with bad flags");
 }
 
 #[test]
