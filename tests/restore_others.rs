@@ -602,6 +602,63 @@ fn bad_restore_flags_are_exit_2() {
     );
 }
 
+/// `--restore-output` for an engine that restores into a database: the verified file, and no
+/// client run.
+#[test]
+fn output_writes_the_verified_backup_and_applies_nothing() {
+    let Some(_) = require("rclone", s3::INSTALL) else {
+        return;
+    };
+    let (dir, remote) = hand_made_backup();
+    let fake = tempfile::tempdir().unwrap();
+    let log = fake.path().join("called");
+    write_script(
+        fake.path(),
+        "mariadb",
+        &format!("echo \"$@\" >> '{}'", log.display()),
+    );
+    let out_dir = tempfile::tempdir().unwrap();
+    let out_file = out_dir.path().join("shop.sql");
+    let run = |extra: &[&str]| {
+        Dbstash::new()
+            .fake_bin(fake.path())
+            .args(["restore", "mariadb", "--db-host", "db", "--db-name", "shop"])
+            .args(["--restore-output"])
+            .args([&out_file])
+            .args(extra)
+            .env("RCLONE_REMOTE", &remote)
+            .run()
+    };
+    run(&[]).assert_code(0);
+    let backup = dir.path().join("remote/shop-2026-02-07-020000.sql");
+    assert_eq!(
+        std::fs::read(&out_file).unwrap(),
+        std::fs::read(&backup).unwrap()
+    );
+    assert!(!log.exists(), "the client ran");
+    let out = run(&[]);
+    out.assert_code(1);
+    assert!(
+        out.stderr.contains("exists: refusing to overwrite it"),
+        "{}",
+        out.stderr
+    );
+    std::fs::write(&out_file, "old").unwrap();
+    run(&["--restore-force"]).assert_code(0);
+    assert_eq!(
+        std::fs::read(&out_file).unwrap(),
+        std::fs::read(&backup).unwrap()
+    );
+
+    // Corrupted: nothing written, nothing left beside it.
+    std::fs::remove_file(&out_file).unwrap();
+    flip_a_byte(&backup);
+    let out = run(&[]);
+    out.assert_code(1);
+    assert!(out.stderr.contains("checksum mismatch"), "{}", out.stderr);
+    assert_eq!(all_files_in(out_dir.path()), Vec::<String>::new());
+}
+
 // -------------------------------------------------------------------------------- Redis
 
 #[test]
