@@ -862,6 +862,7 @@ for a in "$@"; do
     --archive=*) cp "${a#--archive=}" "$FAKE_DIR/restored.archive" ;;
   esac
 done
+if [ -n "${FAKE_SLEEP-}" ]; then sleep "$FAKE_SLEEP"; fi
 echo "2026-02-07T02:00:00.000+0000	3 document(s) restored successfully. ${FAKE_FAILED:-0} document(s) failed to restore." >&2"#,
     );
 }
@@ -963,6 +964,18 @@ fn mongo_restore_argv_and_credentials() {
         assert!(!text.contains("ecret"), "password shown: {text}");
     }
     assert_no_process_left("sleep 4242", 10);
+
+    // BACKUP_TIMEOUT stops mongorestore (and its children).
+    let (out, _) = f
+        .dbstash()
+        .args(["restore", "mongo"])
+        .env("DB_URI", MONGO_URI)
+        .env("FAKE_SLEEP", "5151")
+        .env("BACKUP_TIMEOUT", "2s")
+        .run_within(Duration::from_secs(30));
+    out.assert_code(1);
+    assert!(out.stderr.contains("timed out after 2s"), "{}", out.stderr);
+    assert_no_process_left("sleep 5151", 10);
 
     // --drop only with --drop-existing; another target through --nsFrom/--nsTo.
     f.reset();
