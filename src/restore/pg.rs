@@ -414,7 +414,7 @@ enum TargetState {
 }
 
 async fn inspect(cfg: &Config, db: &str) -> anyhow::Result<TargetState> {
-    let dc = Postgres.restore_query(cfg, db, &TABLES_SQL.replace(") t", " LIMIT 1000) t"));
+    let dc = Postgres.restore_query(cfg, db, TABLES_SQL);
     match run_query(&dc).await {
         Ok(out) => {
             let (n, names) = out.trim().split_once('|').unwrap_or(("0", ""));
