@@ -114,9 +114,7 @@ pub async fn stream<F: std::future::Future<Output = anyhow::Result<()>>>(
         None => None,
         Some(sf) => Some(process::secret_file(sf.content.expose_secret())?),
     };
-    let build = |program: &str| {
-        process::tool_command(dump, program, secret_file.as_ref().map(|f| f.path()))
-    };
+    let build = |program: &str| process::tool_command(dump, program, secret_file.as_ref());
     // The program that actually runs, for error messages.
     let (mut dumper, program) = match (build(&dump.program).spawn(), &dump.fallback) {
         (Err(e), Some(fallback)) if e.kind() == std::io::ErrorKind::NotFound => {

@@ -102,7 +102,7 @@ pub struct Rclone {
     /// The remote as logs show it (credentials redacted), for errors.
     remote: String,
     /// Keeps the decoded `RCLONE_CONFIG` alive for rclone to read.
-    _inline_config: Option<process::SecretFile>,
+    inline_config: Option<process::SecretFile>,
     /// The backup_id uploads carry as user metadata ([`TAG_KEY`]), once set.
     tag: Option<String>,
 }
@@ -154,7 +154,7 @@ impl Rclone {
                 std::env::var("RCLONE_TIMEOUT").ok().as_deref(),
             ),
             remote: redact_remote(&cfg.remote),
-            _inline_config: inline,
+            inline_config: inline,
             tag: None,
         })
     }
@@ -187,6 +187,9 @@ impl Rclone {
         cmd.env_remove("RCLONE_CONFIG");
         if let Some(p) = &self.config_path {
             cmd.arg("--config").arg(p);
+        }
+        if let Some(f) = &self.inline_config {
+            f.hand_to(&mut cmd);
         }
         cmd.arg(subcommand).args(&self.extra_args);
         cmd
