@@ -231,6 +231,14 @@ impl Config {
                 // rclone reads it, dbstash does not: it must be a readable regular file (a
                 // directory or a FIFO would fail, or hang, every rclone call later).
                 open_regular_file("RCLONE_CONFIG_FILE", path)?;
+                if let Some(name) = crate::input::per_process_path(path) {
+                    return Err(ConfigError::var(
+                        "RCLONE_CONFIG_FILE",
+                        format!(
+                            "'{path}' names a file through {name}, which every process reads as its own: rclone (another process, whose stdin is empty) would not open the file dbstash checked (give the file's own path)"
+                        ),
+                    ));
+                }
                 if inline.is_some() {
                     warnings
                         .push("RCLONE_CONFIG is ignored because RCLONE_CONFIG_FILE is set".into());
