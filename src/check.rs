@@ -331,7 +331,7 @@ async fn output(mut cmd: Command) -> std::io::Result<(std::process::ExitStatus, 
         .expect("stdout is piped")
         .read_to_end(&mut stdout)
         .await?;
-    let status = child.wait().await?;
+    let status = process::wait_ending_group(&mut child).await?;
     group.disarm();
     Ok((status, stdout, stderr.text().await))
 }

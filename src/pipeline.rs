@@ -46,7 +46,7 @@ impl Upload {
         let mut stdin = self.stdin.take().expect("stdin is held until commit");
         let closed = stdin.shutdown().await;
         drop(stdin);
-        let status = self.child.wait().await?;
+        let status = process::wait_ending_group(&mut self.child).await?;
         process::group_reaped(self.pgid.take()); // nothing left to kill on drop
         if !status.success() {
             let tail = self.stderr.take().expect("stderr tail").text().await;
@@ -176,7 +176,8 @@ pub async fn stream<F: std::future::Future<Output = anyhow::Result<()>>>(
     drop(progress);
     match copied {
         Ok(()) => {
-            let status = dumper.wait().await?;
+            // What the dump left running in its group ends with it.
+            let status = process::wait_ending_group(&mut dumper).await?;
             dump_group.disarm(); // reaped: its pid may be reused
             if !status.success() {
                 let err = ChildFailed::new(program, status, dump_stderr.text().await);

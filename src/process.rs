@@ -109,6 +109,43 @@ pub fn kill_group(pgid: Option<u32>) {
     }
 }
 
+/// Wait for `child` (the leader of its own process group, see [`command_with`]) to exit,
+/// SIGKILL whatever is still in its group (a process the child started in the background:
+/// it would outlive dbstash), and reap it. The group is ended while its leader is a zombie,
+/// not yet reaped, so its id cannot belong to anyone else yet. Where the kernel has no pidfd
+/// (Linux before 5.3), the child is only reaped.
+pub async fn wait_ending_group(child: &mut tokio::process::Child) -> io::Result<ExitStatus> {
+    if let Some(pid) = child.id() {
+        if leader_exited(pid).await {
+            // SAFETY: a plain syscall on the group of our unreaped child.
+            unsafe {
+                libc::killpg(pid as libc::pid_t, libc::SIGKILL);
+            }
+        }
+    }
+    child.wait().await
+}
+
+/// Wait until process `pid` (our child) has exited, without reaping it. `false` when that
+/// cannot be told (no pidfd): the caller must not assume it exited.
+async fn leader_exited(pid: u32) -> bool {
+    // SAFETY: pidfd_open returns a new descriptor we own, or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
+    if fd < 0 {
+        return false;
+    }
+    let fd = unsafe { OwnedFd::from_raw_fd(fd as std::os::fd::RawFd) };
+    // SAFETY: the AsyncFd owns the descriptor, open and unchanged for its whole life.
+    let registered = unsafe {
+        tokio::io::unix::AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE)
+    };
+    match registered {
+        // A pidfd turns readable when its process exits.
+        Ok(fd) => fd.readable().await.is_ok(),
+        Err(_) => false,
+    }
+}
+
 /// A child whose group was registered with the watchdog was reaped and nothing else runs in
 /// its group: the watchdog forgets it, since its id may be reused by a stranger.
 pub fn group_reaped(pgid: Option<u32>) {
@@ -515,7 +552,7 @@ pub async fn run(mut cmd: Command, what: &str, input: Option<&[u8]>) -> anyhow::
     };
     let mut stdout = Vec::new();
     let read = stdout_pipe.read_to_end(&mut stdout).await;
-    let status = child.wait().await?;
+    let status = wait_ending_group(&mut child).await?;
     group.disarm();
     let write = writer.await?;
     if !status.success() {

@@ -251,3 +251,36 @@ fn a_hook_child_that_ignores_sigterm_is_killed_after_the_grace_period() {
         "SIGTERM first, SIGKILL after the grace period: gone after {took:?}"
     );
 }
+
+/// A dump tool that leaves a process running in its group (stdout elsewhere, so the dump
+/// still ends) and then exits, 0 or 1: what it left ends with the run, not after it. Before,
+/// the group was forgotten once the tool was reaped and the process outlived dbstash.
+#[test]
+fn what_a_dump_tool_leaves_in_its_group_ends_with_the_run() {
+    if require("rclone", s3::INSTALL).is_none() {
+        return;
+    }
+    for code in [0, 1] {
+        let tmp = tempfile::tempdir().unwrap();
+        write_script(tmp.path(), "lingerer", "sleep 300");
+        write_script(
+            tmp.path(),
+            "pg_dump",
+            &format!(
+                "\"$FAKE_DIR/lingerer\" >/dev/null 2>&1 &\necho 'create table t(x int);'\nexit {code}"
+            ),
+        );
+        let remote = tmp.path().join("remote");
+        let out = Dbstash::new()
+            .fake_bin(tmp.path())
+            .env("FAKE_DIR", tmp.path())
+            .env("ENGINE", "pg")
+            .env("DB_HOST", "127.0.0.1")
+            .env("DB_NAME", "app")
+            .env("BACKUP_SCHEDULE", "once")
+            .env("RCLONE_REMOTE", local_remote(&remote))
+            .run();
+        out.assert_code(code);
+        assert_no_process_left(&tmp.path().join("lingerer").display().to_string(), 2);
+    }
+}
