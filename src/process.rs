@@ -504,8 +504,10 @@ impl ChildFailed {
                 .contains(&what)
                 .then(|| auth_hint(&stderr))
                 .flatten(),
-            // rclone echoes remote strings, credentials included, in its errors.
-            stderr: crate::rclone::redact_remote(&stderr),
+            // rclone echoes remote strings, credentials included, in its errors. Registered
+            // secrets go first: the remote pattern, cutting a quoted value at its first
+            // escaped quote, would leave the rest of such a secret unrecognisable.
+            stderr: crate::rclone::redact_remote(&crate::redact::redact(&stderr)),
         }
     }
 }

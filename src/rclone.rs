@@ -648,7 +648,7 @@ fn config_secrets(content: &str) -> Vec<String> {
 
 /// `option=value` in a remote string where the option names a credential.
 static REMOTE_CREDENTIAL: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-    regex::Regex::new(r#"(?i)([a-z0-9_]*(?:pass|key|secret|token|credentials)[a-z0-9_]*)=('[^']*'|"[^"]*"|[^,:]*)"#)
+    regex::Regex::new(r#"(?i)([a-z0-9_]*(?:pass|key|secret|token|credential|sas_url|connection_string)[a-z0-9_]*)=('[^']*'|"[^"]*"|[^,:]*)"#)
         .expect("valid regex")
 });
 

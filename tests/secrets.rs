@@ -97,6 +97,58 @@ fn rclone_echoing_secret_flags_leaks_nothing_to_text_logs_hooks_or_webhooks() {
     assert_clean("webhook", &sent[0].text());
 }
 
+/// Credentials whose option names say neither pass, secret, token nor (at their end) key:
+/// an SFTP private key (`--sftp-key-pem`), an S3 customer key in base64, a WebDAV bearer
+/// token among `--webdav-headers` pairs, an Azure SAS URL; from the environment, a GCS
+/// service account's JSON and an Azure connection string; and a secret holding a quote,
+/// which the remote-string pattern used to cut in two before the secret was looked for.
+/// rclone -vv echoes every one; none may reach the log.
+#[test]
+fn credentials_named_otherwise_leak_nothing() {
+    if require("rclone", s3::INSTALL).is_none() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    pg_fakes(tmp.path());
+    let out = Dbstash::new()
+        .fake_bin(tmp.path())
+        .env("ENGINE", "pg")
+        .env("DB_HOST", "127.0.0.1")
+        .env("DB_NAME", "app")
+        .env("BACKUP_SCHEDULE", "once")
+        .env("RCLONE_REMOTE", closed_s3_remote())
+        .env(
+            "RCLONE_EXTRA_ARGS",
+            "-vv --sftp-key-pem Leak-Pem-21 --s3-sse-customer-key-base64 Leak-Cust-22 \
+             --webdav-headers 'Authorization,Bearer Leak-Dav-23' \
+             --azureblob-sas-url 'https://a.blob.core.windows.net/c?sig=Leak-Sas-24'",
+        )
+        .env(
+            "RCLONE_GCS_SERVICE_ACCOUNT_CREDENTIALS",
+            r#"{"private_key":"Leak-Gcs-25"}"#,
+        )
+        .env(
+            "RCLONE_AZUREFILES_CONNECTION_STRING",
+            "DefaultEndpointsProtocol=https;AccountName=a;AccountKey=Leak-Conn-26",
+        )
+        .env("RCLONE_SWIFT_AUTH_TOKEN", r#"Quote"Leak-Swift-27"#)
+        .run();
+    out.assert_code(1);
+    // rclone echoed them (redacted): the test proves what it claims.
+    for echoed in [
+        "starting with parameters",
+        "Setting --gcs-service-account-credentials",
+        "Setting --swift-auth-token",
+    ] {
+        assert!(out.stderr.contains(echoed), "{echoed}: {}", out.stderr);
+    }
+    assert!(
+        !out.stderr.contains("Leak-"),
+        "a credential leaked: {}",
+        out.stderr
+    );
+}
+
 #[test]
 fn rclone_echoing_secret_flags_leaks_nothing_to_json_logs_or_healthz() {
     if require("rclone", s3::INSTALL).is_none() {
