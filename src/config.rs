@@ -191,7 +191,10 @@ impl Config {
 
     /// The database name used in `{db}` and logs: `all` for all-databases backups.
     pub fn db_label(&self) -> &str {
-        self.conn.database.as_deref().unwrap_or("all")
+        self.conn
+            .database
+            .as_deref()
+            .unwrap_or(crate::template::ALL_DATABASES)
     }
 
     pub fn resolve(kind: EngineKind, a: CommonArgs) -> Result<Config, ConfigError> {
@@ -470,7 +473,7 @@ fn check_name_length(c: &Config) -> Result<(), ConfigError> {
     let Some(now) = widest else { return Ok(()) };
     let extension = crate::engine::extension(c);
     let name = c.template.render(&crate::template::NameVars {
-        db: c.db_label(),
+        db: c.conn.database.as_deref(),
         engine: c.engine.key(),
         now,
         uuid: "ffffffff",

@@ -755,7 +755,7 @@ fn exercise(cfg: &Config, listing_names: &[String], times: &[DateTime<Utc>], now
     let extension = dbstash::engine::extension(cfg);
     let matcher = cfg
         .template
-        .matcher(cfg.db_label(), cfg.engine.key(), &extension);
+        .matcher(cfg.conn.database.as_deref(), cfg.engine.key(), &extension);
     let mut names: Vec<String> = listing_names.to_vec();
     names.push(plan.name.clone());
     names.push(format!("{}.sha256", plan.name));
