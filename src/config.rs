@@ -302,6 +302,14 @@ impl Config {
                     ));
                 }
                 no_control_chars("BACKUP_EXTENSION", e)?;
+                if e.to_ascii_lowercase().ends_with("sha256") {
+                    // `app-….sql.sha256` is another backup's checksum file: the retention of
+                    // this job would take those files for its backups and delete them.
+                    return Err(ConfigError::var(
+                        "BACKUP_EXTENSION",
+                        format!("'{e}' ends in sha256: backups would be named like the .sha256 checksum files of other backups"),
+                    ));
+                }
                 Ok(if e.starts_with('.') {
                     e.to_string()
                 } else {

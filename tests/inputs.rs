@@ -308,6 +308,13 @@ fn values_that_failed_later_are_refused_at_start() {
             "BACKUP_EXTENSION",
             "control character \\n",
         ),
+        // Names like other backups' checksum files, which this job's retention would delete.
+        (
+            "pg",
+            &[("BACKUP_EXTENSION", ".sql.SHA256")],
+            "BACKUP_EXTENSION",
+            "named like the .sha256 checksum files",
+        ),
         (
             "pg",
             &[("RCLONE_REMOTE", "r:backups\nx")],
