@@ -33,7 +33,7 @@ impl Plan {
         let name = format!(
             "{}{}",
             cfg.template.render(&NameVars {
-                db: cfg.db_label(),
+                db: cfg.conn.database.as_deref(),
                 engine: cfg.engine.key(),
                 now,
                 uuid: &backup_id,
@@ -88,9 +88,11 @@ impl Plan {
                 "  keep everything (RETENTION_MAX_FILES=0, RETENTION_MAX_DAYS=0)"
             );
         } else {
-            let m = cfg
-                .template
-                .matcher(cfg.db_label(), cfg.engine.key(), &engine::extension(cfg));
+            let m = cfg.template.matcher(
+                cfg.conn.database.as_deref(),
+                cfg.engine.key(),
+                &engine::extension(cfg),
+            );
             let _ = writeln!(
                 s,
                 "  among objects in {} matching {}:",
@@ -911,9 +913,11 @@ async fn apply_retention(
     listing: &[retention::Entry],
     current: &str,
 ) {
-    let matcher = cfg
-        .template
-        .matcher(cfg.db_label(), cfg.engine.key(), &engine::extension(cfg));
+    let matcher = cfg.template.matcher(
+        cfg.conn.database.as_deref(),
+        cfg.engine.key(),
+        &engine::extension(cfg),
+    );
     remove_stale_staging(cfg, rclone, listing, &matcher).await;
     if cfg.retention.max_files == 0 && cfg.retention.max_days == 0 {
         return;

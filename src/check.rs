@@ -277,7 +277,7 @@ async fn database(cfg: &Config) -> Result<String, String> {
         }
         None => None,
     };
-    let cmd = process::tool_command(&check, &program, secret_file.as_ref().map(|f| f.path()));
+    let cmd = process::tool_command(&check, &program, secret_file.as_ref());
     let (status, stdout, stderr) = match tokio::time::timeout(LOGIN_LIMIT, output(cmd)).await {
         Ok(Ok(out)) => out,
         Ok(Err(e)) => return Err(format!("{:#}", process::spawn_error(&program, e))),
@@ -331,7 +331,7 @@ async fn output(mut cmd: Command) -> std::io::Result<(std::process::ExitStatus, 
         .expect("stdout is piped")
         .read_to_end(&mut stdout)
         .await?;
-    let status = child.wait().await?;
+    let status = process::wait_ending_group(&mut child).await?;
     group.disarm();
     Ok((status, stdout, stderr.text().await))
 }

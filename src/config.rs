@@ -190,7 +190,10 @@ impl Config {
 
     /// The database name used in `{db}` and logs: `all` for all-databases backups.
     pub fn db_label(&self) -> &str {
-        self.conn.database.as_deref().unwrap_or("all")
+        self.conn
+            .database
+            .as_deref()
+            .unwrap_or(crate::template::ALL_DATABASES)
     }
 
     pub fn resolve(kind: EngineKind, a: CommonArgs) -> Result<Config, ConfigError> {
@@ -230,6 +233,14 @@ impl Config {
                 // rclone reads it, dbstash does not: it must be a readable regular file (a
                 // directory or a FIFO would fail, or hang, every rclone call later).
                 open_regular_file("RCLONE_CONFIG_FILE", path)?;
+                if let Some(name) = crate::input::per_process_path(path) {
+                    return Err(ConfigError::var(
+                        "RCLONE_CONFIG_FILE",
+                        format!(
+                            "'{path}' names a file through {name}, which every process reads as its own: rclone (another process, whose stdin is empty) would not open the file dbstash checked (give the file's own path)"
+                        ),
+                    ));
+                }
                 if inline.is_some() {
                     warnings
                         .push("RCLONE_CONFIG is ignored because RCLONE_CONFIG_FILE is set".into());
@@ -290,6 +301,14 @@ impl Config {
                     ));
                 }
                 no_control_chars("BACKUP_EXTENSION", e)?;
+                if e.to_ascii_lowercase().ends_with("sha256") {
+                    // `app-….sql.sha256` is another backup's checksum file: the retention of
+                    // this job would take those files for its backups and delete them.
+                    return Err(ConfigError::var(
+                        "BACKUP_EXTENSION",
+                        format!("'{e}' ends in sha256: backups would be named like the .sha256 checksum files of other backups"),
+                    ));
+                }
                 Ok(if e.starts_with('.') {
                     e.to_string()
                 } else {
@@ -462,7 +481,7 @@ fn check_name_length(c: &Config) -> Result<(), ConfigError> {
     let Some(now) = widest else { return Ok(()) };
     let extension = crate::engine::extension(c);
     let name = c.template.render(&crate::template::NameVars {
-        db: c.db_label(),
+        db: c.conn.database.as_deref(),
         engine: c.engine.key(),
         now,
         uuid: "ffffffff",

@@ -135,6 +135,42 @@ pub fn open_regular_file(var: &str, path: &str) -> Result<std::fs::File, ConfigE
     ))
 }
 
+/// Where `path` leads through a name that means something else in every process
+/// (`/dev/stdin`, `/dev/fd/N`, `/proc/self/…`), following the symlinks of its last
+/// component: such a path names one of dbstash's own files, and a child given it opens its
+/// own (rclone's stdin is not dbstash's). The name met, if any.
+pub fn per_process_path(path: &str) -> Option<String> {
+    use std::path::{Component, PathBuf};
+    const PER_PROCESS: [&str; 6] = [
+        "/dev/stdin",
+        "/dev/stdout",
+        "/dev/stderr",
+        "/dev/fd",
+        "/proc/self",
+        "/proc/thread-self",
+    ];
+    let mut p = PathBuf::from(path);
+    // A chain of symlinks is at most 40 long (the kernel's limit).
+    for _ in 0..40 {
+        // Lexically: `/dev/./fd/3` and `//proc/self/x` are caught too.
+        let clean: PathBuf = p
+            .components()
+            .filter(|c| !matches!(c, Component::CurDir))
+            .collect();
+        if PER_PROCESS.iter().any(|pp| clean.starts_with(pp)) {
+            return Some(clean.display().to_string());
+        }
+        let Ok(target) = std::fs::read_link(&clean) else {
+            return None;
+        };
+        p = match clean.parent() {
+            Some(dir) if target.is_relative() => dir.join(target),
+            _ => target,
+        };
+    }
+    None
+}
+
 /// Read a regular file of at most `max` bytes (see [`open_regular_file`]); a larger one is
 /// refused without reading past `max + 1` bytes.
 pub fn read_regular_file(var: &str, path: &str, max: u64) -> Result<Vec<u8>, ConfigError> {

@@ -46,7 +46,7 @@ impl Upload {
         let mut stdin = self.stdin.take().expect("stdin is held until commit");
         let closed = stdin.shutdown().await;
         drop(stdin);
-        let status = self.child.wait().await?;
+        let status = process::wait_ending_group(&mut self.child).await?;
         process::group_reaped(self.pgid.take()); // nothing left to kill on drop
         if !status.success() {
             let tail = self.stderr.take().expect("stderr tail").text().await;
@@ -114,9 +114,7 @@ pub async fn stream<F: std::future::Future<Output = anyhow::Result<()>>>(
         None => None,
         Some(sf) => Some(process::secret_file(sf.content.expose_secret())?),
     };
-    let build = |program: &str| {
-        process::tool_command(dump, program, secret_file.as_ref().map(|f| f.path()))
-    };
+    let build = |program: &str| process::tool_command(dump, program, secret_file.as_ref());
     // The program that actually runs, for error messages.
     let (mut dumper, program) = match (build(&dump.program).spawn(), &dump.fallback) {
         (Err(e), Some(fallback)) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -178,7 +176,8 @@ pub async fn stream<F: std::future::Future<Output = anyhow::Result<()>>>(
     drop(progress);
     match copied {
         Ok(()) => {
-            let status = dumper.wait().await?;
+            // What the dump left running in its group ends with it.
+            let status = process::wait_ending_group(&mut dumper).await?;
             dump_group.disarm(); // reaped: its pid may be reused
             if !status.success() {
                 let err = ChildFailed::new(program, status, dump_stderr.text().await);

@@ -109,6 +109,43 @@ pub fn kill_group(pgid: Option<u32>) {
     }
 }
 
+/// Wait for `child` (the leader of its own process group, see [`command_with`]) to exit,
+/// SIGKILL whatever is still in its group (a process the child started in the background:
+/// it would outlive dbstash), and reap it. The group is ended while its leader is a zombie,
+/// not yet reaped, so its id cannot belong to anyone else yet. Where the kernel has no pidfd
+/// (Linux before 5.3), the child is only reaped.
+pub async fn wait_ending_group(child: &mut tokio::process::Child) -> io::Result<ExitStatus> {
+    if let Some(pid) = child.id() {
+        if leader_exited(pid).await {
+            // SAFETY: a plain syscall on the group of our unreaped child.
+            unsafe {
+                libc::killpg(pid as libc::pid_t, libc::SIGKILL);
+            }
+        }
+    }
+    child.wait().await
+}
+
+/// Wait until process `pid` (our child) has exited, without reaping it. `false` when that
+/// cannot be told (no pidfd): the caller must not assume it exited.
+async fn leader_exited(pid: u32) -> bool {
+    // SAFETY: pidfd_open returns a new descriptor we own, or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
+    if fd < 0 {
+        return false;
+    }
+    let fd = unsafe { OwnedFd::from_raw_fd(fd as std::os::fd::RawFd) };
+    // SAFETY: the AsyncFd owns the descriptor, open and unchanged for its whole life.
+    let registered = unsafe {
+        tokio::io::unix::AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE)
+    };
+    match registered {
+        // A pidfd turns readable when its process exits.
+        Ok(fd) => fd.readable().await.is_ok(),
+        Err(_) => false,
+    }
+}
+
 /// A child whose group was registered with the watchdog was reaped and nothing else runs in
 /// its group: the watchdog forgets it, since its id may be reused by a stranger.
 pub fn group_reaped(pgid: Option<u32>) {
@@ -123,12 +160,14 @@ pub fn group_reaped(pgid: Option<u32>) {
 pub fn tool_command(
     dc: &crate::engine::DumpCommand,
     program: &str,
-    secret_file: Option<&std::path::Path>,
+    secret_file: Option<&SecretFile>,
 ) -> Command {
     use crate::engine::PassPath;
     use secrecy::ExposeSecret as _;
     let mut cmd = command(program);
-    if let (Some(sf), Some(path)) = (&dc.secret_file, secret_file) {
+    if let (Some(sf), Some(file)) = (&dc.secret_file, secret_file) {
+        file.hand_to(&mut cmd);
+        let path = file.path();
         match sf.pass {
             PassPath::Flag(flag) => {
                 cmd.arg(format!("{flag}{}", path.display()));
@@ -148,11 +187,14 @@ pub fn tool_command(
 /// A secret handed to a child as a file it reads: the tool's credentials file (mongodump's
 /// `--config`, libpq's service file) or rclone's inline configuration.
 ///
-/// It lives in memory (`memfd_create`, mode 0600, sealed against writes) and is named for the
-/// child as `/proc/<dbstash's pid>/fd/<fd>`: only processes of dbstash's user can open that
-/// path, and it vanishes with dbstash, however dbstash ends. Where that does not work (no
-/// memfd, no /proc), a 0600 temp file `dbstash-secret-*` in TMPDIR, removed on drop, is the
-/// fallback; one a SIGKILL leaves behind is removed by a later run (see
+/// It lives in memory (`memfd_create`, mode 0600, sealed against writes). The child inherits
+/// the descriptor (see [`SecretFile::hand_to`]) and is given the path `/proc/self/fd/<fd>`,
+/// which names its own copy: a process may always open its own descriptors, even when
+/// dbstash's `/proc/<pid>/fd` is closed to its children (a dbstash that is not dumpable: an
+/// execute-only binary, file capabilities). What the child starts inherits it too (pg_dumpall's
+/// pg_dump). It vanishes with the last process holding it, however dbstash ends. Where that
+/// does not work (no memfd, no /proc), a 0600 temp file `dbstash-secret-*` in TMPDIR, removed
+/// on drop, is the fallback; one a SIGKILL leaves behind is removed by a later run (see
 /// [`remove_stale_secret_files`]).
 pub struct SecretFile {
     path: PathBuf,
@@ -173,6 +215,24 @@ impl SecretFile {
     /// Whether the secret lives in memory (not in a file in TMPDIR).
     pub fn in_memory(&self) -> bool {
         matches!(self.backing, Backing::Memory(_))
+    }
+
+    /// Let `cmd`'s child inherit the memory file (its descriptor stays close-on-exec in
+    /// dbstash, so no other child gets it), for [`Self::path`] to name in the child.
+    pub fn hand_to(&self, cmd: &mut Command) {
+        let Backing::Memory(fd) = &self.backing else {
+            return;
+        };
+        let fd = fd.as_raw_fd();
+        // SAFETY: fcntl is async-signal-safe; it changes the child's copy of the descriptor.
+        unsafe {
+            cmd.pre_exec(move || {
+                if libc::fcntl(fd, libc::F_SETFD, 0) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
     }
 }
 
@@ -218,11 +278,8 @@ fn memory_file(content: &str) -> io::Result<SecretFile> {
         return Err(io::Error::last_os_error());
     }
     file.rewind()?;
-    let path = PathBuf::from(format!(
-        "/proc/{}/fd/{}",
-        std::process::id(),
-        file.as_raw_fd()
-    ));
+    // In the child, which inherits the descriptor under the same number (see `hand_to`).
+    let path = PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()));
     // What a child will do: open the path and read it back (proves /proc is there).
     let mut back = String::new();
     std::fs::File::open(&path)?.read_to_string(&mut back)?;
@@ -447,8 +504,10 @@ impl ChildFailed {
                 .contains(&what)
                 .then(|| auth_hint(&stderr))
                 .flatten(),
-            // rclone echoes remote strings, credentials included, in its errors.
-            stderr: crate::rclone::redact_remote(&stderr),
+            // rclone echoes remote strings, credentials included, in its errors. Registered
+            // secrets go first: the remote pattern, cutting a quoted value at its first
+            // escaped quote, would leave the rest of such a secret unrecognisable.
+            stderr: crate::rclone::redact_remote(&crate::redact::redact(&stderr)),
         }
     }
 }
@@ -495,7 +554,7 @@ pub async fn run(mut cmd: Command, what: &str, input: Option<&[u8]>) -> anyhow::
     };
     let mut stdout = Vec::new();
     let read = stdout_pipe.read_to_end(&mut stdout).await;
-    let status = child.wait().await?;
+    let status = wait_ending_group(&mut child).await?;
     group.disarm();
     let write = writer.await?;
     if !status.success() {
@@ -520,26 +579,33 @@ mod tests {
     use super::*;
     use std::os::unix::process::ExitStatusExt;
 
-    /// The secret lives in memory: a child opens the path and reads it, it is 0600 and
-    /// sealed, and it vanishes when dropped.
-    #[test]
-    fn secret_files_live_in_memory_and_vanish() {
+    /// The secret lives in memory: the child it is handed to opens the path and reads it
+    /// (another child, not handed it, cannot), it is 0600 and sealed, and it vanishes when
+    /// dropped.
+    #[tokio::test]
+    async fn secret_files_live_in_memory_and_vanish() {
         use std::os::unix::fs::PermissionsExt as _;
         let f = secret_file("uri: \"mongodb://u:pw@h/\"\n").unwrap();
         assert!(f.in_memory());
         let path = f.path().to_path_buf();
-        assert!(
-            path.starts_with(format!("/proc/{}/fd/", std::process::id())),
-            "{}",
-            path.display()
-        );
-        let out = std::process::Command::new("cat")
-            .arg(&path)
-            .output()
-            .unwrap();
+        assert!(path.starts_with("/proc/self/fd/"), "{}", path.display());
+        let cat = |handed: bool| {
+            let mut cmd = Command::new("cat");
+            cmd.arg(&path);
+            if handed {
+                f.hand_to(&mut cmd);
+            }
+            cmd.output()
+        };
+        let out = cat(true).await.unwrap();
         assert_eq!(
             String::from_utf8_lossy(&out.stdout),
             "uri: \"mongodb://u:pw@h/\"\n"
+        );
+        let other = cat(false).await.unwrap();
+        assert!(
+            !other.status.success(),
+            "not handed the file: no such descriptor"
         );
         assert_eq!(
             std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,

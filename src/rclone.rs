@@ -102,7 +102,7 @@ pub struct Rclone {
     /// The remote as logs show it (credentials redacted), for errors.
     remote: String,
     /// Keeps the decoded `RCLONE_CONFIG` alive for rclone to read.
-    _inline_config: Option<process::SecretFile>,
+    inline_config: Option<process::SecretFile>,
     /// The backup_id uploads carry as user metadata ([`TAG_KEY`]), once set.
     tag: Option<String>,
 }
@@ -154,7 +154,7 @@ impl Rclone {
                 std::env::var("RCLONE_TIMEOUT").ok().as_deref(),
             ),
             remote: redact_remote(&cfg.remote),
-            _inline_config: inline,
+            inline_config: inline,
             tag: None,
         })
     }
@@ -187,6 +187,9 @@ impl Rclone {
         cmd.env_remove("RCLONE_CONFIG");
         if let Some(p) = &self.config_path {
             cmd.arg("--config").arg(p);
+        }
+        if let Some(f) = &self.inline_config {
+            f.hand_to(&mut cmd);
         }
         cmd.arg(subcommand).args(&self.extra_args);
         cmd
@@ -677,7 +680,7 @@ fn config_secrets(content: &str) -> Vec<String> {
 
 /// `option=value` in a remote string where the option names a credential.
 static REMOTE_CREDENTIAL: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-    regex::Regex::new(r#"(?i)([a-z0-9_]*(?:pass|key|secret|token|credentials)[a-z0-9_]*)=('[^']*'|"[^"]*"|[^,:]*)"#)
+    regex::Regex::new(r#"(?i)([a-z0-9_]*(?:pass|key|secret|token|credential|sas_url|connection_string)[a-z0-9_]*)=('[^']*'|"[^"]*"|[^,:]*)"#)
         .expect("valid regex")
 });
 

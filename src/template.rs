@@ -41,7 +41,8 @@ pub struct NameTemplate {
 
 /// The values a name is rendered from.
 pub struct NameVars<'a> {
-    pub db: &'a str,
+    /// The database; `None` for a dump of all databases (`{db}` is then `all`).
+    pub db: Option<&'a str>,
     pub engine: &'a str,
     pub now: DateTime<Tz>,
     /// 8 lowercase hex digits; the run's backup_id.
@@ -119,7 +120,7 @@ impl NameTemplate {
         for part in &self.parts {
             match part {
                 Part::Lit(s) => out.push_str(s),
-                Part::Db => out.push_str(&escape_db(v.db)),
+                Part::Db => out.push_str(&db_in_names(v.db)),
                 Part::Engine => out.push_str(v.engine),
                 Part::Date => out.push_str(&v.now.format("%Y-%m-%d").to_string()),
                 Part::Time => out.push_str(&v.now.format("%H%M%S").to_string()),
@@ -130,14 +131,14 @@ impl NameTemplate {
         out
     }
 
-    /// An anchored pattern matching exactly the names `render` can produce for this `db`,
-    /// `engine` and extension.
-    pub fn matcher(&self, db: &str, engine: &str, extension: &str) -> Regex {
+    /// An anchored pattern matching exactly the names `render` can produce for this `db`
+    /// (`None`: all databases), `engine` and extension.
+    pub fn matcher(&self, db: Option<&str>, engine: &str, extension: &str) -> Regex {
         let mut re = String::from("^");
         for part in &self.parts {
             match part {
                 Part::Lit(s) => re.push_str(&regex::escape(s)),
-                Part::Db => re.push_str(&regex::escape(&escape_db(db))),
+                Part::Db => re.push_str(&regex::escape(&db_in_names(db))),
                 Part::Engine => re.push_str(&regex::escape(engine)),
                 Part::Date => re.push_str(r"[0-9]{4}-[0-9]{2}-[0-9]{2}"),
                 Part::Time => re.push_str(r"[0-9]{6}"),
@@ -151,10 +152,27 @@ impl NameTemplate {
     }
 }
 
-/// `{db}` as it appears in names: `%`, `/` and control characters as `%XX` (uppercase hex
-/// of each UTF-8 byte), everything else as is. Injective (`%` itself is escaped), so two
-/// databases never share a name: `a/b` → `a%2Fb`, `a_b` → `a_b`, `50%` → `50%25`.
+/// What a dump of all databases writes for `{db}`.
+pub const ALL_DATABASES: &str = "all";
+
+/// `{db}` as it appears in names: [`ALL_DATABASES`] for a dump of all databases (`None`),
+/// else the database's name escaped by [`escape_db`].
+pub fn db_in_names(db: Option<&str>) -> Cow<'_, str> {
+    match db {
+        None => Cow::Borrowed(ALL_DATABASES),
+        Some(name) => escape_db(name),
+    }
+}
+
+/// A database's name as it appears in names: `%`, `/` and control characters as `%XX`
+/// (uppercase hex of each UTF-8 byte), everything else as is; and a database named exactly
+/// `all` as `%61ll`, so that it never shares names with a dump of all databases. Injective
+/// (`%` itself is escaped), so two databases never share a name: `a/b` → `a%2Fb`, `a_b` →
+/// `a_b`, `50%` → `50%25`.
 pub fn escape_db(db: &str) -> Cow<'_, str> {
+    if db == ALL_DATABASES {
+        return Cow::Owned(format!("%{:02X}{}", db.as_bytes()[0], &db[1..]));
+    }
     let escaped = |c: char| c == '%' || c == '/' || c.is_control();
     if !db.contains(escaped) {
         return Cow::Borrowed(db);
@@ -186,7 +204,7 @@ mod tests {
 
     fn vars(tz: Tz) -> NameVars<'static> {
         NameVars {
-            db: "myapp",
+            db: Some("myapp"),
             engine: "pg",
             // 2026-02-07T20:30:00Z
             now: tz.timestamp_opt(1_770_496_200, 0).unwrap(),
@@ -244,7 +262,7 @@ mod tests {
     #[test]
     fn matches_exactly_what_it_renders() {
         let t = NameTemplate::parse("{db}-{date}-{time}").unwrap();
-        let m = t.matcher("myapp", "pg", ".sql");
+        let m = t.matcher(Some("myapp"), "pg", ".sql");
         let made = format!("{}.sql", t.render(&vars(Tz::UTC)));
         assert!(m.is_match(&made));
         for foreign in [
@@ -264,7 +282,7 @@ mod tests {
     #[test]
     fn literal_regex_characters_are_escaped() {
         let t = NameTemplate::parse("db.(x)+{ts}").unwrap();
-        let m = t.matcher("d", "pg", ".sql");
+        let m = t.matcher(Some("d"), "pg", ".sql");
         assert!(m.is_match("db.(x)+1770496200.sql"));
         assert!(!m.is_match("dbX(x)+1770496200.sql"));
     }
@@ -281,9 +299,13 @@ mod tests {
             ("del\u{7f}", "del%7F"),
             ("\u{85}c1", "%C2%85c1"),
             ("caf\u{e9}", "caf\u{e9}"),
+            ("all", "%61ll"),
+            ("All", "All"),
+            ("all2", "all2"),
         ] {
             assert_eq!(escape_db(db), want, "{db:?}");
         }
+        assert_eq!(db_in_names(None), "all", "a dump of all databases");
     }
 
     #[test]
@@ -295,7 +317,7 @@ mod tests {
         };
         assert_eq!(t.render(&at(5)), "myapp0000000005");
         assert_eq!(t.render(&at(1_770_496_200)), "myapp1770496200");
-        let m = t.matcher("myapp", "pg", ".sql");
+        let m = t.matcher(Some("myapp"), "pg", ".sql");
         assert!(m.is_match("myapp0000000005.sql"));
         // Outside 10 digits the name is kept, never matched.
         assert!(!m.is_match(&format!("{}.sql", t.render(&at(10_000_000_000)))));
@@ -303,19 +325,23 @@ mod tests {
     }
 
     /// The cases of issue 9: `{db}{ts}` with `small` and `small1`, and `a/b` next to `a_b`
-    /// with the default template.
+    /// with the default template; and a database named `all` next to a dump of all
+    /// databases (`None`).
     #[test]
     fn look_alike_databases_never_match_each_other() {
         for (tpl, a, b) in [
-            ("{db}{ts}", "small", "small1"),
-            ("{db}{ts}", "small", "small17"),
-            ("{db}{date}", "small", "small2"),
-            ("{db}{time}{uuid}", "db", "db0"),
-            ("{db}-{date}-{time}", "a/b", "a_b"),
-            ("{db}-{date}-{time}", "a/b", "a%2Fb"),
-            ("{db}-{date}-{time}", "a", "a-2026-02-07"),
-            ("{ts}{db}", "1", "21"),
-            ("{uuid}{db}", "x", "ax"),
+            ("{db}{ts}", Some("small"), Some("small1")),
+            ("{db}{ts}", Some("small"), Some("small17")),
+            ("{db}{date}", Some("small"), Some("small2")),
+            ("{db}{time}{uuid}", Some("db"), Some("db0")),
+            ("{db}-{date}-{time}", Some("a/b"), Some("a_b")),
+            ("{db}-{date}-{time}", Some("a/b"), Some("a%2Fb")),
+            ("{db}-{date}-{time}", Some("a"), Some("a-2026-02-07")),
+            ("{ts}{db}", Some("1"), Some("21")),
+            ("{uuid}{db}", Some("x"), Some("ax")),
+            ("{db}-{date}-{time}", Some("all"), None),
+            ("{db}-{date}-{time}", Some("%61ll"), None),
+            ("{db}-{date}-{time}", Some("all"), Some("%61ll")),
         ] {
             let t = NameTemplate::parse(tpl).unwrap();
             for (one, other) in [(a, b), (b, a)] {
@@ -332,7 +358,7 @@ mod tests {
                 );
                 assert!(
                     !t.matcher(other, "pg", ".sql").is_match(&name),
-                    "{tpl}: {other}'s matcher took {one}'s {name}"
+                    "{tpl}: {other:?}'s matcher took {one:?}'s {name}"
                 );
             }
         }
@@ -385,13 +411,20 @@ mod tests {
         }
 
         /// Database names full of the characters that make trouble: digits, separators,
-        /// the escape character, `/`, a control character.
-        fn database() -> impl Strategy<Value = String> {
-            "[a-c0-9_%/.\n-]{1,8}"
+        /// the escape character, `/`, a control character; a database named `all`, and a
+        /// dump of all databases (`None`).
+        fn database() -> impl Strategy<Value = Option<String>> {
+            prop_oneof![
+                8 => "[a-c0-9_%/.\n-]{1,8}".prop_map(Some),
+                1 => Just(Some("all".to_string())),
+                1 => Just(None),
+            ]
         }
 
+        type Run = (Option<String>, &'static str, &'static str, i64, String);
+
         /// A run: database, engine, extension, clock (2001 to 2286) and backup_id.
-        fn run() -> impl Strategy<Value = (String, &'static str, &'static str, i64, String)> {
+        fn run() -> impl Strategy<Value = Run> {
             (
                 database(),
                 prop::sample::select(&ENGINES[..]),
@@ -417,9 +450,9 @@ mod tests {
                 let has_engine = tpl.contains("{engine}");
                 prop_assume!(a.0 != b.0 || a.1 != b.1 || a.2 != b.2);
                 prop_assume!(has_engine || a.1 == b.1 || a.0 != b.0 || a.2 != b.2);
-                let name = |r: &(String, &str, &str, i64, String)| {
+                let name = |r: &Run| {
                     let v = NameVars {
-                        db: &r.0,
+                        db: r.0.as_deref(),
                         engine: r.1,
                         now: Tz::UTC.timestamp_opt(r.3, 0).unwrap(),
                         uuid: &r.4,
@@ -427,13 +460,13 @@ mod tests {
                     format!("{}{}", t.render(&v), r.2)
                 };
                 let (na, nb) = (name(&a), name(&b));
-                prop_assert!(t.matcher(&a.0, a.1, a.2).is_match(&na), "{} {}", tpl, na);
-                prop_assert!(t.matcher(&b.0, b.1, b.2).is_match(&nb), "{} {}", tpl, nb);
+                prop_assert!(t.matcher(a.0.as_deref(), a.1, a.2).is_match(&na), "{} {}", tpl, na);
+                prop_assert!(t.matcher(b.0.as_deref(), b.1, b.2).is_match(&nb), "{} {}", tpl, nb);
                 if !has_engine && a.0 == b.0 && a.2 == b.2 {
                     return Ok(());
                 }
                 prop_assert!(
-                    !t.matcher(&b.0, b.1, b.2).is_match(&na),
+                    !t.matcher(b.0.as_deref(), b.1, b.2).is_match(&na),
                     "{}: {:?}/{}/{} took {:?}", tpl, b.0, b.1, b.2, na
                 );
             }
@@ -443,8 +476,9 @@ mod tests {
     #[test]
     fn all_databases_label_matches_only_all() {
         let t = NameTemplate::parse("{db}-{uuid}").unwrap();
-        let m = t.matcher("all", "pg", ".sql");
+        let m = t.matcher(None, "pg", ".sql");
         assert!(m.is_match("all-0123abcd.sql"));
         assert!(!m.is_match("app-0123abcd.sql"));
+        assert!(!m.is_match("%61ll-0123abcd.sql"), "a database named all");
     }
 }

@@ -163,7 +163,12 @@ fn text() -> BoxedStrategy<String> {
     let piece = prop_oneof![
         6 => prop::sample::select(ATOMS).prop_map(str::to_string),
         3 => any::<char>().prop_filter("no NUL", |c| *c != '\0').prop_map(String::from),
-        1 => (1usize..6000, prop::sample::select(&["x", "é", "9", "/", "{db}"][..]))
+        // Mostly lengths up to and past the longest name a backend takes (255 bytes): the
+        // boundary the name-length check guards, reached by accepted configurations too.
+        1 => (
+            prop_oneof![3 => 1usize..260, 1 => 1usize..6000],
+            prop::sample::select(&["x", "é", "9", "/", "%", "{db}"][..]),
+        )
             .prop_map(|(n, s)| s.repeat(n)),
     ];
     prop::collection::vec(piece, 0..6)
@@ -576,9 +581,15 @@ fn typed(var: &str, bools: &[String]) -> BoxedStrategy<String> {
             "db\n",
             "",
         ]),
-        "DB_NAME" => one_of(&[
-            "app", "all", "my-app", "a/b", "a_b", "-x", "--help", "app\u{7}", "é",
-        ]),
+        "DB_NAME" => prop_oneof![
+            3 => one_of(&[
+                "app", "all", "my-app", "a/b", "a_b", "-x", "--help", "app\u{7}", "é",
+            ]),
+            // Long names, some growing under escaping (`%` and `/` take 3 bytes, `é` 2),
+            // around the longest name that still fits.
+            1 => prop_oneof!["[a-z0-9_.-]{180,240}", "[a-z0-9é%/_.-]{120,240}"],
+        ]
+        .boxed(),
         _ => prop_oneof![words_of_choice(), text()].boxed(),
     }
 }
@@ -744,7 +755,7 @@ fn exercise(cfg: &Config, listing_names: &[String], times: &[DateTime<Utc>], now
     let extension = dbstash::engine::extension(cfg);
     let matcher = cfg
         .template
-        .matcher(cfg.db_label(), cfg.engine.key(), &extension);
+        .matcher(cfg.conn.database.as_deref(), cfg.engine.key(), &extension);
     let mut names: Vec<String> = listing_names.to_vec();
     names.push(plan.name.clone());
     names.push(format!("{}.sha256", plan.name));

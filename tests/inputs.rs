@@ -219,6 +219,59 @@ fn rclone_config_file_must_be_a_regular_file() {
     }
 }
 
+/// `/dev/stdin` (or `/dev/fd/0`, `/proc/self/fd/0`, a symlink to one of them) is a regular
+/// file for dbstash when its input is redirected from one, but rclone, whose stdin is
+/// empty, would read its own: every rclone call failed later ("didn't find section in
+/// config file"), exit 1. Refused at start instead.
+#[test]
+fn rclone_config_file_through_stdin_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("rclone.conf");
+    std::fs::write(&conf, "[dest]\ntype = local\n").unwrap();
+    let link = dir.path().join("conf-link");
+    std::os::unix::fs::symlink("/dev/stdin", &link).unwrap();
+    let link = link.display().to_string();
+    for path in [
+        "/dev/stdin",
+        "/dev/fd/0",
+        "/proc/self/fd/0",
+        "/dev/./stdin",
+        &link,
+    ] {
+        let out = std::process::Command::new(BIN)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", dir.path())
+            .env("BACKUP_TEMP_DIR", dir.path())
+            .env("RCLONE_CONFIG_FILE", path)
+            .env(
+                "RCLONE_REMOTE",
+                format!("dest:{}", dir.path().join("out").display()),
+            )
+            .args(["pg", "--db-host", "127.0.0.1", "--db-name", "app"])
+            .args(["--backup-schedule", "once"])
+            .stdin(std::fs::File::open(&conf).unwrap())
+            .output()
+            .unwrap();
+        let out = Output {
+            code: out.status.code(),
+            hung: false,
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        };
+        assert_rejected(&out, "RCLONE_CONFIG_FILE", "every process reads as its own");
+    }
+    // The file's own path is fine.
+    let out = run(
+        "pg",
+        &[
+            ("RCLONE_CONFIG_FILE", conf.to_str().unwrap()),
+            ("DRY_RUN", "true"),
+        ],
+    );
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+}
+
 #[test]
 fn values_that_failed_later_are_refused_at_start() {
     let long_db = "d".repeat(220);
@@ -254,6 +307,13 @@ fn values_that_failed_later_are_refused_at_start() {
             &[("BACKUP_EXTENSION", ".sql\n")],
             "BACKUP_EXTENSION",
             "control character \\n",
+        ),
+        // Names like other backups' checksum files, which this job's retention would delete.
+        (
+            "pg",
+            &[("BACKUP_EXTENSION", ".sql.SHA256")],
+            "BACKUP_EXTENSION",
+            "named like the .sha256 checksum files",
         ),
         (
             "pg",

@@ -159,3 +159,49 @@ fn a_template_without_db_warns_when_retention_is_on() {
     quiet.assert_code(0);
     assert!(!quiet.stderr.contains("has no {db}"), "{}", quiet.stderr);
 }
+
+/// A database named `all` and a dump of all databases (`BACKUP_ALL_DATABASES`, whose `{db}`
+/// is `all`) in one folder: before, they rendered the same names and each job's retention
+/// deleted the other's backups. The database named `all` is written `%61ll` now.
+#[test]
+fn a_database_named_all_never_matches_a_dump_of_all_databases() {
+    if require("rclone", s3::INSTALL).is_none() {
+        return;
+    }
+    let fake = tempfile::tempdir().unwrap();
+    write_script(fake.path(), "pg_dump", "echo 'select 1;'");
+    write_script(fake.path(), "pg_dumpall", "echo 'select 2;'");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("remote");
+    let every_db_old = ["all-2020-01-01-000000.sql", "all-2020-01-02-000000.sql"];
+    let db_all_old = ["%61ll-2020-01-01-000000.sql", "%61ll-2020-01-02-000000.sql"];
+    plant(&dir, &every_db_old);
+    plant(&dir, &db_all_old);
+    let run = |all_databases: bool| {
+        let d = Dbstash::new()
+            .fake_bin(fake.path())
+            .args(["pg", "--db-host", "127.0.0.1", "--backup-schedule", "once"])
+            .env("RCLONE_REMOTE", local_remote(&dir))
+            .env("RETENTION_MAX_FILES", "2")
+            .env("TZ", "UTC");
+        if all_databases {
+            d.env("BACKUP_ALL_DATABASES", "true").run()
+        } else {
+            d.env("DB_NAME", "all").run()
+        }
+    };
+    // The database named all: its own older backup goes, the dumps of all databases stay.
+    run(false).assert_code(0);
+    let after = backups(&dir);
+    assert!(!after.contains(&db_all_old[0].to_string()), "{after:?}");
+    for n in every_db_old {
+        assert!(after.contains(&n.to_string()), "{n} must stay: {after:?}");
+    }
+    // And the other way round.
+    run(true).assert_code(0);
+    let after = backups(&dir);
+    assert!(!after.contains(&every_db_old[0].to_string()), "{after:?}");
+    assert!(after.contains(&db_all_old[1].to_string()), "{after:?}");
+    assert_eq!(after.iter().filter(|n| n.starts_with("%61ll-")).count(), 2);
+    assert_eq!(after.iter().filter(|n| n.starts_with("all-")).count(), 2);
+}

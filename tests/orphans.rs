@@ -194,8 +194,12 @@ fn the_watchdog_runs_beside_dbstash_and_ends_with_it() {
         watchdog.is_some()
     });
     let watchdog = watchdog.unwrap();
-    let comm = std::fs::read_to_string(format!("/proc/{watchdog}/comm")).unwrap();
-    assert_eq!(comm.trim(), "dbstash", "its name in ps and top");
+    // It names itself first thing, before it tells dbstash it is ready (found before
+    // that, it may still be `exe`).
+    let comm = || std::fs::read_to_string(format!("/proc/{watchdog}/comm")).unwrap_or_default();
+    wait_for("the watchdog's name in ps and top", 5, || {
+        comm().trim() == "dbstash"
+    });
     // Its own process group: a Ctrl-C at the terminal is dbstash's to handle.
     let pgid = |p: u32| unsafe { libc::getpgid(p as i32) };
     assert_eq!(pgid(watchdog), watchdog as i32);
@@ -250,4 +254,98 @@ fn a_hook_child_that_ignores_sigterm_is_killed_after_the_grace_period() {
         took >= Duration::from_secs(4),
         "SIGTERM first, SIGKILL after the grace period: gone after {took:?}"
     );
+}
+
+/// A dump tool that leaves a process running in its group (stdout elsewhere, so the dump
+/// still ends) and then exits, 0 or 1: what it left ends with the run, not after it. Before,
+/// the group was forgotten once the tool was reaped and the process outlived dbstash.
+#[test]
+fn what_a_dump_tool_leaves_in_its_group_ends_with_the_run() {
+    if require("rclone", s3::INSTALL).is_none() {
+        return;
+    }
+    for code in [0, 1] {
+        let tmp = tempfile::tempdir().unwrap();
+        write_script(tmp.path(), "lingerer", "sleep 300");
+        write_script(
+            tmp.path(),
+            "pg_dump",
+            &format!(
+                "\"$FAKE_DIR/lingerer\" >/dev/null 2>&1 &\necho 'create table t(x int);'\nexit {code}"
+            ),
+        );
+        let remote = tmp.path().join("remote");
+        let out = Dbstash::new()
+            .fake_bin(tmp.path())
+            .env("FAKE_DIR", tmp.path())
+            .env("ENGINE", "pg")
+            .env("DB_HOST", "127.0.0.1")
+            .env("DB_NAME", "app")
+            .env("BACKUP_SCHEDULE", "once")
+            .env("RCLONE_REMOTE", local_remote(&remote))
+            .run();
+        out.assert_code(code);
+        assert_no_process_left(&tmp.path().join("lingerer").display().to_string(), 2);
+    }
+}
+
+/// A watchdog that does not read (stopped with SIGSTOP, frozen, traced) must not stop the
+/// backups: a child registers its group without waiting. Before, once the socket's buffer
+/// was full (some 15 runs of a daemon), the next child blocked between fork and exec, and
+/// with it dbstash, deaf to BACKUP_TIMEOUT and SIGTERM, while /healthz said ok.
+#[test]
+fn a_stopped_watchdog_never_blocks_the_backups() {
+    if require("rclone", s3::INSTALL).is_none() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    write_script(tmp.path(), "pg_dump", "echo 'create table t(x int);'");
+    write_script(tmp.path(), "psql", "echo 1");
+    let port = free_port();
+    let running = Dbstash::new()
+        .fake_bin(tmp.path())
+        .env("ENGINE", "pg")
+        .env("DB_HOST", "127.0.0.1")
+        .env("DB_NAME", "app")
+        .env("BACKUP_SCHEDULE", "* * * * * *")
+        .env("BACKUP_TIMEOUT", "20s")
+        .env("HOOK_PRE_BACKUP", "true")
+        .env("HOOK_POST_BACKUP", "true")
+        .env("HEALTH_ADDR", format!("127.0.0.1:{port}"))
+        .env("RCLONE_REMOTE", local_remote(&tmp.path().join("remote")))
+        .spawn();
+    let pid = running.child.id();
+    let mut watchdog = None;
+    wait_for("dbstash's watchdog", 20, || {
+        watchdog = watchdog_of(pid);
+        watchdog.is_some()
+    });
+    let watchdog = watchdog.unwrap();
+    unsafe { libc::kill(watchdog as i32, libc::SIGSTOP) };
+    let successes = || {
+        http_get(port, "/metrics")
+            .1
+            .lines()
+            .find(|l| l.starts_with("dbstash_backups_total") && l.contains("success"))
+            .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    let started = Instant::now();
+    while successes() < 20.0 {
+        if started.elapsed() > Duration::from_secs(120) {
+            let n = successes();
+            unsafe { libc::kill(watchdog as i32, libc::SIGCONT) };
+            unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+            panic!(
+                "only {n} backups in 120 s with the watchdog stopped:\n{}",
+                running.finish().1
+            );
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    unsafe { libc::kill(watchdog as i32, libc::SIGCONT) };
+    unsafe { libc::kill(pid as i32, libc::SIGTERM) };
+    let (code, stderr) = running.finish();
+    assert_eq!(code, 0, "{stderr}");
+    wait_for("the watchdog to end with dbstash", 10, || gone(watchdog));
 }

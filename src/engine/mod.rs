@@ -132,17 +132,34 @@ impl fmt::Display for DumpCommand {
     }
 }
 
-/// Whether a flag or option name names a secret: `--s3-secret-access-key`, `sslpassword`.
+/// Words in option names whose values are credentials whatever else the name says:
+/// passwords, secrets, tokens, service-account credentials (a JSON private key: rclone's
+/// `service_account_credentials`), an Azure SAS URL (its `sig=` signs requests) and a
+/// connection string (it holds the account key). Written with `-`: `_` is read as `-`.
+const CREDENTIAL_WORDS: [&str; 6] = [
+    "pass",
+    "secret",
+    "token",
+    "credential",
+    "sas-url",
+    "connection-string",
+];
+
+/// Whether a flag or option name names a secret: `--s3-secret-access-key`, `sslpassword`,
+/// `RCLONE_GCS_SERVICE_ACCOUNT_CREDENTIALS`, `sas_url`.
 pub fn is_secret_name(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    ["pass", "secret", "token", "key"]
-        .iter()
-        .any(|w| n.contains(w))
+    let n = name.to_ascii_lowercase().replace('_', "-");
+    n.contains("key") || CREDENTIAL_WORDS.iter().any(|w| n.contains(w))
 }
 
+/// Whether `--flag VALUE` takes a credential as its next argument: the flag names one
+/// itself. `key` counts as a word of the name (`--sftp-key-pem`, `--s3-sse-customer-key-base64`)
+/// or its end (`--apikey`), not inside another word (`--disable-keys db`).
 fn takes_secret_value(flag: &str) -> bool {
-    let n = flag.to_ascii_lowercase();
-    ["pass", "secret", "token"].iter().any(|w| n.contains(w)) || n.ends_with("key")
+    let n = flag.to_ascii_lowercase().replace('_', "-");
+    CREDENTIAL_WORDS.iter().any(|w| n.contains(w))
+        || n.ends_with("key")
+        || n.split('-').any(|w| w == "key")
 }
 
 /// Arguments for display: the values of secret-looking flags (`--x-secret=V`, `--x-secret V`)
@@ -188,13 +205,13 @@ pub fn arg_secrets(args: &[String], short: &[ShortSecret]) -> Vec<String> {
             continue;
         }
         if std::mem::take(&mut header_next) {
-            out.extend(header_secret(a));
+            out.extend(header_secrets(a));
             continue;
         }
         if let Some(body) = a.strip_prefix("--") {
             let is_header = |flag: &str| flag.starts_with("header") || flag.ends_with("-headers");
             match body.split_once('=') {
-                Some((flag, v)) if is_header(flag) => out.extend(header_secret(v)),
+                Some((flag, v)) if is_header(flag) => out.extend(header_secrets(v)),
                 Some((flag, v)) if is_secret_name(flag) => out.push(v.to_string()),
                 None if is_header(body) => header_next = true,
                 None => take_next = takes_secret_value(a),
@@ -211,10 +228,31 @@ pub fn arg_secrets(args: &[String], short: &[ShortSecret]) -> Vec<String> {
     out
 }
 
-/// The value of an HTTP header given to rclone (`--header "Authorization: Bearer T"`,
-/// `--header-upload`, `--http-headers`) when the header carries a credential.
-fn header_secret(header: &str) -> Option<String> {
-    let (name, value) = header.split_once(':')?;
+/// The credentials among HTTP headers given to rclone: one `Name: value` header (`--header
+/// "Authorization: Bearer T"`, `--header-upload`), or a backend's comma-separated list of
+/// name,value pairs (`--webdav-headers "Authorization,Bearer T,Cookie,id=C"`, `--http-headers`;
+/// CSV quotes allowed).
+fn header_secrets(headers: &str) -> Vec<String> {
+    if let Some((name, value)) = headers.split_once(':') {
+        if !name.contains(',') {
+            return header_secret(name, value).into_iter().collect();
+        }
+    }
+    let fields: Vec<&str> = headers
+        .split(',')
+        .map(|f| f.trim().trim_matches('"'))
+        .collect();
+    fields
+        .chunks(2)
+        .filter_map(|pair| match pair {
+            [name, value] => header_secret(name, value),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The value of header `name` when the header carries a credential.
+fn header_secret(name: &str, value: &str) -> Option<String> {
     let name = name.trim().to_ascii_lowercase();
     let credential = ["authorization", "proxy-authorization", "cookie"].contains(&name.as_str())
         || is_secret_name(&name)

@@ -687,6 +687,36 @@ fn secret_flag_values_are_found_for_redaction() {
         ),
         ["Tok-1", "Key-2"]
     );
+    // Credentials named otherwise, and backend header lists (name,value pairs, CSV quotes).
+    assert_eq!(
+        arg_secrets(
+            &args("--sftp-key-pem Pem-1 --s3-sse-customer-key-base64 B64-2 --azureblob-sas-url Sas-3 --drive-service-account-credentials Cred-4 --azurefiles_connection_string Conn-5 --apikey Api-6 --disable-keys shop --keyring-dir /k"),
+            &[]
+        ),
+        ["Pem-1", "B64-2", "Sas-3", "Cred-4", "Conn-5", "Api-6"],
+        "`--disable-keys shop`: shop is not a secret"
+    );
+    assert_eq!(
+        arg_secrets(
+            &[
+                "--webdav-headers",
+                "Authorization,Bearer Dav-1,X-Trace,abc",
+                "--http-headers=\"Cookie\",\"id=Cookie-2\"",
+            ]
+            .map(String::from),
+            &[]
+        ),
+        ["Dav-1", "id=Cookie-2"]
+    );
+    for name in [
+        "RCLONE_GCS_SERVICE_ACCOUNT_CREDENTIALS",
+        "RCLONE_AZUREBLOB_SAS_URL",
+        "connection_string",
+        "sslpassword",
+    ] {
+        assert!(is_secret_name(name), "{name}");
+    }
+    assert!(!is_secret_name("RCLONE_S3_REGION"));
     let mysql = [ShortSecret {
         flag: "-p",
         separate: false,

@@ -181,7 +181,10 @@ fn wait_ready(sock: &OwnedFd) -> io::Result<()> {
 }
 
 /// In a child, between fork and exec: register the child's process group (its own pid).
-/// Async-signal-safe: one `send`, no allocation. A watchdog that is gone costs nothing.
+/// Async-signal-safe: one `send`, no allocation. A watchdog that is gone costs nothing, and
+/// one that does not read (stopped, frozen) never holds the child up: the socket's buffer
+/// full, the registration is dropped (the watchdog could not act on it anyway) instead of
+/// blocking the child, and dbstash's spawn with it, for ever.
 pub(super) fn register_from_child(fd: RawFd, stop: Stop) {
     let op = match stop {
         Stop::Gracefully => REGISTER_GRACEFUL,
@@ -190,7 +193,12 @@ pub(super) fn register_from_child(fd: RawFd, stop: Stop) {
     // SAFETY: getpid and send are async-signal-safe; the buffer is on the stack.
     unsafe {
         let msg = message(op, libc::getpid());
-        libc::send(fd, msg.as_ptr().cast(), MSG_LEN, libc::MSG_NOSIGNAL);
+        libc::send(
+            fd,
+            msg.as_ptr().cast(),
+            MSG_LEN,
+            libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT,
+        );
     }
 }
 
