@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_dbstash_global_optspecs
-    string join \n engine= db-auth-source= db-uri= db-uri-file= db-host= db-port= db-name= db-user= db-password= db-password-file= rclone-remote= rclone-config= rclone-config-file= rclone-extra-args= backup-schedule= backup-mode= backup-name-template= backup-compress= backup-extension= backup-all-databases= backup-all-dbs= backup-on-start= dump-extra-args= tz= retention-max-files= retention-max-days= notify-webhook-url= notify-webhook-format= notify-on= notify-email-to= notify-email-from= smtp-host= smtp-port= smtp-user= smtp-password= smtp-password-file= smtp-tls= notify-ping-url= log-level= log-format= hook-pre-backup= hook-post-backup= backup-timeout= backup-lock= dry-run= backup-checksum= backup-lock-file= backup-progress-interval= health-addr= health-max-age= backup-temp-dir= h/help V/version
+    string join \n engine= db-auth-source= db-uri= db-uri-file= db-host= db-port= db-name= db-user= db-password= db-password-file= rclone-remote= rclone-config= rclone-config-file= rclone-extra-args= backup-schedule= backup-mode= backup-name-template= backup-compress= backup-extension= backup-all-databases= backup-all-dbs= backup-on-start= dump-extra-args= tz= retention-max-files= retention-max-days= notify-webhook-url= notify-webhook-format= notify-on= notify-email-to= notify-email-from= smtp-host= smtp-port= smtp-user= smtp-password= smtp-password-file= smtp-tls= notify-ping-url= log-level= log-format= hook-pre-backup= hook-post-backup= backup-timeout= backup-lock= dry-run= backup-checksum= backup-lock-file= verify-after-backup= backup-progress-interval= health-addr= health-max-age= backup-temp-dir= h/help V/version
 end
 
 function __fish_dbstash_needs_command
@@ -71,6 +71,7 @@ complete -c dbstash -n "__fish_dbstash_needs_command" -l backup-lock -d 'Skip a 
 complete -c dbstash -n "__fish_dbstash_needs_command" -l dry-run -d 'Print the resolved config, dump command and rclone target (secrets redacted); run nothing [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_needs_command" -l backup-checksum -d 'Write NAME.sha256 beside each backup; objects without one count as incomplete for retention [default: true]' -r
 complete -c dbstash -n "__fish_dbstash_needs_command" -l backup-lock-file -d 'Lock file guarding against overlapping runs, also across processes sharing it [default: BACKUP_TEMP_DIR/dbstash-<engine>-<db>-<remote hash>.lock]' -r
+complete -c dbstash -n "__fish_dbstash_needs_command" -l verify-after-backup -d 'After each backup, download it again and verify its checksum and completeness (as `dbstash verify`); a failed verification fails the run [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_needs_command" -l backup-progress-interval -d 'How often a running backup logs its progress (bytes, rate, elapsed), e.g. 30s or 5m; 0 turns it off [default: 1m]' -r
 complete -c dbstash -n "__fish_dbstash_needs_command" -l health-addr -d 'Address of the /healthz and /metrics endpoint (not served with BACKUP_SCHEDULE=once) [default: 0.0.0.0:8080]' -r
 complete -c dbstash -n "__fish_dbstash_needs_command" -l health-max-age -d '/healthz answers 503 when no backup succeeded within this long, e.g. 26h (unset: no limit)' -r
@@ -85,6 +86,9 @@ complete -c dbstash -n "__fish_dbstash_needs_command" -f -a "mongo" -d 'Back up 
 complete -c dbstash -n "__fish_dbstash_needs_command" -f -a "completions" -d 'Print a shell completion script: bash, zsh, fish, powershell or elvish'
 complete -c dbstash -n "__fish_dbstash_needs_command" -f -a "man" -d 'Print the man page (roff) for dbstash(1)'
 complete -c dbstash -n "__fish_dbstash_needs_command" -f -a "check" -d 'Check the configuration without taking a backup: the dump tool and rclone (with versions), the remote, and a database connection with the dump\'s own credentials. Exit 0 all ok, 1 a step failed, 2 bad configuration'
+complete -c dbstash -n "__fish_dbstash_needs_command" -f -a "list" -d 'List this configuration\'s backups on the remote, newest first: name, time, size, checksum state (ok, or incomplete without its .sha256)'
+complete -c dbstash -n "__fish_dbstash_needs_command" -f -a "restore" -d 'Restore a backup (latest, or --backup NAME) into the database, checking its SHA-256 first; refuses a database that has tables unless --drop-existing or --force'
+complete -c dbstash -n "__fish_dbstash_needs_command" -f -a "verify" -d 'Download a backup and check its checksum and that the dump is complete, without restoring it. Exit 0 or 1'
 complete -c dbstash -n "__fish_dbstash_needs_command" -f -a "healthcheck" -d 'Probe this process\'s own /healthz (HEALTH_ADDR) and exit 0 when healthy, 1 otherwise; always 0 with BACKUP_SCHEDULE=once. For Docker\'s HEALTHCHECK: needs no curl or wget'
 complete -c dbstash -n "__fish_dbstash_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l db-uri -d 'Connection URI (wins over DB_HOST etc.): postgresql://user:pass@host:5432/db, mysql://…/db, redis://:pass@host:6379/0, mongodb://…/db' -r
@@ -132,6 +136,7 @@ complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l backup-lock -d 'S
 complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l dry-run -d 'Print the resolved config, dump command and rclone target (secrets redacted); run nothing [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l backup-checksum -d 'Write NAME.sha256 beside each backup; objects without one count as incomplete for retention [default: true]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l backup-lock-file -d 'Lock file guarding against overlapping runs, also across processes sharing it [default: BACKUP_TEMP_DIR/dbstash-<engine>-<db>-<remote hash>.lock]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l verify-after-backup -d 'After each backup, download it again and verify its checksum and completeness (as `dbstash verify`); a failed verification fails the run [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l backup-progress-interval -d 'How often a running backup logs its progress (bytes, rate, elapsed), e.g. 30s or 5m; 0 turns it off [default: 1m]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l health-addr -d 'Address of the /healthz and /metrics endpoint (not served with BACKUP_SCHEDULE=once) [default: 0.0.0.0:8080]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l health-max-age -d '/healthz answers 503 when no backup succeeded within this long, e.g. 26h (unset: no limit)' -r
@@ -182,6 +187,7 @@ complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l backup-lock -d
 complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l dry-run -d 'Print the resolved config, dump command and rclone target (secrets redacted); run nothing [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l backup-checksum -d 'Write NAME.sha256 beside each backup; objects without one count as incomplete for retention [default: true]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l backup-lock-file -d 'Lock file guarding against overlapping runs, also across processes sharing it [default: BACKUP_TEMP_DIR/dbstash-<engine>-<db>-<remote hash>.lock]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l verify-after-backup -d 'After each backup, download it again and verify its checksum and completeness (as `dbstash verify`); a failed verification fails the run [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l backup-progress-interval -d 'How often a running backup logs its progress (bytes, rate, elapsed), e.g. 30s or 5m; 0 turns it off [default: 1m]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l health-addr -d 'Address of the /healthz and /metrics endpoint (not served with BACKUP_SCHEDULE=once) [default: 0.0.0.0:8080]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l health-max-age -d '/healthz answers 503 when no backup succeeded within this long, e.g. 26h (unset: no limit)' -r
@@ -232,6 +238,7 @@ complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l backup-lock 
 complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l dry-run -d 'Print the resolved config, dump command and rclone target (secrets redacted); run nothing [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l backup-checksum -d 'Write NAME.sha256 beside each backup; objects without one count as incomplete for retention [default: true]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l backup-lock-file -d 'Lock file guarding against overlapping runs, also across processes sharing it [default: BACKUP_TEMP_DIR/dbstash-<engine>-<db>-<remote hash>.lock]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l verify-after-backup -d 'After each backup, download it again and verify its checksum and completeness (as `dbstash verify`); a failed verification fails the run [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l backup-progress-interval -d 'How often a running backup logs its progress (bytes, rate, elapsed), e.g. 30s or 5m; 0 turns it off [default: 1m]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l health-addr -d 'Address of the /healthz and /metrics endpoint (not served with BACKUP_SCHEDULE=once) [default: 0.0.0.0:8080]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l health-max-age -d '/healthz answers 503 when no backup succeeded within this long, e.g. 26h (unset: no limit)' -r
@@ -282,6 +289,7 @@ complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l backup-lock -d
 complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l dry-run -d 'Print the resolved config, dump command and rclone target (secrets redacted); run nothing [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l backup-checksum -d 'Write NAME.sha256 beside each backup; objects without one count as incomplete for retention [default: true]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l backup-lock-file -d 'Lock file guarding against overlapping runs, also across processes sharing it [default: BACKUP_TEMP_DIR/dbstash-<engine>-<db>-<remote hash>.lock]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l verify-after-backup -d 'After each backup, download it again and verify its checksum and completeness (as `dbstash verify`); a failed verification fails the run [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l backup-progress-interval -d 'How often a running backup logs its progress (bytes, rate, elapsed), e.g. 30s or 5m; 0 turns it off [default: 1m]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l health-addr -d 'Address of the /healthz and /metrics endpoint (not served with BACKUP_SCHEDULE=once) [default: 0.0.0.0:8080]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l health-max-age -d '/healthz answers 503 when no backup succeeded within this long, e.g. 26h (unset: no limit)' -r
@@ -333,6 +341,7 @@ complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l backup-lock -d
 complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l dry-run -d 'Print the resolved config, dump command and rclone target (secrets redacted); run nothing [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l backup-checksum -d 'Write NAME.sha256 beside each backup; objects without one count as incomplete for retention [default: true]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l backup-lock-file -d 'Lock file guarding against overlapping runs, also across processes sharing it [default: BACKUP_TEMP_DIR/dbstash-<engine>-<db>-<remote hash>.lock]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l verify-after-backup -d 'After each backup, download it again and verify its checksum and completeness (as `dbstash verify`); a failed verification fails the run [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l backup-progress-interval -d 'How often a running backup logs its progress (bytes, rate, elapsed), e.g. 30s or 5m; 0 turns it off [default: 1m]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l health-addr -d 'Address of the /healthz and /metrics endpoint (not served with BACKUP_SCHEDULE=once) [default: 0.0.0.0:8080]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l health-max-age -d '/healthz answers 503 when no backup succeeded within this long, e.g. 26h (unset: no limit)' -r
@@ -383,6 +392,7 @@ complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l backup-l
 complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l dry-run -d 'Print the resolved config, dump command and rclone target (secrets redacted); run nothing [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l backup-checksum -d 'Write NAME.sha256 beside each backup; objects without one count as incomplete for retention [default: true]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l backup-lock-file -d 'Lock file guarding against overlapping runs, also across processes sharing it [default: BACKUP_TEMP_DIR/dbstash-<engine>-<db>-<remote hash>.lock]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l verify-after-backup -d 'After each backup, download it again and verify its checksum and completeness (as `dbstash verify`); a failed verification fails the run [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l backup-progress-interval -d 'How often a running backup logs its progress (bytes, rate, elapsed), e.g. 30s or 5m; 0 turns it off [default: 1m]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l health-addr -d 'Address of the /healthz and /metrics endpoint (not served with BACKUP_SCHEDULE=once) [default: 0.0.0.0:8080]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l health-max-age -d '/healthz answers 503 when no backup succeeded within this long, e.g. 26h (unset: no limit)' -r
@@ -433,6 +443,7 @@ complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l backup-lock -d '
 complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l dry-run -d 'Print the resolved config, dump command and rclone target (secrets redacted); run nothing [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l backup-checksum -d 'Write NAME.sha256 beside each backup; objects without one count as incomplete for retention [default: true]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l backup-lock-file -d 'Lock file guarding against overlapping runs, also across processes sharing it [default: BACKUP_TEMP_DIR/dbstash-<engine>-<db>-<remote hash>.lock]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l verify-after-backup -d 'After each backup, download it again and verify its checksum and completeness (as `dbstash verify`); a failed verification fails the run [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l backup-progress-interval -d 'How often a running backup logs its progress (bytes, rate, elapsed), e.g. 30s or 5m; 0 turns it off [default: 1m]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l health-addr -d 'Address of the /healthz and /metrics endpoint (not served with BACKUP_SCHEDULE=once) [default: 0.0.0.0:8080]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l health-max-age -d '/healthz answers 503 when no backup succeeded within this long, e.g. 26h (unset: no limit)' -r
@@ -484,11 +495,176 @@ complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l backup-lock -d
 complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l dry-run -d 'Print the resolved config, dump command and rclone target (secrets redacted); run nothing [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l backup-checksum -d 'Write NAME.sha256 beside each backup; objects without one count as incomplete for retention [default: true]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l backup-lock-file -d 'Lock file guarding against overlapping runs, also across processes sharing it [default: BACKUP_TEMP_DIR/dbstash-<engine>-<db>-<remote hash>.lock]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l verify-after-backup -d 'After each backup, download it again and verify its checksum and completeness (as `dbstash verify`); a failed verification fails the run [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l backup-progress-interval -d 'How often a running backup logs its progress (bytes, rate, elapsed), e.g. 30s or 5m; 0 turns it off [default: 1m]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l health-addr -d 'Address of the /healthz and /metrics endpoint (not served with BACKUP_SCHEDULE=once) [default: 0.0.0.0:8080]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l health-max-age -d '/healthz answers 503 when no backup succeeded within this long, e.g. 26h (unset: no limit)' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l backup-temp-dir -d 'Work directory: holds the default lock file, and the dumps of the directory and tar modes [default: /tmp/dbstash-work]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand check" -s h -l help -d 'Print help'
+complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l db-auth-source -d 'Authentication database for mongo, when DB_URI has no authSource [default: admin]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l list-format -l format -d 'text (a table) or json (one array, for scripts) [default: text]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l db-uri -d 'Connection URI (wins over DB_HOST etc.): postgresql://user:pass@host:5432/db, mysql://…/db, redis://:pass@host:6379/0, mongodb://…/db' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l db-uri-file -d 'File holding the connection URI (Docker secrets); wins over DB_URI' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l db-host -d 'Database host' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l db-port -d 'Database port [default: the engine\'s: pg 5432, mysql/mariadb 3306, redis 6379, mongo 27017]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l db-name -d 'Database name (mutually exclusive with BACKUP_ALL_DATABASES)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l db-user -d 'Database user' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l db-password -d 'Database password (prefer DB_PASSWORD_FILE)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l db-password-file -d 'File holding the database password (Docker secrets); wins over DB_PASSWORD' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l rclone-remote -d 'Rclone remote folder to store backups in, e.g. s3:my-bucket/backups (required)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l rclone-config -d 'Base64-encoded rclone.conf content' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l rclone-config-file -d 'Path of an rclone.conf; wins over RCLONE_CONFIG [default: rclone\'s own, ~/.config/rclone/rclone.conf]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l rclone-extra-args -d 'Extra flags for every rclone call, shell-word split (e.g. "--s3-chunk-size 64M")' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l backup-schedule -d 'Cron expression ("0 2 * * *", evaluated in TZ) or `once` to run one backup and exit [default: 0 2 * * *]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l backup-mode -d 'stream (directory and tar: not yet supported) [default: stream]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l backup-name-template -d 'Object name template; tokens {db} {engine} {date} {time} {ts} {uuid} [default: {db}-{date}-{time}]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l backup-compress -d 'Use the dump tool\'s native compression: pg custom format (.dump), mongo --gzip (.archive.gz); no effect for mysql, mariadb, redis [default: false]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l backup-extension -d 'File extension, e.g. .sql [default: picked from engine, compression and DUMP_EXTRA_ARGS]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l backup-all-databases -d 'Dump every database (pg_dumpall for pg); {db} becomes `all`. Alias: BACKUP_ALL_DBS [default: false]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l backup-all-dbs -d 'Alias of --backup-all-databases' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l backup-on-start -d 'Run one backup at start, then follow the schedule [default: false]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l dump-extra-args -d 'Extra flags for the dump tool, shell-word split; they come last and override BACKUP_COMPRESS' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l tz -d 'Time zone for the schedule and the {date}/{time} tokens, e.g. Europe/Berlin [default: UTC]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l retention-max-files -d 'Keep at most N backups (0 = unlimited) [default: 0]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l retention-max-days -d 'Delete backups older than N days (0 = unlimited) [default: 0]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l notify-webhook-url -d 'Webhook to notify: Slack, Discord, or any URL taking a JSON POST' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l notify-webhook-format -d 'Payload shape: auto (Slack for hooks.slack.com, Discord for /api/webhooks/ paths, JSON otherwise), slack, discord or json [default: auto]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l notify-on -d 'When the webhook and email are sent: always, failure or success [default: failure]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l notify-email-to -d 'Email recipients, comma-separated (needs NOTIFY_EMAIL_FROM and SMTP_HOST)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l notify-email-from -d 'Sender address of notification emails' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l smtp-host -d 'SMTP server host for notification emails' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l smtp-port -d 'SMTP port [default: 587 with starttls, 465 with tls, 25 with none]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l smtp-user -d 'SMTP user name (with SMTP_PASSWORD or SMTP_PASSWORD_FILE)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l smtp-password -d 'SMTP password (prefer SMTP_PASSWORD_FILE)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l smtp-password-file -d 'File holding the SMTP password (Docker secrets); wins over SMTP_PASSWORD' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l smtp-tls -d 'starttls, tls (implicit, port 465) or none [default: starttls]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l notify-ping-url -d 'Ping URL (healthchecks.io, Uptime Kuma): URL/start when a run starts, URL on success, URL/fail on failure, whatever NOTIFY_ON says' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l log-level -d 'debug, info, warn or error [default: info]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l log-format -d 'text or json [default: text]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l hook-pre-backup -d 'Shell command (sh -c) run before each backup; a non-zero exit, or running past BACKUP_TIMEOUT, aborts the backup as a failure' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l hook-post-backup -d 'Shell command (sh -c) run after every attempt, with DBSTASH_STATUS, DBSTASH_FILE, DBSTASH_ERROR and more; its failure is only a warning' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l backup-timeout -d 'Longest a backup may run, e.g. 30m, 1h, 1h30m (0 = no limit) [default: 0]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l backup-lock -d 'Skip a run (scheduled or once) while another run of the same backup holds the lock file [default: true]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l dry-run -d 'Print the resolved config, dump command and rclone target (secrets redacted); run nothing [default: false]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l backup-checksum -d 'Write NAME.sha256 beside each backup; objects without one count as incomplete for retention [default: true]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l backup-lock-file -d 'Lock file guarding against overlapping runs, also across processes sharing it [default: BACKUP_TEMP_DIR/dbstash-<engine>-<db>-<remote hash>.lock]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l verify-after-backup -d 'After each backup, download it again and verify its checksum and completeness (as `dbstash verify`); a failed verification fails the run [default: false]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l backup-progress-interval -d 'How often a running backup logs its progress (bytes, rate, elapsed), e.g. 30s or 5m; 0 turns it off [default: 1m]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l health-addr -d 'Address of the /healthz and /metrics endpoint (not served with BACKUP_SCHEDULE=once) [default: 0.0.0.0:8080]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l health-max-age -d '/healthz answers 503 when no backup succeeded within this long, e.g. 26h (unset: no limit)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l backup-temp-dir -d 'Work directory: holds the default lock file, and the dumps of the directory and tar modes [default: /tmp/dbstash-work]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand list" -s h -l help -d 'Print help'
+complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l db-auth-source -d 'Authentication database for mongo, when DB_URI has no authSource [default: admin]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l restore-backup -l backup -d 'The backup to restore: latest (the newest complete one) or an object name [default: latest]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l restore-target-db -l target-db -d 'Restore into this database instead of DB_NAME (the backups are still found by DB_NAME)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l restore-drop-existing -l drop-existing -d 'Drop what the target holds first (pg: its schemas; mysql: the database, created again; mongo: mongorestore --drop of the backup\'s collections)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l restore-force -l force -d 'Restore into a database that already has tables, without dropping anything (with --output: replace an existing file)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l restore-no-verify -l no-verify -d 'Restore a backup that has no .sha256 sidecar (its integrity cannot be checked)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l restore-output -l output -d 'Write the verified backup to this file instead of restoring it (required for redis: an RDB file)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l db-uri -d 'Connection URI (wins over DB_HOST etc.): postgresql://user:pass@host:5432/db, mysql://…/db, redis://:pass@host:6379/0, mongodb://…/db' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l db-uri-file -d 'File holding the connection URI (Docker secrets); wins over DB_URI' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l db-host -d 'Database host' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l db-port -d 'Database port [default: the engine\'s: pg 5432, mysql/mariadb 3306, redis 6379, mongo 27017]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l db-name -d 'Database name (mutually exclusive with BACKUP_ALL_DATABASES)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l db-user -d 'Database user' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l db-password -d 'Database password (prefer DB_PASSWORD_FILE)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l db-password-file -d 'File holding the database password (Docker secrets); wins over DB_PASSWORD' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l rclone-remote -d 'Rclone remote folder to store backups in, e.g. s3:my-bucket/backups (required)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l rclone-config -d 'Base64-encoded rclone.conf content' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l rclone-config-file -d 'Path of an rclone.conf; wins over RCLONE_CONFIG [default: rclone\'s own, ~/.config/rclone/rclone.conf]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l rclone-extra-args -d 'Extra flags for every rclone call, shell-word split (e.g. "--s3-chunk-size 64M")' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l backup-schedule -d 'Cron expression ("0 2 * * *", evaluated in TZ) or `once` to run one backup and exit [default: 0 2 * * *]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l backup-mode -d 'stream (directory and tar: not yet supported) [default: stream]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l backup-name-template -d 'Object name template; tokens {db} {engine} {date} {time} {ts} {uuid} [default: {db}-{date}-{time}]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l backup-compress -d 'Use the dump tool\'s native compression: pg custom format (.dump), mongo --gzip (.archive.gz); no effect for mysql, mariadb, redis [default: false]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l backup-extension -d 'File extension, e.g. .sql [default: picked from engine, compression and DUMP_EXTRA_ARGS]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l backup-all-databases -d 'Dump every database (pg_dumpall for pg); {db} becomes `all`. Alias: BACKUP_ALL_DBS [default: false]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l backup-all-dbs -d 'Alias of --backup-all-databases' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l backup-on-start -d 'Run one backup at start, then follow the schedule [default: false]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l dump-extra-args -d 'Extra flags for the dump tool, shell-word split; they come last and override BACKUP_COMPRESS' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l tz -d 'Time zone for the schedule and the {date}/{time} tokens, e.g. Europe/Berlin [default: UTC]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l retention-max-files -d 'Keep at most N backups (0 = unlimited) [default: 0]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l retention-max-days -d 'Delete backups older than N days (0 = unlimited) [default: 0]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l notify-webhook-url -d 'Webhook to notify: Slack, Discord, or any URL taking a JSON POST' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l notify-webhook-format -d 'Payload shape: auto (Slack for hooks.slack.com, Discord for /api/webhooks/ paths, JSON otherwise), slack, discord or json [default: auto]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l notify-on -d 'When the webhook and email are sent: always, failure or success [default: failure]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l notify-email-to -d 'Email recipients, comma-separated (needs NOTIFY_EMAIL_FROM and SMTP_HOST)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l notify-email-from -d 'Sender address of notification emails' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l smtp-host -d 'SMTP server host for notification emails' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l smtp-port -d 'SMTP port [default: 587 with starttls, 465 with tls, 25 with none]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l smtp-user -d 'SMTP user name (with SMTP_PASSWORD or SMTP_PASSWORD_FILE)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l smtp-password -d 'SMTP password (prefer SMTP_PASSWORD_FILE)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l smtp-password-file -d 'File holding the SMTP password (Docker secrets); wins over SMTP_PASSWORD' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l smtp-tls -d 'starttls, tls (implicit, port 465) or none [default: starttls]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l notify-ping-url -d 'Ping URL (healthchecks.io, Uptime Kuma): URL/start when a run starts, URL on success, URL/fail on failure, whatever NOTIFY_ON says' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l log-level -d 'debug, info, warn or error [default: info]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l log-format -d 'text or json [default: text]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l hook-pre-backup -d 'Shell command (sh -c) run before each backup; a non-zero exit, or running past BACKUP_TIMEOUT, aborts the backup as a failure' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l hook-post-backup -d 'Shell command (sh -c) run after every attempt, with DBSTASH_STATUS, DBSTASH_FILE, DBSTASH_ERROR and more; its failure is only a warning' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l backup-timeout -d 'Longest a backup may run, e.g. 30m, 1h, 1h30m (0 = no limit) [default: 0]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l backup-lock -d 'Skip a run (scheduled or once) while another run of the same backup holds the lock file [default: true]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l dry-run -d 'Print the resolved config, dump command and rclone target (secrets redacted); run nothing [default: false]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l backup-checksum -d 'Write NAME.sha256 beside each backup; objects without one count as incomplete for retention [default: true]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l backup-lock-file -d 'Lock file guarding against overlapping runs, also across processes sharing it [default: BACKUP_TEMP_DIR/dbstash-<engine>-<db>-<remote hash>.lock]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l verify-after-backup -d 'After each backup, download it again and verify its checksum and completeness (as `dbstash verify`); a failed verification fails the run [default: false]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l backup-progress-interval -d 'How often a running backup logs its progress (bytes, rate, elapsed), e.g. 30s or 5m; 0 turns it off [default: 1m]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l health-addr -d 'Address of the /healthz and /metrics endpoint (not served with BACKUP_SCHEDULE=once) [default: 0.0.0.0:8080]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l health-max-age -d '/healthz answers 503 when no backup succeeded within this long, e.g. 26h (unset: no limit)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l backup-temp-dir -d 'Work directory: holds the default lock file, and the dumps of the directory and tar modes [default: /tmp/dbstash-work]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -s h -l help -d 'Print help'
+complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l db-auth-source -d 'Authentication database for mongo, when DB_URI has no authSource [default: admin]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l restore-backup -l backup -d 'The backup to verify: latest (the newest complete one) or an object name [default: latest]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l db-uri -d 'Connection URI (wins over DB_HOST etc.): postgresql://user:pass@host:5432/db, mysql://…/db, redis://:pass@host:6379/0, mongodb://…/db' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l db-uri-file -d 'File holding the connection URI (Docker secrets); wins over DB_URI' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l db-host -d 'Database host' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l db-port -d 'Database port [default: the engine\'s: pg 5432, mysql/mariadb 3306, redis 6379, mongo 27017]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l db-name -d 'Database name (mutually exclusive with BACKUP_ALL_DATABASES)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l db-user -d 'Database user' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l db-password -d 'Database password (prefer DB_PASSWORD_FILE)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l db-password-file -d 'File holding the database password (Docker secrets); wins over DB_PASSWORD' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l rclone-remote -d 'Rclone remote folder to store backups in, e.g. s3:my-bucket/backups (required)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l rclone-config -d 'Base64-encoded rclone.conf content' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l rclone-config-file -d 'Path of an rclone.conf; wins over RCLONE_CONFIG [default: rclone\'s own, ~/.config/rclone/rclone.conf]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l rclone-extra-args -d 'Extra flags for every rclone call, shell-word split (e.g. "--s3-chunk-size 64M")' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l backup-schedule -d 'Cron expression ("0 2 * * *", evaluated in TZ) or `once` to run one backup and exit [default: 0 2 * * *]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l backup-mode -d 'stream (directory and tar: not yet supported) [default: stream]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l backup-name-template -d 'Object name template; tokens {db} {engine} {date} {time} {ts} {uuid} [default: {db}-{date}-{time}]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l backup-compress -d 'Use the dump tool\'s native compression: pg custom format (.dump), mongo --gzip (.archive.gz); no effect for mysql, mariadb, redis [default: false]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l backup-extension -d 'File extension, e.g. .sql [default: picked from engine, compression and DUMP_EXTRA_ARGS]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l backup-all-databases -d 'Dump every database (pg_dumpall for pg); {db} becomes `all`. Alias: BACKUP_ALL_DBS [default: false]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l backup-all-dbs -d 'Alias of --backup-all-databases' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l backup-on-start -d 'Run one backup at start, then follow the schedule [default: false]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l dump-extra-args -d 'Extra flags for the dump tool, shell-word split; they come last and override BACKUP_COMPRESS' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l tz -d 'Time zone for the schedule and the {date}/{time} tokens, e.g. Europe/Berlin [default: UTC]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l retention-max-files -d 'Keep at most N backups (0 = unlimited) [default: 0]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l retention-max-days -d 'Delete backups older than N days (0 = unlimited) [default: 0]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l notify-webhook-url -d 'Webhook to notify: Slack, Discord, or any URL taking a JSON POST' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l notify-webhook-format -d 'Payload shape: auto (Slack for hooks.slack.com, Discord for /api/webhooks/ paths, JSON otherwise), slack, discord or json [default: auto]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l notify-on -d 'When the webhook and email are sent: always, failure or success [default: failure]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l notify-email-to -d 'Email recipients, comma-separated (needs NOTIFY_EMAIL_FROM and SMTP_HOST)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l notify-email-from -d 'Sender address of notification emails' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l smtp-host -d 'SMTP server host for notification emails' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l smtp-port -d 'SMTP port [default: 587 with starttls, 465 with tls, 25 with none]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l smtp-user -d 'SMTP user name (with SMTP_PASSWORD or SMTP_PASSWORD_FILE)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l smtp-password -d 'SMTP password (prefer SMTP_PASSWORD_FILE)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l smtp-password-file -d 'File holding the SMTP password (Docker secrets); wins over SMTP_PASSWORD' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l smtp-tls -d 'starttls, tls (implicit, port 465) or none [default: starttls]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l notify-ping-url -d 'Ping URL (healthchecks.io, Uptime Kuma): URL/start when a run starts, URL on success, URL/fail on failure, whatever NOTIFY_ON says' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l log-level -d 'debug, info, warn or error [default: info]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l log-format -d 'text or json [default: text]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l hook-pre-backup -d 'Shell command (sh -c) run before each backup; a non-zero exit, or running past BACKUP_TIMEOUT, aborts the backup as a failure' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l hook-post-backup -d 'Shell command (sh -c) run after every attempt, with DBSTASH_STATUS, DBSTASH_FILE, DBSTASH_ERROR and more; its failure is only a warning' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l backup-timeout -d 'Longest a backup may run, e.g. 30m, 1h, 1h30m (0 = no limit) [default: 0]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l backup-lock -d 'Skip a run (scheduled or once) while another run of the same backup holds the lock file [default: true]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l dry-run -d 'Print the resolved config, dump command and rclone target (secrets redacted); run nothing [default: false]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l backup-checksum -d 'Write NAME.sha256 beside each backup; objects without one count as incomplete for retention [default: true]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l backup-lock-file -d 'Lock file guarding against overlapping runs, also across processes sharing it [default: BACKUP_TEMP_DIR/dbstash-<engine>-<db>-<remote hash>.lock]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l verify-after-backup -d 'After each backup, download it again and verify its checksum and completeness (as `dbstash verify`); a failed verification fails the run [default: false]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l backup-progress-interval -d 'How often a running backup logs its progress (bytes, rate, elapsed), e.g. 30s or 5m; 0 turns it off [default: 1m]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l health-addr -d 'Address of the /healthz and /metrics endpoint (not served with BACKUP_SCHEDULE=once) [default: 0.0.0.0:8080]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l health-max-age -d '/healthz answers 503 when no backup succeeded within this long, e.g. 26h (unset: no limit)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l backup-temp-dir -d 'Work directory: holds the default lock file, and the dumps of the directory and tar modes [default: /tmp/dbstash-work]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -s h -l help -d 'Print help'
 complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l db-uri -d 'Connection URI (wins over DB_HOST etc.): postgresql://user:pass@host:5432/db, mysql://…/db, redis://:pass@host:6379/0, mongodb://…/db' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l db-uri-file -d 'File holding the connection URI (Docker secrets); wins over DB_URI' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l db-host -d 'Database host' -r
@@ -534,18 +710,22 @@ complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l backup-l
 complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l dry-run -d 'Print the resolved config, dump command and rclone target (secrets redacted); run nothing [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l backup-checksum -d 'Write NAME.sha256 beside each backup; objects without one count as incomplete for retention [default: true]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l backup-lock-file -d 'Lock file guarding against overlapping runs, also across processes sharing it [default: BACKUP_TEMP_DIR/dbstash-<engine>-<db>-<remote hash>.lock]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l verify-after-backup -d 'After each backup, download it again and verify its checksum and completeness (as `dbstash verify`); a failed verification fails the run [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l backup-progress-interval -d 'How often a running backup logs its progress (bytes, rate, elapsed), e.g. 30s or 5m; 0 turns it off [default: 1m]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l health-addr -d 'Address of the /healthz and /metrics endpoint (not served with BACKUP_SCHEDULE=once) [default: 0.0.0.0:8080]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l health-max-age -d '/healthz answers 503 when no backup succeeded within this long, e.g. 26h (unset: no limit)' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l backup-temp-dir -d 'Work directory: holds the default lock file, and the dumps of the directory and tar modes [default: /tmp/dbstash-work]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -s h -l help -d 'Print help'
-complete -c dbstash -n "__fish_dbstash_using_subcommand help; and not __fish_seen_subcommand_from pg mysql mariadb redis mongo completions man check healthcheck help" -f -a "pg" -d 'Back up PostgreSQL with pg_dump (one database) or pg_dumpall (all databases)'
-complete -c dbstash -n "__fish_dbstash_using_subcommand help; and not __fish_seen_subcommand_from pg mysql mariadb redis mongo completions man check healthcheck help" -f -a "mysql" -d 'Back up MySQL with mysqldump'
-complete -c dbstash -n "__fish_dbstash_using_subcommand help; and not __fish_seen_subcommand_from pg mysql mariadb redis mongo completions man check healthcheck help" -f -a "mariadb" -d 'Back up MariaDB with mariadb-dump (or mysqldump when mariadb-dump is missing)'
-complete -c dbstash -n "__fish_dbstash_using_subcommand help; and not __fish_seen_subcommand_from pg mysql mariadb redis mongo completions man check healthcheck help" -f -a "redis" -d 'Back up Redis with redis-cli --rdb (the whole RDB snapshot)'
-complete -c dbstash -n "__fish_dbstash_using_subcommand help; and not __fish_seen_subcommand_from pg mysql mariadb redis mongo completions man check healthcheck help" -f -a "mongo" -d 'Back up MongoDB with mongodump --archive'
-complete -c dbstash -n "__fish_dbstash_using_subcommand help; and not __fish_seen_subcommand_from pg mysql mariadb redis mongo completions man check healthcheck help" -f -a "completions" -d 'Print a shell completion script: bash, zsh, fish, powershell or elvish'
-complete -c dbstash -n "__fish_dbstash_using_subcommand help; and not __fish_seen_subcommand_from pg mysql mariadb redis mongo completions man check healthcheck help" -f -a "man" -d 'Print the man page (roff) for dbstash(1)'
-complete -c dbstash -n "__fish_dbstash_using_subcommand help; and not __fish_seen_subcommand_from pg mysql mariadb redis mongo completions man check healthcheck help" -f -a "check" -d 'Check the configuration without taking a backup: the dump tool and rclone (with versions), the remote, and a database connection with the dump\'s own credentials. Exit 0 all ok, 1 a step failed, 2 bad configuration'
-complete -c dbstash -n "__fish_dbstash_using_subcommand help; and not __fish_seen_subcommand_from pg mysql mariadb redis mongo completions man check healthcheck help" -f -a "healthcheck" -d 'Probe this process\'s own /healthz (HEALTH_ADDR) and exit 0 when healthy, 1 otherwise; always 0 with BACKUP_SCHEDULE=once. For Docker\'s HEALTHCHECK: needs no curl or wget'
-complete -c dbstash -n "__fish_dbstash_using_subcommand help; and not __fish_seen_subcommand_from pg mysql mariadb redis mongo completions man check healthcheck help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c dbstash -n "__fish_dbstash_using_subcommand help; and not __fish_seen_subcommand_from pg mysql mariadb redis mongo completions man check list restore verify healthcheck help" -f -a "pg" -d 'Back up PostgreSQL with pg_dump (one database) or pg_dumpall (all databases)'
+complete -c dbstash -n "__fish_dbstash_using_subcommand help; and not __fish_seen_subcommand_from pg mysql mariadb redis mongo completions man check list restore verify healthcheck help" -f -a "mysql" -d 'Back up MySQL with mysqldump'
+complete -c dbstash -n "__fish_dbstash_using_subcommand help; and not __fish_seen_subcommand_from pg mysql mariadb redis mongo completions man check list restore verify healthcheck help" -f -a "mariadb" -d 'Back up MariaDB with mariadb-dump (or mysqldump when mariadb-dump is missing)'
+complete -c dbstash -n "__fish_dbstash_using_subcommand help; and not __fish_seen_subcommand_from pg mysql mariadb redis mongo completions man check list restore verify healthcheck help" -f -a "redis" -d 'Back up Redis with redis-cli --rdb (the whole RDB snapshot)'
+complete -c dbstash -n "__fish_dbstash_using_subcommand help; and not __fish_seen_subcommand_from pg mysql mariadb redis mongo completions man check list restore verify healthcheck help" -f -a "mongo" -d 'Back up MongoDB with mongodump --archive'
+complete -c dbstash -n "__fish_dbstash_using_subcommand help; and not __fish_seen_subcommand_from pg mysql mariadb redis mongo completions man check list restore verify healthcheck help" -f -a "completions" -d 'Print a shell completion script: bash, zsh, fish, powershell or elvish'
+complete -c dbstash -n "__fish_dbstash_using_subcommand help; and not __fish_seen_subcommand_from pg mysql mariadb redis mongo completions man check list restore verify healthcheck help" -f -a "man" -d 'Print the man page (roff) for dbstash(1)'
+complete -c dbstash -n "__fish_dbstash_using_subcommand help; and not __fish_seen_subcommand_from pg mysql mariadb redis mongo completions man check list restore verify healthcheck help" -f -a "check" -d 'Check the configuration without taking a backup: the dump tool and rclone (with versions), the remote, and a database connection with the dump\'s own credentials. Exit 0 all ok, 1 a step failed, 2 bad configuration'
+complete -c dbstash -n "__fish_dbstash_using_subcommand help; and not __fish_seen_subcommand_from pg mysql mariadb redis mongo completions man check list restore verify healthcheck help" -f -a "list" -d 'List this configuration\'s backups on the remote, newest first: name, time, size, checksum state (ok, or incomplete without its .sha256)'
+complete -c dbstash -n "__fish_dbstash_using_subcommand help; and not __fish_seen_subcommand_from pg mysql mariadb redis mongo completions man check list restore verify healthcheck help" -f -a "restore" -d 'Restore a backup (latest, or --backup NAME) into the database, checking its SHA-256 first; refuses a database that has tables unless --drop-existing or --force'
+complete -c dbstash -n "__fish_dbstash_using_subcommand help; and not __fish_seen_subcommand_from pg mysql mariadb redis mongo completions man check list restore verify healthcheck help" -f -a "verify" -d 'Download a backup and check its checksum and that the dump is complete, without restoring it. Exit 0 or 1'
+complete -c dbstash -n "__fish_dbstash_using_subcommand help; and not __fish_seen_subcommand_from pg mysql mariadb redis mongo completions man check list restore verify healthcheck help" -f -a "healthcheck" -d 'Probe this process\'s own /healthz (HEALTH_ADDR) and exit 0 when healthy, 1 otherwise; always 0 with BACKUP_SCHEDULE=once. For Docker\'s HEALTHCHECK: needs no curl or wget'
+complete -c dbstash -n "__fish_dbstash_using_subcommand help; and not __fish_seen_subcommand_from pg mysql mariadb redis mongo completions man check list restore verify healthcheck help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -415,7 +415,7 @@ pub async fn run_tool(
         None => None,
     };
     let program = program_of(dc);
-    let mut cmd = process::tool_command(dc, &program, secret.as_ref().map(|f| f.path()));
+    let mut cmd = process::tool_command(dc, &program, secret.as_ref());
     if stdin.is_some() {
         cmd.stdin(std::process::Stdio::piped());
     }

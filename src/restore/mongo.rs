@@ -194,7 +194,7 @@ async fn probe_unbounded(cfg: &Config, db: Option<&str>) -> anyhow::Result<Vec<N
         Some(sf) => Some(process::secret_file(sf.content.expose_secret())?),
         None => None,
     };
-    let mut child = process::tool_command(&dc, &dc.program, secret.as_ref().map(|f| f.path()))
+    let mut child = process::tool_command(&dc, &dc.program, secret.as_ref())
         .spawn()
         .map_err(|e| process::spawn_error(&dc.program, e))?;
     let mut group = process::GroupGuard::new(child.id());

@@ -445,7 +445,7 @@ fn is_missing_database(e: &anyhow::Error, db: &str) -> bool {
 /// Run a query command; its stdout.
 async fn run_query(dc: &DumpCommand) -> anyhow::Result<String> {
     let secret = secret_file(dc)?;
-    let cmd = process::tool_command(dc, &dc.program, secret.as_ref().map(|f| f.path()));
+    let cmd = process::tool_command(dc, &dc.program, secret.as_ref());
     let out = process::run(cmd, &dc.program, None).await?;
     Ok(String::from_utf8_lossy(&out).into_owned())
 }
@@ -864,7 +864,7 @@ struct Proc {
 impl Proc {
     fn spawn(dc: &DumpCommand, stdin: bool, output: Output) -> anyhow::Result<Proc> {
         let secret = secret_file(dc)?;
-        let mut cmd = process::tool_command(dc, &dc.program, secret.as_ref().map(|f| f.path()));
+        let mut cmd = process::tool_command(dc, &dc.program, secret.as_ref());
         if stdin {
             cmd.stdin(Stdio::piped());
         }

@@ -64,7 +64,10 @@ pub fn extensions(cfg: &Config) -> Vec<String> {
 pub fn matchers(cfg: &Config) -> Vec<Regex> {
     extensions(cfg)
         .iter()
-        .map(|ext| cfg.template.matcher(cfg.db_label(), cfg.engine.key(), ext))
+        .map(|ext| {
+            cfg.template
+                .matcher(cfg.conn.database.as_deref(), cfg.engine.key(), ext)
+        })
         .collect()
 }
 
