@@ -250,9 +250,9 @@ impl Dbstash {
     }
 
     /// [`Dbstash::run`] for a run that might hang: SIGKILLed after `limit`, then the test
-    /// fails with what it printed. Also returns the peak RSS of dbstash and the children it
-    /// waited for (`ru_maxrss`, KiB).
-    // Reaped by `wait4` (for its resource usage), which clippy cannot see.
+    /// fails with what it printed. Also returns dbstash's own peak RSS (VmHWM, KiB; the
+    /// children's memory, rclone's above all, is not counted).
+    // Reaped by `waitpid`, which clippy cannot see.
     #[allow(clippy::zombie_processes)]
     pub fn run_within(mut self, limit: Duration) -> (Output, u64) {
         use std::io::Read as _;
@@ -274,12 +274,23 @@ impl Dbstash {
         let pid = child.id() as libc::pid_t;
         let deadline = Instant::now() + limit;
         let mut killed = false;
-        let (status, usage) = loop {
+        // dbstash's own peak (VmHWM only grows while the process lives). wait4's ru_maxrss
+        // would also count the children it reaped, such as rclone.
+        let mut peak_kib = 0u64;
+        let status = loop {
+            if let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
+                if let Some(kib) = text
+                    .lines()
+                    .find_map(|l| l.strip_prefix("VmHWM:"))
+                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+                {
+                    peak_kib = peak_kib.max(kib);
+                }
+            }
             let mut status = 0;
-            let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-            let r = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
+            let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
             if r == pid {
-                break (status, usage);
+                break status;
             }
             if !killed && Instant::now() > deadline {
                 unsafe { libc::kill(pid, libc::SIGKILL) };
@@ -301,7 +312,7 @@ impl Dbstash {
             "dbstash did not exit within {limit:?}\n--- stderr\n{}",
             out.stderr
         );
-        (out, usage.ru_maxrss as u64)
+        (out, peak_kib)
     }
 }
 
