@@ -402,6 +402,15 @@ impl Config {
             None => None,
             Some(s) => parse_duration(s).map_err(|e| ConfigError::var("HEALTH_MAX_AGE", e))?,
         };
+        if let (Some(max_age), Some(gap)) = (health_max_age, longest_gap(&schedule, tz)) {
+            if max_age <= gap {
+                warnings.push(format!(
+                    "HEALTH_MAX_AGE ({}) is not longer than the longest time between two runs of BACKUP_SCHEDULE ({}): /healthz turns 503 (stale) between runs even when every backup succeeds (give it that time plus a backup's duration)",
+                    crate::backup::fmt_human(max_age),
+                    crate::backup::fmt_human(gap)
+                ));
+            }
+        }
         let config = Config {
             engine: kind,
             conn,
@@ -852,6 +861,26 @@ fn shortest_gap(schedule: &Schedule) -> Option<Duration> {
         .to_std()
         .ok()
         .filter(|gap| *gap < Duration::from_secs(60))
+}
+
+/// The longest time between two of the next runs of a cron schedule (weekdays only: the
+/// weekend's three days).
+fn longest_gap(schedule: &Schedule, tz: Tz) -> Option<Duration> {
+    let Schedule::Cron { cron, .. } = schedule else {
+        return None;
+    };
+    let mut at = cron
+        .find_next_occurrence(&chrono::Utc::now().with_timezone(&tz), false)
+        .ok()?;
+    let mut longest = Duration::ZERO;
+    for _ in 0..100 {
+        let Ok(next) = cron.find_next_occurrence(&at, false) else {
+            break;
+        };
+        longest = longest.max((next - at).to_std().unwrap_or_default());
+        at = next;
+    }
+    (!longest.is_zero()).then_some(longest)
 }
 
 pub fn parse_cron(s: &str) -> Result<croner::Cron, croner::errors::CronError> {

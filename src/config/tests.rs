@@ -948,6 +948,32 @@ fn a_schedule_firing_more_than_once_a_minute_gets_a_warning() {
     assert!(!warned("once"));
 }
 
+/// A HEALTH_MAX_AGE no longer than the time between two runs makes /healthz 503 between
+/// runs even when every backup succeeds (a Kubernetes probe would restart a healthy pod):
+/// accepted without a word before.
+#[test]
+fn a_health_max_age_shorter_than_the_schedule_gets_a_warning() {
+    let warned = |expr: &str, max_age: &str| {
+        let mut a = args();
+        a.backup_schedule = Some(expr.into());
+        a.backup_timeout = Some("1h".into());
+        a.health_max_age = Some(max_age.into());
+        resolve(a)
+            .unwrap()
+            .warnings
+            .iter()
+            .any(|w| w.starts_with("HEALTH_MAX_AGE"))
+    };
+    assert!(warned("0 2 * * *", "1h"));
+    assert!(warned("0 2 * * *", "24h"));
+    assert!(!warned("0 2 * * *", "26h"));
+    // Weekdays only: the weekend makes three days.
+    assert!(warned("0 2 * * 1-5", "26h"));
+    assert!(!warned("0 2 * * 1-5", "73h"));
+    assert!(!warned("*/5 * * * *", "10m"));
+    assert!(!warned("once", "1s"));
+}
+
 #[test]
 fn tz_may_name_a_zone_file() {
     let tz = |v: &str| {
