@@ -517,9 +517,16 @@ fn check_name_length(c: &Config) -> Result<(), ConfigError> {
 /// same thing share it; unrelated jobs sharing the temp dir do not block each other.
 fn default_lock_name(c: &Config) -> String {
     use sha2::Digest as _;
-    // The remote as one spelling: `s3:b/x/` and `s3:b/x` are one folder, so one lock.
+    // The remote as one spelling: `s3:b/x/` and `s3:b/x` are one folder, so one lock. The
+    // database as names write it: the readable part below folds `a/b` into `a_b` and cuts
+    // long names, and `all` is also a dump of all databases; jobs that never write the same
+    // names must not skip each other's runs.
     let remote = crate::rclone::normalize_remote(&c.remote);
-    let digest = format!("{:x}", sha2::Sha256::digest(remote.as_bytes()));
+    let db_in_names = crate::template::db_in_names(c.conn.database.as_deref());
+    let digest = format!(
+        "{:x}",
+        sha2::Sha256::digest(format!("{db_in_names}\n{remote}").as_bytes())
+    );
     let db: String = c
         .db_label()
         .chars()

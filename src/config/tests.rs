@@ -512,6 +512,36 @@ fn lock_file_and_health_settings() {
         c.lock_file,
         "another remote, another lock"
     );
+    // Databases whose names differ get locks that differ, however alike the names look
+    // (before, `a/b` and `a_b`, names sharing their first 64 characters, and a database
+    // named `all` next to a dump of all databases shared a lock: one job's run was skipped
+    // whenever the other's ran).
+    let lock = |edit: fn(&mut CommonArgs)| {
+        let mut a = args();
+        edit(&mut a);
+        resolve(a).unwrap().lock_file
+    };
+    let long = |suffix: &str| format!("{}{suffix}", "t".repeat(64));
+    assert_ne!(
+        lock(|a| a.db_name = Some("a/b".into())),
+        lock(|a| a.db_name = Some("a_b".into()))
+    );
+    assert_ne!(
+        lock(|a| a.db_name = Some("all".into())),
+        lock(|a| {
+            a.db_name = None;
+            a.backup_all_databases = Some("true".into())
+        })
+    );
+    let mut x = args();
+    x.db_name = Some(long("x"));
+    let mut y = args();
+    y.db_name = Some(long("y"));
+    assert_ne!(resolve(x).unwrap().lock_file, resolve(y).unwrap().lock_file);
+    // One folder written two ways: one lock.
+    let mut slash = args();
+    slash.rclone_remote = Some(format!("{}/", args().rclone_remote.unwrap()));
+    assert_eq!(resolve(slash).unwrap().lock_file, c.lock_file);
 
     let mut a = args();
     a.backup_lock_file = Some("/run/dbstash.lock".into());
