@@ -401,6 +401,15 @@ impl Config {
             None => None,
             Some(s) => parse_duration(s).map_err(|e| ConfigError::var("HEALTH_MAX_AGE", e))?,
         };
+        if let (Some(max_age), Some(gap)) = (health_max_age, longest_gap(&schedule, tz)) {
+            if max_age <= gap {
+                warnings.push(format!(
+                    "HEALTH_MAX_AGE ({}) is not longer than the longest time between two runs of BACKUP_SCHEDULE ({}): /healthz turns 503 (stale) between runs even when every backup succeeds (give it that time plus a backup's duration)",
+                    crate::backup::fmt_human(max_age),
+                    crate::backup::fmt_human(gap)
+                ));
+            }
+        }
         let config = Config {
             engine: kind,
             conn,
@@ -508,9 +517,16 @@ fn check_name_length(c: &Config) -> Result<(), ConfigError> {
 /// same thing share it; unrelated jobs sharing the temp dir do not block each other.
 fn default_lock_name(c: &Config) -> String {
     use sha2::Digest as _;
-    // The remote as one spelling: `s3:b/x/` and `s3:b/x` are one folder, so one lock.
+    // The remote as one spelling: `s3:b/x/` and `s3:b/x` are one folder, so one lock. The
+    // database as names write it: the readable part below folds `a/b` into `a_b` and cuts
+    // long names, and `all` is also a dump of all databases; jobs that never write the same
+    // names must not skip each other's runs.
     let remote = crate::rclone::normalize_remote(&c.remote);
-    let digest = format!("{:x}", sha2::Sha256::digest(remote.as_bytes()));
+    let db_in_names = crate::template::db_in_names(c.conn.database.as_deref());
+    let digest = format!(
+        "{:x}",
+        sha2::Sha256::digest(format!("{db_in_names}\n{remote}").as_bytes())
+    );
     let db: String = c
         .db_label()
         .chars()
@@ -852,6 +868,26 @@ fn shortest_gap(schedule: &Schedule) -> Option<Duration> {
         .to_std()
         .ok()
         .filter(|gap| *gap < Duration::from_secs(60))
+}
+
+/// The longest time between two of the next runs of a cron schedule (weekdays only: the
+/// weekend's three days).
+fn longest_gap(schedule: &Schedule, tz: Tz) -> Option<Duration> {
+    let Schedule::Cron { cron, .. } = schedule else {
+        return None;
+    };
+    let mut at = cron
+        .find_next_occurrence(&chrono::Utc::now().with_timezone(&tz), false)
+        .ok()?;
+    let mut longest = Duration::ZERO;
+    for _ in 0..100 {
+        let Ok(next) = cron.find_next_occurrence(&at, false) else {
+            break;
+        };
+        longest = longest.max((next - at).to_std().unwrap_or_default());
+        at = next;
+    }
+    (!longest.is_zero()).then_some(longest)
 }
 
 pub fn parse_cron(s: &str) -> Result<croner::Cron, croner::errors::CronError> {

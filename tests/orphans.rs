@@ -346,6 +346,7 @@ fn a_stopped_watchdog_never_blocks_the_backups() {
     unsafe { libc::kill(watchdog as i32, libc::SIGCONT) };
     unsafe { libc::kill(pid as i32, libc::SIGTERM) };
     let (code, stderr) = running.finish();
-    assert_eq!(code, 0, "{stderr}");
+    // 0 if idle, 1 if the signal stopped a run (a run starts every second).
+    assert!(code == 0 || code == 1, "exit {code}: {stderr}");
     wait_for("the watchdog to end with dbstash", 10, || gone(watchdog));
 }

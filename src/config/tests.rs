@@ -512,6 +512,36 @@ fn lock_file_and_health_settings() {
         c.lock_file,
         "another remote, another lock"
     );
+    // Databases whose names differ get locks that differ, however alike the names look
+    // (before, `a/b` and `a_b`, names sharing their first 64 characters, and a database
+    // named `all` next to a dump of all databases shared a lock: one job's run was skipped
+    // whenever the other's ran).
+    let lock = |edit: fn(&mut CommonArgs)| {
+        let mut a = args();
+        edit(&mut a);
+        resolve(a).unwrap().lock_file
+    };
+    let long = |suffix: &str| format!("{}{suffix}", "t".repeat(64));
+    assert_ne!(
+        lock(|a| a.db_name = Some("a/b".into())),
+        lock(|a| a.db_name = Some("a_b".into()))
+    );
+    assert_ne!(
+        lock(|a| a.db_name = Some("all".into())),
+        lock(|a| {
+            a.db_name = None;
+            a.backup_all_databases = Some("true".into())
+        })
+    );
+    let mut x = args();
+    x.db_name = Some(long("x"));
+    let mut y = args();
+    y.db_name = Some(long("y"));
+    assert_ne!(resolve(x).unwrap().lock_file, resolve(y).unwrap().lock_file);
+    // One folder written two ways: one lock.
+    let mut slash = args();
+    slash.rclone_remote = Some(format!("{}/", args().rclone_remote.unwrap()));
+    assert_eq!(resolve(slash).unwrap().lock_file, c.lock_file);
 
     let mut a = args();
     a.backup_lock_file = Some("/run/dbstash.lock".into());
@@ -946,6 +976,32 @@ fn a_schedule_firing_more_than_once_a_minute_gets_a_warning() {
     assert!(!warned("* * * * *"));
     assert!(!warned("0 2 * * *"));
     assert!(!warned("once"));
+}
+
+/// A HEALTH_MAX_AGE no longer than the time between two runs makes /healthz 503 between
+/// runs even when every backup succeeds (a Kubernetes probe would restart a healthy pod):
+/// accepted without a word before.
+#[test]
+fn a_health_max_age_shorter_than_the_schedule_gets_a_warning() {
+    let warned = |expr: &str, max_age: &str| {
+        let mut a = args();
+        a.backup_schedule = Some(expr.into());
+        a.backup_timeout = Some("1h".into());
+        a.health_max_age = Some(max_age.into());
+        resolve(a)
+            .unwrap()
+            .warnings
+            .iter()
+            .any(|w| w.starts_with("HEALTH_MAX_AGE"))
+    };
+    assert!(warned("0 2 * * *", "1h"));
+    assert!(warned("0 2 * * *", "24h"));
+    assert!(!warned("0 2 * * *", "26h"));
+    // Weekdays only: the weekend makes three days.
+    assert!(warned("0 2 * * 1-5", "26h"));
+    assert!(!warned("0 2 * * 1-5", "73h"));
+    assert!(!warned("*/5 * * * *", "10m"));
+    assert!(!warned("once", "1s"));
 }
 
 #[test]

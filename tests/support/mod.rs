@@ -432,7 +432,7 @@ for v in RCLONE_CONFIG DB_URI DB_PASSWORD; do
 done
 prev=""; cmd=""; last=""; before_last=""; from=""
 for a in "$@"; do
-  if [ "$prev" = "--config" ]; then cp "$a" "$FAKE_DIR/config.copy"; stat -L -c %a "$a" > "$FAKE_DIR/config.mode"; echo "$a" > "$FAKE_DIR/config.path"; fi
+  if [ "$prev" = "--config" ]; then cp "$a" "$FAKE_DIR/config.copy"; stat -L -c %a "$a" > "$FAKE_DIR/config.mode"; readlink "$a" > "$FAKE_DIR/config.link"; fi
   if [ "$a" = "--files-from-raw" ]; then from=1; fi
   case "$a" in rcat|lsjson|deletefile|moveto|backend|cat) [ -z "$cmd" ] && cmd="$a" ;; esac
   prev="$a"; before_last="$last"; last="$a"
