@@ -397,10 +397,9 @@ fn secret_files_reach_the_children_of_a_dbstash_that_is_not_dumpable() {
     let bin = dir.join("bin");
     std::fs::create_dir(&bin).unwrap();
     // The binary only its owner (root) may read: run by nobody, it is not dumpable.
-    std::fs::copy(BIN, bin.join("dbstash")).unwrap();
-    open(&bin.join("dbstash"), 0o711);
+    install_executable(Path::new(BIN), &bin.join("dbstash"), 0o711);
     if std::fs::hard_link(&rclone, bin.join("rclone")).is_err() {
-        std::fs::copy(&rclone, bin.join("rclone")).unwrap();
+        install_executable(&rclone, &bin.join("rclone"), 0o755);
     }
     write_script(
         &bin,

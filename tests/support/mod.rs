@@ -329,9 +329,32 @@ pub fn local_remote(dir: &Path) -> String {
 /// Write an executable script `name` into `dir`.
 pub fn write_script(dir: &Path, name: &str, body: &str) -> PathBuf {
     let p = dir.join(name);
-    std::fs::write(&p, format!("#!/bin/sh\n{body}\n")).unwrap();
-    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let draft = dir.join(format!(".{name}.draft"));
+    std::fs::write(&draft, format!("#!/bin/sh\n{body}\n")).unwrap();
+    install_executable(&draft, &p, 0o755);
+    std::fs::remove_file(&draft).unwrap();
     p
+}
+
+/// Copy `src` to the executable `dst` with `mode`, by a child process. A file this
+/// process opened for writing can be held open by any child another test thread forks
+/// at that moment (until that child execs), and running it then fails with ETXTBSY
+/// ("Text file busy"); the child `install` opens no descriptor this process shares.
+pub fn install_executable(src: &Path, dst: &Path, mode: u32) {
+    let out = Command::new("install")
+        .arg("-m")
+        .arg(format!("{mode:o}"))
+        .arg(src)
+        .arg(dst)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "install {} {}: {}",
+        src.display(),
+        dst.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// Every file in a directory, hidden ones (staging uploads) included, sorted.
