@@ -1,6 +1,7 @@
 //! dbstash: stream database dumps into rclone remotes. `main` is a thin shell around [`run`].
 
 pub mod backup;
+pub mod calendar;
 pub mod check;
 pub mod cli;
 pub mod config;
