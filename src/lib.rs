@@ -24,6 +24,7 @@ pub mod restore;
 pub mod retention;
 pub mod scheduler;
 pub mod template;
+pub mod transform;
 pub mod uri;
 
 use std::process::ExitCode;
