@@ -2,6 +2,10 @@
 //!
 //! Every later stage trusts the `Config`: a bad value is reported here, as one line naming the
 //! variable and flag at fault and what was expected, and the process exits 2.
+//!
+//! The bottom floor: it imports only parsing helpers and the clap structs (kept so by
+//! `tests/layers.rs`). The engine's own rules and the registration of secrets come one layer
+//! up, in [`crate::setup`] (`Config::resolve`, `Config::from_cli`, `Config::register_secrets`).
 
 use std::path::PathBuf;
 use std::time::Duration;
