@@ -13,23 +13,9 @@
 use chrono::{DateTime, Datelike as _, Timelike as _, Utc};
 use chrono_tz::Tz;
 
-/// The `RETENTION_KEEP_*` counts; 0 turns a rule off.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct KeepRules {
-    pub last: u32,
-    pub hourly: u32,
-    pub daily: u32,
-    pub weekly: u32,
-    pub monthly: u32,
-    pub yearly: u32,
-}
+pub use crate::config::KeepRules;
 
 impl KeepRules {
-    /// No rule set: calendar retention is off.
-    pub fn is_empty(&self) -> bool {
-        self.counts().iter().all(|(_, n)| *n == 0)
-    }
-
     fn counts(&self) -> [(Rule, u32); 6] {
         [
             (Rule::Last, self.last),

@@ -345,6 +345,66 @@ pub struct CommonArgs {
         help_heading = "Retention"
     )]
     pub retention_max_days: Option<String>,
+    /// Keep the newest N backups (calendar retention in TZ; not with RETENTION_MAX_*) [default: 0]
+    #[arg(
+        long,
+        env = "RETENTION_KEEP_LAST",
+        hide_env_values = true,
+        global = true,
+        value_name = "N",
+        help_heading = "Retention"
+    )]
+    pub retention_keep_last: Option<String>,
+    /// Keep the newest backup of each of the last N hours that have one (calendar retention in TZ; not with RETENTION_MAX_*) [default: 0]
+    #[arg(
+        long,
+        env = "RETENTION_KEEP_HOURLY",
+        hide_env_values = true,
+        global = true,
+        value_name = "N",
+        help_heading = "Retention"
+    )]
+    pub retention_keep_hourly: Option<String>,
+    /// Keep the newest backup of each of the last N days that have one (calendar retention in TZ; not with RETENTION_MAX_*) [default: 0]
+    #[arg(
+        long,
+        env = "RETENTION_KEEP_DAILY",
+        hide_env_values = true,
+        global = true,
+        value_name = "N",
+        help_heading = "Retention"
+    )]
+    pub retention_keep_daily: Option<String>,
+    /// Keep the newest backup of each of the last N ISO weeks that have one (calendar retention in TZ; not with RETENTION_MAX_*) [default: 0]
+    #[arg(
+        long,
+        env = "RETENTION_KEEP_WEEKLY",
+        hide_env_values = true,
+        global = true,
+        value_name = "N",
+        help_heading = "Retention"
+    )]
+    pub retention_keep_weekly: Option<String>,
+    /// Keep the newest backup of each of the last N months that have one (calendar retention in TZ; not with RETENTION_MAX_*) [default: 0]
+    #[arg(
+        long,
+        env = "RETENTION_KEEP_MONTHLY",
+        hide_env_values = true,
+        global = true,
+        value_name = "N",
+        help_heading = "Retention"
+    )]
+    pub retention_keep_monthly: Option<String>,
+    /// Keep the newest backup of each of the last N years that have one (calendar retention in TZ; not with RETENTION_MAX_*) [default: 0]
+    #[arg(
+        long,
+        env = "RETENTION_KEEP_YEARLY",
+        hide_env_values = true,
+        global = true,
+        value_name = "N",
+        help_heading = "Retention"
+    )]
+    pub retention_keep_yearly: Option<String>,
 
     // ---------------------------------------------------------------- Notifications
     #[command(flatten)]

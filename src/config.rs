@@ -45,6 +45,8 @@ pub mod limits {
     pub const RETENTION_MAX_FILES: u32 = 1_000_000;
     /// RETENTION_MAX_DAYS: a hundred years.
     pub const RETENTION_MAX_DAYS: u32 = 36_500;
+    /// RETENTION_KEEP_*: as many periods as RETENTION_MAX_FILES has files.
+    pub const RETENTION_KEEP: u32 = 1_000_000;
     /// BACKUP_PROGRESS_INTERVAL: shorter would flood the log.
     pub const PROGRESS_INTERVAL_MIN: std::time::Duration = std::time::Duration::from_secs(1);
     /// The longest object name a backup may get, in bytes: a path component on most file
@@ -108,6 +110,46 @@ pub struct RetentionPolicy {
     pub max_files: u32,
     /// 0 = unlimited.
     pub max_days: u32,
+    /// Calendar rules; never set together with the two caps above.
+    pub keep: KeepRules,
+}
+
+impl RetentionPolicy {
+    /// Some rule deletes backups.
+    pub fn is_on(&self) -> bool {
+        self.max_files > 0 || self.max_days > 0 || !self.keep.is_empty()
+    }
+}
+
+/// `RETENTION_KEEP_*`: calendar retention with restic's `forget --keep-*` meaning (see
+/// [`crate::calendar`]); 0 turns a rule off.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KeepRules {
+    pub last: u32,
+    pub hourly: u32,
+    pub daily: u32,
+    pub weekly: u32,
+    pub monthly: u32,
+    pub yearly: u32,
+}
+
+impl KeepRules {
+    /// `(variable, count)` of every rule, in restic's order.
+    pub fn vars(&self) -> [(&'static str, u32); 6] {
+        [
+            ("RETENTION_KEEP_LAST", self.last),
+            ("RETENTION_KEEP_HOURLY", self.hourly),
+            ("RETENTION_KEEP_DAILY", self.daily),
+            ("RETENTION_KEEP_WEEKLY", self.weekly),
+            ("RETENTION_KEEP_MONTHLY", self.monthly),
+            ("RETENTION_KEEP_YEARLY", self.yearly),
+        ]
+    }
+
+    /// No rule set: calendar retention is off.
+    pub fn is_empty(&self) -> bool {
+        self.vars().iter().all(|(_, n)| *n == 0)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -300,6 +342,8 @@ impl Config {
         let dump_extra_args = split_words("DUMP_EXTRA_ARGS", &a.dump_extra_args)?;
         let tz = parse_tz(nonempty(&a.tz))?;
 
+        let keep_count =
+            |var: &str, v: &Option<String>| parse_count(var, v, limits::RETENTION_KEEP);
         let retention = RetentionPolicy {
             max_files: parse_count(
                 "RETENTION_MAX_FILES",
@@ -311,8 +355,17 @@ impl Config {
                 &a.retention_max_days,
                 limits::RETENTION_MAX_DAYS,
             )?,
+            keep: KeepRules {
+                last: keep_count("RETENTION_KEEP_LAST", &a.retention_keep_last)?,
+                hourly: keep_count("RETENTION_KEEP_HOURLY", &a.retention_keep_hourly)?,
+                daily: keep_count("RETENTION_KEEP_DAILY", &a.retention_keep_daily)?,
+                weekly: keep_count("RETENTION_KEEP_WEEKLY", &a.retention_keep_weekly)?,
+                monthly: keep_count("RETENTION_KEEP_MONTHLY", &a.retention_keep_monthly)?,
+                yearly: keep_count("RETENTION_KEEP_YEARLY", &a.retention_keep_yearly)?,
+            },
         };
-        if !template.has_db() && (retention.max_files > 0 || retention.max_days > 0) {
+        check_one_kind_of_retention(&retention)?;
+        if !template.has_db() && retention.is_on() {
             warnings.push(format!(
                 "BACKUP_NAME_TEMPLATE '{template}' has no {{db}}, and retention is on: backups of every database written to RCLONE_REMOTE with this template and extension count as this job's, and its retention deletes them; add {{db}} or give each database its own folder"
             ));
@@ -432,6 +485,26 @@ impl Config {
 }
 
 /// RCLONE_REMOTE: one line, not an rclone flag, and not a relative path.
+/// The calendar rules and the two caps are two ways to say what to keep. Together, one
+/// would silently override the other (a monthly backup older than RETENTION_MAX_DAYS, kept or
+/// not?), so a configuration chooses one kind.
+fn check_one_kind_of_retention(r: &RetentionPolicy) -> Result<(), ConfigError> {
+    let Some((keep_var, _)) = r.keep.vars().into_iter().find(|(_, n)| *n > 0) else {
+        return Ok(());
+    };
+    let cap = if r.max_files > 0 {
+        "RETENTION_MAX_FILES"
+    } else if r.max_days > 0 {
+        "RETENTION_MAX_DAYS"
+    } else {
+        return Ok(());
+    };
+    Err(ConfigError::var(
+        keep_var,
+        format!("cannot be combined with {cap}: calendar rules (RETENTION_KEEP_*) and the caps (RETENTION_MAX_FILES, RETENTION_MAX_DAYS) are two ways to choose what to keep; set one kind (RETENTION_KEEP_LAST=N keeps the newest N, like RETENTION_MAX_FILES=N)"),
+    ))
+}
+
 fn check_remote(remote: &str) -> Result<(), ConfigError> {
     // A newline would put the backups in a folder whose name holds it (and exit 0).
     no_control_chars("RCLONE_REMOTE", remote)?;
@@ -888,6 +961,11 @@ pub fn describe(c: &Config) -> Vec<(&'static str, String)> {
     out.push(("TZ", c.tz.name().to_string()));
     out.push(("RETENTION_MAX_FILES", c.retention.max_files.to_string()));
     out.push(("RETENTION_MAX_DAYS", c.retention.max_days.to_string()));
+    for (var, n) in c.retention.keep.vars() {
+        if n > 0 {
+            out.push((var, n.to_string()));
+        }
+    }
     out.push(("BACKUP_ON_START", c.on_start.to_string()));
     out.push((
         "BACKUP_TIMEOUT",

@@ -81,6 +81,7 @@ mod tests {
 
     fn policy(max_files: u32, max_days: u32) -> RetentionPolicy {
         RetentionPolicy {
+            keep: Default::default(),
             max_files,
             max_days,
         }

@@ -198,6 +198,7 @@ fn values_parse() {
     assert_eq!(
         c.retention,
         RetentionPolicy {
+            keep: Default::default(),
             max_files: 7,
             max_days: 30
         }
@@ -725,6 +726,7 @@ fn numbers_are_range_checked() {
     assert_eq!(
         retention("1000000", "36500"),
         Ok(RetentionPolicy {
+            keep: Default::default(),
             max_files: limits::RETENTION_MAX_FILES,
             max_days: limits::RETENTION_MAX_DAYS
         })
@@ -1044,4 +1046,61 @@ fn inline_rclone_config_with_a_nul_is_binary() {
     let e = resolve(a).unwrap_err();
     assert_eq!(e.subject, "RCLONE_CONFIG (--rclone-config)");
     assert!(e.message.contains("decodes to binary"), "{e}");
+}
+
+#[test]
+fn calendar_retention_rules_parse_and_never_mix_with_the_caps() {
+    let mut a = args();
+    a.retention_keep_daily = Some("7".into());
+    a.retention_keep_monthly = Some(" 12 ".into());
+    let c = resolve(a).unwrap();
+    assert_eq!(
+        c.retention.keep,
+        KeepRules {
+            daily: 7,
+            monthly: 12,
+            ..Default::default()
+        }
+    );
+    assert!(c.retention.is_on());
+    assert!(!resolve(args()).unwrap().retention.is_on());
+    let described = describe(&c);
+    assert!(described.contains(&("RETENTION_KEEP_DAILY", "7".to_string())));
+    assert!(!described.iter().any(|(k, _)| *k == "RETENTION_KEEP_LAST"));
+
+    for (cap, set_cap) in [
+        (
+            "RETENTION_MAX_FILES",
+            (|a: &mut CommonArgs| a.retention_max_files = Some("5".into())) as fn(&mut CommonArgs),
+        ),
+        ("RETENTION_MAX_DAYS", |a: &mut CommonArgs| {
+            a.retention_max_days = Some("30".into())
+        }),
+    ] {
+        let mut a = args();
+        a.retention_keep_weekly = Some("4".into());
+        set_cap(&mut a);
+        let e = err(a);
+        assert!(
+            e.starts_with(&format!(
+                "RETENTION_KEEP_WEEKLY (--retention-keep-weekly): cannot be combined with {cap}"
+            )),
+            "{e}"
+        );
+    }
+    // A cap with every rule at 0 is fine: 0 means off.
+    let mut a = args();
+    a.retention_keep_last = Some("0".into());
+    a.retention_max_files = Some("5".into());
+    assert_eq!(resolve(a).unwrap().retention.max_files, 5);
+
+    for bad in ["-1", "1.5", "seven", "1000001"] {
+        let mut a = args();
+        a.retention_keep_yearly = Some(bad.into());
+        let e = err(a);
+        assert!(
+            e.starts_with("RETENTION_KEEP_YEARLY (--retention-keep-yearly): "),
+            "{bad}: {e}"
+        );
+    }
 }
