@@ -15,6 +15,7 @@ mod inputs;
 mod list_verify;
 mod lock;
 mod loudness;
+mod modes;
 mod mongo;
 mod mysql;
 mod names;

@@ -73,7 +73,10 @@ fn add_dir<W: Write>(
             h.set_entry_type(tar::EntryType::Directory);
             h.set_mode(0o755);
             h.set_size(0);
-            b.append_data(&mut h, &rel, io::empty())
+            // `name/`, as tar itself writes folders.
+            let mut dir_path = rel.clone().into_os_string();
+            dir_path.push("/");
+            b.append_data(&mut h, &dir_path, io::empty())
                 .with_context(|| format!("adding {} to the tar", rel.display()))?;
             add_dir(b, &path, &rel, mtime)?;
         } else if ty.is_file() {
@@ -170,7 +173,7 @@ mod tests {
             got,
             vec![
                 ("a.dat".into(), 0o644, 0, 1_700_000_000),
-                ("b".into(), 0o755, 0, 1_700_000_000),
+                ("b/".into(), 0o755, 0, 1_700_000_000),
                 ("b/x.bson".into(), 0o644, 2, 1_700_000_000),
                 ("toc.dat".into(), 0o644, 3, 1_700_000_000),
             ]
