@@ -46,7 +46,7 @@ pub async fn upload_object(
         dir: &job.cfg.remote,
         name: job.name,
         sidecar: format!("{}.sha256", job.name),
-        id: &job.backup_id,
+        id: job.backup_id,
         tagged: AtomicBool::new(features.user_metadata),
         staged: features.server_side_move,
         claim_written: AtomicBool::new(false),
