@@ -313,18 +313,6 @@ impl Engine for Postgres {
         "pg"
     }
 
-    fn uri_schemes(&self) -> &'static [&'static str] {
-        &["postgresql", "postgres"]
-    }
-
-    fn uri_example(&self) -> &'static str {
-        "postgresql://user:pass@host:5432/mydb?sslmode=require"
-    }
-
-    fn default_port(&self) -> u16 {
-        5432
-    }
-
     fn check(&self, cfg: &Config) -> Result<Vec<String>, ConfigError> {
         if cfg.mode != BackupMode::Stream {
             return self.check_dir_mode(cfg);

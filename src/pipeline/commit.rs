@@ -10,10 +10,11 @@ use tracing::{error, warn};
 
 use super::stream::{Source, Streamed};
 use super::{Job, Written};
-use crate::backup::{fmt_human, Cancel};
 use crate::config::{Config, LogFormat};
+use crate::durations::fmt_human;
 use crate::progress;
 use crate::rclone::{self, Rclone};
+use crate::shutdown::Cancel;
 
 /// Upload `source` as the object `job.name`, committed only once complete and only if the
 /// name is still free (see [`Commit`]).

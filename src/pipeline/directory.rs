@@ -24,8 +24,8 @@ use tracing::{info, warn};
 
 use super::commit::{staging_name, stale_age, Commit};
 use super::{Job, Mode, Unit, Upload, Written};
-use crate::backup::Cancel;
 use crate::rclone::{self, Rclone};
+use crate::shutdown::Cancel;
 
 /// The completion marker inside a backup folder.
 pub const SUMS: &str = "SHA256SUMS";

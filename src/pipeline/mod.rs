@@ -24,11 +24,11 @@ use tracing::info;
 
 pub use stream::{Source, Streamed};
 
-use crate::backup::Cancel;
 use crate::config::{BackupMode, Config};
 use crate::engine::DumpCommand;
 use crate::process::{self, ChildFailed, GroupGuard, Tail};
 use crate::rclone::{self, Rclone};
+use crate::shutdown::Cancel;
 
 /// One run's backup, as the run planned it.
 pub struct Job<'a> {
