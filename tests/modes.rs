@@ -188,6 +188,7 @@ fn pg_directory_mode_on_local_goes_through_a_staging_folder() {
     );
     pg_restore_dir(pg, &db, &folder);
     assert!(work_dirs(temp.path()).is_empty());
+    assert!(!out.stderr.contains("failed backup"), "{}", out.stderr);
 }
 
 #[test]
@@ -862,4 +863,70 @@ fn dry_run_shows_the_modes_plan() {
     assert!(s.contains("top-level folders"), "{s}");
     assert!(s.contains("rclone purge"), "{s}");
     assert!(!s.contains(".sha256"), "no sidecar in directory mode: {s}");
+}
+
+#[test]
+fn a_tree_that_cannot_be_tarred_or_uploaded_never_becomes_a_backup() {
+    require("rclone", s3::INSTALL);
+    // A symlink (to a secret) or a FIFO in the dump's tree: neither is read nor uploaded.
+    for (what, make) in [
+        ("symlink", "ln -s /etc/passwd \"$out/passwd.dat\""),
+        ("fifo", "mkfifo \"$out/pipe.dat\""),
+    ] {
+        for mode in ["directory", "tar"] {
+            let (temp, remote, fake) = (
+                temp_dir(),
+                tempfile::tempdir().unwrap(),
+                tempfile::tempdir().unwrap(),
+            );
+            let out = fake_pg_run(make, temp.path(), remote.path(), fake.path())
+                .env("BACKUP_MODE", mode)
+                .run();
+            out.assert_code(1);
+            assert!(
+                out.stderr
+                    .contains("neither a regular file nor a directory"),
+                "{what} {mode}: {}",
+                out.stderr
+            );
+            assert!(
+                all_files_in(remote.path()).is_empty(),
+                "{what} {mode}: {:?}",
+                all_files_in(remote.path())
+            );
+            assert!(work_dirs(temp.path()).is_empty());
+        }
+    }
+}
+
+#[test]
+fn tab_mode_warns_when_backup_temp_dir_is_closed_to_the_server() {
+    let Some(m) = mariadb::server() else { return };
+    require("rclone", s3::INSTALL);
+    let db = m.seeded_db("tabclosed");
+    let remote = tempfile::tempdir().unwrap();
+    let temp = temp_dir();
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(temp.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    let out = m
+        .dbstash()
+        .env("ENGINE", "mariadb")
+        .env("DB_URI", m.uri(&db))
+        .env("RCLONE_REMOTE", local_remote(remote.path()))
+        .env("BACKUP_MODE", "directory")
+        .env("BACKUP_SCHEDULE", "once")
+        .env("BACKUP_TEMP_DIR", temp.path())
+        .run();
+    // The server runs as another user (mysql) here when the tests run as root: it cannot
+    // write; either way the warning names the folder.
+    assert!(
+        out.stderr.contains("cannot write the --tab files"),
+        "{}",
+        out.stderr
+    );
+    if out.code != 0 {
+        out.assert_code(1);
+        assert!(all_files_in(remote.path()).is_empty());
+    }
+    assert!(work_dirs(temp.path()).is_empty());
 }

@@ -22,7 +22,7 @@ use anyhow::Context as _;
 use sha2::{Digest as _, Sha256};
 use tracing::{info, warn};
 
-use super::commit::{staging_name, stale_age, Commit};
+use super::commit::{claim_name, staging_name, stale_age, Commit};
 use super::{Job, Mode, Unit, Upload, Written};
 use crate::rclone::{self, Rclone};
 use crate::shutdown::Cancel;
@@ -264,7 +264,16 @@ async fn upload_folder(
         anyhow::Ok(())
     }
     .await;
-    commit.remove_claim().await;
+    if commit.claim_written.load(Ordering::SeqCst) {
+        // The claim has served its purpose (a folder has no sidecar to turn it into).
+        let claim = rclone::join(&cfg.remote, &claim_name(job.name, job.backup_id));
+        if let Err(e) = tokio::time::timeout(CLEANUP_LIMIT, rclone.delete(&claim))
+            .await
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("no answer")))
+        {
+            warn!(claim = %rclone::redact_remote(&claim), error = %format!("{e:#}"), "could not delete this run's claim: delete it by hand (a later run ignores it after a day)");
+        }
+    }
     if let Err(e) = uploaded {
         if !began.load(Ordering::SeqCst) {
             return Err(e);

@@ -90,6 +90,22 @@ impl WorkDir {
         std::fs::set_permissions(&self.path, std::fs::Permissions::from_mode(0o711))
             .and_then(|_| std::fs::set_permissions(&dump, std::fs::Permissions::from_mode(0o1733)))
             .with_context(|| format!("opening {} to the database server failed", dump.display()))?;
+        // The server (most likely another user) must pass every folder above it.
+        use std::os::unix::fs::MetadataExt as _;
+        for dir in self.path.ancestors().skip(1) {
+            let Ok(meta) = std::fs::metadata(dir) else {
+                continue;
+            };
+            if meta.mode() & 0o001 == 0 {
+                tracing::warn!(
+                    folder = %dir.display(),
+                    "other users cannot pass through {} (mode {:o}): a MySQL/MariaDB server running as another user cannot write the --tab files into BACKUP_TEMP_DIR; make it and the folders above it searchable (chmod o+x, e.g. 0711)",
+                    dir.display(),
+                    meta.mode() & 0o7777
+                );
+                break;
+            }
+        }
         Ok(dump)
     }
 }
