@@ -158,7 +158,13 @@ impl Config {
         };
         let positional = tool.and_then(|t| t.engine.as_deref());
         let engine = resolve_engine(command, positional.or(cli.engine.as_deref()))?;
-        Config::resolve(engine, common)
+        // list, verify and restore read directory and tar backups (issue 11, restore side)
+        // while the backup side cannot write them yet: only backups reject the mode.
+        let reads_backups = matches!(
+            cli.command,
+            Some(Command::List(_) | Command::Verify(_) | Command::Restore(_))
+        );
+        Config::resolve_inner(engine, common, reads_backups)
     }
 
     pub fn engine(&self) -> &'static dyn Engine {
@@ -197,6 +203,14 @@ impl Config {
     }
 
     pub fn resolve(kind: EngineKind, a: CommonArgs) -> Result<Config, ConfigError> {
+        Config::resolve_inner(kind, a, false)
+    }
+
+    fn resolve_inner(
+        kind: EngineKind,
+        a: CommonArgs,
+        reads_backups: bool,
+    ) -> Result<Config, ConfigError> {
         let engine = kind.engine();
         let mut warnings = Vec::new();
 
@@ -454,7 +468,9 @@ impl Config {
                 .warnings
                 .push("DB_AUTH_SOURCE is ignored: it applies to mongo only".into());
         }
-        reject_not_yet_supported(&config)?;
+        if !reads_backups {
+            reject_not_yet_supported(&config)?;
+        }
         check_name_length(&config)?;
         Ok(config)
     }
