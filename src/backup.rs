@@ -9,6 +9,7 @@ use anyhow::Context as _;
 use tracing::{error, info, warn, Instrument as _};
 
 use crate::config::{describe, Config, LogFormat};
+pub use crate::durations::{fmt_duration, fmt_human};
 use crate::engine::{self, DumpCommand};
 use crate::hooks::{self, Hook};
 use crate::pipeline;
@@ -16,6 +17,7 @@ use crate::progress;
 use crate::rclone::{self, Rclone};
 use crate::report::{Report, Stage, Status};
 use crate::retention;
+pub use crate::shutdown::{Cancel, Shutdown};
 use crate::template::NameVars;
 
 /// Everything a run will do, decided before anything runs.
@@ -795,93 +797,6 @@ const CLEANUP_LIMIT: Duration = Duration::from_secs(60);
 /// Staging uploads older than this are leftovers of a killed run, not uploads in progress.
 const STALE_STAGING: Duration = Duration::from_secs(24 * 3600);
 
-/// What ends a run early: a signal, or the deadline of BACKUP_TIMEOUT.
-pub struct Cancel<'a> {
-    shutdown: &'a mut Shutdown,
-    deadline: Option<(tokio::time::Instant, Duration)>,
-}
-
-impl<'a> Cancel<'a> {
-    /// Signals from `shutdown`, and a deadline `timeout` from now (BACKUP_TIMEOUT), for
-    /// everything guarded with it: `list`, `verify` and `restore` stop the way backups do.
-    pub fn new(shutdown: &'a mut Shutdown, timeout: Option<Duration>) -> Cancel<'a> {
-        Cancel {
-            shutdown,
-            deadline: timeout.map(|t| (tokio::time::Instant::now() + t, t)),
-        }
-    }
-
-    /// Run `fut` unless cancelled first; cancelling drops it (and so kills its children).
-    pub async fn guard<T>(
-        &mut self,
-        fut: impl std::future::Future<Output = anyhow::Result<T>>,
-    ) -> anyhow::Result<T> {
-        let deadline = self.deadline;
-        let timeout = async {
-            match deadline {
-                Some((at, _)) => tokio::time::sleep_until(at).await,
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            biased;
-            sig = self.shutdown.recv() => Err(anyhow::anyhow!("interrupted by {sig}")),
-            _ = timeout => Err(anyhow::anyhow!(
-                "timed out after {} (BACKUP_TIMEOUT)",
-                fmt_human(deadline.map(|(_, d)| d).unwrap_or_default())
-            )),
-            r = fut => r,
-        }
-    }
-}
-
-/// `1h30m`, `2s`, `1500ms`: how a user would have written it.
-pub fn fmt_human(d: Duration) -> String {
-    if d.subsec_millis() != 0 || d.as_secs() == 0 {
-        return format!("{}ms", d.as_millis());
-    }
-    let (h, m, s) = (d.as_secs() / 3600, d.as_secs() / 60 % 60, d.as_secs() % 60);
-    let mut out = String::new();
-    for (n, unit) in [(h, "h"), (m, "m"), (s, "s")] {
-        if n > 0 {
-            out.push_str(&format!("{n}{unit}"));
-        }
-    }
-    out
-}
-
-/// SIGTERM and SIGINT, as a stream of events. Once created, these signals no longer kill
-/// dbstash outright: whoever holds it decides (stop a backup and clean up, or exit).
-pub struct Shutdown {
-    term: tokio::signal::unix::Signal,
-    int: tokio::signal::unix::Signal,
-    pub received: Option<&'static str>,
-}
-
-impl Shutdown {
-    pub fn new() -> anyhow::Result<Shutdown> {
-        use tokio::signal::unix::{signal, SignalKind};
-        Ok(Shutdown {
-            term: signal(SignalKind::terminate()).context("installing the SIGTERM handler")?,
-            int: signal(SignalKind::interrupt()).context("installing the SIGINT handler")?,
-            received: None,
-        })
-    }
-
-    /// The name of the next signal received.
-    pub async fn recv(&mut self) -> &'static str {
-        if let Some(sig) = self.received {
-            return sig;
-        }
-        let sig = tokio::select! {
-            _ = self.term.recv() => "SIGTERM",
-            _ = self.int.recv() => "SIGINT",
-        };
-        self.received = Some(sig);
-        sig
-    }
-}
-
 /// Delete whatever a failed run may have left under a backup's name. Bounded in time: a
 /// remote that stopped answering must not hold up a timeout or a shutdown for long.
 async fn remove_partial(rclone: &Rclone, target: &str) {
@@ -988,10 +903,6 @@ async fn remove_stale_staging(
             }
         }
     }
-}
-
-pub fn fmt_duration(d: Duration) -> String {
-    format!("{:.3}s", d.as_secs_f64())
 }
 
 #[cfg(test)]

@@ -9,6 +9,8 @@
 
 use clap::{Args, Parser, Subcommand};
 
+pub use crate::tool_args::ToolArgs;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "dbstash",
@@ -87,24 +89,6 @@ impl Command {
             _ => None,
         }
     }
-}
-
-/// The arguments of a tool command that works on one backup configuration: the engine as a
-/// positional argument (or ENGINE), then the same flags as a backup.
-#[derive(Debug, Default, Clone, PartialEq, Eq, Args)]
-pub struct ToolArgs {
-    /// pg, mysql, mariadb, redis or mongo [default: ENGINE]
-    #[arg(value_name = "ENGINE")]
-    pub engine: Option<String>,
-    /// Authentication database for mongo, when DB_URI has no authSource [default: admin]
-    #[arg(
-        long,
-        env = "DB_AUTH_SOURCE",
-        hide_env_values = true,
-        value_name = "DB",
-        help_heading = "Connection"
-    )]
-    pub db_auth_source: Option<String>,
 }
 
 #[derive(Debug, Subcommand, Clone, PartialEq, Eq)]

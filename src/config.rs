@@ -2,6 +2,10 @@
 //!
 //! Every later stage trusts the `Config`: a bad value is reported here, as one line naming the
 //! variable and flag at fault and what was expected, and the process exits 2.
+//!
+//! The bottom floor: it imports only parsing helpers and the clap structs (kept so by
+//! `tests/layers.rs`). The engine's own rules and the registration of secrets come one layer
+//! up, in [`crate::setup`] (`Config::resolve`, `Config::from_cli`, `Config::register_secrets`).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -19,7 +23,7 @@ use crate::input::{
 };
 
 use crate::cli::{Cli, Command, CommonArgs, EngineCommand};
-use crate::engine::{Engine, EngineKind};
+use crate::engine_kind::EngineKind;
 use crate::hooks::settings::Hooks;
 pub use crate::notify::settings::{NotifyOn, NotifySettings};
 use crate::template::NameTemplate;
@@ -144,7 +148,9 @@ pub struct Config {
 }
 
 impl Config {
-    pub fn from_cli(cli: Cli) -> Result<Config, ConfigError> {
+    /// The engine the command line names, and the settings to read for it (DB_AUTH_SOURCE
+    /// given after `mongo` or a tool subcommand folded in). `setup` resolves them.
+    pub fn engine_and_args(cli: Cli) -> Result<(EngineKind, CommonArgs), ConfigError> {
         let mut common = cli.common;
         let command = cli.command.as_ref().and_then(Command::engine);
         let tool = cli.command.as_ref().and_then(Command::tool);
@@ -158,40 +164,7 @@ impl Config {
         };
         let positional = tool.and_then(|t| t.engine.as_deref());
         let engine = resolve_engine(command, positional.or(cli.engine.as_deref()))?;
-        // list, verify and restore read directory and tar backups (issue 11, restore side)
-        // while the backup side cannot write them yet: only backups reject the mode.
-        let reads_backups = matches!(
-            cli.command,
-            Some(Command::List(_) | Command::Verify(_) | Command::Restore(_))
-        );
-        Config::resolve_inner(engine, common, reads_backups)
-    }
-
-    pub fn engine(&self) -> &'static dyn Engine {
-        self.engine.engine()
-    }
-
-    /// Register every secret value with [`crate::redact`], so no output carries it.
-    pub fn register_secrets(&self) {
-        let mut secrets: Vec<&str> = Vec::new();
-        if let Some(p) = &self.conn.password {
-            secrets.push(p.expose_secret());
-        }
-        if let Some(w) = &self.notify.webhook {
-            secrets.push(w.url.expose_secret());
-        }
-        if let Some(p) = &self.notify.ping {
-            secrets.push(p.expose_secret());
-        }
-        if let Some(p) = self.notify.email.as_ref().and_then(|e| e.password.as_ref()) {
-            secrets.push(p.expose_secret());
-        }
-        for s in secrets {
-            crate::redact::register(s);
-        }
-        // Secrets passed on without being dbstash's own: flag values, inline credentials.
-        crate::redact::register_all(crate::engine::dump_secrets(self));
-        crate::redact::register_all(crate::rclone::secrets(self));
+        Ok((engine, common))
     }
 
     /// The database name used in `{db}` and logs: `all` for all-databases backups.
@@ -202,16 +175,9 @@ impl Config {
             .unwrap_or(crate::template::ALL_DATABASES)
     }
 
-    pub fn resolve(kind: EngineKind, a: CommonArgs) -> Result<Config, ConfigError> {
-        Config::resolve_inner(kind, a, false)
-    }
-
-    fn resolve_inner(
-        kind: EngineKind,
-        a: CommonArgs,
-        reads_backups: bool,
-    ) -> Result<Config, ConfigError> {
-        let engine = kind.engine();
+    /// Every setting read and checked on its own and against the others; what the engine
+    /// says about them comes after, one layer up (`Config::resolve` in [`crate::setup`]).
+    pub fn parse(kind: EngineKind, a: CommonArgs) -> Result<Config, ConfigError> {
         let mut warnings = Vec::new();
 
         let all_databases = match (
@@ -230,7 +196,7 @@ impl Config {
             ));
         }
 
-        let conn = resolve_connection(engine, &a, all_databases, &mut warnings)?;
+        let conn = resolve_connection(kind, &a, all_databases, &mut warnings)?;
 
         let remote = nonempty(&a.rclone_remote)
             .ok_or_else(|| {
@@ -278,7 +244,7 @@ impl Config {
         if let Some(gap) = shortest_gap(&schedule) {
             warnings.push(format!(
                 "BACKUP_SCHEDULE fires every {}: a backup that often is most likely a mistake (6 fields start with seconds: '0 * * * * *' is every minute)",
-                crate::backup::fmt_human(gap)
+                crate::durations::fmt_human(gap)
             ));
         }
         let mode = match nonempty(&a.backup_mode)
@@ -419,8 +385,8 @@ impl Config {
             if max_age <= gap {
                 warnings.push(format!(
                     "HEALTH_MAX_AGE ({}) is not longer than the longest time between two runs of BACKUP_SCHEDULE ({}): /healthz turns 503 (stale) between runs even when every backup succeeds (give it that time plus a backup's duration)",
-                    crate::backup::fmt_human(max_age),
-                    crate::backup::fmt_human(gap)
+                    crate::durations::fmt_human(max_age),
+                    crate::durations::fmt_human(gap)
                 ));
             }
         }
@@ -461,17 +427,6 @@ impl Config {
             Some(p) => PathBuf::from(p),
             None => config.temp_dir.join(default_lock_name(&config)),
         };
-        let engine_warnings = engine.check(&config)?;
-        config.warnings.extend(engine_warnings);
-        if config.conn.auth_source.is_some() && kind != EngineKind::Mongo {
-            config
-                .warnings
-                .push("DB_AUTH_SOURCE is ignored: it applies to mongo only".into());
-        }
-        if !reads_backups {
-            reject_not_yet_supported(&config)?;
-        }
-        check_name_length(&config)?;
         Ok(config)
     }
 }
@@ -485,48 +440,11 @@ fn check_remote(remote: &str) -> Result<(), ConfigError> {
             "RCLONE_REMOTE",
             format!(
                 "'{}' starts with '-', which rclone would read as a flag (expected name:path, e.g. s3:my-bucket/backups; put flags in RCLONE_EXTRA_ARGS)",
-                crate::rclone::redact_remote(remote)
+                crate::remote::redact_remote(remote)
             ),
         ));
     }
-    crate::rclone::check_remote(remote).map_err(|e| ConfigError::var("RCLONE_REMOTE", e))
-}
-
-/// The longest name this configuration can render (every token at its widest: the date of
-/// year 9999 in TZ, the longest `{ts}`), plus the staging suffix, must fit in one path
-/// component of the remote; else every upload would fail after the whole dump was streamed.
-fn check_name_length(c: &Config) -> Result<(), ConfigError> {
-    use chrono::TimeZone as _;
-    // Late in year 9999: the year still has four digits in every zone, and `{ts}` has 12,
-    // more than any real run's.
-    let widest = chrono::Utc
-        .with_ymd_and_hms(9999, 12, 30, 23, 59, 59)
-        .single()
-        .map(|t| t.with_timezone(&c.tz));
-    let Some(now) = widest else { return Ok(()) };
-    let extension = crate::engine::extension(c);
-    let name = c.template.render(&crate::template::NameVars {
-        db: c.conn.database.as_deref(),
-        engine: c.engine.key(),
-        now,
-        uuid: "ffffffff",
-    });
-    let longest = name.len() + extension.len() + limits::NAME_SUFFIX_BYTES;
-    if longest <= limits::NAME_BYTES {
-        return Ok(());
-    }
-    let db: String = c.db_label().chars().take(40).collect();
-    Err(ConfigError::var(
-        "BACKUP_NAME_TEMPLATE",
-        format!(
-            "'{}' renders names of up to {} bytes with database '{db}{}' and extension '{extension}', and {} more on the remote while uploading: over the {} bytes a file name may have on most backends (shorten the template, BACKUP_EXTENSION or DB_NAME)",
-            c.template,
-            name.len() + extension.len(),
-            if db.len() < c.db_label().len() { "…" } else { "" },
-            limits::NAME_SUFFIX_BYTES,
-            limits::NAME_BYTES,
-        ),
-    ))
+    crate::remote::check_remote(remote).map_err(|e| ConfigError::var("RCLONE_REMOTE", e))
 }
 
 /// One lock per backup job: same engine, database and remote. Two processes backing up the
@@ -537,7 +455,7 @@ fn default_lock_name(c: &Config) -> String {
     // database as names write it: the readable part below folds `a/b` into `a_b` and cuts
     // long names, and `all` is also a dump of all databases; jobs that never write the same
     // names must not skip each other's runs.
-    let remote = crate::rclone::normalize_remote(&c.remote);
+    let remote = crate::remote::normalize_remote(&c.remote);
     let db_in_names = crate::template::db_in_names(c.conn.database.as_deref());
     let digest = format!(
         "{:x}",
@@ -561,7 +479,7 @@ fn default_lock_name(c: &Config) -> String {
 /// Behaviour that later releases add. Set to a non-default value it stops the run (exit 2)
 /// rather than being silently ignored: a user who asked for a timeout or a failure
 /// notification must not believe they have one.
-fn reject_not_yet_supported(c: &Config) -> Result<(), ConfigError> {
+pub(crate) fn reject_not_yet_supported(c: &Config) -> Result<(), ConfigError> {
     let not_yet = |var: &str, what: &str| {
         Err(ConfigError::var(
             var,
@@ -600,7 +518,7 @@ fn resolve_engine(
 }
 
 fn resolve_connection(
-    engine: &dyn Engine,
+    kind: EngineKind,
     a: &CommonArgs,
     all_databases: bool,
     warnings: &mut Vec<String>,
@@ -626,7 +544,7 @@ fn resolve_connection(
         }
     }
     let port = match nonempty(&a.db_port) {
-        None => engine.default_port(),
+        None => kind.default_port(),
         Some(p) => match p.parse::<u16>() {
             Ok(n) if n > 0 => n,
             _ => {
@@ -656,7 +574,7 @@ fn resolve_connection(
         }
         let database = match nonempty(&a.db_name) {
             Some(n) => Some(check_database_name("DB_NAME", n)?.to_string()),
-            None if all_databases || !engine.needs_database() => None,
+            None if all_databases || !kind.needs_database() => None,
             None => {
                 return Err(ConfigError::var(
                     "DB_NAME",
@@ -681,8 +599,8 @@ fn resolve_connection(
     } else {
         "DB_URI"
     };
-    let schemes = engine.uri_schemes();
-    let example = engine.uri_example();
+    let schemes = kind.uri_schemes();
+    let example = kind.uri_example();
     let parsed = uri::parse(&uri)
         .map_err(|e| ConfigError::var(var, format!("{e}; expected e.g. {example}")))?;
     let uri = parsed.uri;
@@ -692,7 +610,7 @@ fn resolve_connection(
             format!(
                 "scheme '{}' does not fit engine {} (expected {}://…, e.g. {example})",
                 uri.scheme,
-                engine.kind().key(),
+                kind.key(),
                 schemes.join("://… or ")
             ),
         ));
@@ -726,10 +644,10 @@ fn resolve_connection(
             ignored.join(", ")
         ));
     }
-    let database = match engine.uri_database(&uri) {
+    let database = match kind.uri_database(&uri) {
         _ if all_databases => None,
         Some(db) => Some(check_database_name(var, &db)?.to_string()),
-        None if !engine.needs_database() => None,
+        None if !kind.needs_database() => None,
         None => {
             return Err(ConfigError::var(
                 var,
@@ -742,7 +660,7 @@ fn resolve_connection(
     let (host, uri_port) = uri.host_port().unzip();
     Ok(Connection {
         host,
-        port: uri_port.flatten().unwrap_or(engine.default_port()),
+        port: uri_port.flatten().unwrap_or(kind.default_port()),
         user: uri.user.clone(),
         uri: Some(uri),
         password: password.map(SecretString::from),
@@ -936,7 +854,7 @@ pub fn describe(c: &Config) -> Vec<(&'static str, String)> {
     out.push(("DB_PASSWORD", set(c.conn.password.is_some())));
     out.push(("DB_NAME", c.db_label().to_string()));
     out.push(("BACKUP_ALL_DATABASES", c.all_databases.to_string()));
-    out.push(("RCLONE_REMOTE", crate::rclone::describe_remote(&c.remote)));
+    out.push(("RCLONE_REMOTE", crate::remote::describe_remote(&c.remote)));
     out.push((
         "RCLONE_CONFIG",
         match &c.rclone_config {
@@ -947,7 +865,7 @@ pub fn describe(c: &Config) -> Vec<(&'static str, String)> {
     ));
     out.push((
         "RCLONE_EXTRA_ARGS",
-        shell_words::join(crate::engine::redact_args(&c.rclone_extra_args)),
+        shell_words::join(crate::argv::redact_args(&c.rclone_extra_args)),
     ));
     out.push((
         "BACKUP_SCHEDULE",
@@ -965,7 +883,7 @@ pub fn describe(c: &Config) -> Vec<(&'static str, String)> {
     ));
     out.push((
         "DUMP_EXTRA_ARGS",
-        shell_words::join(crate::engine::redact_args(&c.dump_extra_args)),
+        shell_words::join(crate::argv::redact_args(&c.dump_extra_args)),
     ));
     out.push(("TZ", c.tz.name().to_string()));
     out.push(("RETENTION_MAX_FILES", c.retention.max_files.to_string()));
@@ -974,7 +892,7 @@ pub fn describe(c: &Config) -> Vec<(&'static str, String)> {
     out.push((
         "BACKUP_TIMEOUT",
         c.timeout
-            .map_or_else(|| "0 (no limit)".into(), crate::backup::fmt_human),
+            .map_or_else(|| "0 (no limit)".into(), crate::durations::fmt_human),
     ));
     out.push(("BACKUP_CHECKSUM", c.checksum.to_string()));
     out.push(("VERIFY_AFTER_BACKUP", c.verify_after_backup.to_string()));
@@ -985,7 +903,7 @@ pub fn describe(c: &Config) -> Vec<(&'static str, String)> {
     out.push((
         "HEALTH_MAX_AGE",
         c.health_max_age
-            .map_or_else(|| "(no limit)".into(), crate::backup::fmt_human),
+            .map_or_else(|| "(no limit)".into(), crate::durations::fmt_human),
     ));
     out.push((
         "NOTIFY_ON",
@@ -1019,7 +937,7 @@ pub fn describe(c: &Config) -> Vec<(&'static str, String)> {
     out.push((
         "BACKUP_PROGRESS_INTERVAL",
         c.progress_interval
-            .map_or_else(|| "0 (off)".into(), crate::backup::fmt_human),
+            .map_or_else(|| "0 (off)".into(), crate::durations::fmt_human),
     ));
     out.push(("LOG_LEVEL", c.log_level.to_string().to_ascii_lowercase()));
     out.push((

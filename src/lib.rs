@@ -1,11 +1,15 @@
 //! dbstash: stream database dumps into rclone remotes. `main` is a thin shell around [`run`].
 
+pub mod argv;
 pub mod backup;
 pub mod check;
 pub mod cli;
+pub mod command;
 pub mod config;
 pub mod docgen;
+pub mod durations;
 pub mod engine;
+pub mod engine_kind;
 pub mod health;
 pub mod healthcheck;
 pub mod hooks;
@@ -18,11 +22,15 @@ pub mod process;
 pub mod progress;
 pub mod rclone;
 pub mod redact;
+pub mod remote;
 pub mod report;
 pub mod restore;
 pub mod retention;
 pub mod scheduler;
+pub mod setup;
+pub mod shutdown;
 pub mod template;
+pub mod tool_args;
 pub mod uri;
 
 use std::process::ExitCode;

@@ -158,11 +158,11 @@ pub fn group_reaped(pgid: Option<u32>) {
 /// arguments and environment, and its secret file (see [`secret_file`]) passed the way the
 /// engine asks for.
 pub fn tool_command(
-    dc: &crate::engine::DumpCommand,
+    dc: &crate::command::DumpCommand,
     program: &str,
     secret_file: Option<&SecretFile>,
 ) -> Command {
-    use crate::engine::PassPath;
+    use crate::command::PassPath;
     use secrecy::ExposeSecret as _;
     let mut cmd = command(program);
     if let (Some(sf), Some(file)) = (&dc.secret_file, secret_file) {
@@ -507,7 +507,7 @@ impl ChildFailed {
             // rclone echoes remote strings, credentials included, in its errors. Registered
             // secrets go first: the remote pattern, cutting a quoted value at its first
             // escaped quote, would leave the rest of such a secret unrecognisable.
-            stderr: crate::rclone::redact_remote(&crate::redact::redact(&stderr)),
+            stderr: crate::remote::redact_remote(&crate::redact::redact(&stderr)),
         }
     }
 }

@@ -55,7 +55,7 @@ impl Progress {
                         info!(
                             bytes = n,
                             rate = %rate(n, elapsed),
-                            elapsed = %crate::backup::fmt_human(Duration::from_secs(elapsed.as_secs())),
+                            elapsed = %crate::durations::fmt_human(Duration::from_secs(elapsed.as_secs())),
                             "backup in progress: {} so far",
                             human_bytes(n)
                         );
@@ -82,7 +82,9 @@ impl Progress {
                             "{} streamed, {}, {}",
                             human_bytes(n),
                             rate(n, elapsed),
-                            crate::backup::fmt_human(Duration::from_secs(elapsed.as_secs().max(1)))
+                            crate::durations::fmt_human(Duration::from_secs(
+                                elapsed.as_secs().max(1)
+                            ))
                         ));
                         bar.tick();
                     }

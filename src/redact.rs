@@ -10,7 +10,7 @@
 //! in a JSON log line, escaped in a text log line). Besides dbstash's own secrets, the
 //! values of secret-looking flags and options it passes on (RCLONE_EXTRA_ARGS,
 //! DUMP_EXTRA_ARGS, the remote string, rclone's environment) are registered too: see
-//! `engine::arg_secrets` and `rclone::secrets`.
+//! `argv::arg_secrets` and `rclone::secrets`.
 
 use std::sync::RwLock;
 

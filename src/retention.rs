@@ -8,12 +8,7 @@
 use chrono::{DateTime, Duration, Utc};
 
 use crate::config::RetentionPolicy;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Entry {
-    pub name: String,
-    pub mod_time: DateTime<Utc>,
-}
+pub use crate::remote::Entry;
 
 /// Names to delete, oldest first.
 pub fn select_expired(

@@ -12,6 +12,7 @@ mod fuzz;
 mod health_limits;
 mod hooks;
 mod inputs;
+mod layers;
 mod list_verify;
 mod lock;
 mod loudness;

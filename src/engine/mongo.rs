@@ -35,18 +35,6 @@ impl Engine for Mongo {
         "mongo"
     }
 
-    fn uri_schemes(&self) -> &'static [&'static str] {
-        &["mongodb", "mongodb+srv"]
-    }
-
-    fn uri_example(&self) -> &'static str {
-        "mongodb://user:pass@host:27017/mydb?authSource=admin"
-    }
-
-    fn default_port(&self) -> u16 {
-        27017
-    }
-
     fn check(&self, cfg: &Config) -> Result<Vec<String>, ConfigError> {
         let mut w = Vec::new();
         let extra = &cfg.dump_extra_args;

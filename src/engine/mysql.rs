@@ -32,18 +32,6 @@ impl Engine for MySql {
         }
     }
 
-    fn uri_schemes(&self) -> &'static [&'static str] {
-        &["mysql", "mariadb"]
-    }
-
-    fn uri_example(&self) -> &'static str {
-        "mysql://user:pass@host:3306/mydb"
-    }
-
-    fn default_port(&self) -> u16 {
-        3306
-    }
-
     fn check(&self, cfg: &Config) -> Result<Vec<String>, ConfigError> {
         let mut w = compress_noop_warning(
             cfg,

@@ -277,18 +277,6 @@ impl Engine for Postgres {
         "pg"
     }
 
-    fn uri_schemes(&self) -> &'static [&'static str] {
-        &["postgresql", "postgres"]
-    }
-
-    fn uri_example(&self) -> &'static str {
-        "postgresql://user:pass@host:5432/mydb?sslmode=require"
-    }
-
-    fn default_port(&self) -> u16 {
-        5432
-    }
-
     fn check(&self, cfg: &Config) -> Result<Vec<String>, ConfigError> {
         let mut w = Vec::new();
         if cfg.compress && cfg.all_databases {

@@ -2,7 +2,6 @@
 
 use super::{compress_noop_warning, Completeness, Content, DumpCommand, Engine, EngineKind};
 use crate::config::{BackupMode, Config, ConfigError};
-use crate::uri::DbUri;
 
 pub struct Redis;
 
@@ -13,28 +12,6 @@ impl Engine for Redis {
 
     fn key(&self) -> &'static str {
         "redis"
-    }
-
-    fn uri_schemes(&self) -> &'static [&'static str] {
-        &["redis", "rediss"]
-    }
-
-    fn uri_example(&self) -> &'static str {
-        "redis://:pass@host:6379/0"
-    }
-
-    fn default_port(&self) -> u16 {
-        6379
-    }
-
-    /// The RDB holds every database: DB_NAME is only a label for `{db}`.
-    fn needs_database(&self) -> bool {
-        false
-    }
-
-    /// The URI's path is a database index, which `--rdb` ignores.
-    fn uri_database(&self, _uri: &DbUri) -> Option<String> {
-        None
     }
 
     fn check(&self, cfg: &Config) -> Result<Vec<String>, ConfigError> {

@@ -11,7 +11,7 @@
 //! - [`download_verified`]: the same stream into a 0600 file in a fresh 0700 directory,
 //!   removed on a mismatch (and whenever the returned value is dropped).
 //!
-//! Neither bounds its own time: wrap the future in [`crate::backup::Cancel::guard`] for
+//! Neither bounds its own time: wrap the future in [`crate::shutdown::Cancel::guard`] for
 //! BACKUP_TIMEOUT and SIGTERM/SIGINT. Dropping a stream (or the future) kills rclone and
 //! removes the partial file.
 

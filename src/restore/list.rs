@@ -15,9 +15,9 @@ use tracing::error;
 
 use super::select::{self, Backup};
 use super::settings::ListArgs;
-use crate::backup::{Cancel, Shutdown};
 use crate::config::Config;
 use crate::rclone::{self, Rclone};
+use crate::shutdown::{Cancel, Shutdown};
 use crate::{EXIT_BACKUP_FAILED, EXIT_BAD_CONFIG};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -25,12 +25,13 @@ use std::time::Instant;
 use anyhow::Context as _;
 use tracing::{error, info, warn, Instrument as _};
 
-use crate::backup::{fmt_duration, Cancel, Shutdown};
 use crate::config::{parse_bool, Config, ConfigError};
+use crate::durations::fmt_duration;
 use crate::engine::{DumpCommand, EngineKind};
 use crate::input::{no_control_chars, nonempty};
 use crate::process;
 use crate::rclone::{self, Rclone};
+use crate::shutdown::{Cancel, Shutdown};
 use decompress::Compression;
 use settings::{ListArgs, RestoreArgs, VerifyArgs};
 
@@ -57,7 +58,7 @@ pub async fn restore(cfg: &Config, args: &RestoreArgs) -> ExitCode {
 
 // ------------------------------------------------------------------ shared by the three
 // commands: which backup (`select`), and its bytes checked against the sidecar (`download`).
-// Wrap the futures in `crate::backup::Cancel::guard` for BACKUP_TIMEOUT and signals.
+// Wrap the futures in `crate::shutdown::Cancel::guard` for BACKUP_TIMEOUT and signals.
 
 pub use download::{
     checksum_mismatch, download_stream, download_verified, ChecksumMismatch, DownloadStream,

@@ -182,7 +182,7 @@ pub async fn probe(cfg: &Config, db: Option<&str>) -> anyhow::Result<Vec<Namespa
         Ok(r) => r.with_context(|| format!("{what} failed")),
         Err(_) => anyhow::bail!(
             "{what}: no answer within {} (stopped it): is the server reachable?",
-            crate::backup::fmt_human(PROBE_LIMIT)
+            crate::durations::fmt_human(PROBE_LIMIT)
         ),
     }
 }

@@ -31,12 +31,13 @@ use tracing::{error, info, warn};
 use super::decompress::Compression;
 use super::settings::RestoreArgs;
 use super::{download_stream, download_verified, select, Selected};
-use crate::backup::{fmt_duration, Cancel, Shutdown};
 use crate::config::{parse_bool, Config, ConfigError};
+use crate::durations::fmt_duration;
 use crate::engine::{DumpCommand, Postgres};
 use crate::input::no_control_chars;
 use crate::process::{self, ChildFailed, Tail};
 use crate::rclone::{self, Rclone};
+use crate::shutdown::{Cancel, Shutdown};
 
 /// The user's choices, checked.
 #[derive(Debug, Clone)]

@@ -6,7 +6,7 @@
 
 use clap::Args;
 
-use crate::cli::ToolArgs;
+use crate::tool_args::ToolArgs;
 
 #[derive(Debug, Default, Clone, PartialEq, Eq, Args)]
 pub struct ListArgs {

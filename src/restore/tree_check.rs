@@ -14,10 +14,10 @@ use super::decompress::Compression;
 use super::select::Selected;
 use super::tree::{self, walk};
 use super::verify::{find_trailer, tool_line, Line, Mark};
-use crate::backup::Cancel;
 use crate::config::Config;
 use crate::engine::EngineKind;
 use crate::rclone::Rclone;
+use crate::shutdown::Cancel;
 
 /// Fetch `sel`'s tree, check every byte, then its completeness. The tree is removed when
 /// done, whatever happens.

@@ -26,10 +26,11 @@ use super::select::{self, Selected};
 use super::settings::RestoreArgs;
 use super::tree::{self, Fetched};
 use super::{run_tool, Done, Options};
-use crate::backup::{fmt_duration, Cancel, Shutdown};
 use crate::config::{BackupMode, Config, ConfigError};
+use crate::durations::fmt_duration;
 use crate::engine::{EngineKind, Mongo, MySql, Postgres};
 use crate::rclone::{self, Rclone};
+use crate::shutdown::{Cancel, Shutdown};
 
 fn bad_config(e: impl std::fmt::Display) -> ExitCode {
     eprintln!("dbstash: invalid configuration: {e}");

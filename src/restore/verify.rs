@@ -20,11 +20,11 @@ use super::decompress::Compression;
 use super::download::{checksum_mismatch, download_verified};
 use super::select::{self, Selected};
 use super::settings::VerifyArgs;
-use crate::backup::{Cancel, Shutdown};
 use crate::config::Config;
 use crate::engine::{Completeness, Content};
 use crate::process::{self, ChildFailed};
 use crate::rclone::{self, Rclone};
+use crate::shutdown::{Cancel, Shutdown};
 
 /// How one check ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,0 +1,111 @@
+//! From the command line to a [`Config`] the run can trust: `config` reads and checks every
+//! setting (it knows no engine's behaviour), then the engine's own rules, the checks that
+//! need the engine's extension, and the registration of every secret with
+//! [`crate::redact`]. One layer above `config`, `engine` and `rclone`, so none of them
+//! imports another to get there.
+
+use secrecy::ExposeSecret as _;
+
+use crate::cli::{Cli, Command, CommonArgs};
+use crate::config::{reject_not_yet_supported, Config, ConfigError};
+use crate::engine::EngineKind;
+
+impl Config {
+    /// The whole configuration of a command line: [`Config::resolve`] for the engine it names.
+    pub fn from_cli(cli: Cli) -> Result<Config, ConfigError> {
+        // list, verify and restore read directory and tar backups (issue 11, restore side)
+        // while the backup side cannot write them yet: only backups reject the mode.
+        let reads_backups = matches!(
+            cli.command,
+            Some(Command::List(_) | Command::Verify(_) | Command::Restore(_))
+        );
+        let (kind, common) = Config::engine_and_args(cli)?;
+        Config::resolve_for(kind, common, reads_backups)
+    }
+
+    /// [`Config::parse`], then what the engine says about the result (its hard errors and
+    /// warnings), and the checks that hold for every engine once it has spoken.
+    pub fn resolve(kind: EngineKind, a: CommonArgs) -> Result<Config, ConfigError> {
+        Config::resolve_for(kind, a, false)
+    }
+
+    fn resolve_for(
+        kind: EngineKind,
+        a: CommonArgs,
+        reads_backups: bool,
+    ) -> Result<Config, ConfigError> {
+        let mut config = Config::parse(kind, a)?;
+        let engine_warnings = kind.engine().check(&config)?;
+        config.warnings.extend(engine_warnings);
+        if config.conn.auth_source.is_some() && kind != EngineKind::Mongo {
+            config
+                .warnings
+                .push("DB_AUTH_SOURCE is ignored: it applies to mongo only".into());
+        }
+        if !reads_backups {
+            reject_not_yet_supported(&config)?;
+        }
+        check_name_length(&config)?;
+        Ok(config)
+    }
+
+    /// Register every secret value with [`crate::redact`], so no output carries it.
+    pub fn register_secrets(&self) {
+        let mut secrets: Vec<&str> = Vec::new();
+        if let Some(p) = &self.conn.password {
+            secrets.push(p.expose_secret());
+        }
+        if let Some(w) = &self.notify.webhook {
+            secrets.push(w.url.expose_secret());
+        }
+        if let Some(p) = &self.notify.ping {
+            secrets.push(p.expose_secret());
+        }
+        if let Some(p) = self.notify.email.as_ref().and_then(|e| e.password.as_ref()) {
+            secrets.push(p.expose_secret());
+        }
+        for s in secrets {
+            crate::redact::register(s);
+        }
+        // Secrets passed on without being dbstash's own: flag values, inline credentials.
+        crate::redact::register_all(crate::engine::dump_secrets(self));
+        crate::redact::register_all(crate::rclone::secrets(self));
+    }
+}
+
+/// The longest name this configuration can render (every token at its widest: the date of
+/// year 9999 in TZ, the longest `{ts}`), plus the staging suffix, must fit in one path
+/// component of the remote; else every upload would fail after the whole dump was streamed.
+fn check_name_length(c: &Config) -> Result<(), ConfigError> {
+    use chrono::TimeZone as _;
+    // Late in year 9999: the year still has four digits in every zone, and `{ts}` has 12,
+    // more than any real run's.
+    let widest = chrono::Utc
+        .with_ymd_and_hms(9999, 12, 30, 23, 59, 59)
+        .single()
+        .map(|t| t.with_timezone(&c.tz));
+    let Some(now) = widest else { return Ok(()) };
+    let extension = crate::engine::extension(c);
+    let name = c.template.render(&crate::template::NameVars {
+        db: c.conn.database.as_deref(),
+        engine: c.engine.key(),
+        now,
+        uuid: "ffffffff",
+    });
+    let longest = name.len() + extension.len() + crate::config::limits::NAME_SUFFIX_BYTES;
+    if longest <= crate::config::limits::NAME_BYTES {
+        return Ok(());
+    }
+    let db: String = c.db_label().chars().take(40).collect();
+    Err(ConfigError::var(
+        "BACKUP_NAME_TEMPLATE",
+        format!(
+            "'{}' renders names of up to {} bytes with database '{db}{}' and extension '{extension}', and {} more on the remote while uploading: over the {} bytes a file name may have on most backends (shorten the template, BACKUP_EXTENSION or DB_NAME)",
+            c.template,
+            name.len() + extension.len(),
+            if db.len() < c.db_label().len() { "…" } else { "" },
+            crate::config::limits::NAME_SUFFIX_BYTES,
+            crate::config::limits::NAME_BYTES,
+        ),
+    ))
+}
