@@ -579,3 +579,49 @@ fn describe(cfg: &Config, opts: &Options, sel: &Selected, complete: bool) -> Str
     }
     crate::redact::redact(&s)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(extra: &str) -> Config {
+        let a = crate::cli::CommonArgs {
+            db_host: Some("h".into()),
+            db_name: Some("shop".into()),
+            rclone_remote: Some("s3:b/x".into()),
+            backup_schedule: Some("once".into()),
+            dump_extra_args: Some(extra.into()),
+            ..Default::default()
+        };
+        Config::resolve(EngineKind::Mariadb, a).unwrap()
+    }
+
+    #[test]
+    fn data_is_loaded_in_the_charset_it_was_written_in() {
+        assert_eq!(tab_charset(&cfg("")), "binary");
+        assert_eq!(
+            tab_charset(&cfg("--default-character-set=utf8mb4")),
+            "binary"
+        );
+        assert_eq!(
+            tab_charset(&cfg("--default-character-set=latin1")),
+            "latin1"
+        );
+        assert_eq!(
+            tab_charset(&cfg("--default-character-set latin1")),
+            "latin1"
+        );
+        assert_eq!(tab_charset(&cfg("--default-character-set=x;y")), "binary");
+        let sql = load_sql(&cfg(""), Path::new("/tmp/it's\\here"), &["t`1".to_string()]);
+        assert!(
+            sql.ends_with(
+                "LOAD DATA LOCAL INFILE '/tmp/it\\'s\\\\here/t`1.txt' INTO TABLE `t``1` CHARACTER SET binary;\n"
+            ),
+            "{sql}"
+        );
+        assert!(
+            sql.starts_with("SET SESSION FOREIGN_KEY_CHECKS=0;"),
+            "{sql}"
+        );
+    }
+}
