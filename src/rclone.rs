@@ -10,7 +10,7 @@
 //! listing of a closed S3 port took 693 s with rclone 1.75). The streaming upload keeps
 //! rclone's defaults: a dump may legitimately pause for minutes.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -489,7 +489,7 @@ impl Rclone {
 
     /// Every file under `dir`, recursively, `name` being its path relative to `dir` (`/`
     /// separators); `filters` are rclone filter flags (`--include …`, `--max-depth …`).
-    pub async fn tree(&self, dir: &str, filters: &[&str]) -> anyhow::Result<Vec<Object>> {
+    pub async fn files_under(&self, dir: &str, filters: &[&str]) -> anyhow::Result<Vec<Object>> {
         let mut flags = vec!["--files-only", "--recursive"];
         flags.extend(filters);
         Ok(self
@@ -588,6 +588,72 @@ impl Rclone {
             }
             Err(e) => Err(e),
         }
+    }
+}
+
+/// One file of a recursive listing ([`Rclone::tree`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TreeFile {
+    /// Its path below the listed directory, `/`-separated.
+    pub path: String,
+    /// -1 on backends that cannot tell.
+    pub size: i64,
+    pub mod_time: DateTime<Utc>,
+}
+
+#[derive(Deserialize)]
+struct TreeItem {
+    #[serde(rename = "Path")]
+    path: String,
+    #[serde(rename = "Size")]
+    size: i64,
+    #[serde(rename = "ModTime")]
+    mod_time: DateTime<Utc>,
+}
+
+/// Directory-mode backups (folders of files) for `list`, `verify` and `restore`.
+impl Rclone {
+    /// Every file below `dir`, recursively (`lsjson -R`); a missing directory is empty.
+    pub async fn tree(&self, dir: &str) -> anyhow::Result<Vec<TreeFile>> {
+        let mut cmd = self.command("lsjson");
+        cmd.args([
+            "-R",
+            "--files-only",
+            "--no-mimetype",
+            "--use-server-modtime",
+            "--",
+        ])
+        .arg(dir);
+        let out = match self.run_control(cmd, "rclone lsjson -R", None).await {
+            Ok(out) => out,
+            Err(e)
+                if matches!(
+                    exit_code(&e),
+                    Some(EXIT_DIR_NOT_FOUND | EXIT_FILE_NOT_FOUND)
+                ) =>
+            {
+                return Ok(Vec::new())
+            }
+            Err(e) => return Err(e),
+        };
+        let items: Vec<TreeItem> = serde_json::from_slice(&out)
+            .context("rclone lsjson -R printed something that is not its JSON listing")?;
+        Ok(items
+            .into_iter()
+            .map(|i| TreeFile {
+                path: i.path,
+                size: i.size,
+                mod_time: i.mod_time,
+            })
+            .collect())
+    }
+
+    /// `rclone copy FOLDER LOCAL_DIR`: a data call (rclone's own timeouts), for the caller
+    /// to run to its end. Paths after `--`.
+    pub fn copy_down(&self, folder: &str, local: &Path) -> Command {
+        let mut cmd = self.base("copy");
+        cmd.arg("--").arg(folder).arg(local);
+        cmd
     }
 }
 

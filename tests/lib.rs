@@ -26,6 +26,7 @@ mod pg;
 mod races;
 mod redis;
 mod release;
+mod restore_modes;
 mod restore_others;
 mod restore_pg;
 mod secrets;

@@ -118,7 +118,7 @@ pub(super) async fn apply_folder_retention(
     }
     let include = format!("/*/{SUMS}");
     let sums = match rclone
-        .tree(&cfg.remote, &["--max-depth", "2", "--include", &include])
+        .files_under(&cfg.remote, &["--max-depth", "2", "--include", &include])
         .await
     {
         Ok(s) => s,

@@ -234,8 +234,44 @@ impl Mongo {
         namespace: Option<(&str, &str)>,
         drop: bool,
     ) -> DumpCommand {
+        self.restore_from(
+            cfg,
+            format!("--archive={}", archive.display()),
+            gzip,
+            namespace,
+            drop,
+        )
+    }
+
+    /// [`Self::restore_command`] for a directory or tar backup: `--dir=DIR`, the tree
+    /// mongodump `--out` wrote (`gzip` when its files are `.bson.gz`).
+    pub fn restore_dir_command(
+        &self,
+        cfg: &Config,
+        dir: &std::path::Path,
+        gzip: bool,
+        namespace: Option<(&str, &str)>,
+        drop: bool,
+    ) -> DumpCommand {
+        self.restore_from(
+            cfg,
+            format!("--dir={}", dir.display()),
+            gzip,
+            namespace,
+            drop,
+        )
+    }
+
+    fn restore_from(
+        &self,
+        cfg: &Config,
+        source: String,
+        gzip: bool,
+        namespace: Option<(&str, &str)>,
+        drop: bool,
+    ) -> DumpCommand {
         let (mut args, yaml) = connection(cfg);
-        args.push(format!("--archive={}", archive.display()));
+        args.push(source);
         if gzip {
             args.push("--gzip".into());
         }

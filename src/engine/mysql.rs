@@ -217,6 +217,13 @@ impl MySql {
         self.client(cfg, database.map(str::to_string).into_iter().collect())
     }
 
+    /// `mysql CONN --local-infile=1 DB`: a directory or tar backup's `LOAD DATA LOCAL INFILE`
+    /// statements on stdin (the client reads each `TABLE.txt` and sends it; the server must
+    /// allow it with `local_infile`).
+    pub fn restore_tab_command(&self, cfg: &Config, database: &str) -> DumpCommand {
+        self.client(cfg, vec!["--local-infile=1".into(), database.to_string()])
+    }
+
     /// `mysql CONN --batch --skip-column-names --execute=SQL`: rows on stdout, one a line,
     /// columns separated by tabs. No default database: `sql` names the ones it means.
     pub fn sql_command(&self, cfg: &Config, sql: &str) -> DumpCommand {

@@ -328,7 +328,7 @@ async fn claim_folder(commit: &Commit<'_>, sums: &str) -> anyhow::Result<()> {
 /// The folder holds exactly the tree's files, of their sizes, and SHA256SUMS.
 async fn check_folder(rclone: &Rclone, target: &str, tree: &Tree) -> anyhow::Result<()> {
     let found = rclone
-        .tree(target, &[])
+        .files_under(target, &[])
         .await
         .context("listing the uploaded folder failed")?;
     let mut want: std::collections::BTreeMap<&str, u64> = tree
