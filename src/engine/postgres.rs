@@ -269,7 +269,7 @@ impl Postgres {
         if cfg.all_databases {
             return Err(ConfigError::var(
                 "BACKUP_MODE",
-                format!("{mode} does not work with BACKUP_ALL_DATABASES for pg: pg_dumpall writes one plain SQL stream only (use BACKUP_MODE=stream, or one job per database)"),
+                format!("{mode} does not work with BACKUP_ALL_DATABASES for pg: pg_dumpall is stream-only, it writes one plain SQL stream (use BACKUP_MODE=stream, or one job per database)"),
             ));
         }
         let extra = effective(&cfg.dump_extra_args);
