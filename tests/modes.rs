@@ -930,3 +930,83 @@ fn tab_mode_warns_when_backup_temp_dir_is_closed_to_the_server() {
     }
     assert!(work_dirs(temp.path()).is_empty());
 }
+
+/// Back up with dbstash in `mode`, then `list`, `verify` and `restore` the result with
+/// dbstash itself into a fresh database: the two halves of issue 11 against each other.
+fn dbstash_round_trip(
+    mk: &dyn Fn() -> Dbstash,
+    engine: &str,
+    mode: &str,
+    contents: &dyn Fn(&str) -> String,
+    source: &str,
+) {
+    let out = mk()
+        .env("BACKUP_MODE", mode)
+        .env("BACKUP_SCHEDULE", "once")
+        .run();
+    out.assert_code(0);
+    let list = mk()
+        .env("BACKUP_MODE", mode)
+        .args(["list", engine, "--format", "json"])
+        .run();
+    list.assert_code(0);
+    let rows: serde_json::Value = serde_json::from_str(&list.stdout).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{engine} {mode}: {}", list.stdout);
+    assert_eq!(rows[0]["state"], "ok", "{engine} {mode}: {}", list.stdout);
+    let verify = mk().env("BACKUP_MODE", mode).args(["verify", engine]).run();
+    verify.assert_code(0);
+    assert!(verify.stdout.contains("verify passed"), "{}", verify.stdout);
+    // A database that does not exist yet: restore creates it.
+    let target = unique("rt");
+    let restore = mk()
+        .env("BACKUP_MODE", mode)
+        .args(["restore", engine, "--target-db", &target])
+        .run();
+    restore.assert_code(0);
+    assert_eq!(contents(&target), contents(source), "{engine} {mode}");
+}
+
+#[test]
+fn pg_directory_and_tar_backups_restore_through_dbstash_restore() {
+    let Some(pg) = pg::server() else { return };
+    let Some(s3) = s3::server() else { return };
+    let db = pg.seeded_db("rtpg");
+    let conf = tempfile::tempdir().unwrap();
+    for mode in ["directory", "tar"] {
+        let (remote, _bucket) = s3.bucket(&format!("rtpg-{mode}"));
+        let conf_file = s3.conf_file(conf.path());
+        let mk = || {
+            pg.dbstash()
+                .env("ENGINE", "pg")
+                .env("DB_URI", pg.uri(&db))
+                .env("RCLONE_REMOTE", &remote)
+                .env("RCLONE_CONFIG_FILE", &conf_file)
+                .env("DUMP_EXTRA_ARGS", "--jobs=2")
+        };
+        dbstash_round_trip(&mk, "pg", mode, &|_| {}, &|d| pg.contents(d), &db);
+    }
+}
+
+#[test]
+fn mariadb_tab_backups_restore_through_dbstash_restore() {
+    let Some(m) = mariadb::server() else { return };
+    let Some(s3) = s3::server() else { return };
+    let db = m.seeded_db("rtmaria");
+    let conf = tempfile::tempdir().unwrap();
+    for mode in ["directory", "tar"] {
+        let (remote, _bucket) = s3.bucket(&format!("rtmaria-{mode}"));
+        let conf_file = s3.conf_file(conf.path());
+        let temp = shared_temp_dir();
+        let mk = || {
+            m.dbstash()
+                .env("ENGINE", "mariadb")
+                .env("DB_URI", m.uri(&db))
+                .env("RCLONE_REMOTE", &remote)
+                .env("RCLONE_CONFIG_FILE", &conf_file)
+                .env("BACKUP_COMPRESS", "true")
+                .env("BACKUP_TEMP_DIR", temp.path())
+        };
+        dbstash_round_trip(&mk, "mariadb", mode, &|_| {}, &|d| m.contents(d), &db);
+    }
+}
