@@ -984,7 +984,7 @@ fn pg_directory_and_tar_backups_restore_through_dbstash_restore() {
                 .env("RCLONE_CONFIG_FILE", &conf_file)
                 .env("DUMP_EXTRA_ARGS", "--jobs=2")
         };
-        dbstash_round_trip(&mk, "pg", mode, &|_| {}, &|d| pg.contents(d), &db);
+        dbstash_round_trip(&mk, "pg", mode, &|d| pg.contents(d), &db);
     }
 }
 
@@ -1007,6 +1007,6 @@ fn mariadb_tab_backups_restore_through_dbstash_restore() {
                 .env("BACKUP_COMPRESS", "true")
                 .env("BACKUP_TEMP_DIR", temp.path())
         };
-        dbstash_round_trip(&mk, "mariadb", mode, &|_| {}, &|d| m.contents(d), &db);
+        dbstash_round_trip(&mk, "mariadb", mode, &|d| m.contents(d), &db);
     }
 }
