@@ -1010,3 +1010,64 @@ fn mariadb_tab_backups_restore_through_dbstash_restore() {
         dbstash_round_trip(&mk, "mariadb", mode, &|d| m.contents(d), &db);
     }
 }
+
+/// rclone, except that `copy` fails after copying (a connection lost at the end).
+fn rclone_whose_copy_fails(dir: &Path) {
+    let real = which("rclone").expect("rclone");
+    write_script(
+        dir,
+        "rclone",
+        &format!(
+            r#"for a in "$@"; do
+  [ "$a" = -- ] && break
+  if [ "$a" = copy ]; then "{real}" "$@"; echo 'copy failed: connection reset' >&2; exit 1; fi
+done
+exec "{real}" "$@""#,
+            real = real.display()
+        ),
+    );
+}
+
+#[test]
+fn a_failed_folder_upload_deletes_what_it_wrote_and_nothing_else() {
+    let Some(pg) = pg::server() else { return };
+    let Some(s3) = s3::server() else { return };
+    let db = pg.seeded_db("dirfail");
+    let fake = tempfile::tempdir().unwrap();
+    rclone_whose_copy_fails(fake.path());
+    let conf = tempfile::tempdir().unwrap();
+    // S3 (in place: NAME/ itself) and :local: (the staging folder).
+    let (s3_remote, bucket) = s3.bucket("dirfail");
+    let local = tempfile::tempdir().unwrap();
+    for (remote, dir) in [
+        (s3_remote, bucket),
+        (local_remote(local.path()), local.path().to_path_buf()),
+    ] {
+        // Someone else's folder and file stay.
+        std::fs::create_dir(dir.join("other")).unwrap();
+        std::fs::write(dir.join("other/keep.dat"), b"x").unwrap();
+        let temp = temp_dir();
+        let out = pg
+            .dbstash()
+            .fake_bin(fake.path())
+            .env("ENGINE", "pg")
+            .env("DB_URI", pg.uri(&db))
+            .env("RCLONE_REMOTE", &remote)
+            .env("RCLONE_CONFIG_FILE", s3.conf_file(conf.path()))
+            .env("BACKUP_MODE", "directory")
+            .env("BACKUP_SCHEDULE", "once")
+            .env("BACKUP_TEMP_DIR", temp.path())
+            .run();
+        out.assert_code(1);
+        assert!(out.stderr.contains("connection reset"), "{}", out.stderr);
+        assert!(
+            out.stderr
+                .contains("deleted what the failed backup uploaded"),
+            "{}",
+            out.stderr
+        );
+        assert_eq!(all_files_in(&dir), ["other"], "{remote}");
+        assert_eq!(tree(&dir.join("other")), ["keep.dat"]);
+        assert!(work_dirs(temp.path()).is_empty());
+    }
+}
