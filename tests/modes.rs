@@ -1071,3 +1071,41 @@ fn a_failed_folder_upload_deletes_what_it_wrote_and_nothing_else() {
         assert!(work_dirs(temp.path()).is_empty());
     }
 }
+
+#[test]
+fn a_daemon_removes_a_killed_runs_work_dir_when_it_starts() {
+    require("rclone", s3::INSTALL);
+    let (temp, remote, fake) = (
+        temp_dir(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    let plan = fake_pg_run("exit 0", temp.path(), remote.path(), fake.path())
+        .env("DRY_RUN", "true")
+        .run();
+    let hash = plan
+        .stdout
+        .split("dbstash-run-")
+        .nth(1)
+        .and_then(|s| s.get(..12))
+        .unwrap_or_else(|| panic!("{}", plan.stdout))
+        .to_string();
+    let dead = temp.path().join(format!("dbstash-run-{hash}-0badc0de"));
+    std::fs::create_dir(&dead).unwrap();
+    std::fs::write(dead.join("owner"), "4194303 1\n").unwrap();
+    let running = fake_pg_run("exit 0", temp.path(), remote.path(), fake.path())
+        // Once a year: no run during the test.
+        .env("BACKUP_SCHEDULE", "0 0 1 1 *")
+        .env("BACKUP_TIMEOUT", "1h")
+        .env("HEALTH_ADDR", format!("127.0.0.1:{}", free_port()))
+        .spawn();
+    wait_for("the stale work dir to go", 20, || !dead.exists());
+    unsafe { libc::kill(running.child.id() as i32, libc::SIGTERM) };
+    let (code, stderr) = running.finish();
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("removed the work dir of an earlier run"),
+        "{stderr}"
+    );
+    assert!(all_files_in(remote.path()).is_empty());
+}
