@@ -17,6 +17,7 @@ mod list_verify;
 mod lock;
 mod loudness;
 mod modes;
+mod modes_cleanup;
 mod mongo;
 mod mysql;
 mod names;
