@@ -247,3 +247,6 @@ pub fn directory_compress_warning(cfg: &Config, why: &str) -> Vec<String> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod mode_tests;
