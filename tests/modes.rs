@@ -753,3 +753,56 @@ fn mariadb_tab_backups_restore_through_dbstash_restore() {
         dbstash_round_trip(&mk, "mariadb", mode, &|d| m.contents(d), &db);
     }
 }
+
+#[test]
+fn directory_retention_on_s3_counts_folders_by_their_sha256sums() {
+    let Some(pg) = pg::server() else { return };
+    let Some(s3) = s3::server() else { return };
+    let db = pg.seeded_db("dirret3");
+    let (remote, bucket) = s3.bucket("dirret3");
+    let conf = tempfile::tempdir().unwrap();
+    // rclone serve s3 keeps objects as files: their times are the objects' times.
+    for (name, days) in [("2026-01-01-020000", 30), ("2026-01-02-020000", 20)] {
+        let f = bucket.join(format!("{db}-{name}"));
+        std::fs::create_dir(&f).unwrap();
+        std::fs::write(f.join("toc.dat"), b"x").unwrap();
+        std::fs::write(f.join("SHA256SUMS"), b"x").unwrap();
+        age(&f.join("SHA256SUMS"), days);
+        age(&f.join("toc.dat"), days);
+    }
+    // Incomplete and old: object stores give folders no time, so it is never aged out.
+    let incomplete = bucket.join(format!("{db}-2026-01-03-020000"));
+    std::fs::create_dir(&incomplete).unwrap();
+    std::fs::write(incomplete.join("toc.dat"), b"x").unwrap();
+    age(&incomplete.join("toc.dat"), 40);
+    std::fs::create_dir(bucket.join("foreign")).unwrap();
+    std::fs::write(bucket.join("foreign/SHA256SUMS"), b"x").unwrap();
+    age(&bucket.join("foreign/SHA256SUMS"), 90);
+    let out = pg
+        .dbstash()
+        .env("ENGINE", "pg")
+        .env("DB_URI", pg.uri(&db))
+        .env("RCLONE_REMOTE", &remote)
+        .env("RCLONE_CONFIG_FILE", s3.conf_file(conf.path()))
+        .env("BACKUP_MODE", "directory")
+        .env("RETENTION_MAX_FILES", "2")
+        .env("RETENTION_MAX_DAYS", "25")
+        .env("BACKUP_SCHEDULE", "once")
+        .run();
+    out.assert_code(0);
+    let left = all_files_in(&bucket);
+    assert!(
+        !left.contains(&format!("{db}-2026-01-01-020000")),
+        "{left:?}"
+    );
+    assert!(
+        left.contains(&format!("{db}-2026-01-02-020000")),
+        "{left:?}"
+    );
+    assert!(
+        left.contains(&format!("{db}-2026-01-03-020000")),
+        "{left:?}"
+    );
+    assert!(left.contains(&"foreign".to_string()), "{left:?}");
+    assert_eq!(left.len(), 4, "the new backup too: {left:?}");
+}
