@@ -549,27 +549,6 @@ fn default_lock_name(c: &Config) -> String {
     format!("dbstash-{}-{db}-{}.lock", c.engine.key(), &digest[..12])
 }
 
-/// Behaviour that later releases add. Set to a non-default value it stops the run (exit 2)
-/// rather than being silently ignored: a user who asked for a timeout or a failure
-/// notification must not believe they have one.
-pub(crate) fn reject_not_yet_supported(c: &Config) -> Result<(), ConfigError> {
-    let not_yet = |var: &str, what: &str| {
-        Err(ConfigError::var(
-            var,
-            format!("{what} is not yet supported by dbstash {}", crate::VERSION),
-        ))
-    };
-    if c.mode != BackupMode::Stream {
-        let mode = if c.mode == BackupMode::Tar {
-            "tar"
-        } else {
-            "directory"
-        };
-        return not_yet("BACKUP_MODE", &format!("BACKUP_MODE={mode}"));
-    }
-    Ok(())
-}
-
 fn resolve_engine(
     command: Option<&EngineCommand>,
     env_engine: Option<&str>,

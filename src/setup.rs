@@ -7,7 +7,7 @@
 use secrecy::ExposeSecret as _;
 
 use crate::cli::{Cli, CommonArgs};
-use crate::config::{reject_not_yet_supported, Config, ConfigError};
+use crate::config::{Config, ConfigError};
 use crate::engine::EngineKind;
 
 impl Config {
@@ -28,7 +28,6 @@ impl Config {
                 .warnings
                 .push("DB_AUTH_SOURCE is ignored: it applies to mongo only".into());
         }
-        reject_not_yet_supported(&config)?;
         check_name_length(&config)?;
         Ok(config)
     }
