@@ -4,8 +4,13 @@
 //! matcher), and the backup just made is never selected, even if the listing missed it.
 //! Incomplete backups (no checksum sidecar) do not take `max_files` places: a pile of
 //! truncated leftovers must never push out the good backups. They expire by age only.
+//!
+//! With calendar rules (`RETENTION_KEEP_*`, never together with the two caps) only complete
+//! backups are candidates: the rules of [`crate::calendar`] decide among them and the new
+//! backup (counted at `now`, so it takes its period), and incomplete ones are left alone.
 
 use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
 
 use crate::config::RetentionPolicy;
 pub use crate::remote::Entry;
@@ -17,6 +22,7 @@ pub fn select_expired(
     is_complete: impl Fn(&str) -> bool,
     current: &str,
     policy: RetentionPolicy,
+    tz: Tz,
     now: DateTime<Utc>,
 ) -> Vec<String> {
     // Newest first; the name breaks ties so the order never depends on the listing's.
@@ -29,6 +35,9 @@ pub fn select_expired(
             .cmp(&a.mod_time)
             .then_with(|| b.name.cmp(&a.name))
     });
+    if !policy.keep.is_empty() {
+        return by_calendar(&others, &is_complete, policy, tz, now);
+    }
 
     // Checked: a cutoff before the earliest representable date means nothing is that old.
     let cutoff = (policy.max_days > 0)
@@ -54,6 +63,32 @@ pub fn select_expired(
     }
     expired.reverse();
     expired.into_iter().map(|e| e.name.clone()).collect()
+}
+
+/// The calendar rules over the complete backups and the new one (first, at `now`).
+fn by_calendar(
+    newest_first: &[&Entry],
+    is_complete: &impl Fn(&str) -> bool,
+    policy: RetentionPolicy,
+    tz: Tz,
+    now: DateTime<Utc>,
+) -> Vec<String> {
+    let complete: Vec<&Entry> = newest_first
+        .iter()
+        .copied()
+        .filter(|e| is_complete(&e.name))
+        .collect();
+    let mut times = vec![now];
+    times.extend(complete.iter().map(|e| e.mod_time));
+    let decided = crate::calendar::decide(&times, tz, &policy.keep, now);
+    let mut expired: Vec<String> = complete
+        .iter()
+        .zip(&decided[1..])
+        .filter(|(_, reasons)| reasons.is_empty())
+        .map(|(e, _)| e.name.clone())
+        .collect();
+    expired.reverse();
+    expired
 }
 
 #[cfg(test)]
@@ -146,6 +181,7 @@ mod tests {
                 |_| true,
                 "app-0d.sql",
                 c.policy,
+                Tz::UTC,
                 now(),
             );
             assert_eq!(got, c.expect, "{}", c.what);
@@ -156,14 +192,30 @@ mod tests {
     fn never_deletes_the_current_backup_even_when_old_looking() {
         // Clock skew: the fresh upload's mtime looks 100 days old.
         let l = listing(&[100, 1]);
-        let got = select_expired(&l, is_backup, |_| true, "app-100d.sql", policy(1, 7), now());
+        let got = select_expired(
+            &l,
+            is_backup,
+            |_| true,
+            "app-100d.sql",
+            policy(1, 7),
+            Tz::UTC,
+            now(),
+        );
         assert_eq!(got, ["app-1d.sql"]);
     }
 
     #[test]
     fn current_counts_even_if_listing_missed_it() {
         let l = listing(&[1, 2]);
-        let got = select_expired(&l, is_backup, |_| true, "app-0d.sql", policy(2, 0), now());
+        let got = select_expired(
+            &l,
+            is_backup,
+            |_| true,
+            "app-0d.sql",
+            policy(2, 0),
+            Tz::UTC,
+            now(),
+        );
         assert_eq!(got, ["app-2d.sql"]);
     }
 
@@ -181,7 +233,15 @@ mod tests {
                 mod_time: now() - Duration::days(500),
             });
         }
-        let got = select_expired(&l, is_backup, |_| true, "app-0d.sql", policy(1, 1), now());
+        let got = select_expired(
+            &l,
+            is_backup,
+            |_| true,
+            "app-0d.sql",
+            policy(1, 1),
+            Tz::UTC,
+            now(),
+        );
         assert_eq!(got, ["app-2d.sql", "app-1d.sql"]);
     }
 
@@ -190,9 +250,25 @@ mod tests {
         let l = listing(&[1, 2, 3, 4, 20]);
         // 1d and 2d lack their sidecars (truncated leftovers).
         let complete = |n: &str| !["app-1d.sql", "app-2d.sql"].contains(&n);
-        let got = select_expired(&l, is_backup, complete, "app-0d.sql", policy(3, 0), now());
+        let got = select_expired(
+            &l,
+            is_backup,
+            complete,
+            "app-0d.sql",
+            policy(3, 0),
+            Tz::UTC,
+            now(),
+        );
         assert_eq!(got, ["app-20d.sql"], "3 places: current, 3d, 4d");
-        let got = select_expired(&l, is_backup, complete, "app-0d.sql", policy(3, 2), now());
+        let got = select_expired(
+            &l,
+            is_backup,
+            complete,
+            "app-0d.sql",
+            policy(3, 2),
+            Tz::UTC,
+            now(),
+        );
         assert_eq!(
             got,
             ["app-20d.sql", "app-4d.sql", "app-3d.sql", "app-2d.sql"]
@@ -214,9 +290,36 @@ mod tests {
                 |_| true,
                 "app-0d.sql",
                 policy(u32::MAX, u32::MAX),
+                Tz::UTC,
                 now,
             );
             assert!(got.is_empty(), "{now}: {got:?}");
+            // Calendar rules at the calendar's ends, in zones on both sides of UTC.
+            for tz in [Tz::UTC, Tz::Pacific__Kiritimati, Tz::Pacific__Pago_Pago] {
+                let newest = Entry {
+                    name: "app-new.sql".into(),
+                    mod_time: DateTime::<Utc>::MAX_UTC,
+                };
+                let both = [old.clone(), newest];
+                let keep = crate::config::KeepRules {
+                    last: 1,
+                    hourly: 1,
+                    daily: 1,
+                    weekly: 1,
+                    monthly: 1,
+                    yearly: 1,
+                };
+                let got = select_expired(
+                    &both,
+                    is_backup,
+                    |_| true,
+                    "app-0d.sql",
+                    calendar(keep),
+                    tz,
+                    now,
+                );
+                assert!(got.len() <= 2, "{now} {tz}: {got:?}");
+            }
         }
         let got = select_expired(
             std::slice::from_ref(&old),
@@ -224,6 +327,7 @@ mod tests {
             |_| true,
             "app-0d.sql",
             policy(0, 97_000_000),
+            Tz::UTC,
             now(),
         );
         assert!(got.is_empty(), "{got:?}");
@@ -239,7 +343,97 @@ mod tests {
                 mod_time: t,
             })
             .collect();
-        let got = select_expired(&l, is_backup, |_| true, "app-z.sql", policy(2, 0), now());
+        let got = select_expired(
+            &l,
+            is_backup,
+            |_| true,
+            "app-z.sql",
+            policy(2, 0),
+            Tz::UTC,
+            now(),
+        );
         assert_eq!(got, ["app-a.sql", "app-b.sql"]);
+    }
+
+    fn calendar(keep: crate::config::KeepRules) -> RetentionPolicy {
+        RetentionPolicy {
+            keep,
+            ..Default::default()
+        }
+    }
+
+    /// The new backup takes its period; only complete backups are candidates; the newest
+    /// other complete one survives `last: 2`; foreign and incomplete names are left alone.
+    #[test]
+    fn calendar_rules_decide_among_complete_backups_only() {
+        let mut l = listing(&[1, 2, 3, 40]);
+        l.push(Entry {
+            name: "other-5d.sql".into(),
+            mod_time: now() - Duration::days(5),
+        });
+        let incomplete = |n: &str| n != "app-2d.sql";
+        let keep = crate::config::KeepRules {
+            last: 2,
+            ..Default::default()
+        };
+        let got = select_expired(
+            &l,
+            is_backup,
+            incomplete,
+            "app-0d.sql",
+            calendar(keep),
+            Tz::UTC,
+            now(),
+        );
+        assert_eq!(got, ["app-40d.sql", "app-3d.sql"]);
+
+        // daily 3: today (the new one), 1 and 3 days ago; 40 days ago goes. The incomplete
+        // 2-day-old one is no candidate and takes no day.
+        let keep = crate::config::KeepRules {
+            daily: 3,
+            ..Default::default()
+        };
+        let got = select_expired(
+            &l,
+            is_backup,
+            incomplete,
+            "app-0d.sql",
+            calendar(keep),
+            Tz::UTC,
+            now(),
+        );
+        assert_eq!(got, ["app-40d.sql"]);
+
+        // monthly 1: the new backup is February's; the count is used up, so every other
+        // complete backup goes (January's too: no count is left for the oldest).
+        let keep = crate::config::KeepRules {
+            monthly: 1,
+            ..Default::default()
+        };
+        let got = select_expired(
+            &l,
+            is_backup,
+            |_| true,
+            "app-0d.sql",
+            calendar(keep),
+            Tz::UTC,
+            now(),
+        );
+        assert_eq!(
+            got,
+            ["app-40d.sql", "app-3d.sql", "app-2d.sql", "app-1d.sql"]
+        );
+
+        // The current backup is never returned, even when listed.
+        let got = select_expired(
+            &l,
+            is_backup,
+            |_| true,
+            "app-1d.sql",
+            calendar(keep),
+            Tz::UTC,
+            now(),
+        );
+        assert!(!got.contains(&"app-1d.sql".to_string()), "{got:?}");
     }
 }

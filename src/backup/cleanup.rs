@@ -23,7 +23,7 @@ pub(super) async fn apply_retention(
         &engine::extension(cfg),
     );
     remove_stale_staging(cfg, rclone, listing, &matcher).await;
-    if cfg.retention.max_files == 0 && cfg.retention.max_days == 0 {
+    if !cfg.retention.is_on() {
         return;
     }
     // With checksums on, an object without its .sha256 is incomplete (e.g. left by a killed
@@ -38,6 +38,7 @@ pub(super) async fn apply_retention(
         |n| !cfg.checksum || has_sidecar(n),
         current,
         cfg.retention,
+        cfg.tz,
         chrono::Utc::now(),
     );
     let kept = listing.iter().filter(|e| matcher.is_match(&e.name)).count() + 1 - expired.len();
@@ -113,7 +114,7 @@ pub(super) async fn apply_folder_retention(
     );
     remove_stale_staging(cfg, rclone, listing, &matcher).await;
     remove_stale_folders(cfg, rclone, folders, &matcher).await;
-    if cfg.retention.max_files == 0 && cfg.retention.max_days == 0 {
+    if !cfg.retention.is_on() {
         return;
     }
     let include = format!("/*/{SUMS}");
@@ -155,6 +156,7 @@ pub(super) async fn apply_folder_retention(
         |n| sums_time(n).is_some(),
         current,
         cfg.retention,
+        cfg.tz,
         chrono::Utc::now(),
     );
     let kept = folders.iter().filter(|e| matcher.is_match(&e.name)).count() + 1 - expired.len();

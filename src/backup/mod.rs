@@ -127,10 +127,10 @@ impl Plan {
         }
         let r = cfg.retention;
         let _ = writeln!(s, "\nRetention:");
-        if r.max_files == 0 && r.max_days == 0 {
+        if !r.is_on() {
             let _ = writeln!(
                 s,
-                "  keep everything (RETENTION_MAX_FILES=0, RETENTION_MAX_DAYS=0)"
+                "  keep everything (RETENTION_MAX_FILES=0, RETENTION_MAX_DAYS=0, no RETENTION_KEEP_*)"
             );
         } else {
             let m = cfg.template.matcher(
@@ -160,6 +160,14 @@ impl Plan {
             }
             if r.max_days > 0 {
                 let _ = writeln!(s, "  delete backups older than {} days", r.max_days);
+            }
+            if !r.keep.is_empty() {
+                let _ = writeln!(
+                    s,
+                    "  keep the complete backups the calendar rules keep ({}; periods in {}), delete the other complete ones; incomplete ones are left alone",
+                    r.keep.describe(),
+                    cfg.tz
+                );
             }
             if folders {
                 let _ = writeln!(s, "  expired folders are removed with rclone purge");
