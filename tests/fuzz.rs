@@ -773,6 +773,7 @@ fn exercise(cfg: &Config, listing_names: &[String], times: &[DateTime<Utc>], now
         |n| !n.ends_with('x'),
         &plan.name,
         cfg.retention,
+        cfg.tz,
         now,
     );
     assert!(!expired.contains(&plan.name), "the current backup expired");
