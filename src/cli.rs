@@ -64,6 +64,8 @@ pub enum Command {
     List(crate::restore::settings::ListArgs),
     /// Restore a backup (latest, or --backup NAME) into the database, checking its SHA-256 first; refuses a database that has tables unless --drop-existing or --force
     Restore(crate::restore::settings::RestoreArgs),
+    /// Apply this configuration's retention (RETENTION_MAX_*, RETENTION_KEEP_*) without taking a backup: prints each backup as kept (and by which rule) or deleted. With --dry-run nothing is deleted. Exit 0, or 1 when the remote cannot be listed or a deletion failed
+    Prune(ToolArgs),
     /// Download a backup and check its checksum and that the dump is complete, without restoring it. Exit 0 or 1
     Verify(crate::restore::settings::VerifyArgs),
     /// Probe this process's own /healthz (HEALTH_ADDR) and exit 0 when healthy, 1 otherwise; always 0 with BACKUP_SCHEDULE=once. For Docker's HEALTHCHECK: needs no curl or wget
@@ -74,7 +76,7 @@ impl Command {
     /// The engine and flags of a tool command that works on one backup configuration.
     pub fn tool(&self) -> Option<&ToolArgs> {
         match self {
-            Command::Check(t) => Some(t),
+            Command::Check(t) | Command::Prune(t) => Some(t),
             Command::List(a) => Some(&a.tool),
             Command::Restore(a) => Some(&a.tool),
             Command::Verify(a) => Some(&a.tool),

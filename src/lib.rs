@@ -21,6 +21,7 @@ pub mod notify;
 pub mod pipeline;
 pub mod process;
 pub mod progress;
+pub mod prune;
 pub mod rclone;
 pub mod redact;
 pub mod remote;
@@ -121,7 +122,7 @@ pub fn run() -> ExitCode {
     health::server::raise_nofile_limit();
     let reads_backups = matches!(
         command,
-        Some(Command::List(_) | Command::Verify(_) | Command::Restore(_))
+        Some(Command::List(_) | Command::Verify(_) | Command::Restore(_) | Command::Prune(_))
     );
     for w in cfg
         .warnings
@@ -153,6 +154,7 @@ pub fn run() -> ExitCode {
     let tool_code = match &command {
         Some(Command::Check(_)) => Some(runtime.block_on(check::run(&cfg))),
         Some(Command::List(a)) => Some(runtime.block_on(restore::list(&cfg, a))),
+        Some(Command::Prune(_)) => Some(runtime.block_on(prune::run(&cfg))),
         Some(Command::Restore(a)) => Some(runtime.block_on(restore::restore(&cfg, a))),
         Some(Command::Verify(a)) => Some(runtime.block_on(restore::verify(&cfg, a))),
         _ => None,

@@ -15,7 +15,26 @@ use chrono_tz::Tz;
 use crate::config::RetentionPolicy;
 pub use crate::remote::Entry;
 
-/// Names to delete, oldest first.
+/// What retention says of one candidate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub name: String,
+    pub mod_time: DateTime<Utc>,
+    pub complete: bool,
+    pub keep: bool,
+    /// Why, for `prune` and logs: the rules that keep it, or what expires it.
+    pub why: String,
+}
+
+/// The backup just written (never a candidate, but it takes a `max_files` place and its
+/// calendar period), or none (`prune`: then the newest complete backup is never deleted).
+#[derive(Debug, Clone, Copy)]
+pub enum Current<'a> {
+    Written(&'a str),
+    None,
+}
+
+/// Names to delete after a backup, oldest first.
 pub fn select_expired(
     listing: &[Entry],
     is_backup: impl Fn(&str) -> bool,
@@ -25,20 +44,82 @@ pub fn select_expired(
     tz: Tz,
     now: DateTime<Utc>,
 ) -> Vec<String> {
+    let mut expired: Vec<String> = decide(
+        listing,
+        is_backup,
+        is_complete,
+        Current::Written(current),
+        policy,
+        tz,
+        now,
+    )
+    .into_iter()
+    .filter(|v| !v.keep)
+    .map(|v| v.name)
+    .collect();
+    expired.reverse();
+    expired
+}
+
+/// Every candidate (this configuration's backups but the current one), newest first, with
+/// the verdict of `policy`. With no rule set everything is kept.
+pub fn decide(
+    listing: &[Entry],
+    is_backup: impl Fn(&str) -> bool,
+    is_complete: impl Fn(&str) -> bool,
+    current: Current<'_>,
+    policy: RetentionPolicy,
+    tz: Tz,
+    now: DateTime<Utc>,
+) -> Vec<Verdict> {
     // Newest first; the name breaks ties so the order never depends on the listing's.
     let mut others: Vec<&Entry> = listing
         .iter()
-        .filter(|e| e.name != current && is_backup(&e.name))
+        .filter(|e| !matches!(current, Current::Written(c) if c == e.name) && is_backup(&e.name))
         .collect();
     others.sort_by(|a, b| {
         b.mod_time
             .cmp(&a.mod_time)
             .then_with(|| b.name.cmp(&a.name))
     });
+    let mut verdicts: Vec<Verdict> = others
+        .iter()
+        .map(|e| Verdict {
+            name: e.name.clone(),
+            mod_time: e.mod_time,
+            complete: is_complete(&e.name),
+            keep: true,
+            why: String::new(),
+        })
+        .collect();
     if !policy.keep.is_empty() {
-        return by_calendar(&others, &is_complete, policy, tz, now);
+        by_calendar(&mut verdicts, current, policy, tz, now);
+    } else if policy.max_files > 0 || policy.max_days > 0 {
+        by_caps(&mut verdicts, current, policy, now);
+    } else {
+        for v in &mut verdicts {
+            v.why = "retention is off".into();
+        }
     }
+    if matches!(current, Current::None) {
+        // No new backup stands behind the others: the newest complete one stays.
+        if let Some(v) = verdicts.iter_mut().find(|v| v.complete) {
+            if !v.keep {
+                v.keep = true;
+                v.why = format!("the newest complete backup is never deleted ({})", v.why);
+            }
+        }
+    }
+    verdicts
+}
 
+/// RETENTION_MAX_FILES and RETENTION_MAX_DAYS over `newest_first`.
+fn by_caps(
+    newest_first: &mut [Verdict],
+    current: Current<'_>,
+    policy: RetentionPolicy,
+    now: DateTime<Utc>,
+) {
     // Checked: a cutoff before the earliest representable date means nothing is that old.
     let cutoff = (policy.max_days > 0)
         .then(|| {
@@ -46,49 +127,76 @@ pub fn select_expired(
         })
         .flatten();
     // The current backup takes one of the max_files places.
-    let keep_others =
-        (policy.max_files > 0).then(|| usize::try_from(policy.max_files - 1).unwrap_or(usize::MAX));
-
-    let mut complete_kept = 0usize;
-    let mut expired: Vec<&Entry> = Vec::new();
-    for e in others {
-        let mut expire = cutoff.is_some_and(|c| e.mod_time < c);
-        if is_complete(&e.name) {
-            expire |= keep_others.is_some_and(|k| complete_kept >= k);
-            complete_kept += 1;
+    let taken = usize::from(matches!(current, Current::Written(_)));
+    let places = (policy.max_files > 0).then(|| {
+        usize::try_from(policy.max_files)
+            .unwrap_or(usize::MAX)
+            .saturating_sub(taken)
+    });
+    let mut complete_seen = 0usize;
+    for v in newest_first.iter_mut() {
+        let too_old = cutoff.is_some_and(|c| v.mod_time < c);
+        let mut reasons = Vec::new();
+        if too_old {
+            reasons.push(format!("older than RETENTION_MAX_DAYS={}", policy.max_days));
         }
-        if expire {
-            expired.push(e);
+        if v.complete {
+            complete_seen += 1;
+            if places.is_some_and(|k| complete_seen > k) {
+                reasons.push(format!(
+                    "beyond the newest RETENTION_MAX_FILES={} complete backups",
+                    policy.max_files
+                ));
+            }
         }
+        v.keep = reasons.is_empty();
+        v.why = if !v.keep {
+            reasons.join(", ")
+        } else if !v.complete {
+            "incomplete: expires by age only".into()
+        } else if policy.max_files > 0 {
+            format!(
+                "complete backup {} of at most {}",
+                complete_seen + taken,
+                policy.max_files
+            )
+        } else {
+            format!("newer than RETENTION_MAX_DAYS={}", policy.max_days)
+        };
     }
-    expired.reverse();
-    expired.into_iter().map(|e| e.name.clone()).collect()
 }
 
-/// The calendar rules over the complete backups and the new one (first, at `now`).
+/// The calendar rules over the complete backups (and the new one, first, at `now`).
 fn by_calendar(
-    newest_first: &[&Entry],
-    is_complete: &impl Fn(&str) -> bool,
+    newest_first: &mut [Verdict],
+    current: Current<'_>,
     policy: RetentionPolicy,
     tz: Tz,
     now: DateTime<Utc>,
-) -> Vec<String> {
-    let complete: Vec<&Entry> = newest_first
-        .iter()
-        .copied()
-        .filter(|e| is_complete(&e.name))
+) {
+    let complete: Vec<usize> = (0..newest_first.len())
+        .filter(|&i| newest_first[i].complete)
         .collect();
-    let mut times = vec![now];
-    times.extend(complete.iter().map(|e| e.mod_time));
+    let offset = usize::from(matches!(current, Current::Written(_)));
+    let mut times = Vec::with_capacity(complete.len() + offset);
+    if offset == 1 {
+        times.push(now);
+    }
+    times.extend(complete.iter().map(|&i| newest_first[i].mod_time));
     let decided = crate::calendar::decide(&times, tz, &policy.keep, now);
-    let mut expired: Vec<String> = complete
-        .iter()
-        .zip(&decided[1..])
-        .filter(|(_, reasons)| reasons.is_empty())
-        .map(|(e, _)| e.name.clone())
-        .collect();
-    expired.reverse();
-    expired
+    for v in newest_first.iter_mut().filter(|v| !v.complete) {
+        v.why = "incomplete: not a candidate of the calendar rules".into();
+    }
+    for (&i, reasons) in complete.iter().zip(&decided[offset..]) {
+        let v = &mut newest_first[i];
+        v.keep = !reasons.is_empty();
+        v.why = if v.keep {
+            let names: Vec<String> = reasons.iter().map(|r| r.to_string()).collect();
+            format!("kept by {}", names.join(", "))
+        } else {
+            format!("no rule keeps it ({})", policy.keep.describe())
+        };
+    }
 }
 
 #[cfg(test)]

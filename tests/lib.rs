@@ -31,5 +31,6 @@ mod release;
 mod restore_modes;
 mod restore_others;
 mod restore_pg;
+mod retention_calendar;
 mod secrets;
 mod tools;
