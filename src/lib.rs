@@ -31,6 +31,7 @@ pub mod setup;
 pub mod shutdown;
 pub mod template;
 pub mod tool_args;
+pub mod transform;
 pub mod uri;
 
 use std::process::ExitCode;
