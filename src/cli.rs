@@ -283,6 +283,26 @@ pub struct CommonArgs {
     /// Use the dump tool's native compression: pg custom format (.dump), mongo --gzip (.archive.gz); no effect for mysql, mariadb, redis [default: false]
     #[arg(long, env = "BACKUP_COMPRESS", hide_env_values = true, global = true, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", help_heading = "Schedule & naming")]
     pub backup_compress: Option<String>,
+    /// Compress in-process with zstd or gzip instead of the dump tool (with BACKUP_COMPRESS=true; the default for mysql, mariadb and pg_dumpall output is zstd) [default: zstd]
+    #[arg(
+        long,
+        env = "BACKUP_COMPRESS_ALGO",
+        hide_env_values = true,
+        global = true,
+        value_name = "ALGO",
+        help_heading = "Schedule & naming"
+    )]
+    pub backup_compress_algo: Option<String>,
+    /// Level of in-process compression: zstd 1-19, gzip 1-9 [default: zstd 3, gzip 6]
+    #[arg(
+        long,
+        env = "BACKUP_COMPRESS_LEVEL",
+        hide_env_values = true,
+        global = true,
+        value_name = "N",
+        help_heading = "Schedule & naming"
+    )]
+    pub backup_compress_level: Option<String>,
     /// File extension, e.g. .sql [default: picked from engine, compression and DUMP_EXTRA_ARGS]
     #[arg(
         long,
