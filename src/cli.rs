@@ -260,7 +260,7 @@ pub struct CommonArgs {
         help_heading = "Schedule & naming"
     )]
     pub backup_schedule: Option<String>,
-    /// stream (directory and tar: not yet supported) [default: stream]
+    /// stream (dump stdout into one object), directory (a folder per backup) or tar (one .tar object); see docs/modes.md [default: stream]
     #[arg(
         long,
         env = "BACKUP_MODE",

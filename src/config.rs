@@ -581,23 +581,14 @@ fn default_lock_name(c: &Config) -> String {
     format!("dbstash-{}-{db}-{}.lock", c.engine.key(), &digest[..12])
 }
 
-/// Behaviour that later releases add. Set to a non-default value it stops the run (exit 2)
-/// rather than being silently ignored: a user who asked for a timeout or a failure
-/// notification must not believe they have one.
-pub(crate) fn reject_not_yet_supported(c: &Config) -> Result<(), ConfigError> {
-    let not_yet = |var: &str, what: &str| {
-        Err(ConfigError::var(
-            var,
-            format!("{what} is not yet supported by dbstash {}", crate::VERSION),
-        ))
-    };
-    if c.mode != BackupMode::Stream {
-        let mode = if c.mode == BackupMode::Tar {
-            "tar"
-        } else {
-            "directory"
-        };
-        return not_yet("BACKUP_MODE", &format!("BACKUP_MODE={mode}"));
+/// Combinations of settings the modes cannot serve (exit 2). The engines' own rules (the
+/// compatibility matrix) are in their `check`.
+pub(crate) fn check_mode(c: &Config) -> Result<(), ConfigError> {
+    if c.mode != BackupMode::Stream && c.verify_after_backup {
+        return Err(ConfigError::combo(
+            "VERIFY_AFTER_BACKUP and BACKUP_MODE",
+            "VERIFY_AFTER_BACKUP works with BACKUP_MODE=stream only so far: a directory or tar backup is checked by its SHA256SUMS / .sha256 (run dbstash verify on it); set VERIFY_AFTER_BACKUP=false",
+        ));
     }
     Ok(())
 }

@@ -10,7 +10,7 @@
 //! listing of a closed S3 port took 693 s with rclone 1.75). The streaming upload keeps
 //! rclone's defaults: a dump may legitimately pause for minutes.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -39,6 +39,8 @@ pub struct Features {
     /// Keeps user metadata written with `--metadata-set` (local on xattr-capable file
     /// systems, S3, GCS, Azure Blob, Drive, …; not sftp, webdav, ftp, smb).
     pub user_metadata: bool,
+    /// Renames a whole folder server-side (local, sftp, webdav, Drive, …; not S3).
+    pub dir_move: bool,
 }
 
 /// One object as [`Rclone::stat`] found it.
@@ -86,6 +88,9 @@ const VERSION_LIMIT: Duration = Duration::from_secs(10);
 struct Item {
     #[serde(rename = "Name")]
     name: String,
+    /// The path relative to the listed folder (differs from `name` in recursive listings).
+    #[serde(rename = "Path", default)]
+    path: String,
     /// -1 on backends that cannot tell.
     #[serde(rename = "Size")]
     size: i64,
@@ -264,9 +269,21 @@ impl Rclone {
         flags: &[&str],
         input: Option<&[u8]>,
     ) -> anyhow::Result<Option<Vec<Item>>> {
+        let mut all = vec!["--files-only"];
+        all.extend(flags);
+        self.lsjson_raw(path, &all, input).await
+    }
+
+    /// `rclone lsjson FLAGS -- PATH`; `None` when the directory (or file) does not exist.
+    async fn lsjson_raw(
+        &self,
+        path: &str,
+        flags: &[&str],
+        input: Option<&[u8]>,
+    ) -> anyhow::Result<Option<Vec<Item>>> {
         let mut cmd = self.command("lsjson");
         // Server time avoids a metadata request per object on S3-like backends.
-        cmd.args(["--files-only", "--no-mimetype", "--use-server-modtime"])
+        cmd.args(["--no-mimetype", "--use-server-modtime"])
             .args(flags)
             .arg("--")
             .arg(path);
@@ -383,6 +400,7 @@ impl Rclone {
         Ok(Features {
             server_side_move: on("Move"),
             user_metadata: on("UserMetadata") && on("ReadMetadata") && on("WriteMetadata"),
+            dir_move: on("DirMove"),
         })
     }
 
@@ -455,6 +473,82 @@ impl Rclone {
             .collect())
     }
 
+    /// The folders directly in `dir` (directory-mode backups); a missing directory has none.
+    pub async fn dirs(&self, dir: &str) -> anyhow::Result<Vec<Entry>> {
+        Ok(self
+            .lsjson_raw(dir, &["--dirs-only"], None)
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .map(|i| Entry {
+                name: i.name,
+                mod_time: i.mod_time,
+            })
+            .collect())
+    }
+
+    /// Every file under `dir`, recursively, `name` being its path relative to `dir` (`/`
+    /// separators); `filters` are rclone filter flags (`--include …`, `--max-depth …`).
+    pub async fn files_under(&self, dir: &str, filters: &[&str]) -> anyhow::Result<Vec<Object>> {
+        let mut flags = vec!["--files-only", "--recursive"];
+        flags.extend(filters);
+        Ok(self
+            .lsjson_raw(dir, &flags, None)
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .map(|i| Object {
+                name: if i.path.is_empty() { i.name } else { i.path },
+                size: i.size,
+                mod_time: i.mod_time,
+                tag: None,
+            })
+            .collect())
+    }
+
+    /// `rclone copy LOCAL TARGET`: a folder's tree uploaded into the folder `target` (a data
+    /// call like [`Self::rcat`]: rclone's own timeouts; dropping the future kills it).
+    pub async fn copy_dir(&self, local: &std::path::Path, target: &str) -> anyhow::Result<()> {
+        let mut cmd = self.base("copy");
+        self.tag_args(&mut cmd);
+        // Nothing in the work dir is a link; none is followed either way.
+        cmd.arg("--").arg(local).arg(target);
+        process::run(cmd, "rclone copy", None).await?;
+        Ok(())
+    }
+
+    /// Delete the files `names` (paths relative to `dir`) and then the empty folders under
+    /// `dir`, `dir` included: what a failed directory-mode upload wrote, and nothing else.
+    pub async fn delete_files(&self, dir: &str, names: &[String]) -> anyhow::Result<()> {
+        let mut input = names.join("\n");
+        input.push('\n');
+        let mut cmd = self.command("delete");
+        cmd.args(["--files-from-raw", "-", "--"]).arg(dir);
+        match self
+            .run_control(cmd, "rclone delete", Some(input.as_bytes()))
+            .await
+        {
+            Ok(_) => {}
+            Err(e) if matches!(exit_code(&e), Some(EXIT_DIR_NOT_FOUND)) => return Ok(()),
+            Err(e) => return Err(e),
+        }
+        let mut cmd = self.command("rmdirs");
+        cmd.arg("--").arg(dir);
+        match self.run_control(cmd, "rclone rmdirs", None).await {
+            Ok(_) => Ok(()),
+            Err(e) if matches!(exit_code(&e), Some(EXIT_DIR_NOT_FOUND)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `rclone purge TARGET`: a folder and everything in it (directory-mode retention).
+    pub async fn purge(&self, target: &str) -> anyhow::Result<()> {
+        let mut cmd = self.command("purge");
+        cmd.arg("--").arg(target);
+        self.run_control(cmd, "rclone purge", None).await?;
+        Ok(())
+    }
+
     /// The content of a small object (a control call: it is bounded).
     pub async fn cat(&self, target: &str) -> anyhow::Result<Vec<u8>> {
         let mut cmd = self.command("cat");
@@ -494,6 +588,72 @@ impl Rclone {
             }
             Err(e) => Err(e),
         }
+    }
+}
+
+/// One file of a recursive listing ([`Rclone::tree`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TreeFile {
+    /// Its path below the listed directory, `/`-separated.
+    pub path: String,
+    /// -1 on backends that cannot tell.
+    pub size: i64,
+    pub mod_time: DateTime<Utc>,
+}
+
+#[derive(Deserialize)]
+struct TreeItem {
+    #[serde(rename = "Path")]
+    path: String,
+    #[serde(rename = "Size")]
+    size: i64,
+    #[serde(rename = "ModTime")]
+    mod_time: DateTime<Utc>,
+}
+
+/// Directory-mode backups (folders of files) for `list`, `verify` and `restore`.
+impl Rclone {
+    /// Every file below `dir`, recursively (`lsjson -R`); a missing directory is empty.
+    pub async fn tree(&self, dir: &str) -> anyhow::Result<Vec<TreeFile>> {
+        let mut cmd = self.command("lsjson");
+        cmd.args([
+            "-R",
+            "--files-only",
+            "--no-mimetype",
+            "--use-server-modtime",
+            "--",
+        ])
+        .arg(dir);
+        let out = match self.run_control(cmd, "rclone lsjson -R", None).await {
+            Ok(out) => out,
+            Err(e)
+                if matches!(
+                    exit_code(&e),
+                    Some(EXIT_DIR_NOT_FOUND | EXIT_FILE_NOT_FOUND)
+                ) =>
+            {
+                return Ok(Vec::new())
+            }
+            Err(e) => return Err(e),
+        };
+        let items: Vec<TreeItem> = serde_json::from_slice(&out)
+            .context("rclone lsjson -R printed something that is not its JSON listing")?;
+        Ok(items
+            .into_iter()
+            .map(|i| TreeFile {
+                path: i.path,
+                size: i.size,
+                mod_time: i.mod_time,
+            })
+            .collect())
+    }
+
+    /// `rclone copy FOLDER LOCAL_DIR`: a data call (rclone's own timeouts), for the caller
+    /// to run to its end. Paths after `--`.
+    pub fn copy_down(&self, folder: &str, local: &Path) -> Command {
+        let mut cmd = self.base("copy");
+        cmd.arg("--").arg(folder).arg(local);
+        cmd
     }
 }
 

@@ -209,10 +209,23 @@ pub async fn run_daemon(cfg: &Config, cron: &croner::Cron, expr: &str) -> ExitCo
             return ExitCode::from(EXIT_BACKUP_FAILED);
         }
     };
+    // A daemon's first run may be hours away: what a killed run left goes now.
+    sweep_work_dirs(cfg);
     let mut outbox = Outbox::new(notifier);
     let code = daemon_loop(cfg, cron, expr, &mut shutdown, &mut outbox).await;
     outbox.flush().await;
     code
+}
+
+/// Work dirs in BACKUP_TEMP_DIR of this configuration's runs that were killed (directory
+/// and tar modes); each run also sweeps before it creates its own.
+fn sweep_work_dirs(cfg: &Config) {
+    if cfg.mode == crate::config::BackupMode::Stream {
+        return;
+    }
+    for stale in crate::pipeline::workdir::remove_stale(cfg) {
+        warn!(work_dir = %stale.display(), "removed the work dir of an earlier run that was killed");
+    }
 }
 
 async fn daemon_loop(

@@ -790,7 +790,7 @@ fn a_corrupted_rdb_is_not_written() {
 // ------------------------------------------------------------------------------ MongoDB
 
 /// A BSON document of string and int32 fields.
-fn bson(fields: &[(&str, Result<&str, i32>)]) -> Vec<u8> {
+pub(crate) fn bson(fields: &[(&str, Result<&str, i32>)]) -> Vec<u8> {
     let mut body = Vec::new();
     for (name, v) in fields {
         match v {
@@ -817,7 +817,7 @@ fn bson(fields: &[(&str, Result<&str, i32>)]) -> Vec<u8> {
 }
 
 /// The start of a mongodump archive listing `namespaces`, then a little data.
-fn archive(namespaces: &[(&str, &str)]) -> Vec<u8> {
+pub(crate) fn archive(namespaces: &[(&str, &str)]) -> Vec<u8> {
     let mut a = vec![0x6d, 0xe2, 0x99, 0x81];
     a.extend(bson(&[
         ("concurrent_collections", Err(4)),

@@ -39,7 +39,7 @@ complete -c dbstash -n "__fish_dbstash_needs_command" -l rclone-config -d 'Base6
 complete -c dbstash -n "__fish_dbstash_needs_command" -l rclone-config-file -d 'Path of an rclone.conf; wins over RCLONE_CONFIG [default: rclone\'s own, ~/.config/rclone/rclone.conf]' -r
 complete -c dbstash -n "__fish_dbstash_needs_command" -l rclone-extra-args -d 'Extra flags for every rclone call, shell-word split (e.g. "--s3-chunk-size 64M")' -r
 complete -c dbstash -n "__fish_dbstash_needs_command" -l backup-schedule -d 'Cron expression ("0 2 * * *", evaluated in TZ) or `once` to run one backup and exit [default: 0 2 * * *]' -r
-complete -c dbstash -n "__fish_dbstash_needs_command" -l backup-mode -d 'stream (directory and tar: not yet supported) [default: stream]' -r
+complete -c dbstash -n "__fish_dbstash_needs_command" -l backup-mode -d 'stream (dump stdout into one object), directory (a folder per backup) or tar (one .tar object); see docs/modes.md [default: stream]' -r
 complete -c dbstash -n "__fish_dbstash_needs_command" -l backup-name-template -d 'Object name template; tokens {db} {engine} {date} {time} {ts} {uuid} [default: {db}-{date}-{time}]' -r
 complete -c dbstash -n "__fish_dbstash_needs_command" -l backup-compress -d 'Use the dump tool\'s native compression: pg custom format (.dump), mongo --gzip (.archive.gz); no effect for mysql, mariadb, redis [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_needs_command" -l backup-extension -d 'File extension, e.g. .sql [default: picked from engine, compression and DUMP_EXTRA_ARGS]' -r
@@ -104,7 +104,7 @@ complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l rclone-config -d 
 complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l rclone-config-file -d 'Path of an rclone.conf; wins over RCLONE_CONFIG [default: rclone\'s own, ~/.config/rclone/rclone.conf]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l rclone-extra-args -d 'Extra flags for every rclone call, shell-word split (e.g. "--s3-chunk-size 64M")' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l backup-schedule -d 'Cron expression ("0 2 * * *", evaluated in TZ) or `once` to run one backup and exit [default: 0 2 * * *]' -r
-complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l backup-mode -d 'stream (directory and tar: not yet supported) [default: stream]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l backup-mode -d 'stream (dump stdout into one object), directory (a folder per backup) or tar (one .tar object); see docs/modes.md [default: stream]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l backup-name-template -d 'Object name template; tokens {db} {engine} {date} {time} {ts} {uuid} [default: {db}-{date}-{time}]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l backup-compress -d 'Use the dump tool\'s native compression: pg custom format (.dump), mongo --gzip (.archive.gz); no effect for mysql, mariadb, redis [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l backup-extension -d 'File extension, e.g. .sql [default: picked from engine, compression and DUMP_EXTRA_ARGS]' -r
@@ -155,7 +155,7 @@ complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l rclone-config 
 complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l rclone-config-file -d 'Path of an rclone.conf; wins over RCLONE_CONFIG [default: rclone\'s own, ~/.config/rclone/rclone.conf]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l rclone-extra-args -d 'Extra flags for every rclone call, shell-word split (e.g. "--s3-chunk-size 64M")' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l backup-schedule -d 'Cron expression ("0 2 * * *", evaluated in TZ) or `once` to run one backup and exit [default: 0 2 * * *]' -r
-complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l backup-mode -d 'stream (directory and tar: not yet supported) [default: stream]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l backup-mode -d 'stream (dump stdout into one object), directory (a folder per backup) or tar (one .tar object); see docs/modes.md [default: stream]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l backup-name-template -d 'Object name template; tokens {db} {engine} {date} {time} {ts} {uuid} [default: {db}-{date}-{time}]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l backup-compress -d 'Use the dump tool\'s native compression: pg custom format (.dump), mongo --gzip (.archive.gz); no effect for mysql, mariadb, redis [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l backup-extension -d 'File extension, e.g. .sql [default: picked from engine, compression and DUMP_EXTRA_ARGS]' -r
@@ -206,7 +206,7 @@ complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l rclone-confi
 complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l rclone-config-file -d 'Path of an rclone.conf; wins over RCLONE_CONFIG [default: rclone\'s own, ~/.config/rclone/rclone.conf]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l rclone-extra-args -d 'Extra flags for every rclone call, shell-word split (e.g. "--s3-chunk-size 64M")' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l backup-schedule -d 'Cron expression ("0 2 * * *", evaluated in TZ) or `once` to run one backup and exit [default: 0 2 * * *]' -r
-complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l backup-mode -d 'stream (directory and tar: not yet supported) [default: stream]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l backup-mode -d 'stream (dump stdout into one object), directory (a folder per backup) or tar (one .tar object); see docs/modes.md [default: stream]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l backup-name-template -d 'Object name template; tokens {db} {engine} {date} {time} {ts} {uuid} [default: {db}-{date}-{time}]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l backup-compress -d 'Use the dump tool\'s native compression: pg custom format (.dump), mongo --gzip (.archive.gz); no effect for mysql, mariadb, redis [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l backup-extension -d 'File extension, e.g. .sql [default: picked from engine, compression and DUMP_EXTRA_ARGS]' -r
@@ -257,7 +257,7 @@ complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l rclone-config 
 complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l rclone-config-file -d 'Path of an rclone.conf; wins over RCLONE_CONFIG [default: rclone\'s own, ~/.config/rclone/rclone.conf]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l rclone-extra-args -d 'Extra flags for every rclone call, shell-word split (e.g. "--s3-chunk-size 64M")' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l backup-schedule -d 'Cron expression ("0 2 * * *", evaluated in TZ) or `once` to run one backup and exit [default: 0 2 * * *]' -r
-complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l backup-mode -d 'stream (directory and tar: not yet supported) [default: stream]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l backup-mode -d 'stream (dump stdout into one object), directory (a folder per backup) or tar (one .tar object); see docs/modes.md [default: stream]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l backup-name-template -d 'Object name template; tokens {db} {engine} {date} {time} {ts} {uuid} [default: {db}-{date}-{time}]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l backup-compress -d 'Use the dump tool\'s native compression: pg custom format (.dump), mongo --gzip (.archive.gz); no effect for mysql, mariadb, redis [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l backup-extension -d 'File extension, e.g. .sql [default: picked from engine, compression and DUMP_EXTRA_ARGS]' -r
@@ -309,7 +309,7 @@ complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l rclone-config 
 complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l rclone-config-file -d 'Path of an rclone.conf; wins over RCLONE_CONFIG [default: rclone\'s own, ~/.config/rclone/rclone.conf]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l rclone-extra-args -d 'Extra flags for every rclone call, shell-word split (e.g. "--s3-chunk-size 64M")' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l backup-schedule -d 'Cron expression ("0 2 * * *", evaluated in TZ) or `once` to run one backup and exit [default: 0 2 * * *]' -r
-complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l backup-mode -d 'stream (directory and tar: not yet supported) [default: stream]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l backup-mode -d 'stream (dump stdout into one object), directory (a folder per backup) or tar (one .tar object); see docs/modes.md [default: stream]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l backup-name-template -d 'Object name template; tokens {db} {engine} {date} {time} {ts} {uuid} [default: {db}-{date}-{time}]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l backup-compress -d 'Use the dump tool\'s native compression: pg custom format (.dump), mongo --gzip (.archive.gz); no effect for mysql, mariadb, redis [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l backup-extension -d 'File extension, e.g. .sql [default: picked from engine, compression and DUMP_EXTRA_ARGS]' -r
@@ -360,7 +360,7 @@ complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l rclone-c
 complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l rclone-config-file -d 'Path of an rclone.conf; wins over RCLONE_CONFIG [default: rclone\'s own, ~/.config/rclone/rclone.conf]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l rclone-extra-args -d 'Extra flags for every rclone call, shell-word split (e.g. "--s3-chunk-size 64M")' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l backup-schedule -d 'Cron expression ("0 2 * * *", evaluated in TZ) or `once` to run one backup and exit [default: 0 2 * * *]' -r
-complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l backup-mode -d 'stream (directory and tar: not yet supported) [default: stream]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l backup-mode -d 'stream (dump stdout into one object), directory (a folder per backup) or tar (one .tar object); see docs/modes.md [default: stream]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l backup-name-template -d 'Object name template; tokens {db} {engine} {date} {time} {ts} {uuid} [default: {db}-{date}-{time}]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l backup-compress -d 'Use the dump tool\'s native compression: pg custom format (.dump), mongo --gzip (.archive.gz); no effect for mysql, mariadb, redis [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l backup-extension -d 'File extension, e.g. .sql [default: picked from engine, compression and DUMP_EXTRA_ARGS]' -r
@@ -411,7 +411,7 @@ complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l rclone-config -d
 complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l rclone-config-file -d 'Path of an rclone.conf; wins over RCLONE_CONFIG [default: rclone\'s own, ~/.config/rclone/rclone.conf]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l rclone-extra-args -d 'Extra flags for every rclone call, shell-word split (e.g. "--s3-chunk-size 64M")' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l backup-schedule -d 'Cron expression ("0 2 * * *", evaluated in TZ) or `once` to run one backup and exit [default: 0 2 * * *]' -r
-complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l backup-mode -d 'stream (directory and tar: not yet supported) [default: stream]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l backup-mode -d 'stream (dump stdout into one object), directory (a folder per backup) or tar (one .tar object); see docs/modes.md [default: stream]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l backup-name-template -d 'Object name template; tokens {db} {engine} {date} {time} {ts} {uuid} [default: {db}-{date}-{time}]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l backup-compress -d 'Use the dump tool\'s native compression: pg custom format (.dump), mongo --gzip (.archive.gz); no effect for mysql, mariadb, redis [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l backup-extension -d 'File extension, e.g. .sql [default: picked from engine, compression and DUMP_EXTRA_ARGS]' -r
@@ -463,7 +463,7 @@ complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l rclone-config 
 complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l rclone-config-file -d 'Path of an rclone.conf; wins over RCLONE_CONFIG [default: rclone\'s own, ~/.config/rclone/rclone.conf]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l rclone-extra-args -d 'Extra flags for every rclone call, shell-word split (e.g. "--s3-chunk-size 64M")' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l backup-schedule -d 'Cron expression ("0 2 * * *", evaluated in TZ) or `once` to run one backup and exit [default: 0 2 * * *]' -r
-complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l backup-mode -d 'stream (directory and tar: not yet supported) [default: stream]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l backup-mode -d 'stream (dump stdout into one object), directory (a folder per backup) or tar (one .tar object); see docs/modes.md [default: stream]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l backup-name-template -d 'Object name template; tokens {db} {engine} {date} {time} {ts} {uuid} [default: {db}-{date}-{time}]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l backup-compress -d 'Use the dump tool\'s native compression: pg custom format (.dump), mongo --gzip (.archive.gz); no effect for mysql, mariadb, redis [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l backup-extension -d 'File extension, e.g. .sql [default: picked from engine, compression and DUMP_EXTRA_ARGS]' -r
@@ -516,7 +516,7 @@ complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l rclone-config -
 complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l rclone-config-file -d 'Path of an rclone.conf; wins over RCLONE_CONFIG [default: rclone\'s own, ~/.config/rclone/rclone.conf]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l rclone-extra-args -d 'Extra flags for every rclone call, shell-word split (e.g. "--s3-chunk-size 64M")' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l backup-schedule -d 'Cron expression ("0 2 * * *", evaluated in TZ) or `once` to run one backup and exit [default: 0 2 * * *]' -r
-complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l backup-mode -d 'stream (directory and tar: not yet supported) [default: stream]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l backup-mode -d 'stream (dump stdout into one object), directory (a folder per backup) or tar (one .tar object); see docs/modes.md [default: stream]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l backup-name-template -d 'Object name template; tokens {db} {engine} {date} {time} {ts} {uuid} [default: {db}-{date}-{time}]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l backup-compress -d 'Use the dump tool\'s native compression: pg custom format (.dump), mongo --gzip (.archive.gz); no effect for mysql, mariadb, redis [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l backup-extension -d 'File extension, e.g. .sql [default: picked from engine, compression and DUMP_EXTRA_ARGS]' -r
@@ -574,7 +574,7 @@ complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l rclone-confi
 complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l rclone-config-file -d 'Path of an rclone.conf; wins over RCLONE_CONFIG [default: rclone\'s own, ~/.config/rclone/rclone.conf]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l rclone-extra-args -d 'Extra flags for every rclone call, shell-word split (e.g. "--s3-chunk-size 64M")' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l backup-schedule -d 'Cron expression ("0 2 * * *", evaluated in TZ) or `once` to run one backup and exit [default: 0 2 * * *]' -r
-complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l backup-mode -d 'stream (directory and tar: not yet supported) [default: stream]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l backup-mode -d 'stream (dump stdout into one object), directory (a folder per backup) or tar (one .tar object); see docs/modes.md [default: stream]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l backup-name-template -d 'Object name template; tokens {db} {engine} {date} {time} {ts} {uuid} [default: {db}-{date}-{time}]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l backup-compress -d 'Use the dump tool\'s native compression: pg custom format (.dump), mongo --gzip (.archive.gz); no effect for mysql, mariadb, redis [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l backup-extension -d 'File extension, e.g. .sql [default: picked from engine, compression and DUMP_EXTRA_ARGS]' -r
@@ -627,7 +627,7 @@ complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l rclone-config
 complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l rclone-config-file -d 'Path of an rclone.conf; wins over RCLONE_CONFIG [default: rclone\'s own, ~/.config/rclone/rclone.conf]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l rclone-extra-args -d 'Extra flags for every rclone call, shell-word split (e.g. "--s3-chunk-size 64M")' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l backup-schedule -d 'Cron expression ("0 2 * * *", evaluated in TZ) or `once` to run one backup and exit [default: 0 2 * * *]' -r
-complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l backup-mode -d 'stream (directory and tar: not yet supported) [default: stream]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l backup-mode -d 'stream (dump stdout into one object), directory (a folder per backup) or tar (one .tar object); see docs/modes.md [default: stream]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l backup-name-template -d 'Object name template; tokens {db} {engine} {date} {time} {ts} {uuid} [default: {db}-{date}-{time}]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l backup-compress -d 'Use the dump tool\'s native compression: pg custom format (.dump), mongo --gzip (.archive.gz); no effect for mysql, mariadb, redis [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l backup-extension -d 'File extension, e.g. .sql [default: picked from engine, compression and DUMP_EXTRA_ARGS]' -r
@@ -678,7 +678,7 @@ complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l rclone-c
 complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l rclone-config-file -d 'Path of an rclone.conf; wins over RCLONE_CONFIG [default: rclone\'s own, ~/.config/rclone/rclone.conf]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l rclone-extra-args -d 'Extra flags for every rclone call, shell-word split (e.g. "--s3-chunk-size 64M")' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l backup-schedule -d 'Cron expression ("0 2 * * *", evaluated in TZ) or `once` to run one backup and exit [default: 0 2 * * *]' -r
-complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l backup-mode -d 'stream (directory and tar: not yet supported) [default: stream]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l backup-mode -d 'stream (dump stdout into one object), directory (a folder per backup) or tar (one .tar object); see docs/modes.md [default: stream]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l backup-name-template -d 'Object name template; tokens {db} {engine} {date} {time} {ts} {uuid} [default: {db}-{date}-{time}]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l backup-compress -d 'Use the dump tool\'s native compression: pg custom format (.dump), mongo --gzip (.archive.gz); no effect for mysql, mariadb, redis [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l backup-extension -d 'File extension, e.g. .sql [default: picked from engine, compression and DUMP_EXTRA_ARGS]' -r

@@ -460,20 +460,142 @@ fn errors_never_echo_a_uri_password() {
 }
 
 #[test]
-fn not_yet_supported_only_when_set_to_non_default() {
-    type Edit = fn(&mut CommonArgs);
-    let cases: &[(&str, Edit)] = &[
-        ("BACKUP_MODE", |a| a.backup_mode = Some("tar".into())),
-        ("BACKUP_MODE", |a| a.backup_mode = Some("directory".into())),
-    ];
-    for (var, edit) in cases {
+fn modes_follow_the_compatibility_matrix() {
+    let with = |engine: EngineKind, mode: &str, edit: fn(&mut CommonArgs)| {
         let mut a = args();
+        a.backup_mode = Some(mode.into());
         edit(&mut a);
-        let e = err(a);
-        assert!(e.starts_with(&format!("{var} (")), "{e}");
-        assert!(e.contains("not yet supported"), "{e}");
+        Config::resolve(engine, a)
+    };
+    for mode in ["directory", "tar", "Directory", "TAR"] {
+        for engine in [
+            EngineKind::Pg,
+            EngineKind::Mysql,
+            EngineKind::Mariadb,
+            EngineKind::Mongo,
+        ] {
+            let c = with(engine, mode, |_| {}).unwrap();
+            assert_ne!(c.mode, BackupMode::Stream);
+        }
+        let e = with(EngineKind::Redis, mode, |_| {})
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("BACKUP_MODE ("), "{e}");
+        assert!(e.contains("single file"), "{e}");
+        for engine in [EngineKind::Pg, EngineKind::Mysql, EngineKind::Mariadb] {
+            let e = with(engine, mode, |a| {
+                a.db_name = None;
+                a.backup_all_databases = Some("true".into());
+            })
+            .unwrap_err()
+            .to_string();
+            assert!(e.starts_with("BACKUP_MODE ("), "{e}");
+            assert!(e.contains("BACKUP_ALL_DATABASES"), "{e}");
+            assert!(e.contains("stream"), "{e}");
+        }
+        // mongodump --out writes one folder per database: all databases work.
+        with(EngineKind::Mongo, mode, |a| {
+            a.db_name = None;
+            a.backup_all_databases = Some("true".into());
+        })
+        .unwrap();
+        // Flags that choose where the tool writes are dbstash's in these modes.
+        for (engine, flag) in [
+            (EngineKind::Pg, "--format=custom"),
+            (EngineKind::Pg, "-f /tmp/x"),
+            (EngineKind::Mysql, "--tab=/tmp"),
+            (EngineKind::Mariadb, "--result-file=/tmp/x"),
+            (EngineKind::Mongo, "--archive"),
+            (EngineKind::Mongo, "--out=/tmp/x"),
+        ] {
+            let mut a = args();
+            a.backup_mode = Some(mode.into());
+            a.dump_extra_args = Some(flag.into());
+            let e = Config::resolve(engine, a).unwrap_err().to_string();
+            assert!(e.starts_with("DUMP_EXTRA_ARGS ("), "{engine:?} {flag}: {e}");
+        }
+        let e = with(EngineKind::Pg, mode, |a| {
+            a.verify_after_backup = Some("true".into())
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("VERIFY_AFTER_BACKUP"), "{e}");
     }
-    // Defaults (and explicit default values) pass, and so does daemon mode.
+    // --jobs and the directory format itself are fine.
+    let mut a = args();
+    a.backup_mode = Some("directory".into());
+    a.dump_extra_args = Some("--jobs 2 -Fd".into());
+    Config::resolve(EngineKind::Pg, a).unwrap();
+}
+
+#[test]
+fn extensions_follow_the_mode() {
+    let ext = |engine: EngineKind, mode: &str, compress: bool, extra: &str, set: Option<&str>| {
+        let mut a = args();
+        a.backup_mode = Some(mode.into());
+        a.backup_compress = Some(compress.to_string());
+        a.dump_extra_args = Some(extra.into());
+        a.backup_extension = set.map(String::from);
+        crate::engine::extension(&Config::resolve(engine, a).unwrap())
+    };
+    assert_eq!(ext(EngineKind::Pg, "directory", false, "", None), "");
+    assert_eq!(ext(EngineKind::Pg, "directory", false, "", Some("d")), ".d");
+    assert_eq!(ext(EngineKind::Pg, "tar", false, "", None), ".tar");
+    // pg -Fd compresses its files: the tar is not compressed again, unless told not to.
+    assert_eq!(ext(EngineKind::Pg, "tar", true, "", None), ".tar");
+    assert_eq!(
+        ext(EngineKind::Pg, "tar", true, "--compress=0", None),
+        ".tar.gz"
+    );
+    assert_eq!(ext(EngineKind::Mysql, "tar", true, "", None), ".tar.gz");
+    assert_eq!(ext(EngineKind::Mysql, "tar", false, "", None), ".tar");
+    // mongodump --gzip (from BACKUP_COMPRESS) compresses its files.
+    assert_eq!(ext(EngineKind::Mongo, "tar", true, "", None), ".tar");
+    assert_eq!(ext(EngineKind::Mongo, "tar", false, "", None), ".tar");
+    assert_eq!(ext(EngineKind::Mongo, "tar", false, "", Some(".x")), ".x");
+}
+
+#[test]
+fn stream_only_warnings_stay_in_stream_mode() {
+    for (engine, extra) in [
+        (EngineKind::Mysql, "--skip-lock-tables"),
+        (EngineKind::Pg, "--jobs=2"),
+    ] {
+        let mut a = args();
+        a.backup_mode = Some("directory".into());
+        a.dump_extra_args = Some(extra.into());
+        let c = Config::resolve(engine, a).unwrap();
+        assert!(
+            !c.warnings.iter().any(|w| w.contains("local file")),
+            "{:?}",
+            c.warnings
+        );
+    }
+    // BACKUP_COMPRESS compresses a tar of mysql's files: no "no effect" warning there.
+    let mut a = args();
+    a.backup_mode = Some("tar".into());
+    a.backup_compress = Some("true".into());
+    let c = Config::resolve(EngineKind::Mysql, a).unwrap();
+    assert!(
+        !c.warnings.iter().any(|w| w.starts_with("BACKUP_COMPRESS")),
+        "{:?}",
+        c.warnings
+    );
+    let mut a = args();
+    a.backup_mode = Some("directory".into());
+    a.backup_compress = Some("true".into());
+    let c = Config::resolve(EngineKind::Mysql, a).unwrap();
+    assert!(
+        c.warnings
+            .iter()
+            .any(|w| w.starts_with("BACKUP_COMPRESS has no effect")),
+        "{:?}",
+        c.warnings
+    );
+}
+
+#[test]
+fn defaults_pass() {
     let mut a = args();
     a.backup_mode = Some("stream".into());
     a.backup_on_start = Some("true".into());

@@ -7,7 +7,7 @@ mod mysql;
 mod postgres;
 mod redis;
 
-use crate::config::{Config, ConfigError};
+use crate::config::{BackupMode, Config, ConfigError};
 
 pub use mongo::Mongo;
 pub use mysql::MySql;
@@ -71,7 +71,7 @@ pub fn dump_secrets(cfg: &Config) -> Vec<String> {
 /// Warn about `DUMP_EXTRA_ARGS` flags that would make the tool write to disk instead of
 /// stdout. `flags` match as `--flag`, `--flag=…` and, for short ones, `-f…`.
 pub fn disk_flag_warnings(cfg: &Config, program: &str, flags: &[&str]) -> Vec<String> {
-    if cfg.mode != crate::config::BackupMode::Stream {
+    if cfg.mode != BackupMode::Stream {
         return Vec::new();
     }
     let mut found: Vec<&str> = Vec::new();
@@ -97,7 +97,7 @@ pub fn disk_flag_warnings(cfg: &Config, program: &str, flags: &[&str]) -> Vec<St
 
 /// The standard warning for engines whose dump tool cannot compress.
 pub fn compress_noop_warning(cfg: &Config, why: &str) -> Vec<String> {
-    if cfg.compress {
+    if cfg.compress && cfg.mode == BackupMode::Stream {
         vec![format!(
             "BACKUP_COMPRESS has no effect for {}: {why}",
             cfg.engine.key()
@@ -114,6 +114,22 @@ pub trait Engine: Send + Sync {
     /// (a compress no-op, `DUMP_EXTRA_ARGS` that would write to disk in stream mode).
     fn check(&self, cfg: &Config) -> Result<Vec<String>, ConfigError>;
     fn dump_command(&self, cfg: &Config) -> DumpCommand;
+    /// BACKUP_MODE=directory and tar: the dump command writing the tool's tree into `dir`
+    /// (`pg_dump -Fd -f DIR`, `mongodump --out=DIR`, `mysqldump --tab=DIR`). Only asked for
+    /// configurations [`Engine::check`] accepted in those modes.
+    fn dump_to_dir(&self, cfg: &Config, _dir: &str) -> DumpCommand {
+        self.dump_command(cfg)
+    }
+    /// Whether the files [`Engine::dump_to_dir`] writes are compressed already (pg_dump's
+    /// directory format by default, mongodump with `--gzip`): a tar of them is not
+    /// compressed again.
+    fn dir_compressed(&self, _cfg: &Config) -> bool {
+        false
+    }
+    /// Whether the database *server* writes into the dump folder (`mysqldump --tab`).
+    fn server_writes_dir(&self) -> bool {
+        false
+    }
     /// A quick login to the database with exactly the dump's connection: the same host,
     /// user, TLS options, environment and secret file, through the engine's client (`psql`,
     /// `mysql`) or the dump tool itself. Used by `dbstash check` and the daemon's preflight.
@@ -196,12 +212,41 @@ pub enum Completeness {
     MongoArchive,
 }
 
-/// The extension in effect: `BACKUP_EXTENSION` or the engine's choice.
+/// The extension in effect: `BACKUP_EXTENSION`, else the mode's and engine's choice: the
+/// engine's in stream mode, none for a directory-mode folder, `.tar` (`.tar.gz` when
+/// [`tar_gzip`]) in tar mode.
 pub fn extension(cfg: &Config) -> String {
-    cfg.extension
-        .clone()
-        .unwrap_or_else(|| cfg.engine().auto_extension(cfg))
+    if let Some(e) = &cfg.extension {
+        return e.clone();
+    }
+    match cfg.mode {
+        BackupMode::Stream => cfg.engine().auto_extension(cfg),
+        BackupMode::Directory => String::new(),
+        BackupMode::Tar if tar_gzip(cfg) => ".tar.gz".into(),
+        BackupMode::Tar => ".tar".into(),
+    }
+}
+
+/// Tar mode compresses the tar (gzip) when BACKUP_COMPRESS asks and the dump's files are
+/// not compressed already.
+pub fn tar_gzip(cfg: &Config) -> bool {
+    cfg.mode == BackupMode::Tar && cfg.compress && !cfg.engine().dir_compressed(cfg)
+}
+
+/// BACKUP_COMPRESS in directory mode for a tool that cannot compress its files.
+pub fn directory_compress_warning(cfg: &Config, why: &str) -> Vec<String> {
+    if cfg.compress && cfg.mode == BackupMode::Directory {
+        vec![format!(
+            "BACKUP_COMPRESS has no effect for {} in BACKUP_MODE=directory: {why} (BACKUP_MODE=tar compresses the tar instead)",
+            cfg.engine.key()
+        )]
+    } else {
+        Vec::new()
+    }
 }
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod mode_tests;

@@ -51,6 +51,18 @@ impl Engine for Mongo {
             if !archive_to_stdout {
                 w.push("DUMP_EXTRA_ARGS has --archive=<file>: mongodump would write the archive to a local file instead of stdout, so the backup would be empty in BACKUP_MODE=stream".into());
             }
+        } else if let Some(a) = extra.iter().find(|a| {
+            a.starts_with("--archive")
+                || a.starts_with("--out")
+                || (a.starts_with("-o") && !a.starts_with("--"))
+        }) {
+            return Err(ConfigError::var(
+                "DUMP_EXTRA_ARGS",
+                format!(
+                    "has {a}, but in BACKUP_MODE={} dbstash has mongodump write its folder tree (--out, in BACKUP_TEMP_DIR); remove it",
+                    format!("{:?}", cfg.mode).to_ascii_lowercase()
+                ),
+            ));
         }
         Ok(w)
     }
@@ -67,6 +79,26 @@ impl Engine for Mongo {
         }
         args.extend(cfg.dump_extra_args.iter().cloned());
         with_config_file(DumpCommand::new("mongodump", args), yaml)
+    }
+
+    /// `mongodump --out=DIR`: `DB/COLL.bson` and `DB/COLL.metadata.json` (`.gz` with
+    /// `--gzip`, added by BACKUP_COMPRESS); every database without DB_NAME.
+    fn dump_to_dir(&self, cfg: &Config, dir: &str) -> DumpCommand {
+        let mut args = vec![format!("--out={dir}")];
+        if cfg.compress {
+            args.push("--gzip".into());
+        }
+        let (conn, yaml) = connection(cfg);
+        args.extend(conn);
+        if let Some(db) = &cfg.conn.database {
+            args.push(format!("--db={db}"));
+        }
+        args.extend(cfg.dump_extra_args.iter().cloned());
+        with_config_file(DumpCommand::new("mongodump", args), yaml)
+    }
+
+    fn dir_compressed(&self, cfg: &Config) -> bool {
+        cfg.compress || cfg.dump_extra_args.iter().any(|a| a == "--gzip")
     }
 
     /// mongodump itself (the database tools have no shell), asked for a collection that
@@ -202,8 +234,44 @@ impl Mongo {
         namespace: Option<(&str, &str)>,
         drop: bool,
     ) -> DumpCommand {
+        self.restore_from(
+            cfg,
+            format!("--archive={}", archive.display()),
+            gzip,
+            namespace,
+            drop,
+        )
+    }
+
+    /// [`Self::restore_command`] for a directory or tar backup: `--dir=DIR`, the tree
+    /// mongodump `--out` wrote (`gzip` when its files are `.bson.gz`).
+    pub fn restore_dir_command(
+        &self,
+        cfg: &Config,
+        dir: &std::path::Path,
+        gzip: bool,
+        namespace: Option<(&str, &str)>,
+        drop: bool,
+    ) -> DumpCommand {
+        self.restore_from(
+            cfg,
+            format!("--dir={}", dir.display()),
+            gzip,
+            namespace,
+            drop,
+        )
+    }
+
+    fn restore_from(
+        &self,
+        cfg: &Config,
+        source: String,
+        gzip: bool,
+        namespace: Option<(&str, &str)>,
+        drop: bool,
+    ) -> DumpCommand {
         let (mut args, yaml) = connection(cfg);
-        args.push(format!("--archive={}", archive.display()));
+        args.push(source);
         if gzip {
             args.push("--gzip".into());
         }

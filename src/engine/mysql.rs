@@ -5,7 +5,7 @@ use super::{
     compress_noop_warning, disk_flag_warnings, Completeness, Content, DumpCommand, Engine,
     EngineKind,
 };
-use crate::config::{Config, ConfigError};
+use crate::config::{BackupMode, Config, ConfigError};
 
 pub struct MySql {
     kind: EngineKind,
@@ -33,10 +33,34 @@ impl Engine for MySql {
     }
 
     fn check(&self, cfg: &Config) -> Result<Vec<String>, ConfigError> {
+        if cfg.mode != BackupMode::Stream {
+            let mode = format!("{:?}", cfg.mode).to_ascii_lowercase();
+            if cfg.all_databases {
+                return Err(ConfigError::var(
+                    "BACKUP_MODE",
+                    format!("{mode} does not work with BACKUP_ALL_DATABASES for {}: --tab (one .sql and .txt per table) dumps one database, and --all-databases is stream-only (use BACKUP_MODE=stream, or one job per database)", self.key()),
+                ));
+            }
+            if let Some(a) = cfg.dump_extra_args.iter().find(|a| {
+                a.starts_with("--tab")
+                    || a.starts_with("-T")
+                    || a.starts_with("--result-file")
+                    || a.starts_with("-r")
+            }) {
+                return Err(ConfigError::var(
+                    "DUMP_EXTRA_ARGS",
+                    format!("has {a}, but in BACKUP_MODE={mode} dbstash chooses the folder {} writes into (--tab, in BACKUP_TEMP_DIR); remove it", self.program()),
+                ));
+            }
+        }
         let mut w = compress_noop_warning(
             cfg,
             "the dump tool has no native compression; the dump is plain SQL",
         );
+        w.extend(super::directory_compress_warning(
+            cfg,
+            "--tab writes plain .sql and .txt files",
+        ));
         w.extend(disk_flag_warnings(
             cfg,
             self.program(),
@@ -69,6 +93,27 @@ impl Engine for MySql {
             cmd.fallback = Some("mysqldump".into());
         }
         cmd
+    }
+
+    /// `mysqldump --tab=DIR DB`: the client writes `TABLE.sql` (the table's definition), the
+    /// *server* writes `TABLE.txt` (its rows, `SELECT … INTO OUTFILE`).
+    fn dump_to_dir(&self, cfg: &Config, dir: &str) -> DumpCommand {
+        let c = &cfg.conn;
+        let mut args = connection_args(cfg);
+        args.push("--single-transaction".into());
+        args.push(format!("--tab={dir}"));
+        args.extend(cfg.dump_extra_args.iter().cloned());
+        args.extend(c.database.clone());
+        let mut cmd =
+            DumpCommand::new(self.program(), args).secret_env("MYSQL_PWD", c.password.as_ref());
+        if self.kind == EngineKind::Mariadb {
+            cmd.fallback = Some("mysqldump".into());
+        }
+        cmd
+    }
+
+    fn server_writes_dir(&self) -> bool {
+        true
     }
 
     /// `mysql -e 'SELECT 1' DB` (`mariadb`, falling back to `mysql`) with the dump's
@@ -170,6 +215,13 @@ impl MySql {
     /// dump's own `CREATE DATABASE` and `USE` statements say where everything goes.
     pub fn restore_command(&self, cfg: &Config, database: Option<&str>) -> DumpCommand {
         self.client(cfg, database.map(str::to_string).into_iter().collect())
+    }
+
+    /// `mysql CONN --local-infile=1 DB`: a directory or tar backup's `LOAD DATA LOCAL INFILE`
+    /// statements on stdin (the client reads each `TABLE.txt` and sends it; the server must
+    /// allow it with `local_infile`).
+    pub fn restore_tab_command(&self, cfg: &Config, database: &str) -> DumpCommand {
+        self.client(cfg, vec!["--local-infile=1".into(), database.to_string()])
     }
 
     /// `mysql CONN --batch --skip-column-names --execute=SQL`: rows on stdout, one a line,

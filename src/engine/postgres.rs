@@ -262,6 +262,42 @@ impl Postgres {
     }
 }
 
+impl Postgres {
+    /// BACKUP_MODE=directory and tar: pg_dump's directory format, one database.
+    fn check_dir_mode(&self, cfg: &Config) -> Result<Vec<String>, ConfigError> {
+        let mode = format!("{:?}", cfg.mode).to_ascii_lowercase();
+        if cfg.all_databases {
+            return Err(ConfigError::var(
+                "BACKUP_MODE",
+                format!("{mode} does not work with BACKUP_ALL_DATABASES for pg: pg_dumpall is stream-only, it writes one plain SQL stream (use BACKUP_MODE=stream, or one job per database)"),
+            ));
+        }
+        let extra = effective(&cfg.dump_extra_args);
+        if let Some(f) = extra.format.filter(|f| *f != Format::Directory) {
+            return Err(ConfigError::var(
+                "DUMP_EXTRA_ARGS",
+                format!("asks pg_dump for the {f:?} format, but BACKUP_MODE={mode} dumps with the directory format (-Fd); remove --format").to_ascii_lowercase(),
+            ));
+        }
+        if extra.writes_file {
+            return Err(ConfigError::var(
+                "DUMP_EXTRA_ARGS",
+                format!("has -f/--file, but in BACKUP_MODE={mode} dbstash chooses the folder pg_dump writes into (in BACKUP_TEMP_DIR); remove it"),
+            ));
+        }
+        let mut w = Vec::new();
+        if cfg.compress && cfg.mode == BackupMode::Directory && self.dir_compressed(cfg) {
+            w.push("BACKUP_COMPRESS has no effect for pg in BACKUP_MODE=directory: pg_dump's directory format compresses its data files already".into());
+        }
+        for (k, _) in cfg.conn.uri.iter().flat_map(|u| u.credentials()) {
+            if k != "sslpassword" {
+                w.push(format!("DB_URI option {k} looks like a credential and is not passed to pg_dump (only sslpassword is, through a 0600 service file)"));
+            }
+        }
+        Ok(w)
+    }
+}
+
 fn restore_psql_flags() -> Vec<String> {
     ["--no-password", "--no-psqlrc", "--quiet"]
         .map(String::from)
@@ -278,6 +314,9 @@ impl Engine for Postgres {
     }
 
     fn check(&self, cfg: &Config) -> Result<Vec<String>, ConfigError> {
+        if cfg.mode != BackupMode::Stream {
+            return self.check_dir_mode(cfg);
+        }
         let mut w = Vec::new();
         if cfg.compress && cfg.all_databases {
             w.push("BACKUP_COMPRESS has no effect with BACKUP_ALL_DATABASES: pg_dumpall writes plain SQL only".into());
@@ -311,6 +350,24 @@ impl Engine for Postgres {
             "pg_dump"
         };
         self.with_secrets(cfg, DumpCommand::new(program, args))
+    }
+
+    /// `pg_dump --format=directory --file=DIR`: one `NNNN.dat.gz` per table and `toc.dat`;
+    /// `--jobs N` in DUMP_EXTRA_ARGS dumps N tables at once.
+    fn dump_to_dir(&self, cfg: &Config, dir: &str) -> DumpCommand {
+        let mut args = vec![
+            "--no-password".to_string(),
+            "--format=directory".to_string(),
+            format!("--file={dir}"),
+        ];
+        args.extend(connection_args(cfg, None));
+        args.extend(cfg.dump_extra_args.iter().cloned());
+        self.with_secrets(cfg, DumpCommand::new("pg_dump", args))
+    }
+
+    /// The directory format compresses its data files (gzip) unless told otherwise.
+    fn dir_compressed(&self, cfg: &Config) -> bool {
+        effective(&cfg.dump_extra_args).compression != Some(Compression::None)
     }
 
     /// `psql SELECT 1` with pg_dump's connection flags and secrets (pg_dumpall's: its

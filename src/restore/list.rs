@@ -89,7 +89,7 @@ pub fn human_size(size: i64) -> String {
 
 /// The table: a header, one line per backup, and a summary line. `remote` is shown as is
 /// (redact it first).
-pub fn render_text(backups: &[Backup], tz: Tz, remote: &str) -> String {
+pub fn render_text(backups: &[Backup], tz: Tz, remote: &str, marker: &str) -> String {
     let mut out = String::new();
     let name_w = backups
         .iter()
@@ -121,7 +121,7 @@ pub fn render_text(backups: &[Backup], tz: Tz, remote: &str) -> String {
         if backups.len() == 1 { "" } else { "s" }
     );
     if incomplete > 0 {
-        let _ = write!(out, " ({incomplete} incomplete: no .sha256 sidecar)");
+        let _ = write!(out, " ({incomplete} incomplete: no {marker})");
     }
     out.push('\n');
     out
@@ -136,7 +136,8 @@ async fn rows(cfg: &Config, rclone: Arc<Rclone>, backups: &[Backup]) -> Vec<Row>
         while set.len() < SIDECAR_READS && next < backups.len() {
             let i = next;
             next += 1;
-            if !backups[i].has_sidecar {
+            // A folder has no one hash: each of its files has its own in its SHA256SUMS.
+            if !backups[i].has_sidecar || cfg.mode == crate::config::BackupMode::Directory {
                 continue;
             }
             let rclone = rclone.clone();
@@ -179,6 +180,10 @@ const SIDECAR_READS: usize = 8;
 /// `dbstash list`: exit 0 (an empty list too), 1 when the remote cannot be listed, 2 for a
 /// bad LIST_FORMAT.
 pub async fn run(cfg: &Config, args: &ListArgs) -> ExitCode {
+    if let Err(e) = super::tree::check_mode(cfg) {
+        eprintln!("dbstash: invalid configuration: {e}");
+        return ExitCode::from(EXIT_BAD_CONFIG);
+    }
     let format = match parse_format(args.format.as_deref()) {
         Ok(f) => f,
         Err(e) => {
@@ -202,7 +207,16 @@ pub async fn run(cfg: &Config, args: &ListArgs) -> ExitCode {
                 cfg.template,
                 select::extensions(cfg).join(" ")
             ),
-            Format::Text => render_text(&backups, cfg.tz, &rclone::redact_remote(&cfg.remote)),
+            Format::Text => render_text(
+                &backups,
+                cfg.tz,
+                &rclone::redact_remote(&cfg.remote),
+                if cfg.mode == crate::config::BackupMode::Directory {
+                    "SHA256SUMS"
+                } else {
+                    ".sha256 sidecar"
+                },
+            ),
             Format::Json => {
                 let rows = cancel
                     .guard(async { Ok(rows(cfg, rclone.clone(), &backups).await) })
@@ -277,6 +291,7 @@ mod tests {
             ],
             Tz::Europe__Berlin,
             "s3:b/x",
+            ".sha256 sidecar",
         );
         assert_eq!(
             t,

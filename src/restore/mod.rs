@@ -12,6 +12,9 @@ mod pg;
 pub mod redis;
 pub mod select;
 pub mod settings;
+pub mod tree;
+pub mod tree_check;
+mod tree_restore;
 pub mod verify;
 
 use std::fmt::Write as _;
@@ -41,6 +44,9 @@ pub async fn verify(cfg: &Config, args: &VerifyArgs) -> ExitCode {
 }
 
 pub async fn restore(cfg: &Config, args: &RestoreArgs) -> ExitCode {
+    if tree::is_tree(cfg) {
+        return tree_restore::restore(cfg, args).await;
+    }
     match cfg.engine {
         // `--output` (the verified file, nothing applied) is the same for every engine.
         crate::engine::EngineKind::Pg if nonempty(&args.output).is_none() => {

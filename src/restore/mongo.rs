@@ -41,7 +41,7 @@ const PRELUDE_MAX: usize = 64 * 1024 * 1024;
 /// a server to select by default).
 const PROBE_LIMIT: Duration = Duration::from_secs(60);
 /// The server's own databases: never checked.
-const SYSTEM_DATABASES: &[&str] = &["admin", "config", "local"];
+pub(super) const SYSTEM_DATABASES: &[&str] = &["admin", "config", "local"];
 
 /// A collection (or view) a prelude lists.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -52,7 +52,7 @@ pub struct Namespace {
 
 impl Namespace {
     /// A user's collection: not `system.*` (users, views' definitions, profiles).
-    fn is_user(&self) -> bool {
+    pub(super) fn is_user(&self) -> bool {
         !self.collection.starts_with("system.")
     }
 }
@@ -236,7 +236,7 @@ async fn probe_unbounded(cfg: &Config, db: Option<&str>) -> anyhow::Result<Vec<N
 }
 
 /// `N document(s) failed to restore` in mongorestore's summary.
-fn failed_documents(stderr: &str) -> u64 {
+pub(super) fn failed_documents(stderr: &str) -> u64 {
     let re = regex::Regex::new(r"(\d+) document\(s\) failed to restore").expect("valid");
     re.captures_iter(stderr)
         .filter_map(|c| c[1].parse::<u64>().ok())
@@ -341,7 +341,7 @@ pub async fn restore(
 }
 
 /// Refuse a target with collections unless `--drop-existing` or `--force`.
-fn judge(what: &str, there: &[Namespace], opts: &Options) -> anyhow::Result<()> {
+pub(super) fn judge(what: &str, there: &[Namespace], opts: &Options) -> anyhow::Result<()> {
     if there.is_empty() {
         return Ok(());
     }

@@ -76,7 +76,7 @@ pub fn judge(target: &str, existing: Option<&Existing>, opts: &Options) -> anyho
     })
 }
 
-fn tables(n: u64) -> String {
+pub(super) fn tables(n: u64) -> String {
     if n == 1 {
         "1 table".into()
     } else {
@@ -208,7 +208,7 @@ fn use_statement(line: &[u8]) -> Option<String> {
     None
 }
 
-async fn existing(cfg: &Config, names: &[&str]) -> anyhow::Result<Vec<Existing>> {
+pub(super) async fn existing(cfg: &Config, names: &[&str]) -> anyhow::Result<Vec<Existing>> {
     if names.is_empty() {
         return Ok(Vec::new());
     }
@@ -219,7 +219,7 @@ async fn existing(cfg: &Config, names: &[&str]) -> anyhow::Result<Vec<Existing>>
     parse_existing(&out)
 }
 
-async fn execute(cfg: &Config, sql: &str) -> anyhow::Result<()> {
+pub(super) async fn execute(cfg: &Config, sql: &str) -> anyhow::Result<()> {
     query(&MySql::of(cfg.engine).sql_command(cfg, sql), None).await?;
     Ok(())
 }

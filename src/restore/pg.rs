@@ -41,17 +41,17 @@ use crate::shutdown::{Cancel, Shutdown};
 
 /// The user's choices, checked.
 #[derive(Debug, Clone)]
-struct Options {
-    drop_existing: bool,
-    force: bool,
-    no_verify: bool,
+pub(super) struct Options {
+    pub(super) drop_existing: bool,
+    pub(super) force: bool,
+    pub(super) no_verify: bool,
     /// The database restored into (single-database backups).
-    target: String,
+    pub(super) target: String,
     /// Where the target's name came from, for messages.
-    target_from: &'static str,
+    pub(super) target_from: &'static str,
 }
 
-fn options(cfg: &Config, args: &RestoreArgs) -> Result<Options, ConfigError> {
+pub(super) fn options(cfg: &Config, args: &RestoreArgs) -> Result<Options, ConfigError> {
     let drop_existing = parse_bool("RESTORE_DROP_EXISTING", &args.drop_existing, false)?;
     let force = parse_bool("RESTORE_FORCE", &args.force, false)?;
     let no_verify = parse_bool("RESTORE_NO_VERIFY", &args.no_verify, false)?;
@@ -408,13 +408,13 @@ const TABLES_SQL: &str = "SELECT count(*) || '|' || coalesce(string_agg(name, ',
 
 /// What a target database holds.
 #[derive(Debug, PartialEq, Eq)]
-enum TargetState {
+pub(super) enum TargetState {
     Missing,
     /// The number of user tables and the first few names.
     Tables(u64, String),
 }
 
-async fn inspect(cfg: &Config, db: &str) -> anyhow::Result<TargetState> {
+pub(super) async fn inspect(cfg: &Config, db: &str) -> anyhow::Result<TargetState> {
     let dc = Postgres.restore_query(cfg, db, TABLES_SQL);
     match run_query(&dc).await {
         Ok(out) => {
@@ -465,7 +465,7 @@ fn ident(name: &str) -> String {
 }
 
 /// Refuse a target with tables (unless `--drop-existing` or `--force`); create a missing one.
-async fn prepare_target(
+pub(super) async fn prepare_target(
     cfg: &Config,
     opts: &Options,
     created: &mut Option<String>,
@@ -500,7 +500,7 @@ async fn prepare_target(
 }
 
 /// Drop the database this restore created, after a failure: bounded, logged.
-async fn drop_created(cfg: &Config, db: &str) {
+pub(super) async fn drop_created(cfg: &Config, db: &str) {
     let maintenance = Postgres.maintenance_database(cfg);
     let dc = Postgres.restore_query(
         cfg,

@@ -51,6 +51,9 @@ pub fn sidecar_name(name: &str) -> String {
 /// Every extension a backup of this configuration may carry: BACKUP_EXTENSION or the
 /// extension of today's settings first, then every one the engine can write.
 pub fn extensions(cfg: &Config) -> Vec<String> {
+    if super::tree::is_tree(cfg) {
+        return super::tree::extensions(cfg);
+    }
     let mut out = vec![crate::engine::extension(cfg)];
     for e in cfg.engine().known_extensions() {
         if !out.iter().any(|o| o == e) {
@@ -96,6 +99,13 @@ pub fn backups(matchers: &[Regex], objects: &[Object]) -> Vec<Backup> {
 /// List RCLONE_REMOTE: this configuration's backups, newest first. A missing folder is
 /// empty; a remote that cannot be listed is an error.
 pub async fn list_backups(cfg: &Config, rclone: &Rclone) -> anyhow::Result<Vec<Backup>> {
+    if cfg.mode == crate::config::BackupMode::Directory {
+        let files = rclone
+            .tree(&cfg.remote)
+            .await
+            .with_context(|| format!("listing {} failed", rclone::redact_remote(&cfg.remote)))?;
+        return Ok(super::tree::folders(&matchers(cfg), &files));
+    }
     let objects = rclone
         .objects(&cfg.remote)
         .await
@@ -144,7 +154,8 @@ pub fn choose<'b>(
                 );
             }
             anyhow::bail!(
-                "no complete backup of this configuration in {remote}: every one lacks its .sha256 sidecar ({}); name one with --backup NAME to use it anyway",
+                "no complete backup of this configuration in {remote}: every one lacks its {} ({}); name one with --backup NAME to use it anyway",
+                completion_marker(cfg),
                 available(backups)
             );
         }
@@ -163,6 +174,15 @@ pub fn choose<'b>(
                 )
             }
         }),
+    }
+}
+
+/// What makes a backup of this configuration complete, for messages.
+pub fn completion_marker(cfg: &Config) -> &'static str {
+    if cfg.mode == crate::config::BackupMode::Directory {
+        "SHA256SUMS (written last in the folder)"
+    } else {
+        ".sha256 sidecar"
     }
 }
 
@@ -215,6 +235,33 @@ pub async fn select(
         mod_time: chosen.mod_time,
         sha256,
     })
+}
+
+/// [`select`] for any mode, and whether the backup is complete: a folder (directory mode)
+/// has its SHA256SUMS (its [`Selected::sha256`] is always `None`: each file has its own), an
+/// object its sidecar.
+pub async fn select_any(
+    cfg: &Config,
+    rclone: &Rclone,
+    backup: Option<&str>,
+) -> anyhow::Result<(Selected, bool)> {
+    if cfg.mode != crate::config::BackupMode::Directory {
+        let s = select(cfg, rclone, backup).await?;
+        let complete = s.sha256.is_some();
+        return Ok((s, complete));
+    }
+    let backups = list_backups(cfg, rclone).await?;
+    let chosen = choose(cfg, &backups, Wanted::parse(backup))?;
+    Ok((
+        Selected {
+            name: chosen.name.clone(),
+            path: rclone::join(&cfg.remote, &chosen.name),
+            size: chosen.size,
+            mod_time: chosen.mod_time,
+            sha256: None,
+        },
+        chosen.has_sidecar,
+    ))
 }
 
 /// The SHA-256 in the sidecar of the backup at `path` (named `name`).

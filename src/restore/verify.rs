@@ -55,7 +55,7 @@ pub struct Line {
 }
 
 impl Line {
-    fn new(check: impl Into<String>, mark: Mark, text: impl Into<String>) -> Line {
+    pub(super) fn new(check: impl Into<String>, mark: Mark, text: impl Into<String>) -> Line {
         Line {
             check: check.into(),
             mark,
@@ -314,7 +314,7 @@ pub fn find_trailer(tail: &[u8], trailer: &str) -> Result<String, String> {
     Err(last_other.unwrap_or_default().to_string())
 }
 
-async fn tool_line(program: &str, args: &[&str], optional: bool, path: &Path) -> Line {
+pub(super) async fn tool_line(program: &str, args: &[&str], optional: bool, path: &Path) -> Line {
     let what = std::iter::once(program)
         .chain(args.iter().copied())
         .collect::<Vec<_>>()
@@ -352,6 +352,10 @@ async fn tool_line(program: &str, args: &[&str], optional: bool, path: &Path) ->
 
 /// `dbstash verify`: exit 0 when every check passed, 1 otherwise.
 pub async fn run(cfg: &Config, args: &VerifyArgs) -> ExitCode {
+    if let Err(e) = super::tree::check_mode(cfg) {
+        eprintln!("dbstash: invalid configuration: {e}");
+        return ExitCode::from(crate::EXIT_BAD_CONFIG);
+    }
     let mut shutdown = match Shutdown::new() {
         Ok(s) => s,
         Err(e) => {
@@ -365,8 +369,8 @@ pub async fn run(cfg: &Config, args: &VerifyArgs) -> ExitCode {
             Ok(r) => r,
             Err(e) => return vec![Line::new("rclone", Mark::Failed, format!("{e:#}"))],
         };
-        let sel = match cancel
-            .guard(select::select(cfg, &rclone, args.backup.as_deref()))
+        let (sel, complete) = match cancel
+            .guard(select::select_any(cfg, &rclone, args.backup.as_deref()))
             .await
         {
             Ok(s) => s,
@@ -385,7 +389,12 @@ pub async fn run(cfg: &Config, args: &VerifyArgs) -> ExitCode {
                 rclone::redact_remote(&cfg.remote)
             ),
         )];
-        lines.extend(verify(cfg, &rclone, &sel, &mut cancel).await);
+        if super::tree::is_tree(cfg) {
+            lines
+                .extend(super::tree_check::verify(cfg, &rclone, &sel, complete, &mut cancel).await);
+        } else {
+            lines.extend(verify(cfg, &rclone, &sel, &mut cancel).await);
+        }
         lines
     }
     .await;

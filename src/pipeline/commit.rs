@@ -1,340 +1,75 @@
-//! One backup run: plan the name, stream the dump, write the checksum sidecar, apply
-//! retention. `DRY_RUN` prints the same [`Plan`] instead of running it.
+//! How one object (a stream-mode dump, a tar-mode tar) becomes a backup: staging name or
+//! claim, the non-overwriting commit, the `.sha256` sidecar, and the cleanup of this run's
+//! own objects only. Shared by the `stream` and `tar` modes; only their source differs.
 
-use std::fmt::Write as _;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context as _;
-use tracing::{error, info, warn, Instrument as _};
+use tracing::{error, warn};
 
-use crate::config::{describe, Config, LogFormat};
-pub use crate::durations::{fmt_duration, fmt_human};
-use crate::engine::{self, DumpCommand};
-use crate::hooks::{self, Hook};
-use crate::pipeline;
+use super::stream::{Source, Streamed};
+use super::{Job, Written};
+use crate::config::{Config, LogFormat};
+use crate::durations::fmt_human;
 use crate::progress;
 use crate::rclone::{self, Rclone};
-use crate::report::{Report, Stage, Status};
-use crate::retention;
-pub use crate::shutdown::{Cancel, Shutdown};
-use crate::template::NameVars;
+use crate::shutdown::Cancel;
 
-/// Everything a run will do, decided before anything runs.
-pub struct Plan {
-    pub backup_id: String,
-    pub name: String,
-    pub target: String,
-    pub dump: DumpCommand,
-}
-
-impl Plan {
-    pub fn new(cfg: &Config) -> Plan {
-        let backup_id = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
-        let now = chrono::Utc::now().with_timezone(&cfg.tz);
-        let name = format!(
-            "{}{}",
-            cfg.template.render(&NameVars {
-                db: cfg.conn.database.as_deref(),
-                engine: cfg.engine.key(),
-                now,
-                uuid: &backup_id,
-            }),
-            engine::extension(cfg)
-        );
-        Plan {
-            target: rclone::join(&cfg.remote, &name),
-            dump: cfg.engine().dump_command(cfg),
-            backup_id,
-            name,
-        }
-    }
-
-    fn sidecar(&self) -> String {
-        format!("{}.sha256", self.target)
-    }
-
-    /// The dry-run report: resolved config, dump command and rclone calls, secrets redacted.
-    pub fn describe(&self, cfg: &Config) -> String {
-        let mut s = String::from("dbstash dry run: nothing is executed.\n\nConfiguration:\n");
-        for (k, v) in describe(cfg) {
-            let _ = writeln!(s, "  {k:<22} {v}");
-        }
-        let _ = writeln!(s, "\nDump command:\n  {}", self.dump);
-        let _ = writeln!(
-            s,
-            "\nUpload:\n  {} | {}",
-            self.dump.program,
-            Rclone::describe(cfg, "rcat", &self.target)
-        );
-        if cfg.checksum {
-            let _ = writeln!(
-                s,
-                "  then: {}",
-                Rclone::describe(cfg, "rcat", &self.sidecar())
-            );
-        }
-        if cfg.verify_after_backup {
-            let _ = writeln!(
-                s,
-                "\nVerify (VERIFY_AFTER_BACKUP):\n  {} into {}, its SHA-256 checked, then the dump's completeness (see dbstash verify); a failure fails the run, the backup stays",
-                Rclone::describe(cfg, "cat", &self.target),
-                cfg.temp_dir.display()
-            );
-        }
-        let r = cfg.retention;
-        let _ = writeln!(s, "\nRetention:");
-        if r.max_files == 0 && r.max_days == 0 {
-            let _ = writeln!(
-                s,
-                "  keep everything (RETENTION_MAX_FILES=0, RETENTION_MAX_DAYS=0)"
-            );
-        } else {
-            let m = cfg.template.matcher(
-                cfg.conn.database.as_deref(),
-                cfg.engine.key(),
-                &engine::extension(cfg),
-            );
-            let _ = writeln!(
-                s,
-                "  among objects in {} matching {}:",
-                rclone::redact_remote(&cfg.remote),
-                m.as_str()
-            );
-            if r.max_files > 0 {
-                let _ = writeln!(
-                    s,
-                    "  keep at most {} complete backups (with their .sha256)",
-                    r.max_files
-                );
-            }
-            if r.max_days > 0 {
-                let _ = writeln!(s, "  delete backups older than {} days", r.max_days);
-            }
-        }
-        s
-    }
-}
-
-/// What a successful run produced.
-#[derive(Debug, Clone)]
-pub struct Outcome {
-    pub target: String,
-    pub bytes: u64,
-    pub sha256: String,
-    pub duration: Duration,
-}
-
-/// Longest error text carried by a report (hook variables, notifications); the log has it all.
-const REPORT_ERROR_CHARS: usize = 2000;
-
-/// Run one backup with its own span (engine, database, backup_id on every line): the
-/// pre-backup hook, the backup, then the post-backup hook. It stops early, cleaning up, on
-/// SIGTERM/SIGINT or when BACKUP_TIMEOUT runs out. The report says how it went.
-pub async fn run_once(cfg: &Config, shutdown: &mut Shutdown) -> Report {
-    let plan = Plan::new(cfg);
-    let span = tracing::info_span!(
-        "backup",
-        engine = cfg.engine.key(),
-        database = cfg.db_label(),
-        backup_id = %plan.backup_id
-    );
-    let started = Instant::now();
-    let mut report = Report {
-        status: Status::Failure,
-        stage: Stage::Backup,
-        engine: cfg.engine.key().to_string(),
-        database: cfg.db_label().to_string(),
-        file: Some(rclone::redact_remote(&plan.target)),
-        size: None,
-        sha256: None,
-        backup_id: Some(plan.backup_id.clone()),
-        started_at: chrono::Utc::now(),
-        duration: Duration::ZERO,
-        host: crate::report::host_name(),
-        error: None,
-    };
-    let result = {
-        let mut cancel = Cancel {
-            shutdown: &mut *shutdown,
-            deadline: cfg.timeout.map(|t| (tokio::time::Instant::now() + t, t)),
-        };
-        async {
-            if let Some(script) = &cfg.hooks.pre_backup {
-                let vars = hooks::pre_variables(&report);
-                cancel
-                    .guard(hooks::run(Hook::PreBackup, script, &vars))
-                    .await
-                    .map_err(|e| {
-                        (
-                            Stage::PreHook,
-                            e.context("HOOK_PRE_BACKUP failed: backup aborted"),
-                            None,
-                        )
-                    })?;
-            }
-            let outcome = execute(cfg, &plan, started, &mut cancel)
-                .await
-                .map_err(|e| (Stage::Backup, e, None))?;
-            if cfg.verify_after_backup {
-                crate::restore::verify::after_backup(
-                    cfg,
-                    &plan.name,
-                    &outcome.target,
-                    outcome.bytes,
-                    &outcome.sha256,
-                    &mut cancel,
-                )
-                .await
-                .map_err(|e| (Stage::Verify, e, Some(outcome.clone())))?;
-            }
-            Ok(outcome)
-        }
-        .instrument(span.clone())
-        .await
-    };
-    report.duration = started.elapsed();
-    {
-        let _enter = span.enter();
-        match result {
-            Ok(o) => {
-                info!(
-                    target = %rclone::redact_remote(&o.target),
-                    duration = %fmt_duration(o.duration),
-                    bytes = o.bytes,
-                    sha256 = %o.sha256,
-                    "backup succeeded"
-                );
-                report.status = Status::Success;
-                report.size = Some(o.bytes);
-                report.sha256 = Some(o.sha256);
-            }
-            Err((stage, e, written)) => {
-                let error = format!("{e:#}");
-                if let Some(o) = written {
-                    // The object is complete and checksummed: it stays, and the report
-                    // says what it is.
-                    error!(
-                        target = %rclone::redact_remote(&o.target),
-                        duration = %fmt_duration(report.duration),
-                        bytes = o.bytes,
-                        sha256 = %o.sha256,
-                        error = %error,
-                        "backup written but its verification failed (VERIFY_AFTER_BACKUP): the object stays on the remote, but it is not restorable as it is"
-                    );
-                    report.size = Some(o.bytes);
-                    report.sha256 = Some(o.sha256);
-                } else {
-                    error!(
-                        duration = %fmt_duration(report.duration),
-                        error = %error,
-                        "backup failed"
-                    );
-                }
-                report.stage = stage;
-                report.error = Some(crate::report::error_tail(&error, REPORT_ERROR_CHARS));
-            }
-        }
-    }
-    if let Some(script) = &cfg.hooks.post_backup {
-        post_hook(cfg, shutdown, script, &report)
-            .instrument(span)
-            .await;
-    }
-    report
-}
-
-/// The post-backup hook runs after every attempt, within its own BACKUP_TIMEOUT; after a
-/// signal nothing new starts, and a signal while it runs kills it.
-async fn post_hook(cfg: &Config, shutdown: &mut Shutdown, script: &str, report: &Report) {
-    if let Some(sig) = shutdown.received {
-        warn!("HOOK_POST_BACKUP not run: dbstash is stopping ({sig})");
-        return;
-    }
-    let mut cancel = Cancel {
-        shutdown,
-        deadline: cfg.timeout.map(|t| (tokio::time::Instant::now() + t, t)),
-    };
-    let ran = cancel
-        .guard(async {
-            hooks::run_post(script, report).await;
-            Ok(())
-        })
-        .await;
-    if let Err(e) = ran {
-        warn!(error = %format!("{e:#}"), "HOOK_POST_BACKUP stopped; the backup's outcome stands");
-    }
-}
-
-async fn execute(
-    cfg: &Config,
-    plan: &Plan,
-    started: Instant,
+/// Upload `source` as the object `job.name`, committed only once complete and only if the
+/// name is still free (see [`Commit`]).
+pub async fn upload_object(
+    job: &Job<'_>,
+    source: Source<'_>,
+    rclone: &mut Rclone,
     cancel: &mut Cancel<'_>,
-) -> anyhow::Result<Outcome> {
-    let mut rclone = Rclone::new(cfg)?;
-    info!(target = %rclone::redact_remote(&plan.target), command = %plan.dump, "backup started");
-
-    // One listing serves two purposes: it proves the remote is reachable before the dump
-    // starts, and it holds the retention candidates (the new backup is never one).
-    let listing = cancel
-        .guard(rclone.list(&cfg.remote))
-        .await
-        .with_context(|| format!("listing {} failed", rclone::redact_remote(&cfg.remote)))?;
-    if listing
-        .iter()
-        .any(|e| e.name == plan.name || e.name == format!("{}.sha256", plan.name))
-    {
-        anyhow::bail!(
-            "{} already exists: refusing to overwrite an existing backup (make BACKUP_NAME_TEMPLATE unique per run with {{time}}, {{ts}} or {{uuid}})",
-            plan.name
-        );
-    }
-
+) -> anyhow::Result<Written> {
     // On backends with a server-side move (file systems: local, sftp, smb, …) an upload is
     // visible while it is written, so it goes to a hidden staging name first and is renamed
     // once complete: even a SIGKILLed dbstash leaves no truncated file under a backup's name.
     // Object stores (S3, GCS, Azure) have no move, and commit uploads atomically anyway.
     // Where the backend keeps user metadata, uploads carry this run's backup_id: an object
     // under the backup's name is then known to be this run's, not another writer's.
-    let features = match cancel.guard(rclone.features(&cfg.remote)).await {
+    let features = match cancel.guard(rclone.features(&job.cfg.remote)).await {
         Ok(f) => f,
         Err(_) => rclone::Features {
             server_side_move: true,
             user_metadata: false,
+            dir_move: false,
         },
     };
     if features.user_metadata {
-        rclone.tag_uploads(&plan.backup_id);
+        rclone.tag_uploads(job.backup_id);
     }
+    let rclone = &*rclone;
     let commit = Commit {
-        rclone: &rclone,
-        dir: &cfg.remote,
-        name: &plan.name,
-        sidecar: format!("{}.sha256", plan.name),
-        id: &plan.backup_id,
+        rclone,
+        dir: &job.cfg.remote,
+        name: job.name,
+        sidecar: format!("{}.sha256", job.name),
+        id: job.backup_id,
         tagged: AtomicBool::new(features.user_metadata),
         staged: features.server_side_move,
         claim_written: AtomicBool::new(false),
-        stale_after: stale_age(cfg),
+        stale_after: stale_age(job.cfg),
     };
     let upload_name = if commit.staged {
-        staging_name(&plan.name, &plan.backup_id)
+        staging_name(job.name, job.backup_id)
     } else {
-        plan.name.clone()
+        job.name.to_string()
     };
-    let upload_target = rclone::join(&cfg.remote, &upload_name);
-    let line_of = |s: &pipeline::Streamed| format!("{}  {}\n", s.sha256, plan.name);
+    let upload_target = rclone::join(&job.cfg.remote, &upload_name);
+    let line_of = |s: &Streamed| format!("{}  {}\n", s.sha256, job.name);
 
     // A signal or the timeout drops the stream future: its guards kill the dump and rclone
     // (before rclone's stdin closes), and the partial upload is deleted below. A direct
     // upload claims its name right before rclone's input closes (the commit).
     let commit_attempted = AtomicBool::new(false);
-    let before_commit = |s: pipeline::Streamed| {
+    let before_commit = |s: Streamed| {
         let (commit, attempted) = (&commit, &commit_attempted);
         async move {
             if s.bytes == 0 {
-                anyhow::bail!("{} exited 0 but wrote nothing to stdout (does DUMP_EXTRA_ARGS redirect its output?)", plan.dump.program);
+                anyhow::bail!("{} exited 0 but wrote nothing to stdout (does DUMP_EXTRA_ARGS redirect its output?)", job.dump.program);
             }
             if !commit.staged {
                 commit.claim(&line_of(&s)).await?;
@@ -344,11 +79,14 @@ async fn execute(
         }
     };
     let streamed = cancel
-        .guard(pipeline::stream(
-            &plan.dump,
-            &rclone,
+        .guard(super::stream::stream(
+            source,
+            rclone,
             &upload_target,
-            progress::Display::choose(cfg.progress_interval, cfg.log_format == LogFormat::Text),
+            progress::Display::choose(
+                job.cfg.progress_interval,
+                job.cfg.log_format == LogFormat::Text,
+            ),
             before_commit,
         ))
         .await;
@@ -356,7 +94,7 @@ async fn execute(
         Ok(s) => s,
         Err(e) => {
             if commit.staged {
-                remove_partial(&rclone, &upload_target).await;
+                remove_partial(rclone, &upload_target).await;
             }
             commit.remove_claim().await;
             if !commit.staged && commit_attempted.load(Ordering::SeqCst) {
@@ -380,7 +118,7 @@ async fn execute(
             cancel
                 .guard(async {
                     rclone
-                        .move_no_overwrite(&upload_target, &plan.target)
+                        .move_no_overwrite(&upload_target, job.target)
                         .await
                         .context("renaming the finished upload to its backup name failed")
                 })
@@ -391,55 +129,43 @@ async fn execute(
             None
         };
         cancel
-            .guard(commit.finish(cfg.checksum, &line, bytes, staged_as.as_ref()))
+            .guard(commit.finish(job.cfg.checksum, &line, bytes, staged_as.as_ref()))
             .await
     }
     .await;
     if let Err(e) = committed {
         if commit.staged {
-            remove_partial(&rclone, &upload_target).await;
+            remove_partial(rclone, &upload_target).await;
         }
         commit.remove_claim().await;
         if commit_attempted.load(Ordering::SeqCst) {
             commit
-                .remove_ours(cfg.checksum.then_some(line.as_str()))
+                .remove_ours(job.cfg.checksum.then_some(line.as_str()))
                 .await;
         }
         return Err(e);
     }
 
-    // Retention is bounded by the timeout too, but the backup it follows stands either way.
-    if let Err(e) = cancel
-        .guard(async {
-            apply_retention(cfg, &rclone, &listing, &plan.name).await;
-            Ok(())
-        })
-        .await
-    {
-        error!(error = %format!("{e:#}"), "retention stopped");
-    }
-
-    Ok(Outcome {
-        target: plan.target.clone(),
+    Ok(Written {
+        target: job.target.to_string(),
         bytes: streamed.bytes,
         sha256: streamed.sha256,
-        duration: started.elapsed(),
     })
 }
 
 /// The hidden name an upload is written under before its rename: `.NAME.partial-ID`.
-fn staging_name(name: &str, backup_id: &str) -> String {
+pub(crate) fn staging_name(name: &str, backup_id: &str) -> String {
     format!(".{name}.partial-{backup_id}")
 }
 
 /// A run's claim on a name (see [`Commit::claim`]), which becomes its checksum file:
 /// `.NAME.claim-ID`. No longer than the staging name, so the name-length limit covers it.
-fn claim_name(name: &str, backup_id: &str) -> String {
+pub(crate) fn claim_name(name: &str, backup_id: &str) -> String {
     format!(".{name}.claim-{backup_id}")
 }
 
 /// The backup_id in `entry` if it is a claim on `name` (`.NAME.claim-ID`).
-fn claim_id<'a>(entry: &'a str, name: &str) -> Option<&'a str> {
+pub(crate) fn claim_id<'a>(entry: &'a str, name: &str) -> Option<&'a str> {
     let id = entry
         .strip_prefix('.')?
         .strip_prefix(name)?
@@ -449,7 +175,7 @@ fn claim_id<'a>(entry: &'a str, name: &str) -> Option<&'a str> {
 }
 
 /// Staging uploads and claims older than this are leftovers of a killed run.
-fn stale_age(cfg: &Config) -> Duration {
+pub(crate) fn stale_age(cfg: &Config) -> Duration {
     cfg.timeout.map_or(STALE_STAGING, |t| t.max(STALE_STAGING))
 }
 
@@ -468,20 +194,20 @@ fn stale_age(cfg: &Config) -> Duration {
 /// overwriting), and looks once more: both objects must be its own. Cleanup deletes only
 /// objects proven to be this run's: by its backup_id in their metadata
 /// ([`rclone::TAG_KEY`]), or in their staging name.
-struct Commit<'a> {
-    rclone: &'a Rclone,
-    dir: &'a str,
-    name: &'a str,
-    sidecar: String,
-    id: &'a str,
+pub(super) struct Commit<'a> {
+    pub(super) rclone: &'a Rclone,
+    pub(super) dir: &'a str,
+    pub(super) name: &'a str,
+    pub(super) sidecar: String,
+    pub(super) id: &'a str,
     /// Uploads carry `id` as metadata (the backend keeps user metadata).
-    tagged: AtomicBool,
+    pub(super) tagged: AtomicBool,
     /// Uploads go to a staging name and are renamed (the backend moves server-side).
-    staged: bool,
+    pub(super) staged: bool,
     /// The claim may exist (its upload was started).
-    claim_written: AtomicBool,
+    pub(super) claim_written: AtomicBool,
     /// Claims older than this (by the remote's clock) are a killed run's leftovers.
-    stale_after: Duration,
+    pub(super) stale_after: Duration,
 }
 
 /// What the remote holds under a name, compared with what this run uploaded.
@@ -502,12 +228,12 @@ impl Commit<'_> {
         self.tagged.load(Ordering::SeqCst)
     }
 
-    fn claim_name(&self) -> String {
+    pub(crate) fn claim_name(&self) -> String {
         claim_name(self.name, self.id)
     }
 
     /// Claim the backup's name right before it becomes visible (see [`Commit`]).
-    async fn claim(&self, line: &str) -> anyhow::Result<()> {
+    pub(super) async fn claim(&self, line: &str) -> anyhow::Result<()> {
         let claim = self.claim_name();
         self.claim_written.store(true, Ordering::SeqCst);
         self.rclone
@@ -553,7 +279,7 @@ impl Commit<'_> {
     }
 
     /// Delete this run's claim, if it may exist (a claim carries this run's id in its name).
-    async fn remove_claim(&self) {
+    pub(super) async fn remove_claim(&self) {
         if self.claim_written.load(Ordering::SeqCst) {
             remove_partial(self.rclone, &self.target(&self.claim_name())).await;
         }
@@ -799,7 +525,7 @@ const STALE_STAGING: Duration = Duration::from_secs(24 * 3600);
 
 /// Delete whatever a failed run may have left under a backup's name. Bounded in time: a
 /// remote that stopped answering must not hold up a timeout or a shutdown for long.
-async fn remove_partial(rclone: &Rclone, target: &str) {
+pub(crate) async fn remove_partial(rclone: &Rclone, target: &str) {
     let deleted = tokio::time::timeout(CLEANUP_LIMIT, rclone.delete(target))
         .await
         .unwrap_or_else(|_| {
@@ -818,90 +544,6 @@ async fn remove_partial(rclone: &Rclone, target: &str) {
             error = %format!("{e:#}"),
             "could not delete the partial object of the failed backup: delete it by hand"
         ),
-    }
-}
-
-/// Retention failures are logged, not fatal: the backup itself succeeded.
-async fn apply_retention(
-    cfg: &Config,
-    rclone: &Rclone,
-    listing: &[retention::Entry],
-    current: &str,
-) {
-    let matcher = cfg.template.matcher(
-        cfg.conn.database.as_deref(),
-        cfg.engine.key(),
-        &engine::extension(cfg),
-    );
-    remove_stale_staging(cfg, rclone, listing, &matcher).await;
-    if cfg.retention.max_files == 0 && cfg.retention.max_days == 0 {
-        return;
-    }
-    // With checksums on, an object without its .sha256 is incomplete (e.g. left by a killed
-    // process): it never takes one of the RETENTION_MAX_FILES places of a good backup.
-    let has_sidecar = |n: &str| {
-        let sidecar = format!("{n}.sha256");
-        listing.iter().any(|e| e.name == sidecar)
-    };
-    let expired = retention::select_expired(
-        listing,
-        |n| matcher.is_match(n),
-        |n| !cfg.checksum || has_sidecar(n),
-        current,
-        cfg.retention,
-        chrono::Utc::now(),
-    );
-    let kept = listing.iter().filter(|e| matcher.is_match(&e.name)).count() + 1 - expired.len();
-    for name in &expired {
-        let target = rclone::join(&cfg.remote, name);
-        match rclone.delete(&target).await {
-            Ok(_) => info!(object = %name, "retention: deleted expired backup"),
-            Err(e) => {
-                error!(object = %name, error = %format!("{e:#}"), "retention: could not delete expired backup");
-                continue;
-            }
-        }
-        let sidecar = format!("{name}.sha256");
-        if listing.iter().any(|e| e.name == sidecar) {
-            if let Err(e) = rclone.delete(&rclone::join(&cfg.remote, &sidecar)).await {
-                error!(object = %sidecar, error = %format!("{e:#}"), "retention: could not delete checksum file");
-            }
-        }
-    }
-    info!(deleted = expired.len(), kept, "retention applied");
-}
-
-/// Staging uploads (`.NAME.partial-ID`) and claims (`.NAME.claim-ID`) of this
-/// config's backups left by a killed run.
-async fn remove_stale_staging(
-    cfg: &Config,
-    rclone: &Rclone,
-    listing: &[retention::Entry],
-    matcher: &regex::Regex,
-) {
-    let inner = matcher
-        .as_str()
-        .trim_start_matches('^')
-        .trim_end_matches('$');
-    // Uploads (`.NAME.partial-ID`) and claims (`.NAME.claim-ID`).
-    let staging = regex::Regex::new(&format!(r"^\.{inner}\.(partial|claim)-[0-9a-f]{{8}}$"))
-        .expect("valid staging pattern");
-    let Some(cutoff) = chrono::Duration::from_std(stale_age(cfg))
-        .ok()
-        .and_then(|age| chrono::Utc::now().checked_sub_signed(age))
-    else {
-        return;
-    };
-    for e in listing
-        .iter()
-        .filter(|e| staging.is_match(&e.name) && e.mod_time < cutoff)
-    {
-        match rclone.delete(&rclone::join(&cfg.remote, &e.name)).await {
-            Ok(_) => info!(object = %e.name, "deleted a stale partial upload of a killed run"),
-            Err(err) => {
-                warn!(object = %e.name, error = %format!("{err:#}"), "could not delete a stale partial upload")
-            }
-        }
     }
 }
 

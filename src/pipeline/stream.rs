@@ -1,4 +1,5 @@
-//! The stream pipeline: dump stdout → in-process copy (SHA-256, byte count) → `rclone rcat`.
+//! The single-object upload of the `stream` and `tar` modes: dump stdout (or a tar of the
+//! work dir) → in-process copy (SHA-256, byte count) → `rclone rcat`.
 //!
 //! `rclone rcat` commits the object when its stdin reaches EOF, even if the producer died
 //! halfway. So dbstash holds rclone's stdin itself and closes it only after the dump exited
@@ -10,7 +11,7 @@ use std::os::fd::AsRawFd;
 use anyhow::anyhow;
 use secrecy::ExposeSecret;
 use sha2::{Digest, Sha256};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::process::{Child, ChildStdin};
 
 use crate::engine::DumpCommand;
@@ -85,13 +86,56 @@ fn grow_pipe(fd: &impl AsRawFd) {
     }
 }
 
-/// Stream one dump into `target`. `before_commit` gets what was streamed after the dump
-/// exited 0, right before rclone's stdin closes: its error abandons the upload, uncommitted.
-/// On `Err`, nothing was committed by this function's rclone unless rclone itself failed
-/// after its stdin closed (`before_commit` had then returned `Ok`), but a backend may still
-/// hold a partial object written in place: the caller cleans up what is verifiably its own.
+/// What is streamed into `rclone rcat`: a dump tool's stdout, or a tar of a finished dump
+/// in the work dir (`BACKUP_MODE=tar`).
+pub enum Source<'a> {
+    Dump(&'a DumpCommand),
+    Tar(super::tar::TarOf),
+}
+
+/// A started dump tool: the child, the program that actually runs (the engine's or its
+/// fallback), and its secret file, kept alive until it ends.
+pub struct Spawned {
+    pub child: Child,
+    pub program: String,
+    _secret_file: Option<process::SecretFile>,
+}
+
+/// Start `dump` (falling back to its fallback program when missing), stdout and stderr piped.
+pub fn spawn_dump(dump: &DumpCommand) -> anyhow::Result<Spawned> {
+    let secret_file = match &dump.secret_file {
+        None => None,
+        Some(sf) => Some(process::secret_file(sf.content.expose_secret())?),
+    };
+    let build = |program: &str| process::tool_command(dump, program, secret_file.as_ref());
+    let (child, program) = match (build(&dump.program).spawn(), &dump.fallback) {
+        (Err(e), Some(fallback)) if e.kind() == std::io::ErrorKind::NotFound => {
+            tracing::info!("{} not found on PATH: using {fallback}", dump.program);
+            let child = build(fallback)
+                .spawn()
+                .map_err(|e| process::spawn_error(fallback, e))?;
+            (child, fallback.clone())
+        }
+        (spawned, _) => (
+            spawned.map_err(|e| process::spawn_error(&dump.program, e))?,
+            dump.program.clone(),
+        ),
+    };
+    Ok(Spawned {
+        child,
+        program,
+        _secret_file: secret_file,
+    })
+}
+
+/// Stream `source` into `target`. `before_commit` gets what was streamed after the source
+/// ended well (the dump exited 0, the tar was written whole), right before rclone's stdin
+/// closes: its error abandons the upload, uncommitted. On `Err`, nothing was committed by
+/// this function's rclone unless rclone itself failed after its stdin closed
+/// (`before_commit` had then returned `Ok`), but a backend may still hold a partial object
+/// written in place: the caller cleans up what is verifiably its own.
 pub async fn stream<F: std::future::Future<Output = anyhow::Result<()>>>(
-    dump: &DumpCommand,
+    source: Source<'_>,
     rclone: &Rclone,
     target: &str,
     display: progress::Display,
@@ -108,37 +152,57 @@ pub async fn stream<F: std::future::Future<Output = anyhow::Result<()>>>(
         stderr: child.stderr.take().map(Tail::drain),
         child,
     };
-
-    // Kept alive until the dump has finished; removed on drop.
-    let secret_file = match &dump.secret_file {
-        None => None,
-        Some(sf) => Some(process::secret_file(sf.content.expose_secret())?),
-    };
-    let build = |program: &str| process::tool_command(dump, program, secret_file.as_ref());
-    // The program that actually runs, for error messages.
-    let (mut dumper, program) = match (build(&dump.program).spawn(), &dump.fallback) {
-        (Err(e), Some(fallback)) if e.kind() == std::io::ErrorKind::NotFound => {
-            tracing::info!("{} not found on PATH: using {fallback}", dump.program);
-            let child = build(fallback)
-                .spawn()
-                .map_err(|e| process::spawn_error(fallback, e))?;
-            (child, fallback.as_str())
+    match source {
+        Source::Dump(dump) => stream_dump(dump, upload, display, before_commit).await,
+        Source::Tar(of) => {
+            let (reader, task) = super::tar::start(of)?;
+            let mut src = reader;
+            let dst = upload.stdin.as_mut().expect("stdin is piped");
+            grow_pipe(dst);
+            let (copied, streamed) = copy(&mut src, dst, display).await;
+            drop(src); // a tar task still writing gets EPIPE and ends
+            let written = task.await;
+            match (copied, written) {
+                (Ok(()), Ok(Ok(()))) => {
+                    if let Err(e) = before_commit(streamed.clone()).await {
+                        upload.abort().await;
+                        return Err(e);
+                    }
+                    upload.commit().await?;
+                    Ok(streamed)
+                }
+                (_, Ok(Err(e))) => {
+                    let failed = upload.abort().await;
+                    Err(match failed {
+                        Some(f) if matches!(e.downcast_ref::<std::io::Error>(), Some(io) if io.kind() == std::io::ErrorKind::BrokenPipe) => {
+                            f.into()
+                        }
+                        _ => e.context("writing the tar of the work dir failed"),
+                    })
+                }
+                (_, Err(join)) => {
+                    upload.abort().await;
+                    Err(anyhow!("the tar task failed: {join}"))
+                }
+                (Err(CopyError::Write(e)), Ok(Ok(()))) => Err(match upload.abort().await {
+                    Some(failed) => failed.into(),
+                    None => anyhow!("rclone rcat stopped reading the tar: {e}"),
+                }),
+                (Err(CopyError::Read(e)), Ok(Ok(()))) => {
+                    upload.abort().await;
+                    Err(anyhow!("reading the tar stream failed: {e}"))
+                }
+            }
         }
-        (spawned, _) => (
-            spawned.map_err(|e| process::spawn_error(&dump.program, e))?,
-            dump.program.as_str(),
-        ),
-    };
-    let dump_pgid = dumper.id();
-    // Whatever ends this function early (an error, a signal dropping the future) also ends
-    // everything the dump started.
-    let mut dump_group = GroupGuard::new(dump_pgid);
-    let dump_stderr = Tail::drain(dumper.stderr.take().expect("stderr is piped"));
-    let mut src = dumper.stdout.take().expect("stdout is piped");
-    let dst = upload.stdin.as_mut().expect("stdin is piped");
-    grow_pipe(&src);
-    grow_pipe(dst);
+    }
+}
 
+/// Copy `src` into `dst` whole, hashing and counting what passes.
+async fn copy(
+    src: &mut (impl AsyncRead + Unpin),
+    dst: &mut ChildStdin,
+    display: progress::Display,
+) -> (Result<(), CopyError>, Streamed) {
     let progress = Progress::start(display);
     let mut hasher = Sha256::new();
     let mut bytes = 0u64;
@@ -172,8 +236,40 @@ pub async fn stream<F: std::future::Future<Output = anyhow::Result<()>>>(
         }
     }
     .await;
-
     drop(progress);
+    (
+        copied,
+        Streamed {
+            bytes,
+            sha256: format!("{:x}", hasher.finalize()),
+        },
+    )
+}
+
+async fn stream_dump<F: std::future::Future<Output = anyhow::Result<()>>>(
+    dump: &DumpCommand,
+    mut upload: Upload,
+    display: progress::Display,
+    before_commit: impl FnOnce(Streamed) -> F,
+) -> anyhow::Result<Streamed> {
+    // The secret file is kept alive until the dump has finished; removed on drop.
+    let Spawned {
+        child: mut dumper,
+        program,
+        _secret_file,
+    } = spawn_dump(dump)?;
+    let program = program.as_str();
+    let dump_pgid = dumper.id();
+    // Whatever ends this function early (an error, a signal dropping the future) also ends
+    // everything the dump started.
+    let mut dump_group = GroupGuard::new(dump_pgid);
+    let dump_stderr = Tail::drain(dumper.stderr.take().expect("stderr is piped"));
+    let mut src = dumper.stdout.take().expect("stdout is piped");
+    let dst = upload.stdin.as_mut().expect("stdin is piped");
+    grow_pipe(&src);
+    grow_pipe(dst);
+
+    let (copied, streamed) = copy(&mut src, dst, display).await;
     match copied {
         Ok(()) => {
             // What the dump left running in its group ends with it.
@@ -184,10 +280,6 @@ pub async fn stream<F: std::future::Future<Output = anyhow::Result<()>>>(
                 upload.abort().await;
                 return Err(err.into());
             }
-            let streamed = Streamed {
-                bytes,
-                sha256: format!("{:x}", hasher.finalize()),
-            };
             // The dump is complete: only now may rclone see EOF, and only if the caller
             // still wants the object (e.g. its name is still free).
             if let Err(e) = before_commit(streamed.clone()).await {

@@ -1,0 +1,378 @@
+//! One backup run: plan the name, stream the dump, write the checksum sidecar, apply
+//! retention. `DRY_RUN` prints the same [`Plan`] instead of running it.
+
+mod cleanup;
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use tracing::{error, info, warn, Instrument as _};
+
+use crate::config::{describe, BackupMode, Config};
+pub use crate::durations::{fmt_duration, fmt_human};
+use crate::engine::{self, DumpCommand};
+use crate::hooks::{self, Hook};
+use crate::pipeline::{self, workdir, Job, Unit};
+use crate::rclone::{self, Rclone};
+use crate::report::{Report, Stage, Status};
+pub use crate::shutdown::{Cancel, Shutdown};
+use crate::template::NameVars;
+
+/// Everything a run will do, decided before anything runs.
+pub struct Plan {
+    pub backup_id: String,
+    pub name: String,
+    pub target: String,
+    pub dump: DumpCommand,
+    /// This run's work dir in BACKUP_TEMP_DIR (directory and tar modes).
+    pub work_dir: Option<PathBuf>,
+}
+
+impl Plan {
+    pub fn new(cfg: &Config) -> Plan {
+        let backup_id = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
+        let now = chrono::Utc::now().with_timezone(&cfg.tz);
+        let name = format!(
+            "{}{}",
+            cfg.template.render(&NameVars {
+                db: cfg.conn.database.as_deref(),
+                engine: cfg.engine.key(),
+                now,
+                uuid: &backup_id,
+            }),
+            engine::extension(cfg)
+        );
+        let work_dir = (cfg.mode != BackupMode::Stream).then(|| workdir::path_for(cfg, &backup_id));
+        let dump = match &work_dir {
+            None => cfg.engine().dump_command(cfg),
+            Some(w) => cfg
+                .engine()
+                .dump_to_dir(cfg, &w.join(workdir::DUMP).display().to_string()),
+        };
+        Plan {
+            target: rclone::join(&cfg.remote, &name),
+            dump,
+            backup_id,
+            name,
+            work_dir,
+        }
+    }
+
+    fn sidecar(&self) -> String {
+        format!("{}.sha256", self.target)
+    }
+
+    /// The mode's view of this plan.
+    pub fn job<'a>(&'a self, cfg: &'a Config) -> Job<'a> {
+        Job {
+            cfg,
+            name: &self.name,
+            target: &self.target,
+            backup_id: &self.backup_id,
+            dump: &self.dump,
+            work_dir: self.work_dir.as_deref(),
+        }
+    }
+
+    /// The dry-run report: resolved config, dump command and rclone calls, secrets redacted.
+    pub fn describe(&self, cfg: &Config) -> String {
+        let mut s = String::from("dbstash dry run: nothing is executed.\n\nConfiguration:\n");
+        for (k, v) in describe(cfg) {
+            let _ = writeln!(s, "  {k:<22} {v}");
+        }
+        let _ = writeln!(s, "\nDump command:\n  {}", self.dump);
+        let mode = pipeline::of(cfg.mode);
+        let _ = write!(
+            s,
+            "\nUpload (BACKUP_MODE={}):\n{}",
+            mode_name(cfg.mode),
+            mode.describe(&self.job(cfg))
+        );
+        if cfg.mode != BackupMode::Stream {
+            let _ = writeln!(
+                s,
+                "  work dirs: BACKUP_TEMP_DIR {}; stale work dirs of this configuration (runs that were killed) are removed first",
+                cfg.temp_dir.display()
+            );
+        }
+        if cfg.checksum && mode.unit() == Unit::Files {
+            let _ = writeln!(
+                s,
+                "  then: {}",
+                Rclone::describe(cfg, "rcat", &self.sidecar())
+            );
+        }
+        if cfg.verify_after_backup {
+            let _ = writeln!(
+                s,
+                "\nVerify (VERIFY_AFTER_BACKUP):\n  {} into {}, its SHA-256 checked, then the dump's completeness (see dbstash verify); a failure fails the run, the backup stays",
+                Rclone::describe(cfg, "cat", &self.target),
+                cfg.temp_dir.display()
+            );
+        }
+        let r = cfg.retention;
+        let _ = writeln!(s, "\nRetention:");
+        if r.max_files == 0 && r.max_days == 0 {
+            let _ = writeln!(
+                s,
+                "  keep everything (RETENTION_MAX_FILES=0, RETENTION_MAX_DAYS=0)"
+            );
+        } else {
+            let m = cfg.template.matcher(
+                cfg.conn.database.as_deref(),
+                cfg.engine.key(),
+                &engine::extension(cfg),
+            );
+            let folders = mode.unit() == Unit::Folders;
+            let _ = writeln!(
+                s,
+                "  among {} in {} matching {}:",
+                if folders {
+                    "top-level folders"
+                } else {
+                    "objects"
+                },
+                rclone::redact_remote(&cfg.remote),
+                m.as_str()
+            );
+            if r.max_files > 0 {
+                let _ = writeln!(
+                    s,
+                    "  keep at most {} complete backups (with their {})",
+                    r.max_files,
+                    if folders { "SHA256SUMS" } else { ".sha256" }
+                );
+            }
+            if r.max_days > 0 {
+                let _ = writeln!(s, "  delete backups older than {} days", r.max_days);
+            }
+            if folders {
+                let _ = writeln!(s, "  expired folders are removed with rclone purge");
+            }
+        }
+        s
+    }
+}
+
+/// What a successful run produced.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub target: String,
+    pub bytes: u64,
+    pub sha256: String,
+    pub duration: Duration,
+}
+
+/// Longest error text carried by a report (hook variables, notifications); the log has it all.
+const REPORT_ERROR_CHARS: usize = 2000;
+
+/// Run one backup with its own span (engine, database, backup_id on every line): the
+/// pre-backup hook, the backup, then the post-backup hook. It stops early, cleaning up, on
+/// SIGTERM/SIGINT or when BACKUP_TIMEOUT runs out. The report says how it went.
+pub async fn run_once(cfg: &Config, shutdown: &mut Shutdown) -> Report {
+    let plan = Plan::new(cfg);
+    let span = tracing::info_span!(
+        "backup",
+        engine = cfg.engine.key(),
+        database = cfg.db_label(),
+        backup_id = %plan.backup_id
+    );
+    let started = Instant::now();
+    let mut report = Report {
+        status: Status::Failure,
+        stage: Stage::Backup,
+        engine: cfg.engine.key().to_string(),
+        database: cfg.db_label().to_string(),
+        file: Some(rclone::redact_remote(&plan.target)),
+        size: None,
+        sha256: None,
+        backup_id: Some(plan.backup_id.clone()),
+        started_at: chrono::Utc::now(),
+        duration: Duration::ZERO,
+        host: crate::report::host_name(),
+        error: None,
+    };
+    let result = {
+        let mut cancel = Cancel {
+            shutdown: &mut *shutdown,
+            deadline: cfg.timeout.map(|t| (tokio::time::Instant::now() + t, t)),
+        };
+        async {
+            if let Some(script) = &cfg.hooks.pre_backup {
+                let vars = hooks::pre_variables(&report);
+                cancel
+                    .guard(hooks::run(Hook::PreBackup, script, &vars))
+                    .await
+                    .map_err(|e| {
+                        (
+                            Stage::PreHook,
+                            e.context("HOOK_PRE_BACKUP failed: backup aborted"),
+                            None,
+                        )
+                    })?;
+            }
+            let outcome = execute(cfg, &plan, started, &mut cancel)
+                .await
+                .map_err(|e| (Stage::Backup, e, None))?;
+            if cfg.verify_after_backup {
+                crate::restore::verify::after_backup(
+                    cfg,
+                    &plan.name,
+                    &outcome.target,
+                    outcome.bytes,
+                    &outcome.sha256,
+                    &mut cancel,
+                )
+                .await
+                .map_err(|e| (Stage::Verify, e, Some(outcome.clone())))?;
+            }
+            Ok(outcome)
+        }
+        .instrument(span.clone())
+        .await
+    };
+    report.duration = started.elapsed();
+    {
+        let _enter = span.enter();
+        match result {
+            Ok(o) => {
+                info!(
+                    target = %rclone::redact_remote(&o.target),
+                    duration = %fmt_duration(o.duration),
+                    bytes = o.bytes,
+                    sha256 = %o.sha256,
+                    "backup succeeded"
+                );
+                report.status = Status::Success;
+                report.size = Some(o.bytes);
+                report.sha256 = Some(o.sha256);
+            }
+            Err((stage, e, written)) => {
+                let error = format!("{e:#}");
+                if let Some(o) = written {
+                    // The object is complete and checksummed: it stays, and the report
+                    // says what it is.
+                    error!(
+                        target = %rclone::redact_remote(&o.target),
+                        duration = %fmt_duration(report.duration),
+                        bytes = o.bytes,
+                        sha256 = %o.sha256,
+                        error = %error,
+                        "backup written but its verification failed (VERIFY_AFTER_BACKUP): the object stays on the remote, but it is not restorable as it is"
+                    );
+                    report.size = Some(o.bytes);
+                    report.sha256 = Some(o.sha256);
+                } else {
+                    error!(
+                        duration = %fmt_duration(report.duration),
+                        error = %error,
+                        "backup failed"
+                    );
+                }
+                report.stage = stage;
+                report.error = Some(crate::report::error_tail(&error, REPORT_ERROR_CHARS));
+            }
+        }
+    }
+    if let Some(script) = &cfg.hooks.post_backup {
+        post_hook(cfg, shutdown, script, &report)
+            .instrument(span)
+            .await;
+    }
+    report
+}
+
+/// The post-backup hook runs after every attempt, within its own BACKUP_TIMEOUT; after a
+/// signal nothing new starts, and a signal while it runs kills it.
+async fn post_hook(cfg: &Config, shutdown: &mut Shutdown, script: &str, report: &Report) {
+    if let Some(sig) = shutdown.received {
+        warn!("HOOK_POST_BACKUP not run: dbstash is stopping ({sig})");
+        return;
+    }
+    let mut cancel = Cancel {
+        shutdown,
+        deadline: cfg.timeout.map(|t| (tokio::time::Instant::now() + t, t)),
+    };
+    let ran = cancel
+        .guard(async {
+            hooks::run_post(script, report).await;
+            Ok(())
+        })
+        .await;
+    if let Err(e) = ran {
+        warn!(error = %format!("{e:#}"), "HOOK_POST_BACKUP stopped; the backup's outcome stands");
+    }
+}
+
+async fn execute(
+    cfg: &Config,
+    plan: &Plan,
+    started: Instant,
+    cancel: &mut Cancel<'_>,
+) -> anyhow::Result<Outcome> {
+    let mut rclone = Rclone::new(cfg)?;
+    let mode = pipeline::of(cfg.mode);
+    info!(target = %rclone::redact_remote(&plan.target), command = %plan.dump, mode = mode_name(cfg.mode), "backup started");
+
+    // One listing serves two purposes: it proves the remote is reachable before the dump
+    // starts, and it holds the retention candidates (the new backup is never one).
+    let listing = cancel
+        .guard(rclone.list(&cfg.remote))
+        .await
+        .with_context(|| format!("listing {} failed", rclone::redact_remote(&cfg.remote)))?;
+    let folders = match mode.unit() {
+        Unit::Files => Vec::new(),
+        Unit::Folders => cancel
+            .guard(rclone.dirs(&cfg.remote))
+            .await
+            .with_context(|| format!("listing {} failed", rclone::redact_remote(&cfg.remote)))?,
+    };
+    if listing
+        .iter()
+        .chain(&folders)
+        .any(|e| e.name == plan.name || e.name == format!("{}.sha256", plan.name))
+    {
+        anyhow::bail!(
+            "{} already exists: refusing to overwrite an existing backup (make BACKUP_NAME_TEMPLATE unique per run with {{time}}, {{ts}} or {{uuid}})",
+            plan.name
+        );
+    }
+
+    let job = plan.job(cfg);
+    let written = mode.upload(&job, &mut rclone, cancel).await?;
+
+    // Retention is bounded by the timeout too, but the backup it follows stands either way.
+    if let Err(e) = cancel
+        .guard(async {
+            match mode.unit() {
+                Unit::Files => cleanup::apply_retention(cfg, &rclone, &listing, &plan.name).await,
+                Unit::Folders => {
+                    cleanup::apply_folder_retention(cfg, &rclone, &listing, &folders, &plan.name)
+                        .await
+                }
+            }
+            Ok(())
+        })
+        .await
+    {
+        error!(error = %format!("{e:#}"), "retention stopped");
+    }
+
+    Ok(Outcome {
+        target: written.target,
+        bytes: written.bytes,
+        sha256: written.sha256,
+        duration: started.elapsed(),
+    })
+}
+
+/// `stream`, `directory` or `tar`.
+pub fn mode_name(mode: BackupMode) -> &'static str {
+    match mode {
+        BackupMode::Stream => "stream",
+        BackupMode::Directory => "directory",
+        BackupMode::Tar => "tar",
+    }
+}
