@@ -192,6 +192,13 @@ pub struct Config {
 }
 
 impl Config {
+    /// The engine's own compression is asked for: BACKUP_COMPRESS=true without
+    /// BACKUP_COMPRESS_ALGO (pg_dump's custom format, mongodump `--gzip`). With an algorithm
+    /// dbstash compresses in-process instead and the tool writes uncompressed output.
+    pub fn native_compress(&self) -> bool {
+        self.compress && self.compress_algo.is_none()
+    }
+
     /// The engine the command line names, and the settings to read for it (DB_AUTH_SOURCE
     /// given after `mongo` or a tool subcommand folded in). `setup` resolves them.
     pub fn engine_and_args(cli: Cli) -> Result<(EngineKind, CommonArgs), ConfigError> {

@@ -545,9 +545,9 @@ fn extensions_follow_the_mode() {
     assert_eq!(ext(EngineKind::Pg, "tar", true, "", None), ".tar");
     assert_eq!(
         ext(EngineKind::Pg, "tar", true, "--compress=0", None),
-        ".tar.gz"
+        ".tar.zst"
     );
-    assert_eq!(ext(EngineKind::Mysql, "tar", true, "", None), ".tar.gz");
+    assert_eq!(ext(EngineKind::Mysql, "tar", true, "", None), ".tar.zst");
     assert_eq!(ext(EngineKind::Mysql, "tar", false, "", None), ".tar");
     // mongodump --gzip (from BACKUP_COMPRESS) compresses its files.
     assert_eq!(ext(EngineKind::Mongo, "tar", true, "", None), ".tar");
@@ -1182,9 +1182,12 @@ fn in_process_compression_settings() {
     let c = resolve(on(Some(" GZIP "), Some("9"))).unwrap();
     assert_eq!(c.compress_algo, Some(CompressAlgo::Gzip));
     assert_eq!(c.compress_level, Some(9));
-    // The level's range follows the algorithm; zstd when none is named.
+    // The level's range follows the algorithm; zstd when none is named (for an engine
+    // that compresses in-process without one: MySQL).
     assert_eq!(
-        resolve(on(None, Some("19"))).unwrap().compress_level,
+        Config::resolve(EngineKind::Mysql, on(None, Some("19")))
+            .unwrap()
+            .compress_level,
         Some(19)
     );
     for (algo, level, needle) in [

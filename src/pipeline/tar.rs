@@ -1,5 +1,5 @@
 //! The producer of `BACKUP_MODE=tar`: the finished dump's tree in the work dir as one tar
-//! stream (gzip-compressed on request), written by the `tar` crate in a blocking task into a
+//! stream (zstd- or gzip-compressed on request, in the same blocking task), written by the `tar` crate in a blocking task into a
 //! pipe the async upload reads. What the archive holds is fixed by the layout contract:
 //! regular files and directories only, sorted by name, paths relative to the dump's root
 //! (no `./`, no top-level folder), modes 0644/0755, owner 0 without names, one mtime (the
@@ -17,34 +17,55 @@ use tokio::task::JoinHandle;
 pub struct TarOf {
     /// The dump's root folder (`WORKDIR/dump`).
     pub root: PathBuf,
-    /// gzip the tar (BACKUP_COMPRESS=true and the dump itself is not compressed).
-    pub gzip: bool,
+    /// Compress the tar with this algorithm and level
+    /// ([`crate::engine::in_process_compression`]).
+    pub compress: Option<(crate::config::CompressAlgo, i32)>,
     /// Seconds since the epoch, for every entry.
     pub mtime: u64,
 }
 
 /// Start writing the tar: its bytes come out of the returned pipe; the task's result says
-/// whether all of them were written (an `Err` also when the reader went away).
+/// whether all of them were written (an `Err` also when the reader went away), and how many
+/// bytes the tar had before compression.
 pub fn start(
     of: TarOf,
 ) -> anyhow::Result<(
     tokio::net::unix::pipe::Receiver,
-    JoinHandle<anyhow::Result<()>>,
+    JoinHandle<anyhow::Result<u64>>,
 )> {
     let (reader, writer) = io::pipe().context("creating the pipe for the tar stream")?;
     let reader =
         tokio::net::unix::pipe::Receiver::from_owned_fd(std::os::fd::OwnedFd::from(reader))
             .context("reading the tar stream")?;
     let task = tokio::task::spawn_blocking(move || {
+        use crate::config::CompressAlgo;
         let out = io::BufWriter::with_capacity(256 * 1024, writer);
-        if of.gzip {
-            let gz = flate2::write::GzEncoder::new(out, flate2::Compression::default());
-            let gz = write(&of.root, of.mtime, gz)?;
-            gz.finish()?.flush()?;
-        } else {
-            write(&of.root, of.mtime, out)?.flush()?;
-        }
-        Ok(())
+        let bytes = match of.compress {
+            Some((CompressAlgo::Gzip, level)) => {
+                let level = flate2::Compression::new(level.clamp(1, 9) as u32);
+                let gz = write(
+                    &of.root,
+                    of.mtime,
+                    Counted::new(flate2::write::GzEncoder::new(out, level)),
+                )?;
+                gz.inner.finish()?.flush()?;
+                gz.bytes
+            }
+            Some((CompressAlgo::Zstd, level)) => {
+                let mut z = zstd::stream::write::Encoder::new(out, level)?;
+                // A checksum per frame, as in stream mode: damage fails decompression.
+                z.include_checksum(true)?;
+                let z = write(&of.root, of.mtime, Counted::new(z))?;
+                z.inner.finish()?.flush()?;
+                z.bytes
+            }
+            None => {
+                let mut plain = write(&of.root, of.mtime, Counted::new(out))?;
+                plain.flush()?;
+                plain.bytes
+            }
+        };
+        Ok(bytes)
     });
     Ok((reader, task))
 }
@@ -119,6 +140,29 @@ pub fn sorted_entries(
     use std::os::unix::ffi::OsStrExt as _;
     entries.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
     Ok(entries)
+}
+
+/// Counts what is written through it: the tar's size before compression.
+struct Counted<W> {
+    inner: W,
+    bytes: u64,
+}
+
+impl<W> Counted<W> {
+    fn new(inner: W) -> Counted<W> {
+        Counted { inner, bytes: 0 }
+    }
+}
+
+impl<W: Write> Write for Counted<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.bytes += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// Reads at most `left` bytes.
