@@ -5,6 +5,7 @@ mod support;
 
 mod check;
 mod cli;
+mod compression;
 mod daemon;
 mod docs;
 mod examples;
