@@ -101,7 +101,7 @@ _dbstash() {
 
     case "${cmd}" in
         dbstash)
-            opts="-h -V --engine --db-auth-source --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help --version pg mysql mariadb redis mongo completions man check list restore verify healthcheck help"
+            opts="-h -V --engine --db-auth-source --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help --version pg mysql mariadb redis mongo completions man check list restore verify healthcheck help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -176,6 +176,14 @@ _dbstash() {
                     return 0
                     ;;
                 --backup-compress)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-compress-algo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-compress-level)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -323,7 +331,7 @@ _dbstash() {
             return 0
             ;;
         dbstash__subcmd__check)
-            opts="-h --db-auth-source --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
+            opts="-h --db-auth-source --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -394,6 +402,14 @@ _dbstash() {
                     return 0
                     ;;
                 --backup-compress)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-compress-algo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-compress-level)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -541,7 +557,7 @@ _dbstash() {
             return 0
             ;;
         dbstash__subcmd__completions)
-            opts="-h --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help bash elvish fish powershell zsh"
+            opts="-h --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -608,6 +624,14 @@ _dbstash() {
                     return 0
                     ;;
                 --backup-compress)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-compress-algo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-compress-level)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -755,7 +779,7 @@ _dbstash() {
             return 0
             ;;
         dbstash__subcmd__healthcheck)
-            opts="-h --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
+            opts="-h --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -822,6 +846,14 @@ _dbstash() {
                     return 0
                     ;;
                 --backup-compress)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-compress-algo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-compress-level)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1165,7 +1197,7 @@ _dbstash() {
             return 0
             ;;
         dbstash__subcmd__list)
-            opts="-h --db-auth-source --format --list-format --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
+            opts="-h --db-auth-source --format --list-format --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1244,6 +1276,14 @@ _dbstash() {
                     return 0
                     ;;
                 --backup-compress)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-compress-algo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-compress-level)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1391,7 +1431,7 @@ _dbstash() {
             return 0
             ;;
         dbstash__subcmd__man)
-            opts="-h --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
+            opts="-h --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1458,6 +1498,14 @@ _dbstash() {
                     return 0
                     ;;
                 --backup-compress)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-compress-algo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-compress-level)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1605,7 +1653,7 @@ _dbstash() {
             return 0
             ;;
         dbstash__subcmd__mariadb)
-            opts="-h --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
+            opts="-h --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1672,6 +1720,14 @@ _dbstash() {
                     return 0
                     ;;
                 --backup-compress)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-compress-algo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-compress-level)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1819,7 +1875,7 @@ _dbstash() {
             return 0
             ;;
         dbstash__subcmd__mongo)
-            opts="-h --db-auth-source --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
+            opts="-h --db-auth-source --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1890,6 +1946,14 @@ _dbstash() {
                     return 0
                     ;;
                 --backup-compress)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-compress-algo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-compress-level)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2037,7 +2101,7 @@ _dbstash() {
             return 0
             ;;
         dbstash__subcmd__mysql)
-            opts="-h --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
+            opts="-h --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2104,6 +2168,14 @@ _dbstash() {
                     return 0
                     ;;
                 --backup-compress)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-compress-algo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-compress-level)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2251,7 +2323,7 @@ _dbstash() {
             return 0
             ;;
         dbstash__subcmd__pg)
-            opts="-h --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
+            opts="-h --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2318,6 +2390,14 @@ _dbstash() {
                     return 0
                     ;;
                 --backup-compress)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-compress-algo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-compress-level)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2465,7 +2545,7 @@ _dbstash() {
             return 0
             ;;
         dbstash__subcmd__redis)
-            opts="-h --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
+            opts="-h --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2532,6 +2612,14 @@ _dbstash() {
                     return 0
                     ;;
                 --backup-compress)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-compress-algo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-compress-level)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2679,7 +2767,7 @@ _dbstash() {
             return 0
             ;;
         dbstash__subcmd__restore)
-            opts="-h --db-auth-source --backup --restore-backup --target-db --restore-target-db --drop-existing --restore-drop-existing --force --restore-force --no-verify --restore-no-verify --output --restore-output --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
+            opts="-h --db-auth-source --backup --restore-backup --target-db --restore-target-db --drop-existing --restore-drop-existing --force --restore-force --no-verify --restore-no-verify --output --restore-output --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2798,6 +2886,14 @@ _dbstash() {
                     return 0
                     ;;
                 --backup-compress)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-compress-algo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-compress-level)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2945,7 +3041,7 @@ _dbstash() {
             return 0
             ;;
         dbstash__subcmd__verify)
-            opts="-h --db-auth-source --backup --restore-backup --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
+            opts="-h --db-auth-source --backup --restore-backup --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3024,6 +3120,14 @@ _dbstash() {
                     return 0
                     ;;
                 --backup-compress)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-compress-algo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-compress-level)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
