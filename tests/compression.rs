@@ -320,6 +320,41 @@ fn pg_single_database_with_zstd_is_plain_sql_compressed_and_restores() {
 }
 
 #[test]
+fn pg_custom_archive_compressed_in_dbstash_verifies_and_restores() {
+    let Some(pg) = pg::server() else { return };
+    let Some(s3) = s3::server() else { return };
+    let db = pg.seeded_db("cz_pgfc");
+    let r = remote(s3, "cz-pgfc");
+    let run = || {
+        pg_env(pg.dbstash(), pg, &r)
+            .env("DB_NAME", &db)
+            .env("BACKUP_COMPRESS", "true")
+            .env("BACKUP_COMPRESS_ALGO", "gzip")
+            .env("DUMP_EXTRA_ARGS", "-Fc -Z 0")
+    };
+    run().args(["pg"]).run().assert_code(0);
+    let backup = r.backup(".dump.gz");
+    assert_eq!(std::fs::read(&backup).unwrap()[..2], GZIP_MAGIC);
+    // verify runs pg_restore on a decompressed copy, and leaves nothing behind.
+    let temp = tempfile::tempdir().unwrap();
+    let out = run()
+        .args(["verify", "pg"])
+        .env("BACKUP_TEMP_DIR", temp.path())
+        .run();
+    out.assert_code(0);
+    assert!(out.stdout.contains("pg_restore --list"), "{}", out.stdout);
+    assert!(all_files_in(temp.path())
+        .iter()
+        .all(|f| f.ends_with(".lock")));
+    let target = unique("cz_pgfc_target");
+    run()
+        .args(["restore", "pg", "--target-db", &target])
+        .run()
+        .assert_code(0);
+    assert_eq!(pg.contents(&target), pg.contents(&db));
+}
+
+#[test]
 fn pg_dumpall_compressed_verifies_and_restores_into_another_cluster() {
     let Some(s3) = s3::server() else { return };
     let Some(source) = pg::start() else { return };
