@@ -224,6 +224,64 @@ mod tests {
         );
     }
 
+    /// The stream `start` writes, compressed as asked, and the tar's size it reports.
+    fn streamed(
+        root: &Path,
+        compress: Option<(crate::config::CompressAlgo, i32)>,
+    ) -> (Vec<u8>, u64) {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            use tokio::io::AsyncReadExt as _;
+            let of = TarOf {
+                root: root.to_path_buf(),
+                compress,
+                mtime: 1_700_000_000,
+            };
+            let (mut reader, task) = start(of).unwrap();
+            let mut bytes = Vec::new();
+            reader.read_to_end(&mut bytes).await.unwrap();
+            (bytes, task.await.unwrap().unwrap())
+        })
+    }
+
+    #[test]
+    fn the_tar_is_compressed_in_its_task_and_its_plain_size_reported() {
+        use crate::config::CompressAlgo;
+        use std::io::Read as _;
+        let d = tempfile::tempdir().unwrap();
+        let text = "INSERT INTO t VALUES (1, 'row');\n".repeat(20_000);
+        std::fs::write(d.path().join("t.sql"), &text).unwrap();
+        let plain = write(d.path(), 1_700_000_000, Vec::new()).unwrap();
+
+        let (bytes, size) = streamed(d.path(), None);
+        assert_eq!(
+            (bytes.as_slice(), size),
+            (plain.as_slice(), plain.len() as u64)
+        );
+
+        let (zst, size) = streamed(d.path(), Some((CompressAlgo::Zstd, 3)));
+        assert_eq!(zst[..4], [0x28, 0xb5, 0x2f, 0xfd]);
+        assert_eq!(size, plain.len() as u64);
+        assert!(
+            zst.len() * 10 < plain.len(),
+            "{} of {}",
+            zst.len(),
+            plain.len()
+        );
+        assert_eq!(zstd::stream::decode_all(&zst[..]).unwrap(), plain);
+
+        let (gz, size) = streamed(d.path(), Some((CompressAlgo::Gzip, 9)));
+        assert_eq!(size, plain.len() as u64);
+        let mut back = Vec::new();
+        flate2::read::GzDecoder::new(&gz[..])
+            .read_to_end(&mut back)
+            .unwrap();
+        assert_eq!(back, plain);
+    }
+
     #[test]
     fn a_symlink_in_the_tree_fails_the_tar() {
         let d = tempfile::tempdir().unwrap();
