@@ -547,3 +547,87 @@ fn mongo_archive_zst_by_exact_argv() {
         "decompressed for mongorestore"
     );
 }
+
+// ------------------------------------------------------------------------------ failures
+
+/// A fake `mariadb-dump` running `body`, and a `:local:` remote.
+fn fake_dump(body: &str) -> Option<(tempfile::TempDir, tempfile::TempDir, Dbstash)> {
+    require("rclone", s3::INSTALL)?;
+    let fake = tempfile::tempdir().unwrap();
+    write_script(fake.path(), "mariadb-dump", body);
+    let remote = tempfile::tempdir().unwrap();
+    let d = Dbstash::new()
+        .fake_bin(fake.path())
+        .args(["mariadb"])
+        .env("DB_HOST", "127.0.0.1")
+        .env("DB_NAME", "shop")
+        .env("RCLONE_REMOTE", local_remote(remote.path()))
+        .env("BACKUP_SCHEDULE", "once")
+        .env("BACKUP_COMPRESS", "true");
+    Some((fake, remote, d))
+}
+
+#[test]
+fn a_failed_or_empty_dump_never_becomes_a_compressed_backup() {
+    // Half a dump, then exit 1: the compressed bytes already sent are never committed.
+    let Some((_fake, remote, d)) =
+        fake_dump("seq 1 200000 | sed 's/^/INSERT INTO t VALUES (/'; exit 1")
+    else {
+        return;
+    };
+    let out = d.run();
+    out.assert_code(1);
+    assert!(
+        out.stderr.contains("exited with status 1"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(all_files_in(remote.path()), Vec::<String>::new());
+
+    // Nothing at all on stdout, exit 0: still no backup, although the compressor wrote a
+    // frame header.
+    let Some((_fake, remote, d)) = fake_dump("exit 0") else {
+        return;
+    };
+    let out = d.run();
+    out.assert_code(1);
+    assert!(
+        out.stderr.contains("wrote nothing to stdout"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(all_files_in(remote.path()), Vec::<String>::new());
+}
+
+#[test]
+fn compression_settings_that_would_do_nothing_are_exit_2() {
+    for (engine, env, var) in [
+        (
+            "pg",
+            &[("BACKUP_COMPRESS_LEVEL", "9")][..],
+            "BACKUP_COMPRESS_LEVEL",
+        ),
+        (
+            "mariadb",
+            &[
+                ("BACKUP_MODE", "directory"),
+                ("BACKUP_COMPRESS_ALGO", "zstd"),
+            ][..],
+            "BACKUP_COMPRESS_ALGO",
+        ),
+    ] {
+        let mut d = Dbstash::new()
+            .args([engine, "--dry-run"])
+            .env("DB_HOST", "h")
+            .env("DB_NAME", "shop")
+            .env("RCLONE_REMOTE", "r:b")
+            .env("BACKUP_SCHEDULE", "once")
+            .env("BACKUP_COMPRESS", "true");
+        for (k, v) in env {
+            d = d.env(k, v);
+        }
+        let out = d.run();
+        out.assert_code(2);
+        assert!(out.stderr.contains(var), "{engine}: {}", out.stderr);
+    }
+}
