@@ -139,13 +139,14 @@ fn mariadb_compressed_with_zstd_and_gzip_verifies_and_restores() {
     out.assert_code(0);
     assert_eq!(m.contents(&target), m.contents(&db));
 
-    // gzip at level 9: `.sql.gz`, readable by gzip itself.
+    // gzip at level 9: `.sql.gz`, readable by gzip itself, verified right after the backup.
     let r = remote(s3, "cz-maria-gz");
     maria(m, &r, &db)
         .args(["mariadb"])
         .env("BACKUP_COMPRESS", "true")
         .env("BACKUP_COMPRESS_ALGO", "gzip")
         .env("BACKUP_COMPRESS_LEVEL", "9")
+        .env("VERIFY_AFTER_BACKUP", "true")
         .run()
         .assert_code(0);
     let backup = r.backup(".sql.gz");
