@@ -588,18 +588,6 @@ fn default_lock_name(c: &Config) -> String {
     format!("dbstash-{}-{db}-{}.lock", c.engine.key(), &digest[..12])
 }
 
-/// Combinations of settings the modes cannot serve (exit 2). The engines' own rules (the
-/// compatibility matrix) are in their `check`.
-pub(crate) fn check_mode(c: &Config) -> Result<(), ConfigError> {
-    if c.mode != BackupMode::Stream && c.verify_after_backup {
-        return Err(ConfigError::combo(
-            "VERIFY_AFTER_BACKUP and BACKUP_MODE",
-            "VERIFY_AFTER_BACKUP works with BACKUP_MODE=stream only so far: a directory or tar backup is checked by its SHA256SUMS / .sha256 (run dbstash verify on it); set VERIFY_AFTER_BACKUP=false",
-        ));
-    }
-    Ok(())
-}
-
 fn resolve_engine(
     command: Option<&EngineCommand>,
     env_engine: Option<&str>,

@@ -6,34 +6,20 @@
 
 use secrecy::ExposeSecret as _;
 
-use crate::cli::{Cli, Command, CommonArgs};
-use crate::config::{check_mode, Config, ConfigError};
+use crate::cli::{Cli, CommonArgs};
+use crate::config::{Config, ConfigError};
 use crate::engine::EngineKind;
 
 impl Config {
     /// The whole configuration of a command line: [`Config::resolve`] for the engine it names.
     pub fn from_cli(cli: Cli) -> Result<Config, ConfigError> {
-        // Rules about taking backups (VERIFY_AFTER_BACKUP with a mode) do not concern
-        // list, verify and restore.
-        let reads_backups = matches!(
-            cli.command,
-            Some(Command::List(_) | Command::Verify(_) | Command::Restore(_))
-        );
         let (kind, common) = Config::engine_and_args(cli)?;
-        Config::resolve_for(kind, common, reads_backups)
+        Config::resolve(kind, common)
     }
 
     /// [`Config::parse`], then what the engine says about the result (its hard errors and
     /// warnings), and the checks that hold for every engine once it has spoken.
     pub fn resolve(kind: EngineKind, a: CommonArgs) -> Result<Config, ConfigError> {
-        Config::resolve_for(kind, a, false)
-    }
-
-    fn resolve_for(
-        kind: EngineKind,
-        a: CommonArgs,
-        reads_backups: bool,
-    ) -> Result<Config, ConfigError> {
         let mut config = Config::parse(kind, a)?;
         let engine_warnings = kind.engine().check(&config)?;
         config.warnings.extend(engine_warnings);
@@ -43,9 +29,6 @@ impl Config {
             config
                 .warnings
                 .push("DB_AUTH_SOURCE is ignored: it applies to mongo only".into());
-        }
-        if !reads_backups {
-            check_mode(&config)?;
         }
         check_name_length(&config)?;
         Ok(config)

@@ -20,6 +20,7 @@ mod lock;
 mod loudness;
 mod modes;
 mod modes_cleanup;
+mod modes_verify;
 mod mongo;
 mod mysql;
 mod names;

@@ -763,23 +763,36 @@ fn directory_retention_on_s3_counts_folders_by_their_sha256sums() {
     let db = pg.seeded_db("dirret3");
     let (remote, bucket) = s3.bucket("dirret3");
     let conf = tempfile::tempdir().unwrap();
-    // rclone serve s3 keeps objects as files: their times are the objects' times.
+    // The fixtures are made locally with old times and uploaded through the S3 API (rclone
+    // keeps a file's time as the object's): files written into the server's backing
+    // directory while it runs may be missed by its cached listings.
+    let src = tempfile::tempdir().unwrap();
+    let put = |rel: &str, days: u32| {
+        let f = src.path().join(rel);
+        std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+        std::fs::write(&f, b"x").unwrap();
+        age(&f, days);
+    };
     for (name, days) in [("2026-01-01-020000", 30), ("2026-01-02-020000", 20)] {
-        let f = bucket.join(format!("{db}-{name}"));
-        std::fs::create_dir(&f).unwrap();
-        std::fs::write(f.join("toc.dat"), b"x").unwrap();
-        std::fs::write(f.join("SHA256SUMS"), b"x").unwrap();
-        age(&f.join("SHA256SUMS"), days);
-        age(&f.join("toc.dat"), days);
+        put(&format!("{db}-{name}/toc.dat"), days);
+        put(&format!("{db}-{name}/SHA256SUMS"), days);
     }
     // Incomplete and old: object stores give folders no time, so it is never aged out.
-    let incomplete = bucket.join(format!("{db}-2026-01-03-020000"));
-    std::fs::create_dir(&incomplete).unwrap();
-    std::fs::write(incomplete.join("toc.dat"), b"x").unwrap();
-    age(&incomplete.join("toc.dat"), 40);
-    std::fs::create_dir(bucket.join("foreign")).unwrap();
-    std::fs::write(bucket.join("foreign/SHA256SUMS"), b"x").unwrap();
-    age(&bucket.join("foreign/SHA256SUMS"), 90);
+    put(&format!("{db}-2026-01-03-020000/toc.dat"), 40);
+    put("foreign/SHA256SUMS", 90);
+    let copied = Command::new("rclone")
+        .arg("copy")
+        .arg(src.path())
+        .arg(&remote)
+        .arg("--config")
+        .arg(s3.conf_file(conf.path()))
+        .output()
+        .unwrap();
+    assert!(
+        copied.status.success(),
+        "{}",
+        String::from_utf8_lossy(&copied.stderr)
+    );
     let out = pg
         .dbstash()
         .env("ENGINE", "pg")

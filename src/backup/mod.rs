@@ -105,11 +105,24 @@ impl Plan {
             );
         }
         if cfg.verify_after_backup {
+            let temp = cfg.temp_dir.display();
+            let fetch = match cfg.mode {
+                BackupMode::Stream => format!(
+                    "{} into {temp}, its SHA-256 checked against the one streamed",
+                    Rclone::describe(cfg, "cat", &self.target)
+                ),
+                BackupMode::Tar => format!(
+                    "{} into {temp}, its SHA-256 checked against the one streamed, then untarred (regular files and directories only)",
+                    Rclone::describe(cfg, "cat", &self.target)
+                ),
+                BackupMode::Directory => format!(
+                    "{} into {temp}, SHA256SUMS checked against the one this run wrote, then every file against it (none missing, none unlisted)",
+                    Rclone::describe(cfg, "copy", &format!("{}/", self.target))
+                ),
+            };
             let _ = writeln!(
                 s,
-                "\nVerify (VERIFY_AFTER_BACKUP):\n  {} into {}, its SHA-256 checked, then the dump's completeness (see dbstash verify); a failure fails the run, the backup stays",
-                Rclone::describe(cfg, "cat", &self.target),
-                cfg.temp_dir.display()
+                "\nVerify (VERIFY_AFTER_BACKUP):\n  {fetch}\n  then the dump's completeness (see dbstash verify); a failure fails the run, the backup stays"
             );
         }
         let r = cfg.retention;
@@ -265,7 +278,7 @@ pub async fn run_once(cfg: &Config, shutdown: &mut Shutdown) -> Report {
                         bytes = o.bytes,
                         sha256 = %o.sha256,
                         error = %error,
-                        "backup written but its verification failed (VERIFY_AFTER_BACKUP): the object stays on the remote, but it is not restorable as it is"
+                        "backup written but its verification failed (VERIFY_AFTER_BACKUP): the backup stays on the remote, but it is not restorable as it is"
                     );
                     report.size = Some(o.bytes);
                     report.sha256 = Some(o.sha256);

@@ -27,7 +27,8 @@ pub struct Selected {
     pub size: i64,
     pub mod_time: DateTime<Utc>,
     /// The SHA-256 its sidecar records (64 lowercase hex digits); `None` when it has no
-    /// sidecar (incomplete).
+    /// sidecar (incomplete). For a folder (directory mode): the SHA-256 its SHA256SUMS must
+    /// have when the caller knows it (VERIFY_AFTER_BACKUP), else `None`.
     pub sha256: Option<String>,
 }
 
@@ -238,8 +239,8 @@ pub async fn select(
 }
 
 /// [`select`] for any mode, and whether the backup is complete: a folder (directory mode)
-/// has its SHA256SUMS (its [`Selected::sha256`] is always `None`: each file has its own), an
-/// object its sidecar.
+/// has its SHA256SUMS (its [`Selected::sha256`] is `None` here: each file has its own hash
+/// there), an object its sidecar.
 pub async fn select_any(
     cfg: &Config,
     rclone: &Rclone,

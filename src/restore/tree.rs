@@ -271,6 +271,19 @@ pub fn check_tree(root: &Path, sums: &BTreeMap<String, String>) -> Result<(usize
     Ok((sums.len(), bytes))
 }
 
+/// A folder's SHA256SUMS is the one whose SHA-256 the caller knows (VERIFY_AFTER_BACKUP: the
+/// one the run wrote), so a folder rewritten consistently since (its files and SHA256SUMS
+/// both) is not taken for the backup.
+fn check_sums_hash(content: &[u8], expected: &str) -> Result<(), String> {
+    let actual = format!("{:x}", Sha256::digest(content));
+    if actual.eq_ignore_ascii_case(expected) {
+        return Ok(());
+    }
+    Err(format!(
+        "checksum mismatch: {SUMS} hashes to SHA-256 {actual} but the one this run wrote hashes to {expected}: the folder was changed after the backup was written"
+    ))
+}
+
 /// A backup's tree in a private directory, checked; removed on drop.
 #[derive(Debug)]
 pub struct Fetched {
@@ -308,7 +321,8 @@ fn private_dir(temp: &Path) -> anyhow::Result<tempfile::TempDir> {
 
 /// Download and check `sel` (a folder when `cfg` is in directory mode, else a tar object)
 /// into a private directory under BACKUP_TEMP_DIR. `complete`: the folder has SHA256SUMS
-/// (the object its sidecar); without, it fails unless `allow_unverified`.
+/// (the object its sidecar); without, it fails unless `allow_unverified`. A folder's
+/// `sel.sha256`, when set, is the SHA-256 its SHA256SUMS must have.
 pub async fn fetch(
     cfg: &Config,
     rclone: &Rclone,
@@ -359,12 +373,16 @@ async fn fetch_folder(
         .await
         .with_context(|| format!("downloading {} failed", rclone::redact_remote(&sel.path)))?;
     let root2 = root.clone();
+    let expected = sel.sha256.clone();
     let checked = tokio::task::spawn_blocking(move || -> Result<(usize, u64, bool), String> {
         let sums_path = root2.join(SUMS);
         match std::fs::symlink_metadata(&sums_path) {
             Ok(m) if m.is_file() && m.len() <= SUMS_MAX => {
                 let content =
                     std::fs::read(&sums_path).map_err(|e| format!("reading {SUMS}: {e}"))?;
+                if let Some(expected) = &expected {
+                    check_sums_hash(&content, expected)?;
+                }
                 let sums = parse_sums(&content).map_err(|e| format!("{SUMS} is not valid: {e}"))?;
                 let (n, bytes) = check_tree(&root2, &sums)?;
                 // Not part of the dump: the restore tools see exactly what the dump wrote.

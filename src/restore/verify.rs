@@ -427,11 +427,13 @@ pub async fn run(cfg: &Config, args: &VerifyArgs) -> ExitCode {
     }
 }
 
-/// VERIFY_AFTER_BACKUP: verify the object a backup just wrote (`name` at `target`, whose
-/// bytes hashed to `sha256` when streamed: what its sidecar says), within what is left of
-/// the run's BACKUP_TIMEOUT. Each check is logged; `Err` when one failed. The backup itself
-/// stays on the remote whatever the outcome: it is complete and checksummed, and the error
-/// says it is not restorable as it is.
+/// VERIFY_AFTER_BACKUP: verify the backup a run just wrote (`name` at `target`), within what
+/// is left of the run's BACKUP_TIMEOUT, against what the run wrote, not against what the
+/// remote holds now: `sha256` is the object's SHA-256 as streamed (stream and tar modes:
+/// what its sidecar says), or the SHA-256 of the folder's SHA256SUMS (directory mode). Each
+/// check is logged; `Err` when one failed. The backup itself stays on the remote whatever
+/// the outcome: it is complete and checksummed, and the error says it is not restorable as
+/// it is.
 pub async fn after_backup(
     cfg: &Config,
     name: &str,
@@ -449,7 +451,12 @@ pub async fn after_backup(
         sha256: Some(sha256.to_string()),
     };
     info!(object = %name, "verifying the backup (VERIFY_AFTER_BACKUP)");
-    let lines = verify(cfg, &rclone, &sel, cancel).await;
+    let lines = if super::tree::is_tree(cfg) {
+        // The run wrote it whole: a folder with its SHA256SUMS, an object with its sidecar.
+        super::tree_check::verify(cfg, &rclone, &sel, true, cancel).await
+    } else {
+        verify(cfg, &rclone, &sel, cancel).await
+    };
     for l in &lines {
         match l.mark {
             Mark::Ok => info!(check = %l.check, "verify: {}", l.text),
