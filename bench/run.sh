@@ -115,17 +115,17 @@ REAL_PGDUMP=$PGBIN/pg_dump
 # string would, so the compression figures mean something. Calibrated: 10,000 rows first,
 # their dump size gives the bytes per row.
 ROW_SQL="select g, timestamptz '2024-01-01' + g * interval '17 seconds', g * 7919 % 100000,
-  (array['new','paid','shipped','returned','cancelled'])[1 + g % 5], (g * 31 % 1000000) / 100.0,
+  (array['new','paid','shipped','returned','cancelled'])[(1 + g % 5)::int], (g * 31 % 1000000) / 100.0,
   md5(g::text) || md5((g + 1)::text) || md5((g * 3)::text) || md5((g * 7)::text) || ' '
     || encode(sha256(g::text::bytea), 'base64') || ' ' || encode(sha256((g * 5)::text::bytea), 'base64'),
   repeat((array['the quick brown fox jumps over the lazy dog. ', 'lorem ipsum dolor sit amet, consectetur adipiscing elit. ',
-    'shipping address updated by customer service; ', 'payment captured via card ending in '])[1 + g % 4] || (g % 9973) || ' ', 1 + g % 9)"
+    'shipping address updated by customer service; ', 'payment captured via card ending in '])[(1 + g % 4)::int] || (g % 9973) || ' ', (1 + g % 9)::int)"
 psql_() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres "$@"; }
 make_db() { # name rows
     psql_ -d postgres -c "create database $1" >/dev/null
     psql_ -d "$1" >/dev/null <<SQL
 create table orders (id bigint, created timestamptz, customer int, status text, amount numeric(12,2), digest text, note text);
-insert into orders $ROW_SQL from generate_series(1, $2) g;
+insert into orders $ROW_SQL from generate_series(1::bigint, $2) g;
 SQL
 }
 pgdump_cmd() { echo "pg_dump --no-password --format=plain --host=127.0.0.1 --port=$PG_PORT --username=postgres --dbname=$1"; }
@@ -133,7 +133,7 @@ make_db bench 10000
 CAL=$($(pgdump_cmd bench) | wc -c)
 ROWS=$(awk -v mb="$BENCH_MB" -v cal="$CAL" 'BEGIN {printf "%d", mb * 1e6 / (cal / 10000)}')
 log "filling database bench: $ROWS rows of ~$((CAL / 10000)) bytes (~$BENCH_MB MB of plain dump)"
-psql_ -d bench -c "insert into orders $ROW_SQL from generate_series(10001, $ROWS) g" >/dev/null
+psql_ -d bench -c "insert into orders $ROW_SQL from generate_series(10001::bigint, $ROWS) g" >/dev/null
 psql_ -d bench -c 'vacuum (freeze, analyze) orders' >/dev/null
 make_db tiny 1000
 PGDUMP=$(pgdump_cmd bench)

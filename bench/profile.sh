@@ -1,0 +1,264 @@
+#!/usr/bin/env bash
+# bench/profile.sh: where dbstash's time goes (issue 12). A benchmark, never a test.
+#
+#   bench/profile.sh                  # about 5 minutes on 2 cores
+#   bench/profile.sh --size 300M --runs 5 --out /tmp/prof
+#
+# Without a database (the dump is a file in memory, replayed by a fake `pg_dump` on PATH, so the
+# source costs nothing and dbstash's own share stands out), it measures:
+#
+#   1. one rclone control call as a fresh process (what dbstash does today, 8 per backup) vs
+#      the same operation answered by a long-lived `rclone rcd` on a unix socket (curl's
+#      time_total, i.e. without curl's own start): list, stat, features (fsinfo), move, small
+#      upload; for :local: and `rclone serve s3`, plus rcd's start-up time
+#   2. `lsjson` and `backend features` one after the other vs concurrently
+#   3. SHA-256 of the dump: the sha2 crate (dbstash's version, bench/sha256-rate), sha256sum,
+#      openssl
+#   4. the copy loop: dbstash (fake dump -> :local: on tmpfs) vs `cat FILE | rclone rcat` with
+#      perf stat --no-inherit on dbstash alone (task-clock, context switches), dbstash's
+#      kernel/user split (perf record), and a pipe hop with and without splice (pv vs pv -C)
+#   5. dbstash with TOKIO_WORKER_THREADS=1 (scheduling on 2 cores)
+#
+# Options: --size N[M|G] (default 1G), --runs N (default 7), --out DIR, --dbstash PATH
+set -euo pipefail
+SIZE=1G
+RUNS=7
+BENCH_OUT=""
+while (($#)); do
+    case $1 in
+    --size) SIZE=$2; shift 2 ;;
+    --runs) RUNS=$2; shift 2 ;;
+    --out) BENCH_OUT=$2; shift 2 ;;
+    --dbstash) DBSTASH_BIN=$2; shift 2 ;;
+    -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "unknown option: $1" >&2; exit 2 ;;
+    esac
+done
+[[ -n $BENCH_OUT && $BENCH_OUT != /* ]] && BENCH_OUT=$PWD/$BENCH_OUT
+BENCH_TAG=profile
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+case $SIZE in
+*[gG]) MB=$(awk -v s="${SIZE%?}" 'BEGIN {printf "%d", s * 1000}') ;;
+*[mM]) MB=${SIZE%?} ;;
+*) MB=$SIZE ;;
+esac
+require_whole MB RUNS
+clean_env
+
+find_pgbin
+find_rclone
+command -v perf >/dev/null || apt_install_missing linux-perf || true
+command -v pv >/dev/null || apt_install_missing pv || true
+command -v curl >/dev/null || die "curl is missing"
+build_dbstash
+
+RCD_PID=""
+SHM=""
+cleanup_extra() {
+    if [[ -n $RCD_PID ]]; then kill "$RCD_PID" 2>/dev/null; wait "$RCD_PID" 2>/dev/null; fi
+    [[ -n $SHM && -d $SHM ]] && rm -rf -- "$SHM"
+    return 0
+}
+make_work dbstash-profile s3/bench results
+start_s3
+SHM=$(mktemp -d /dev/shm/dbstash-profile.XXXXXX)
+R="$WORK/results"
+RC=(rclone --config "$CONF")
+
+median() { sort -g | awk '{v[NR] = $1} END {if (!NR) {print "nan"; exit} printf "%.4f\n", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+spread() { sort -g | awk '{v[NR] = $1} END {if (!NR) {print "-"; exit} printf "%.3f..%.3f\n", v[1], v[NR]}'; }
+wall() { # command... → seconds (stdout/stderr of the command discarded)
+    local t0=$EPOCHREALTIME
+    "$@" >/dev/null 2>&1 || true
+    awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.4f\n", b - a}'
+}
+OUT=$R/summary.txt
+: >"$OUT"
+say() { echo "$*" | tee -a "$OUT"; }
+
+# ------------------------------------------------------------------------------ 1. control calls
+say "dbstash profile (bench/profile.sh): $(report_stamp); rclone $("$RCLONE" version | head -n1 | awk '{print $2}'); load $(loadavg)"
+say ""
+say "1. one control call: fresh rclone process vs rclone rcd on a unix socket (median of $RUNS, s)"
+SOCK=$SHM/rcd.sock
+t0=$EPOCHREALTIME
+rclone --config "$CONF" rcd --rc-addr "unix://$SOCK" --rc-no-auth >"$WORK/rcd.log" 2>&1 &
+RCD_PID=$!
+until curl -s --unix-socket "$SOCK" -X POST http://rcd/rc/noop -o /dev/null 2>/dev/null; do
+    kill -0 "$RCD_PID" 2>/dev/null || { cat "$WORK/rcd.log" >&2; die "rclone rcd exited"; }
+    sleep 0.005
+done
+RCD_START=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.3f", b - a}')
+rc_call() { # method json → curl's time_total (the request alone, connection included)
+    curl -s --unix-socket "$SOCK" -o "$WORK/rc.out" -w '%{time_total}\n' -H 'Content-Type: application/json' \
+        -X POST "http://rcd/$1" -d "$2"
+}
+rc_upload() { # fs dir name file → time_total
+    curl -s --unix-socket "$SOCK" -o "$WORK/rc.out" -w '%{time_total}\n' \
+        -X POST "http://rcd/operations/uploadfile?fs=$(printf %s "$1" | jq -sRr @uri)&remote=$(printf %s "$2" | jq -sRr @uri)" -F "file0=@$4;filename=$3"
+}
+command -v jq >/dev/null || apt_install_missing jq || true
+command -v jq >/dev/null || die "jq is missing (apt-get install -y jq)"
+printf 'a  %s  b0000000000000000000000000000000000000000000000000000000000000000\n' x >"$SHM/claim"
+say "   rclone rcd start (spawn -> first answer): ${RCD_START}s"
+printf '   %-8s %-10s %9s %9s %9s   %s\n' remote call process rcd 'rcd 1st' 'process spread' | tee -a "$OUT"
+for side in local s3; do
+    if [[ $side == local ]]; then
+        FS=":local:$SHM/remote"
+        mkdir -p "$SHM/remote/d"
+        DIRP=$SHM/remote/d
+    else
+        FS="bench:bench"
+        mkdir -p "$WORK/s3/bench/d"
+        DIRP=$WORK/s3/bench/d
+    fi
+    for i in 1 2 3 4 5; do head -c 1000 /dev/urandom >"$DIRP/obj$i.sql"; done
+    declare -A P=() Q=() Q1=()
+    for call in version lsjson stat features rcat moveto; do
+        : >"$WORK/p.$call"
+        : >"$WORK/q.$call"
+        for i in $(seq 1 "$RUNS"); do
+            case $call in
+            version) wall "${RC[@]}" version >>"$WORK/p.$call"
+                rc_call rc/noop '{}' >>"$WORK/q.$call" ;;
+            lsjson) wall "${RC[@]}" lsjson --files-only --no-mimetype --use-server-modtime -- "$FS/d" >>"$WORK/p.$call"
+                rc_call operations/list "{\"fs\":\"$FS\",\"remote\":\"d\",\"opt\":{\"filesOnly\":true,\"noMimeType\":true,\"noModTime\":false}}" >>"$WORK/q.$call" ;;
+            stat) wall "${RC[@]}" lsjson --files-only --no-mimetype --use-server-modtime -- "$FS/d/obj1.sql" >>"$WORK/p.$call"
+                rc_call operations/stat "{\"fs\":\"$FS\",\"remote\":\"d/obj1.sql\",\"opt\":{\"noMimeType\":true}}" >>"$WORK/q.$call" ;;
+            features) wall "${RC[@]}" backend features -- "$FS" >>"$WORK/p.$call"
+                rc_call operations/fsinfo "{\"fs\":\"$FS\"}" >>"$WORK/q.$call" ;;
+            rcat) t0=$EPOCHREALTIME
+                "${RC[@]}" rcat -- "$FS/d/claim.$i" <"$SHM/claim" >/dev/null 2>&1 || true
+                awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.4f\n", b - a}' >>"$WORK/p.$call"
+                rc_upload "$FS" d "claimq.$i" "$SHM/claim" >>"$WORK/q.$call" ;;
+            moveto) wall "${RC[@]}" moveto -- "$FS/d/claim.$i" "$FS/d/claim.$i.sha256" >>"$WORK/p.$call"
+                rc_call operations/movefile "{\"srcFs\":\"$FS\",\"srcRemote\":\"d/claimq.$i\",\"dstFs\":\"$FS\",\"dstRemote\":\"d/claimq.$i.sha256\"}" >>"$WORK/q.$call" ;;
+            esac
+        done
+        P[$call]=$(median <"$WORK/p.$call")
+        Q[$call]=$(tail -n +2 "$WORK/q.$call" | median)
+        Q1[$call]=$(head -n1 "$WORK/q.$call")
+        printf '   %-8s %-10s %9s %9s %9s   %s\n' "$side" "$call" "${P[$call]}" "${Q[$call]}" "${Q1[$call]}" "$(spread <"$WORK/p.$call")" | tee -a "$OUT"
+    done
+    grep -q '"error"' "$WORK/rc.out" && say "   (last rcd answer was an error: $(head -c 300 "$WORK/rc.out"))"
+    # dbstash's 8 control calls: lsjson, features, lsjson (stat), rcat (claim), lsjson, moveto x2, lsjson
+    say "   $side: dbstash's 8 control calls as processes ~ $(awk -v l="${P[lsjson]}" -v s="${P[stat]}" -v f="${P[features]}" -v r="${P[rcat]}" -v m="${P[moveto]}" 'BEGIN {printf "%.3f", 3 * l + s + f + r + 2 * m}')s, through rcd ~ $(awk -v l="${Q[lsjson]}" -v s="${Q[stat]}" -v f="${Q[features]}" -v r="${Q[rcat]}" -v m="${Q[moveto]}" 'BEGIN {printf "%.3f", 3 * l + s + f + r + 2 * m}')s"
+done
+kill "$RCD_PID" 2>/dev/null; wait "$RCD_PID" 2>/dev/null || true; RCD_PID=""
+
+# ------------------------------------------------------------------------------ 2. concurrency
+say ""
+say "2. lsjson then backend features, one after the other vs concurrently (median of $RUNS, s)"
+for side in local s3; do
+    if [[ $side == local ]]; then FS=":local:$SHM/remote"; else FS="bench:bench"; fi
+    : >"$WORK/seq"; : >"$WORK/par"
+    for i in $(seq 1 "$RUNS"); do
+        wall bash -c '"$@" lsjson --files-only -- "$0/d" >/dev/null; "$@" backend features -- "$0" >/dev/null' "$FS" "${RC[@]}" >>"$WORK/seq"
+        wall bash -c '"$@" lsjson --files-only -- "$0/d" >/dev/null & "$@" backend features -- "$0" >/dev/null; wait' "$FS" "${RC[@]}" >>"$WORK/par"
+    done
+    say "   $side: sequential $(median <"$WORK/seq") [$(spread <"$WORK/seq")], concurrent $(median <"$WORK/par") [$(spread <"$WORK/par")]"
+done
+
+# ------------------------------------------------------------------------------ the dump file
+F=$SHM/dump.sql
+log "writing a ${MB} MB dump-like file to tmpfs"
+# The same mixed rows as run.sh's database would dump, produced without a server: a
+# repeated 64 MB block of varied text is enough for hashing and copying (their cost does
+# not depend on the content).
+awk 'BEGIN {srand(1); for (g = 1; g <= 140000; g++) printf "%d\t2024-01-01 %02d:%02d:%02d+00\t%d\tpaid\t%.2f\t%08x%08x%08x%08x\tlorem ipsum dolor sit amet %d\n", g, g % 24, g % 60, g % 60, g * 7919 % 100000, g * 31 % 1000000 / 100, rand() * 4e9, rand() * 4e9, rand() * 4e9, rand() * 4e9, g % 9973}' >"$SHM/block"
+: >"$F"
+while (($(stat -c %s "$F") < MB * 1000000)); do cat "$SHM/block" >>"$F"; done
+truncate -s $((MB * 1000000)) "$F"
+BYTES=$(stat -c %s "$F")
+mbps() { awk -v s="$1" -v b="$BYTES" 'BEGIN {printf "%.0f", b / 1e6 / s}'; }
+
+# ------------------------------------------------------------------------------ 3. hashing
+say ""
+say "3. SHA-256 of $BYTES bytes in memory (median of 3; MB/s on one core)"
+SHA_BIN=""
+if (cd "$ROOT" && cargo build --release --offline --quiet --manifest-path bench/sha256-rate/Cargo.toml --target-dir "$WORK/sha-target") >"$WORK/sha-build.log" 2>&1; then
+    SHA_BIN=$WORK/sha-target/release/sha256-rate
+else
+    say "   (bench/sha256-rate did not build offline: $(tail -n1 "$WORK/sha-build.log"))"
+fi
+for tool in sha2 sha256sum openssl; do
+    : >"$WORK/h"
+    for i in 1 2 3; do
+        case $tool in
+        sha2) [[ -n $SHA_BIN ]] || continue; "$SHA_BIN" "$F" | awk '{print $3}' >>"$WORK/h" ;;
+        sha256sum) wall sha256sum "$F" >>"$WORK/h" ;;
+        openssl) wall openssl dgst -sha256 "$F" >>"$WORK/h" ;;
+        esac
+    done
+    [[ -s $WORK/h ]] || continue
+    m=$(median <"$WORK/h")
+    say "   $(printf '%-10s %7ss %6s MB/s' "$tool" "$m" "$(mbps "$m")")$([[ $tool == sha2 ]] && echo '  (hashing time only, 128 KiB updates)')"
+done
+
+# ------------------------------------------------------------------------------ 4. copy loop
+say ""
+say "4. the copy loop: the file replayed by a fake pg_dump -> :local: on tmpfs (median of $RUNS)"
+mkdir -p "$SHM/fake"
+printf '#!/bin/sh\nexec cat %q\n' "$F" >"$SHM/fake/pg_dump"
+chmod +x "$SHM/fake/pg_dump"
+DBS=("$DBSTASH" pg --db-host=127.0.0.1 --db-port=1 --db-user=x --db-name=bench --backup-schedule=once
+    "--backup-name-template={db}-{uuid}" --log-level=warn --rclone-config-file="$CONF" --backup-lock-file="$SHM/lock")
+DST=$SHM/remote/copy
+clean_dst() { rm -rf "$DST"; mkdir -p "$DST"; }
+PERF=""
+command -v perf >/dev/null && perf stat -e task-clock true >/dev/null 2>&1 && PERF=perf
+: >"$WORK/c.bare"; : >"$WORK/c.dbs"; : >"$WORK/c.dbs1"; : >"$WORK/c.hop"; : >"$WORK/perf.txt"
+for i in $(seq 1 "$RUNS"); do
+    clean_dst
+    wall bash -c 'cat "$0" | "$@" rcat -- ":local:'"$DST"'/bare.sql"' "$F" "${RC[@]}" >>"$WORK/c.bare"
+    clean_dst
+    wall bash -c 'cat "$0" | cat | "$@" rcat -- ":local:'"$DST"'/hop.sql"' "$F" "${RC[@]}" >>"$WORK/c.hop"
+    clean_dst
+    if [[ -n $PERF ]]; then
+        t0=$EPOCHREALTIME
+        PATH="$SHM/fake:$PATH" perf stat --no-inherit -x, -o "$WORK/perf.$i" -e task-clock,context-switches,cpu-migrations,page-faults \
+            -- "${DBS[@]}" --rclone-remote=":local:$DST" >/dev/null 2>"$WORK/dbs.err" || { cat "$WORK/dbs.err" >&2; die "dbstash failed"; }
+        awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.4f\n", b - a}' >>"$WORK/c.dbs"
+        awk -F, -v i="$i" '{printf "%s %s %s\n", i, $3, $1}' "$WORK/perf.$i" >>"$WORK/perf.txt"
+    else
+        PATH="$SHM/fake:$PATH" wall "${DBS[@]}" --rclone-remote=":local:$DST" >>"$WORK/c.dbs"
+    fi
+    clean_dst
+    TOKIO_WORKER_THREADS=1 PATH="$SHM/fake:$PATH" wall "${DBS[@]}" --rclone-remote=":local:$DST" >>"$WORK/c.dbs1"
+done
+clean_dst
+B=$(median <"$WORK/c.bare")
+D=$(median <"$WORK/c.dbs")
+say "   cat FILE | rclone rcat            $B s [$(spread <"$WORK/c.bare")]  $(mbps "$B") MB/s"
+say "   cat FILE | cat | rclone rcat      $(median <"$WORK/c.hop") s [$(spread <"$WORK/c.hop")]  (one more pipe hop, no hashing)"
+say "   dbstash (fake pg_dump)            $D s [$(spread <"$WORK/c.dbs")]  $(mbps "$D") MB/s; ratio $(awk -v d="$D" -v b="$B" 'BEGIN {printf "%.3f", d / b}')"
+say "   dbstash, TOKIO_WORKER_THREADS=1   $(median <"$WORK/c.dbs1") s [$(spread <"$WORK/c.dbs1")]"
+if [[ -n $PERF ]]; then
+    for ev in task-clock context-switches cpu-migrations page-faults; do
+        v=$(awk -v e="$ev" '$2 == e {print $3}' "$WORK/perf.txt" | median)
+        say "   dbstash alone (perf stat --no-inherit), $ev: $v$([[ $ev == task-clock ]] && echo " ms = $(awk -v v="$v" -v b="$BYTES" 'BEGIN {printf "%.0f", v / (b / 1e9)}') ms per GB")"
+    done
+    # Kernel vs user, and the top symbols (the release binary is stripped: its own code shows
+    # as one unknown blob; the kernel's symbols say how much is pipe copying).
+    clean_dst
+    PATH="$SHM/fake:$PATH" perf record -q --no-inherit -e cpu-clock -o "$WORK/perf.data" \
+        -- "${DBS[@]}" --rclone-remote=":local:$DST" >/dev/null 2>&1 || true
+    perf report -i "$WORK/perf.data" --stdio --sort dso 2>/dev/null | grep -E '^ +[0-9]' | head -n 6 >"$R/perf-dso.txt" || true
+    perf report -i "$WORK/perf.data" --stdio --sort sym 2>/dev/null | grep -E '^ +[0-9]' | head -n 20 >"$R/perf-sym.txt" || true
+    say "   dbstash's samples by object (perf record, cpu-clock):"
+    sed 's/^/     /' "$R/perf-dso.txt" | tee -a "$OUT"
+    say "   top symbols:"
+    head -n 12 "$R/perf-sym.txt" | sed 's/^/     /' | tee -a "$OUT"
+fi
+if command -v pv >/dev/null; then
+    : >"$WORK/pv.s"; : >"$WORK/pv.c"
+    for i in $(seq 1 "$RUNS"); do
+        cat "$F" | /usr/bin/time -f '%U %S' -a -o "$WORK/pv.s" pv -q -B 1m | cat >/dev/null
+        cat "$F" | /usr/bin/time -f '%U %S' -a -o "$WORK/pv.c" pv -q -C -B 1m | cat >/dev/null
+    done
+    say "   one pipe-to-pipe hop, CPU of the copying process per GB: splice (pv) $(awk '{print ($1 + $2)}' "$WORK/pv.s" | median | awk -v b="$BYTES" '{printf "%.3f", $1 / (b / 1e9)}') s, read+write (pv -C) $(awk '{print ($1 + $2)}' "$WORK/pv.c" | median | awk -v b="$BYTES" '{printf "%.3f", $1 / (b / 1e9)}') s"
+fi
+say ""
+say "load average at the end: $(loadavg); compilers seen: $(busy_compilers) (the machine is shared)"
+copy_results
