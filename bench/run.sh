@@ -181,12 +181,13 @@ for s in "${SIDES[@]}"; do BIG+=("b$s" "c$s" "d$s"); TINY+=("tb$s" "tc$s"); done
 CLEAN="rm -rf $(q "$L")/* $(q "$WORK/tmp")/*; find $(q "$WORK/s3/bench") -type f -delete; sync"
 SH=(bash --norc --noprofile -o pipefail)
 
-TIMES=$WORK/results/times.txt # "case wall user sys" per run
+TIMES=$WORK/results/times.txt # "case wall user sys round" per run
+ROUND=0
 : >"$TIMES"
 run_case() { # case → appends to $TIMES
     local n=$1
     bash -c "$CLEAN"
-    /usr/bin/time -f "$n %e %U %S" -a -o "$TIMES" "${SH[@]}" -c "${CMD[$n]}" >/dev/null 2>"$WORK/out.$n" ||
+    /usr/bin/time -f "$n %e %U %S $ROUND" -a -o "$TIMES" "${SH[@]}" -c "${CMD[$n]}" >/dev/null 2>"$WORK/out.$n" ||
         { cat "$WORK/out.$n" >&2; die "case $n (${LABEL[$n]}) failed"; }
 }
 rotate_run() { # round names... → runs them once each, starting at position round % count
@@ -227,11 +228,12 @@ LOAD_START=$(loadavg)
 T_START=$(date +%s)
 for r in $(seq 1 "$ROUNDS"); do
     log "round $r/$ROUNDS: ${BIG[*]}"
+    ROUND=$r
     rotate_run "$r" "${BIG[@]}"
     note_busy
 done
 log "tiny database: $TINY_ROUNDS rounds of ${TINY[*]}"
-for r in $(seq 1 "$TINY_ROUNDS"); do rotate_run "$r" "${TINY[@]}"; done
+for r in $(seq 1 "$TINY_ROUNDS"); do ROUND=$r; rotate_run "$r" "${TINY[@]}"; done
 note_busy
 T_TIMED=$(($(date +%s) - T_START))
 
@@ -284,8 +286,9 @@ measured() { # case (cL|cS|tcL|tcS) → the arrays above; the wrapper log in res
     bash -c "$CLEAN"
     : >"$log"
     rm -f "$pidf"
+    # The lock file goes to tmpfs here: whatever write_bytes remain are not the lock's.
     WRAP_LOG=$log PATH="$W/bin:$PATH" "${SH[@]}" -c "
-        ${CMD[$n]} &
+        ${CMD[$n]//$WORK\/lock/$SHM} &
         echo \$! > $(q "$pidf")
         wait \$!; rc=\$?
         io=\$(</proc/\$\$/io)
@@ -382,14 +385,23 @@ for n in "${ALL[@]}"; do
     CPU[$n]=$(cpu "$n")
 done
 ratio() { awk -v x="$1" -v y="$2" 'BEGIN {printf "%.3f", x / y}'; }
+paired() { # x y [diff] → "median [min..max]" of x/y (or x-y) within each round: robust to load
+    # that shifts whole rounds, since the two cases ran minutes apart at most
+    awk -v x="$1" -v y="$2" -v d="${3:-}" '$1 == x {a[$5] = $2} $1 == y {b[$5] = $2}
+        END {for (r in a) if (r in b) print (d ? a[r] - b[r] : a[r] / b[r])}' "$TIMES" | sort -g |
+        awk -v d="${3:-}" '{v[NR] = $1} END {if (!NR) {print "nan"; exit}
+            m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+            f = d ? "%+.3f [%+.3f..%+.3f]" : "%.3f [%.3f..%.3f]"; printf f, m, v[1], v[NR]}'
+}
 mbps() { awk -v s="$1" -v b="${2:-$DUMP_BYTES}" 'BEGIN {printf "%.0f", b / 1e6 / s}'; }
 mib() { [[ $1 =~ ^[0-9]+$ ]] && awk -v k="$1" 'BEGIN {printf "%.1f MiB", k / 1024}' || echo "?"; }
 verdict() { awk -v x="$1" -v op="$2" -v t="$3" 'BEGIN {ok = (op == "<=") ? x <= t + 1e-9 : x >= t - 1e-9; print ok ? "met" : "MISSED"}'; }
 GB=$(awk -v b="$DUMP_BYTES" 'BEGIN {printf "%.2f", b / 1e9}')
 {
-    echo "dbstash benchmark (bench/run.sh): $(report_stamp)"
-    echo "machine: $(lscpu | awk -F: '/^Model name/ {gsub(/^ +/, "", $2); print $2; exit}'), $(nproc) cores, $(free -g | awk '/^Mem:/ {print $2}') GiB RAM, $(uname -r)"
-    echo "versions: PostgreSQL $("$PGBIN/postgres" --version | awk '{print $NF}'), rclone $("$RCLONE" version | head -n1 | awk '{print $2}'), zstd $(zstd -V | grep -o 'v[0-9.]*'), gzip $(gzip --version | head -n1 | awk '{print $2}')"
+    echo "dbstash benchmark (bench/run.sh): $(date -u +%Y-%m-%dT%H:%M:%SZ), $("$DBSTASH" --version), git $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo '?')"
+    echo "machine: $(lscpu | awk -F: '/^Model name/ {gsub(/^ +/, "", $2); print $2; exit}'), $(nproc) cores, $(free -g | awk '/^Mem:/ {print $2}') GiB RAM, kernel $(uname -r)"
+    echo "disk: temp dir on $(findmnt -no SOURCE,FSTYPE -T "$WORK" | tr -s ' ' ' ') ($(df -h --output=size "$WORK" | tail -n1 | tr -d ' '), rotational=$(lsblk -dno ROTA "$(findmnt -no SOURCE -T "$WORK")" 2>/dev/null | tr -d ' ' || echo '?'))"
+    echo "versions: PostgreSQL $("$PGBIN/postgres" --version | grep -o '[0-9][0-9.]*' | head -n1), rclone $("$RCLONE" version | head -n1 | awk '{print $2}'), zstd $(zstd -V | grep -o 'v[0-9.]*'), gzip $(gzip --version | head -n1 | awk '{print $2}')"
     echo "plain dump: $DUMP_BYTES bytes ($GB GB, $ROWS rows); tiny: $TINY_BYTES bytes (1000 rows)"
     echo "$ROUNDS interleaved rounds (tiny: $TINY_ROUNDS); the timed part took ${T_TIMED}s. Wall: median [min..max] s; cpu: median user+sys s of the process tree (not the server)"
     echo
@@ -400,7 +412,8 @@ GB=$(awk -v b="$DUMP_BYTES" 'BEGIN {printf "%.2f", b / 1e9}')
         printf '%-5s %-30s %8s %17s %6s %6s\n' "$n" "${LABEL[$n]}" "${MED[$n]}" "[${MIN[$n]}..${MAX[$n]}]" "$mb" "${CPU[$n]}"
     done
     echo
-    echo "targets (issue 12), from the medians:"
+    echo "targets (issue 12), from the medians (ratio of medians; 'paired' = median [min..max] of the"
+    echo "same ratio within each round, where both cases ran at most a few minutes apart):"
     t() { printf '  %-58s %-12s %-14s %s\n' "$1" "$2" "$3" "$4"; }
     t "what" "measured" "target" "verdict"
     for s in "${SIDES[@]}"; do
@@ -408,17 +421,20 @@ GB=$(awk -v b="$DUMP_BYTES" 'BEGIN {printf "%.2f", b / 1e9}')
         [[ $s == S ]] && nm=s3
         d=$(awk -v c="${MED[tc$s]}" -v b="${MED[tb$s]}" 'BEGIN {printf "%+.3f", c - b}')
         t "tiny, $nm: dbstash - bare pipe (s)" "$d" "<= +0.15" "$(verdict "$d" "<=" 0.15)"
+        printf '    paired: %s\n' "$(paired "tc$s" "tb$s" diff)"
         if ((BENCH_MB >= 700)); then tgt=1.03; else tgt=1.05; fi
         x=$(ratio "${MED[c$s]}" "${MED[b$s]}")
         t "$GB GB, $nm: dbstash / bare pipe" "$x" "<= $tgt" "$(verdict "$x" "<=" "$tgt")"
+        printf '    paired: %s\n' "$(paired "c$s" "b$s")"
         x=$(ratio "${MED[c$s]}" "${MED[d$s]}")
         t "$GB GB, $nm: dbstash / temp-file approach" "$x" "<= 0.6" "$(verdict "$x" "<=" 0.6)"
+        printf '    paired: %s\n' "$(paired "c$s" "d$s")"
     done
     for n in "${MEASURED[@]}"; do
         t "peak RSS of dbstash itself ($n)" "$(mib "${OWN_RSS[$n]}")" "<= 15 MiB" "$(verdict "${OWN_RSS[$n]/\?/99999}" "<=" 15360)"
     done
     for n in "${MEASURED[@]}"; do
-        t "local bytes written, dbstash + pg_dump ($n)" "$((OWN_WB[$n] + DUMP_WB[$n]))" "0 (+ lock)" "$(verdict "$((OWN_WB[$n] + DUMP_WB[$n]))" "<=" 4096)"
+        t "local bytes written, dbstash + pg_dump ($n)" "$((OWN_WB[$n] + DUMP_WB[$n]))" "0 (lock aside)" "$(verdict "$((OWN_WB[$n] + DUMP_WB[$n]))" "<=" 0)"
     done
     echo
     echo "other ratios:"
@@ -437,6 +453,7 @@ GB=$(awk -v b="$DUMP_BYTES" 'BEGIN {printf "%.2f", b / 1e9}')
     for n in "${MEASURED[@]}"; do
         printf '  %-5s %12s %10s %10s %12s %12s %9s %9s %9s\n' "$n" "${TREE_WB[$n]}" "${OWN_WB[$n]}" "${DUMP_WB[$n]}" "${RC_WB[$n]}" "${RCAT_WB[$n]}" "${OWN_CPU[$n]}" "${OWN_USER[$n]}" "${TREE_CPU[$n]}"
     done
+    echo "  (the lock file was on tmpfs in these runs, so what dbstash writes besides it shows)"
     echo "  (own cpu: dbstash's own user+sys, its children's subtracted; (user): its user part)"
     echo "  (into :local: the rclone rows are the remote's own storage, i.e. the object itself; into serve s3"
     echo "   the server is a separate process and its writes are not counted)"
