@@ -14,10 +14,12 @@
 #   2. `lsjson` and `backend features` one after the other vs concurrently
 #   3. SHA-256 of the dump: the sha2 crate (dbstash's version, bench/sha256-rate), sha256sum,
 #      openssl
-#   4. the copy loop: dbstash (fake dump -> :local: on tmpfs) vs `cat FILE | rclone rcat` with
-#      perf stat --no-inherit on dbstash alone (task-clock, context switches), dbstash's
-#      kernel/user split (perf record), and a pipe hop with and without splice (pv vs pv -C)
-#   5. dbstash with TOKIO_WORKER_THREADS=1 (scheduling on 2 cores)
+#   4. the copy loop: dbstash (fake dump -> :local: on tmpfs, fed in big pieces by cat and in
+#      8 KiB pieces by dd, like pg_dump) vs `cat FILE | rclone rcat` (with and without rclone's
+#      own --ignore-checksum) and one extra `cat` hop; dbstash's own CPU (bench/ownstat.py:
+#      /proc/PID/stat of the exited, not yet reaped process) and peak RSS; its main thread's
+#      kernel/user split (perf record); dbstash with TOKIO_WORKER_THREADS=1 (scheduling on 2
+#      cores); one pipe-to-pipe copy stage as read+write, tee+read and splice (bench/pipecopy)
 #
 # Options: --size N[M|G] (default 1G), --runs N (default 7), --out DIR, --dbstash PATH
 set -euo pipefail
@@ -49,7 +51,6 @@ clean_env
 find_pgbin
 find_rclone
 command -v perf >/dev/null || apt_install_missing linux-perf || true
-command -v pv >/dev/null || apt_install_missing pv || true
 command -v curl >/dev/null || die "curl is missing"
 build_dbstash
 
@@ -199,65 +200,86 @@ done
 # ------------------------------------------------------------------------------ 4. copy loop
 say ""
 say "4. the copy loop: the file replayed by a fake pg_dump -> :local: on tmpfs (median of $RUNS)"
-mkdir -p "$SHM/fake"
+mkdir -p "$SHM/fake" "$SHM/fake8k"
 printf '#!/bin/sh\nexec cat %q\n' "$F" >"$SHM/fake/pg_dump"
-chmod +x "$SHM/fake/pg_dump"
+# pg_dump itself writes in pieces of a few KiB: dd bs=8k imitates that (more, smaller reads)
+printf '#!/bin/sh\nexec dd if=%q bs=8k status=none\n' "$F" >"$SHM/fake8k/pg_dump"
+chmod +x "$SHM/fake/pg_dump" "$SHM/fake8k/pg_dump"
 DBS=("$DBSTASH" pg --db-host=127.0.0.1 --db-port=1 --db-user=x --db-name=bench --backup-schedule=once
     "--backup-name-template={db}-{uuid}" --log-level=warn --rclone-config-file="$CONF" --backup-lock-file="$SHM/lock")
 DST=$SHM/remote/copy
 clean_dst() { rm -rf "$DST"; mkdir -p "$DST"; }
-PERF=""
-command -v perf >/dev/null && perf stat -e task-clock true >/dev/null 2>&1 && PERF=perf
-: >"$WORK/c.bare"; : >"$WORK/c.dbs"; : >"$WORK/c.dbs1"; : >"$WORK/c.hop"; : >"$WORK/perf.txt"
+OWNSTAT=$ROOT/bench/ownstat.py
+for v in bare bareic hop dbs dbs8k dbs1; do : >"$WORK/c.$v"; : >"$WORK/o.$v"; done
+own() { # variant PATH-prefix env... → wall in c.variant, "user sys hwm" in o.variant
+    local v=$1 pre=$2
+    shift 2
+    clean_dst
+    env PATH="$pre:$PATH" "$@" "$OWNSTAT" "${DBS[@]}" --rclone-remote=":local:$DST" >/dev/null 2>"$WORK/own.err" ||
+        { cat "$WORK/own.err" >&2; die "dbstash failed ($v)"; }
+    grep -o 'wall=[0-9.]*' "$WORK/own.err" | cut -d= -f2 >>"$WORK/c.$v"
+    sed -n 's/.*user=\([0-9.]*\) sys=\([0-9.]*\) hwm_kib=\([0-9]*\).*/\1 \2 \3/p' "$WORK/own.err" >>"$WORK/o.$v"
+}
 for i in $(seq 1 "$RUNS"); do
     clean_dst
     wall bash -c 'cat "$0" | "$@" rcat -- ":local:'"$DST"'/bare.sql"' "$F" "${RC[@]}" >>"$WORK/c.bare"
     clean_dst
+    wall bash -c 'cat "$0" | "$@" rcat --ignore-checksum -- ":local:'"$DST"'/bare.sql"' "$F" "${RC[@]}" >>"$WORK/c.bareic"
+    clean_dst
     wall bash -c 'cat "$0" | cat | "$@" rcat -- ":local:'"$DST"'/hop.sql"' "$F" "${RC[@]}" >>"$WORK/c.hop"
-    clean_dst
-    if [[ -n $PERF ]]; then
-        t0=$EPOCHREALTIME
-        PATH="$SHM/fake:$PATH" perf stat --no-inherit -x, -o "$WORK/perf.$i" -e task-clock,context-switches,cpu-migrations,page-faults \
-            -- "${DBS[@]}" --rclone-remote=":local:$DST" >/dev/null 2>"$WORK/dbs.err" || { cat "$WORK/dbs.err" >&2; die "dbstash failed"; }
-        awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.4f\n", b - a}' >>"$WORK/c.dbs"
-        awk -F, -v i="$i" '{printf "%s %s %s\n", i, $3, $1}' "$WORK/perf.$i" >>"$WORK/perf.txt"
-    else
-        PATH="$SHM/fake:$PATH" wall "${DBS[@]}" --rclone-remote=":local:$DST" >>"$WORK/c.dbs"
-    fi
-    clean_dst
-    TOKIO_WORKER_THREADS=1 PATH="$SHM/fake:$PATH" wall "${DBS[@]}" --rclone-remote=":local:$DST" >>"$WORK/c.dbs1"
+    own dbs "$SHM/fake"
+    own dbs8k "$SHM/fake8k"
+    own dbs1 "$SHM/fake" TOKIO_WORKER_THREADS=1
 done
 clean_dst
 B=$(median <"$WORK/c.bare")
-D=$(median <"$WORK/c.dbs")
-say "   cat FILE | rclone rcat            $B s [$(spread <"$WORK/c.bare")]  $(mbps "$B") MB/s"
-say "   cat FILE | cat | rclone rcat      $(median <"$WORK/c.hop") s [$(spread <"$WORK/c.hop")]  (one more pipe hop, no hashing)"
-say "   dbstash (fake pg_dump)            $D s [$(spread <"$WORK/c.dbs")]  $(mbps "$D") MB/s; ratio $(awk -v d="$D" -v b="$B" 'BEGIN {printf "%.3f", d / b}')"
-say "   dbstash, TOKIO_WORKER_THREADS=1   $(median <"$WORK/c.dbs1") s [$(spread <"$WORK/c.dbs1")]"
+row() { # variant label
+    local m
+    m=$(median <"$WORK/c.$1")
+    printf '   %-40s %7.3f s [%s] %5s MB/s, /bare %.3f' "$2" "$m" "$(spread <"$WORK/c.$1")" "$(mbps "$m")" "$(awk -v d="$m" -v b="$B" 'BEGIN {print d / b}')"
+    if [[ -s $WORK/o.$1 ]]; then
+        printf '; dbstash own cpu user %.2f + sys %.2f s (%.2f s per GB), peak RSS %s KiB' \
+            "$(awk '{print $1}' "$WORK/o.$1" | median)" "$(awk '{print $2}' "$WORK/o.$1" | median)" \
+            "$(awk -v b="$BYTES" '{print ($1 + $2) / (b / 1e9)}' "$WORK/o.$1" | median)" "$(awk '{print $3}' "$WORK/o.$1" | sort -g | tail -n1)"
+    fi
+    echo
+}
+{
+    row bare "cat FILE | rclone rcat"
+    row bareic "cat FILE | rclone rcat --ignore-checksum"
+    row hop "cat FILE | cat | rclone rcat"
+    row dbs "dbstash (fake pg_dump: cat)"
+    row dbs8k "dbstash (fake pg_dump: dd bs=8k)"
+    row dbs1 "dbstash, TOKIO_WORKER_THREADS=1"
+} | tee -a "$OUT"
+PERF=""
+command -v perf >/dev/null && perf stat -e task-clock true >/dev/null 2>&1 && PERF=perf
 if [[ -n $PERF ]]; then
-    for ev in task-clock context-switches cpu-migrations page-faults; do
-        v=$(awk -v e="$ev" '$2 == e {print $3}' "$WORK/perf.txt" | median)
-        say "   dbstash alone (perf stat --no-inherit), $ev: $v$([[ $ev == task-clock ]] && echo " ms = $(awk -v v="$v" -v b="$BYTES" 'BEGIN {printf "%.0f", v / (b / 1e9)}') ms per GB")"
-    done
-    # Kernel vs user, and the top symbols (the release binary is stripped: its own code shows
-    # as one unknown blob; the kernel's symbols say how much is pipe copying).
+    # dbstash's main thread (the copy loop runs there: --no-inherit leaves out rclone and
+    # pg_dump). The release binary is stripped: its own code shows as unknown addresses; the
+    # kernel's symbols say how much is pipe copying.
     clean_dst
-    PATH="$SHM/fake:$PATH" perf record -q --no-inherit -e cpu-clock -o "$WORK/perf.data" \
+    PATH="$SHM/fake8k:$PATH" perf record -q --no-inherit -e cpu-clock -o "$WORK/perf.data" \
         -- "${DBS[@]}" --rclone-remote=":local:$DST" >/dev/null 2>&1 || true
     perf report -i "$WORK/perf.data" --stdio --sort dso 2>/dev/null | grep -E '^ +[0-9]' | head -n 6 >"$R/perf-dso.txt" || true
-    perf report -i "$WORK/perf.data" --stdio --sort sym 2>/dev/null | grep -E '^ +[0-9]' | head -n 20 >"$R/perf-sym.txt" || true
-    say "   dbstash's samples by object (perf record, cpu-clock):"
+    perf report -i "$WORK/perf.data" --stdio --sort sym 2>/dev/null | grep -E '^ +[0-9]' | head -n 30 >"$R/perf-sym.txt" || true
+    say "   dbstash's main thread by object (perf record, cpu-clock; fake pg_dump dd bs=8k):"
     sed 's/^/     /' "$R/perf-dso.txt" | tee -a "$OUT"
-    say "   top symbols:"
-    head -n 12 "$R/perf-sym.txt" | sed 's/^/     /' | tee -a "$OUT"
+    say "   its kernel symbols above 1%:"
+    grep '\[k\]' "$R/perf-sym.txt" | awk '$1 + 0 >= 1' | head -n 8 | sed 's/^/     /' | tee -a "$OUT"
 fi
-if command -v pv >/dev/null; then
-    : >"$WORK/pv.s"; : >"$WORK/pv.c"
-    for i in $(seq 1 "$RUNS"); do
-        cat "$F" | /usr/bin/time -f '%U %S' -a -o "$WORK/pv.s" pv -q -B 1m | cat >/dev/null
-        cat "$F" | /usr/bin/time -f '%U %S' -a -o "$WORK/pv.c" pv -q -C -B 1m | cat >/dev/null
+PIPECOPY=$WORK/pipecopy
+if cc -O2 -o "$PIPECOPY" "$ROOT/bench/pipecopy/pipecopy.c" 2>"$WORK/cc.log"; then
+    say "   one copy stage between two pipes (bench/pipecopy), its own CPU per GB (median of $RUNS):"
+    for m in rw tee splice; do
+        : >"$WORK/pc.$m"
+        for i in $(seq 1 "$RUNS"); do
+            cat "$F" | "$PIPECOPY" "$m" 2>>"$WORK/pc.$m" | cat >/dev/null
+        done
+        say "     $(printf '%-7s' "$m") user+sys $(awk -v b="$BYTES" '{print ($3 + $4) / (b / 1e9)}' "$WORK/pc.$m" | median) s per GB"
     done
-    say "   one pipe-to-pipe hop, CPU of the copying process per GB: splice (pv) $(awk '{print ($1 + $2)}' "$WORK/pv.s" | median | awk -v b="$BYTES" '{printf "%.3f", $1 / (b / 1e9)}') s, read+write (pv -C) $(awk '{print ($1 + $2)}' "$WORK/pv.c" | median | awk -v b="$BYTES" '{printf "%.3f", $1 / (b / 1e9)}') s"
+else
+    say "   (bench/pipecopy did not compile: $(head -n1 "$WORK/cc.log"))"
 fi
 say ""
 say "load average at the end: $(loadavg); compilers seen: $(busy_compilers) (the machine is shared)"

@@ -31,6 +31,8 @@
 #   --tiny-rounds N    rounds of the tiny cases (default 10)
 #   --no-s3            only :local:
 #   --no-compress      skip the compression part
+#   --no-ignore-checksum  skip the two extra cases per remote that pass rclone --ignore-checksum
+#                      (bi: bare pipe, ci: dbstash with --rclone-extra-args=--ignore-checksum)
 #   --compress-rounds N  runs per compression case (default 3)
 #   --out DIR          keep the report, the raw timings and the wrappers' logs in DIR
 #   --dbstash PATH     use this binary instead of `cargo build --release`
@@ -43,6 +45,7 @@ ROUNDS=5
 TINY_ROUNDS=10
 WITH_S3=1
 WITH_COMPRESS=1
+WITH_IC=1
 COMPRESS_ROUNDS=3
 BENCH_OUT=""
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
@@ -58,6 +61,7 @@ while (($#)); do
     --compress-rounds=*) COMPRESS_ROUNDS=${1#*=}; shift ;;
     --no-s3) WITH_S3=0; shift ;;
     --no-compress) WITH_COMPRESS=0; shift ;;
+    --no-ignore-checksum) WITH_IC=0; shift ;;
     --out) BENCH_OUT=${2:?}; shift 2 ;;
     --out=*) BENCH_OUT=${1#*=}; shift ;;
     --dbstash) DBSTASH_BIN=${2:?}; shift 2 ;;
@@ -172,10 +176,20 @@ for s in "${SIDES[@]}"; do
     LABEL[tb$s]="tiny: bare pipe -> $name"
     CMD[tc$s]=$(dbs tiny "$(remote_of "$s" tdbstash)")
     LABEL[tc$s]="tiny: dbstash once -> $name"
+    # rclone's own end-to-end check (hashing the stream and, on :local:, the written file):
+    # what it costs, for the bare pipe and for dbstash (which hashes the stream itself).
+    CMD[bi$s]="$PGDUMP | $RC rcat --ignore-checksum $(q "$(remote_of "$s" barei)/x.sql")"
+    LABEL[bi$s]="bare pipe --ignore-checksum -> $name"
+    CMD[ci$s]="$(dbs bench "$(remote_of "$s" dbstashi)") --rclone-extra-args=--ignore-checksum"
+    LABEL[ci$s]="dbstash --ignore-checksum -> $name"
 done
 BIG=(a)
 TINY=()
-for s in "${SIDES[@]}"; do BIG+=("b$s" "c$s" "d$s"); TINY+=("tb$s" "tc$s"); done
+for s in "${SIDES[@]}"; do
+    BIG+=("b$s" "c$s" "d$s")
+    ((WITH_IC)) && BIG+=("bi$s" "ci$s")
+    TINY+=("tb$s" "tc$s")
+done
 # Between runs, untimed: drop every uploaded object (under serve s3 only the files, so its
 # directory cache never points at a directory that vanished) and flush dirty pages.
 CLEAN="rm -rf $(q "$L")/* $(q "$WORK/tmp")/*; find $(q "$WORK/s3/bench") -type f -delete; sync"
@@ -445,6 +459,10 @@ GB=$(awk -v b="$DUMP_BYTES" 'BEGIN {printf "%.2f", b / 1e9}')
         printf '  %-58s %s\n' "$nm: dbstash / pg_dump alone (c/a)" "$(ratio "${MED[c$s]}" "${MED[a]}")"
         printf '  %-58s %s\n' "$nm: dbstash - bare pipe, wall s (c-b)" "$(awk -v c="${MED[c$s]}" -v b="${MED[b$s]}" 'BEGIN {printf "%+.3f", c - b}')"
         printf '  %-58s %s\n' "$nm: dbstash - bare pipe, cpu s" "$(awk -v c="${CPU[c$s]}" -v b="${CPU[b$s]}" 'BEGIN {printf "%+.2f", c - b}')"
+        if ((WITH_IC)); then
+            printf '  %-58s %s\n' "$nm: --ignore-checksum: dbstash / bare pipe (ci/b)" "$(ratio "${MED[ci$s]}" "${MED[b$s]}") paired $(paired "ci$s" "b$s")"
+            printf '  %-58s %s\n' "$nm: --ignore-checksum: both (ci/bi)" "$(ratio "${MED[ci$s]}" "${MED[bi$s]}") paired $(paired "ci$s" "bi$s")"
+        fi
         printf '  %-58s %s\n' "$nm: tiny, dbstash - bare pipe, cpu s" "$(awk -v c="${CPU[tc$s]}" -v b="${CPU[tb$s]}" 'BEGIN {printf "%+.2f", c - b}')"
     done
     echo
