@@ -21,15 +21,21 @@
 #      kernel/user split (perf record); dbstash with TOKIO_WORKER_THREADS=1 (scheduling on 2
 #      cores); one pipe-to-pipe copy stage as read+write, tee+read and splice (bench/pipecopy)
 #
-# Options: --size N[M|G] (default 1G), --runs N (default 7), --out DIR, --dbstash PATH
+#   5. with --rss-size N[M|G]: dbstash's peak RSS for a stream of that size (zeros; -> :local:
+#      on the disk; e.g. 5G, the issue's RSS target)
+#
+# Options: --size N[M|G] (default 1G), --runs N (default 7), --rss-size N[M|G] (default: skip),
+#          --out DIR, --dbstash PATH
 set -euo pipefail
 SIZE=1G
 RUNS=7
+RSS_MB=0
 BENCH_OUT=""
 while (($#)); do
     case $1 in
     --size) SIZE=$2; shift 2 ;;
     --runs) RUNS=$2; shift 2 ;;
+    --rss-size) RSS_MB=$(awk -v s="$2" 'BEGIN {n = s + 0; if (s ~ /[gG]$/) n *= 1000; printf "%d", n}'); shift 2 ;;
     --out) BENCH_OUT=$2; shift 2 ;;
     --dbstash) DBSTASH_BIN=$2; shift 2 ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
@@ -280,6 +286,18 @@ if cc -O2 -o "$PIPECOPY" "$ROOT/bench/pipecopy/pipecopy.c" 2>"$WORK/cc.log"; the
     done
 else
     say "   (bench/pipecopy did not compile: $(head -n1 "$WORK/cc.log"))"
+fi
+if ((RSS_MB > 0)); then
+    say ""
+    say "5. dbstash's peak RSS for a ${RSS_MB} MB stream (zeros from head -c; -> :local: on the disk, --ignore-checksum)"
+    mkdir -p "$SHM/fakerss"
+    printf '#!/bin/sh\nexec head -c %d /dev/zero\n' "$((RSS_MB * 1000000))" >"$SHM/fakerss/pg_dump"
+    chmod +x "$SHM/fakerss/pg_dump"
+    mkdir -p "$WORK/rss"
+    PATH="$SHM/fakerss:$PATH" "$OWNSTAT" "${DBS[@]}" --rclone-remote=":local:$WORK/rss" --rclone-extra-args=--ignore-checksum \
+        >/dev/null 2>"$WORK/rss.err" || { cat "$WORK/rss.err" >&2; die "dbstash failed (rss)"; }
+    rm -rf "$WORK/rss"
+    say "   $(grep -o 'ownstat.*' "$WORK/rss.err")"
 fi
 say ""
 say "load average at the end: $(loadavg); compilers seen: $(busy_compilers) (the machine is shared)"
