@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2016 # the single-quoted `bash -c` scripts get their values as arguments
 # bench/profile.sh: where dbstash's time goes (issue 12). A benchmark, never a test.
 #
 #   bench/profile.sh                  # about 5 minutes on 2 cores
@@ -38,7 +39,7 @@ while (($#)); do
     --rss-size) RSS_MB=$(awk -v s="$2" 'BEGIN {n = s + 0; if (s ~ /[gG]$/) n *= 1000; printf "%d", n}'); shift 2 ;;
     --out) BENCH_OUT=$2; shift 2 ;;
     --dbstash) DBSTASH_BIN=$2; shift 2 ;;
-    -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '3,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown option: $1" >&2; exit 2 ;;
     esac
 done
@@ -280,6 +281,7 @@ if cc -O2 -o "$PIPECOPY" "$ROOT/bench/pipecopy/pipecopy.c" 2>"$WORK/cc.log"; the
     for m in rw tee splice; do
         : >"$WORK/pc.$m"
         for i in $(seq 1 "$RUNS"); do
+            # shellcheck disable=SC2002 # tee(2) needs pipes on both sides, not a file
             cat "$F" | "$PIPECOPY" "$m" 2>>"$WORK/pc.$m" | cat >/dev/null
         done
         say "     $(printf '%-7s' "$m") user+sys $(awk -v b="$BYTES" '{print ($3 + $4) / (b / 1e9)}' "$WORK/pc.$m" | median) s per GB"

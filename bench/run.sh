@@ -111,7 +111,6 @@ make_work dbstash-run local s3/bench tmp results lock
 SHM=$(mktemp -d /dev/shm/dbstash-run.XXXXXX)
 start_postgres
 if ((WITH_S3)); then start_s3; fi
-REAL_PGDUMP=$PGBIN/pg_dump
 
 # ------------------------------------------------------------------------------ data
 # Rows of mixed content (numbers, a timestamp, words, hex and base64 digests, repeated
@@ -134,7 +133,7 @@ SQL
 }
 pgdump_cmd() { echo "pg_dump --no-password --format=plain --host=127.0.0.1 --port=$PG_PORT --username=postgres --dbname=$1"; }
 make_db bench 10000
-CAL=$($(pgdump_cmd bench) | wc -c)
+CAL=$(eval "$(pgdump_cmd bench)" | wc -c)
 ROWS=$(awk -v mb="$BENCH_MB" -v cal="$CAL" 'BEGIN {printf "%d", mb * 1e6 / (cal / 10000)}')
 log "filling database bench: $ROWS rows of ~$((CAL / 10000)) bytes (~$BENCH_MB MB of plain dump)"
 psql_ -d bench -c "insert into orders $ROW_SQL from generate_series(10001::bigint, $ROWS) g" >/dev/null
@@ -294,7 +293,7 @@ for t in pg_dump rclone; do
     printf '#!/bin/bash\nWRAP_REAL_X=%q WRAP_NAME=%s exec %q "$@"\n' "$real" "$t" "$W/wrapper" >"$W/bin/$t"
     chmod +x "$W/bin/$t"
 done
-declare -A OWN_USER OWN_RSS TREE_WB OWN_WB DUMP_WB RC_WB RCAT_WB OWN_CPU TREE_CPU CALLS
+declare -A OWN_USER OWN_RSS TREE_WB OWN_WB DUMP_WB RC_WB RCAT_WB OWN_CPU TREE_CPU
 measured() { # case (cL|cS|tcL|tcS) → the arrays above; the wrapper log in results/calls.<case>.txt
     local n=$1 log=$SHM/calls.$1.txt pidf=$SHM/pid.$1 pid="" hwm="" h
     bash -c "$CLEAN"
@@ -328,8 +327,7 @@ measured() { # case (cL|cS|tcL|tcS) → the arrays above; the wrapper log in res
         $1 == "dbstash-tree" { tw = $7; tc = cpu; tu = s($9); next }
         { cw += $7; cc += cpu; cu += s($9); if ($1 == "pg_dump") dw += $7; else { rw += $7; if ($2 == "rcat" && !seen) { seen = 1; first = $7 } } }
         END { printf "%s %d %d %d %d %d %.3f %.3f %.3f\n", n, tw, tw - cw, dw, rw, first, tc - cc, tc, tu - cu }' "$log" >"$WORK/m.$n"
-    read -r _ TREE_WB[$n] OWN_WB[$n] DUMP_WB[$n] RC_WB[$n] RCAT_WB[$n] OWN_CPU[$n] TREE_CPU[$n] OWN_USER[$n] <"$WORK/m.$n"
-    CALLS[$n]=$(awk '$1 == "rclone" {printf "%s%s", sep, $2; sep = ", "}' "$log")
+    read -r _ "TREE_WB[$n]" "OWN_WB[$n]" "DUMP_WB[$n]" "RC_WB[$n]" "RCAT_WB[$n]" "OWN_CPU[$n]" "TREE_CPU[$n]" "OWN_USER[$n]" <"$WORK/m.$n"
 }
 log "measured runs (RSS, local writes, rclone calls)"
 MEASURED=()
@@ -395,7 +393,7 @@ declare -A MED MIN MAX CPU
 ALL=("${BIG[@]}" "${TINY[@]}")
 for row in "${DBS_COMP[@]}"; do ALL+=("z${row%% *}"); done
 for n in "${ALL[@]}"; do
-    read -r MED[$n] MIN[$n] MAX[$n] < <(stats "$n")
+    read -r "MED[$n]" "MIN[$n]" "MAX[$n]" < <(stats "$n")
     CPU[$n]=$(cpu "$n")
 done
 ratio() { awk -v x="$1" -v y="$2" 'BEGIN {printf "%.3f", x / y}'; }
@@ -419,11 +417,11 @@ GB=$(awk -v b="$DUMP_BYTES" 'BEGIN {printf "%.2f", b / 1e9}')
     echo "plain dump: $DUMP_BYTES bytes ($GB GB, $ROWS rows); tiny: $TINY_BYTES bytes (1000 rows)"
     echo "$ROUNDS interleaved rounds (tiny: $TINY_ROUNDS); the timed part took ${T_TIMED}s. Wall: median [min..max] s; cpu: median user+sys s of the process tree (not the server)"
     echo
-    printf '%-5s %-30s %8s %17s %6s %6s\n' case what median '[min..max]' 'MB/s' cpu
+    printf '%-5s %-38s %8s %17s %6s %6s\n' case what median '[min..max]' 'MB/s' cpu
     for n in "${BIG[@]}" "${TINY[@]}"; do
         mb=""
         [[ $n == t* ]] || mb=$(mbps "${MED[$n]}")
-        printf '%-5s %-30s %8s %17s %6s %6s\n' "$n" "${LABEL[$n]}" "${MED[$n]}" "[${MIN[$n]}..${MAX[$n]}]" "$mb" "${CPU[$n]}"
+        printf '%-5s %-38s %8s %17s %6s %6s\n' "$n" "${LABEL[$n]}" "${MED[$n]}" "[${MIN[$n]}..${MAX[$n]}]" "$mb" "${CPU[$n]}"
     done
     echo
     echo "targets (issue 12), from the medians (ratio of medians; 'paired' = median [min..max] of the"
