@@ -307,7 +307,7 @@ measured() { # case (cL|cS|tcL|tcS) → the arrays above; the wrapper log in res
         io=\$(</proc/\$\$/io)
         times > $(q "$log.t"); ct=\$(tail -n1 $(q "$log.t"))
         echo \"dbstash-tree - 0 \$EPOCHREALTIME \$rc \$(awk '\$1 == \"wchar:\" {print \$2}' <<<\"\$io\") \$(awk '\$1 == \"write_bytes:\" {print \$2}' <<<\"\$io\") \$(awk '\$1 == \"cancelled_write_bytes:\" {print \$2}' <<<\"\$io\") \$ct\" >> $(q "$log")
-        exit \$rc" >/dev/null 2>"$WORK/out.m$n" &
+        exit \$rc" >/dev/null 2>"$SHM/out.m$n" &
     local sh=$!
     while kill -0 "$sh" 2>/dev/null; do
         [[ -z $pid && -s $pidf ]] && pid=$(<"$pidf")
@@ -317,8 +317,9 @@ measured() { # case (cL|cS|tcL|tcS) → the arrays above; the wrapper log in res
         fi
         sleep 0.02
     done
-    wait "$sh" || { cat "$WORK/out.m$n" >&2; die "measured run of $n failed"; }
+    wait "$sh" || { cat "$SHM/out.m$n" >&2; die "measured run of $n failed"; }
     cp "$log" "$WORK/results/calls.$n.txt"
+    cp "$SHM/out.m$n" "$WORK/results/stderr.$n.txt" # on tmpfs while it ran: not counted as a write
     OWN_RSS[$n]=${hwm:-?}
     # times prints "XmY.YYYs XmY.YYYs": to seconds
     awk -v n="$n" '
