@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# bench/lib.sh: the setup bench/stream.sh and bench/health.sh share. Sourced, never run.
+# bench/lib.sh: the setup bench/run.sh, profile.sh, stream.sh and health.sh share. Sourced, never run.
 #
 # The sourcing script sets BENCH_TAG (its log prefix: "bench", "health") first. Sourcing
 # defines the helpers below and installs the EXIT/INT/TERM traps: `cleanup` stops rclone

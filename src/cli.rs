@@ -282,9 +282,29 @@ pub struct CommonArgs {
         help_heading = "Schedule & naming"
     )]
     pub backup_name_template: Option<String>,
-    /// Use the dump tool's native compression: pg custom format (.dump), mongo --gzip (.archive.gz); no effect for mysql, mariadb, redis [default: false]
+    /// Compress: the dump tool's own where it has one (pg custom format .dump, mongo --gzip .archive.gz), else zstd in dbstash (mysql, mariadb, pg_dumpall: .sql.zst); redis: only with BACKUP_COMPRESS_ALGO [default: false]
     #[arg(long, env = "BACKUP_COMPRESS", hide_env_values = true, global = true, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", help_heading = "Schedule & naming")]
     pub backup_compress: Option<String>,
+    /// Compress in dbstash with zstd or gzip for every engine, the dump tool's own compression off (.sql.zst, .archive.zst, .rdb.zst; needs BACKUP_COMPRESS=true; not in directory mode)
+    #[arg(
+        long,
+        env = "BACKUP_COMPRESS_ALGO",
+        hide_env_values = true,
+        global = true,
+        value_name = "ALGO",
+        help_heading = "Schedule & naming"
+    )]
+    pub backup_compress_algo: Option<String>,
+    /// Level of dbstash's in-process compression: zstd 1-19, gzip 1-9; an error where the dump tool compresses (set BACKUP_COMPRESS_ALGO) [default: zstd 3, gzip 6]
+    #[arg(
+        long,
+        env = "BACKUP_COMPRESS_LEVEL",
+        hide_env_values = true,
+        global = true,
+        value_name = "N",
+        help_heading = "Schedule & naming"
+    )]
+    pub backup_compress_level: Option<String>,
     /// File extension, e.g. .sql [default: picked from engine, compression and DUMP_EXTRA_ARGS]
     #[arg(
         long,

@@ -64,6 +64,46 @@ pub enum BackupMode {
     Tar,
 }
 
+/// `BACKUP_COMPRESS_ALGO`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompressAlgo {
+    Zstd,
+    Gzip,
+}
+
+impl CompressAlgo {
+    pub fn parse(s: &str) -> Option<CompressAlgo> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "zstd" | "zst" => Some(CompressAlgo::Zstd),
+            "gzip" | "gz" => Some(CompressAlgo::Gzip),
+            _ => None,
+        }
+    }
+
+    pub fn key(self) -> &'static str {
+        match self {
+            CompressAlgo::Zstd => "zstd",
+            CompressAlgo::Gzip => "gzip",
+        }
+    }
+
+    /// The extension the compressed bytes add: `.zst`, `.gz`.
+    pub fn extension(self) -> &'static str {
+        match self {
+            CompressAlgo::Zstd => ".zst",
+            CompressAlgo::Gzip => ".gz",
+        }
+    }
+
+    /// The levels `BACKUP_COMPRESS_LEVEL` accepts, and the default.
+    pub fn levels(self) -> (std::ops::RangeInclusive<i32>, i32) {
+        match self {
+            CompressAlgo::Zstd => (1..=19, 3),
+            CompressAlgo::Gzip => (1..=9, 6),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
     Text,
@@ -163,6 +203,10 @@ pub struct Config {
     pub mode: BackupMode,
     pub template: NameTemplate,
     pub compress: bool,
+    /// BACKUP_COMPRESS_ALGO when set: compress in-process with it, whatever the engine.
+    pub compress_algo: Option<CompressAlgo>,
+    /// BACKUP_COMPRESS_LEVEL when set (checked against the algorithm's range).
+    pub compress_level: Option<i32>,
     pub extension: Option<String>,
     pub all_databases: bool,
     pub on_start: bool,
@@ -190,6 +234,13 @@ pub struct Config {
 }
 
 impl Config {
+    /// The engine's own compression is asked for: BACKUP_COMPRESS=true without
+    /// BACKUP_COMPRESS_ALGO (pg_dump's custom format, mongodump `--gzip`). With an algorithm
+    /// dbstash compresses in-process instead and the tool writes uncompressed output.
+    pub fn native_compress(&self) -> bool {
+        self.compress && self.compress_algo.is_none()
+    }
+
     /// The engine the command line names, and the settings to read for it (DB_AUTH_SOURCE
     /// given after `mongo` or a tool subcommand folded in). `setup` resolves them.
     pub fn engine_and_args(cli: Cli) -> Result<(EngineKind, CommonArgs), ConfigError> {
@@ -314,6 +365,7 @@ impl Config {
             ));
         }
         let compress = parse_bool("BACKUP_COMPRESS", &a.backup_compress, false)?;
+        let (compress_algo, compress_level) = parse_compression(compress, &a)?;
         let extension = nonempty(&a.backup_extension)
             .map(|e| {
                 if e.contains('/') {
@@ -453,6 +505,8 @@ impl Config {
             mode,
             template,
             compress,
+            compress_algo,
+            compress_level,
             extension,
             all_databases,
             on_start,
@@ -484,7 +538,6 @@ impl Config {
     }
 }
 
-/// RCLONE_REMOTE: one line, not an rclone flag, and not a relative path.
 /// The calendar rules and the two caps are two ways to say what to keep. Together, one
 /// would silently override the other (a monthly backup older than RETENTION_MAX_DAYS, kept or
 /// not?), so a configuration chooses one kind.
@@ -505,6 +558,65 @@ fn check_one_kind_of_retention(r: &RetentionPolicy) -> Result<(), ConfigError> {
     ))
 }
 
+/// BACKUP_COMPRESS_ALGO and BACKUP_COMPRESS_LEVEL: each only with BACKUP_COMPRESS=true (set
+/// alone they would silently do nothing), the level within the algorithm's range.
+fn parse_compression(
+    compress: bool,
+    a: &CommonArgs,
+) -> Result<(Option<CompressAlgo>, Option<i32>), ConfigError> {
+    let algo = nonempty(&a.backup_compress_algo)
+        .map(|v| {
+            CompressAlgo::parse(v).ok_or_else(|| {
+                ConfigError::var(
+                    "BACKUP_COMPRESS_ALGO",
+                    format!(
+                        "'{}' is not an algorithm dbstash compresses with (expected zstd or gzip)",
+                        v.trim()
+                    ),
+                )
+            })
+        })
+        .transpose()?;
+    let level = nonempty(&a.backup_compress_level)
+        .map(|v| {
+            let effective = algo.unwrap_or(CompressAlgo::Zstd);
+            let (range, _) = effective.levels();
+            let expected = format!(
+                "expected a whole number from {} to {} for {}",
+                range.start(),
+                range.end(),
+                effective.key()
+            );
+            match v.trim().parse::<i32>() {
+                Ok(n) if range.contains(&n) => Ok(n),
+                Ok(_) => Err(ConfigError::var(
+                    "BACKUP_COMPRESS_LEVEL",
+                    format!("'{}' is out of range ({expected})", v.trim()),
+                )),
+                Err(_) => Err(ConfigError::var(
+                    "BACKUP_COMPRESS_LEVEL",
+                    format!("'{}' is not a whole number ({expected})", v.trim()),
+                )),
+            }
+        })
+        .transpose()?;
+    if !compress {
+        for (var, set) in [
+            ("BACKUP_COMPRESS_ALGO", algo.is_some()),
+            ("BACKUP_COMPRESS_LEVEL", level.is_some()),
+        ] {
+            if set {
+                return Err(ConfigError::var(
+                    var,
+                    "has no effect while BACKUP_COMPRESS is false: set BACKUP_COMPRESS=true to compress".to_string(),
+                ));
+            }
+        }
+    }
+    Ok((algo, level))
+}
+
+/// RCLONE_REMOTE: one line, not an rclone flag, and not a relative path.
 fn check_remote(remote: &str) -> Result<(), ConfigError> {
     // A newline would put the backups in a folder whose name holds it (and exit 0).
     no_control_chars("RCLONE_REMOTE", remote)?;
@@ -929,6 +1041,12 @@ pub fn describe(c: &Config) -> Vec<(&'static str, String)> {
     out.push(("BACKUP_MODE", format!("{:?}", c.mode).to_ascii_lowercase()));
     out.push(("BACKUP_NAME_TEMPLATE", c.template.to_string()));
     out.push(("BACKUP_COMPRESS", c.compress.to_string()));
+    if let Some(algo) = c.compress_algo {
+        out.push(("BACKUP_COMPRESS_ALGO", algo.key().to_string()));
+    }
+    if let Some(level) = c.compress_level {
+        out.push(("BACKUP_COMPRESS_LEVEL", level.to_string()));
+    }
     out.push((
         "BACKUP_EXTENSION",
         c.extension.clone().unwrap_or_else(|| "(auto)".into()),

@@ -231,7 +231,7 @@ mod tests {
             .warnings
             .iter()
             .partition(|w| super::concerns_backups_only(w));
-        assert_eq!(backup_only.len(), 5, "{backup_only:#?}");
+        assert_eq!(backup_only.len(), 4, "{backup_only:#?}");
         assert_eq!(other.len(), 1, "{other:#?}");
         assert!(
             other[0].starts_with("RCLONE_CONFIG is ignored"),

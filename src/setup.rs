@@ -23,6 +23,8 @@ impl Config {
         let mut config = Config::parse(kind, a)?;
         let engine_warnings = kind.engine().check(&config)?;
         config.warnings.extend(engine_warnings);
+        let compression_warnings = crate::engine::check_compression(&config)?;
+        config.warnings.extend(compression_warnings);
         if config.conn.auth_source.is_some() && kind != EngineKind::Mongo {
             config
                 .warnings

@@ -10,52 +10,14 @@
 use std::io::{self, Write};
 use std::sync::{Arc, Mutex};
 
+pub use crate::config::CompressAlgo as Algo;
+
 /// One stage of the chain.
 pub trait Transform: Send {
     /// Consume `input`; append the bytes produced so far to `out`.
     fn update(&mut self, input: &[u8], out: &mut Vec<u8>) -> io::Result<()>;
     /// The end of the input: append the remaining bytes (trailers, last blocks) to `out`.
     fn finish(self: Box<Self>, out: &mut Vec<u8>) -> io::Result<()>;
-}
-
-/// `BACKUP_COMPRESS_ALGO`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Algo {
-    Zstd,
-    Gzip,
-}
-
-impl Algo {
-    pub fn parse(s: &str) -> Option<Algo> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "zstd" | "zst" => Some(Algo::Zstd),
-            "gzip" | "gz" => Some(Algo::Gzip),
-            _ => None,
-        }
-    }
-
-    pub fn key(self) -> &'static str {
-        match self {
-            Algo::Zstd => "zstd",
-            Algo::Gzip => "gzip",
-        }
-    }
-
-    /// The extension the compressed bytes add: `.zst`, `.gz`.
-    pub fn extension(self) -> &'static str {
-        match self {
-            Algo::Zstd => ".zst",
-            Algo::Gzip => ".gz",
-        }
-    }
-
-    /// The levels `BACKUP_COMPRESS_LEVEL` accepts, and the default.
-    pub fn levels(self) -> (std::ops::RangeInclusive<i32>, i32) {
-        match self {
-            Algo::Zstd => (1..=19, 3),
-            Algo::Gzip => (1..=9, 6),
-        }
-    }
 }
 
 /// A writer whose bytes land in a buffer shared with the transform that owns the writer:
@@ -394,14 +356,5 @@ mod tests {
         assert!(parse_identities("", "I").is_err());
         assert!(parse_identities("# only a comment\n", "I").is_err());
         assert!(parse_identities("not a key\n", "I").is_err());
-    }
-
-    #[test]
-    fn algorithms_parse_and_name_their_extensions() {
-        assert_eq!(Algo::parse("ZSTD"), Some(Algo::Zstd));
-        assert_eq!(Algo::parse("gz"), Some(Algo::Gzip));
-        assert_eq!(Algo::parse("lz4"), None);
-        assert_eq!(Algo::Zstd.extension(), ".zst");
-        assert_eq!(Algo::Gzip.levels(), (1..=9, 6));
     }
 }

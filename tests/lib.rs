@@ -5,6 +5,8 @@ mod support;
 
 mod check;
 mod cli;
+mod compression;
+mod compression_pg;
 mod daemon;
 mod docs;
 mod examples;

@@ -242,7 +242,7 @@ fn pg_tar_mode_untars_to_the_directory_tree_and_restores() {
     pg_restore_dir(pg, &db, x.path());
     assert!(work_dirs(temp.path()).is_empty());
 
-    // BACKUP_COMPRESS with an uncompressed -Fd dump: .tar.gz.
+    // BACKUP_COMPRESS with an uncompressed -Fd dump: .tar.zst.
     let out = pg
         .dbstash()
         .env("ENGINE", "pg")
@@ -255,20 +255,29 @@ fn pg_tar_mode_untars_to_the_directory_tree_and_restores() {
         .env("BACKUP_SCHEDULE", "once")
         .run();
     out.assert_code(0);
-    let backup = single_backup(&bucket.join("gz"), ".tar.gz");
+    let backup = single_backup(&bucket.join("gz"), ".tar.zst");
     let y = tempfile::tempdir().unwrap();
-    let untar = Command::new("tar")
-        .arg("-xzf")
-        .arg(&backup)
-        .arg("-C")
-        .arg(y.path())
-        .output()
-        .unwrap();
-    assert!(untar.status.success(), "{untar:?}");
+    untar_zst(&backup, y.path());
     assert!(tree(y.path())
         .iter()
         .any(|f| f.ends_with(".dat") && f != "toc.dat"));
     pg_restore_dir(pg, &db, y.path());
+}
+
+/// Unpack a `.tar.zst` into `into` (zstd in-process, then the real `tar -x`).
+fn untar_zst(backup: &Path, into: &Path) {
+    let tar = zstd::stream::decode_all(std::fs::File::open(backup).unwrap()).unwrap();
+    let file = into.join(".backup.tar");
+    std::fs::write(&file, tar).unwrap();
+    let untar = Command::new("tar")
+        .arg("-xf")
+        .arg(&file)
+        .arg("-C")
+        .arg(into)
+        .output()
+        .unwrap();
+    assert!(untar.status.success(), "{untar:?}");
+    std::fs::remove_file(file).unwrap();
 }
 
 /// A BACKUP_TEMP_DIR the MariaDB server (another user) can pass through.
@@ -372,16 +381,9 @@ fn mariadb_tab_tar_mode_compressed_round_trips() {
         "{}",
         out.stderr
     );
-    let backup = single_backup(remote.path(), ".tar.gz");
+    let backup = single_backup(remote.path(), ".tar.zst");
     let x = tempfile::tempdir().unwrap();
-    let untar = Command::new("tar")
-        .arg("-xzf")
-        .arg(&backup)
-        .arg("-C")
-        .arg(x.path())
-        .output()
-        .unwrap();
-    assert!(untar.status.success(), "{untar:?}");
+    untar_zst(&backup, x.path());
     assert_eq!(
         tree(x.path()),
         ["customers.sql", "customers.txt", "orders.sql", "orders.txt"]

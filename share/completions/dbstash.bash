@@ -107,7 +107,7 @@ _dbstash() {
 
     case "${cmd}" in
         dbstash)
-            opts="-h -V --engine --db-auth-source --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help --version pg mysql mariadb redis mongo completions man check list restore prune verify healthcheck help"
+            opts="-h -V --engine --db-auth-source --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help --version pg mysql mariadb redis mongo completions man check list restore prune verify healthcheck help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -182,6 +182,14 @@ _dbstash() {
                     return 0
                     ;;
                 --backup-compress)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-compress-algo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-compress-level)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -353,7 +361,7 @@ _dbstash() {
             return 0
             ;;
         dbstash__subcmd__check)
-            opts="-h --db-auth-source --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
+            opts="-h --db-auth-source --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -424,6 +432,14 @@ _dbstash() {
                     return 0
                     ;;
                 --backup-compress)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-compress-algo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-compress-level)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -595,7 +611,7 @@ _dbstash() {
             return 0
             ;;
         dbstash__subcmd__completions)
-            opts="-h --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help bash elvish fish powershell zsh"
+            opts="-h --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -662,6 +678,14 @@ _dbstash() {
                     return 0
                     ;;
                 --backup-compress)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-compress-algo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-compress-level)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -833,7 +857,7 @@ _dbstash() {
             return 0
             ;;
         dbstash__subcmd__healthcheck)
-            opts="-h --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
+            opts="-h --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -900,6 +924,14 @@ _dbstash() {
                     return 0
                     ;;
                 --backup-compress)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-compress-algo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-compress-level)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1281,7 +1313,7 @@ _dbstash() {
             return 0
             ;;
         dbstash__subcmd__list)
-            opts="-h --db-auth-source --format --list-format --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
+            opts="-h --db-auth-source --format --list-format --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1360,6 +1392,14 @@ _dbstash() {
                     return 0
                     ;;
                 --backup-compress)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-compress-algo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-compress-level)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1531,7 +1571,7 @@ _dbstash() {
             return 0
             ;;
         dbstash__subcmd__man)
-            opts="-h --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
+            opts="-h --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1598,6 +1638,14 @@ _dbstash() {
                     return 0
                     ;;
                 --backup-compress)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-compress-algo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-compress-level)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1769,7 +1817,7 @@ _dbstash() {
             return 0
             ;;
         dbstash__subcmd__mariadb)
-            opts="-h --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
+            opts="-h --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1836,6 +1884,14 @@ _dbstash() {
                     return 0
                     ;;
                 --backup-compress)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-compress-algo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-compress-level)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2007,7 +2063,7 @@ _dbstash() {
             return 0
             ;;
         dbstash__subcmd__mongo)
-            opts="-h --db-auth-source --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
+            opts="-h --db-auth-source --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2078,6 +2134,14 @@ _dbstash() {
                     return 0
                     ;;
                 --backup-compress)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-compress-algo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-compress-level)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2249,7 +2313,7 @@ _dbstash() {
             return 0
             ;;
         dbstash__subcmd__mysql)
-            opts="-h --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
+            opts="-h --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2316,6 +2380,14 @@ _dbstash() {
                     return 0
                     ;;
                 --backup-compress)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-compress-algo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-compress-level)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2487,7 +2559,7 @@ _dbstash() {
             return 0
             ;;
         dbstash__subcmd__pg)
-            opts="-h --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
+            opts="-h --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2554,6 +2626,14 @@ _dbstash() {
                     return 0
                     ;;
                 --backup-compress)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-compress-algo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-compress-level)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2725,7 +2805,7 @@ _dbstash() {
             return 0
             ;;
         dbstash__subcmd__prune)
-            opts="-h --db-auth-source --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
+            opts="-h --db-auth-source --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2796,6 +2876,14 @@ _dbstash() {
                     return 0
                     ;;
                 --backup-compress)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-compress-algo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-compress-level)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2967,7 +3055,7 @@ _dbstash() {
             return 0
             ;;
         dbstash__subcmd__redis)
-            opts="-h --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
+            opts="-h --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3034,6 +3122,14 @@ _dbstash() {
                     return 0
                     ;;
                 --backup-compress)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-compress-algo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-compress-level)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3205,7 +3301,7 @@ _dbstash() {
             return 0
             ;;
         dbstash__subcmd__restore)
-            opts="-h --db-auth-source --backup --restore-backup --target-db --restore-target-db --drop-existing --restore-drop-existing --force --restore-force --no-verify --restore-no-verify --output --restore-output --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
+            opts="-h --db-auth-source --backup --restore-backup --target-db --restore-target-db --drop-existing --restore-drop-existing --force --restore-force --no-verify --restore-no-verify --output --restore-output --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3324,6 +3420,14 @@ _dbstash() {
                     return 0
                     ;;
                 --backup-compress)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-compress-algo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-compress-level)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3495,7 +3599,7 @@ _dbstash() {
             return 0
             ;;
         dbstash__subcmd__verify)
-            opts="-h --db-auth-source --backup --restore-backup --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
+            opts="-h --db-auth-source --backup --restore-backup --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3574,6 +3678,14 @@ _dbstash() {
                     return 0
                     ;;
                 --backup-compress)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-compress-algo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-compress-level)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -181,7 +181,10 @@ impl Plan {
 #[derive(Debug, Clone)]
 pub struct Outcome {
     pub target: String,
+    /// What was stored (after in-process compression).
     pub bytes: u64,
+    /// What the dump produced (the tar's size in tar mode).
+    pub dumped: u64,
     pub sha256: String,
     pub duration: Duration,
 }
@@ -263,6 +266,8 @@ pub async fn run_once(cfg: &Config, shutdown: &mut Shutdown) -> Report {
                     target = %rclone::redact_remote(&o.target),
                     duration = %fmt_duration(o.duration),
                     bytes = o.bytes,
+                    dumped = o.dumped,
+                    stored = o.bytes,
                     sha256 = %o.sha256,
                     "backup succeeded"
                 );
@@ -384,6 +389,7 @@ async fn execute(
     Ok(Outcome {
         target: written.target,
         bytes: written.bytes,
+        dumped: written.dumped,
         sha256: written.sha256,
         duration: started.elapsed(),
     })

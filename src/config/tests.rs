@@ -546,9 +546,9 @@ fn extensions_follow_the_mode() {
     assert_eq!(ext(EngineKind::Pg, "tar", true, "", None), ".tar");
     assert_eq!(
         ext(EngineKind::Pg, "tar", true, "--compress=0", None),
-        ".tar.gz"
+        ".tar.zst"
     );
-    assert_eq!(ext(EngineKind::Mysql, "tar", true, "", None), ".tar.gz");
+    assert_eq!(ext(EngineKind::Mysql, "tar", true, "", None), ".tar.zst");
     assert_eq!(ext(EngineKind::Mysql, "tar", false, "", None), ".tar");
     // mongodump --gzip (from BACKUP_COMPRESS) compresses its files.
     assert_eq!(ext(EngineKind::Mongo, "tar", true, "", None), ".tar");
@@ -1225,4 +1225,46 @@ fn calendar_retention_rules_parse_and_never_mix_with_the_caps() {
             "{bad}: {e}"
         );
     }
+}
+
+#[test]
+fn in_process_compression_settings() {
+    let on = |algo: Option<&str>, level: Option<&str>| {
+        let mut a = args();
+        a.backup_compress = Some("true".into());
+        a.backup_compress_algo = algo.map(Into::into);
+        a.backup_compress_level = level.map(Into::into);
+        a
+    };
+    let c = resolve(on(None, None)).unwrap();
+    assert_eq!((c.compress_algo, c.compress_level), (None, None));
+    let c = resolve(on(Some(" GZIP "), Some("9"))).unwrap();
+    assert_eq!(c.compress_algo, Some(CompressAlgo::Gzip));
+    assert_eq!(c.compress_level, Some(9));
+    // The level's range follows the algorithm; zstd when none is named (for an engine
+    // that compresses in-process without one: MySQL).
+    assert_eq!(
+        Config::resolve(EngineKind::Mysql, on(None, Some("19")))
+            .unwrap()
+            .compress_level,
+        Some(19)
+    );
+    for (algo, level, needle) in [
+        (Some("lz4"), None, "BACKUP_COMPRESS_ALGO (--backup-compress-algo): 'lz4' is not an algorithm dbstash compresses with (expected zstd or gzip)"),
+        (Some("gzip"), Some("10"), "BACKUP_COMPRESS_LEVEL (--backup-compress-level): '10' is out of range (expected a whole number from 1 to 9 for gzip)"),
+        (None, Some("0"), "from 1 to 19 for zstd"),
+        (None, Some("-3"), "out of range"),
+        (None, Some("fast"), "'fast' is not a whole number"),
+        (None, Some("99999999999"), "is not a whole number"),
+    ] {
+        let e = err(on(algo, level));
+        assert!(e.contains(needle), "{algo:?} {level:?}: {e}");
+    }
+    // Set while BACKUP_COMPRESS is off they would do nothing: refused, naming the variable.
+    let mut a = on(Some("zstd"), None);
+    a.backup_compress = None;
+    assert!(err(a).starts_with("BACKUP_COMPRESS_ALGO (--backup-compress-algo): has no effect while BACKUP_COMPRESS is false"));
+    let mut a = on(None, Some("3"));
+    a.backup_compress = Some("false".into());
+    assert!(err(a).starts_with("BACKUP_COMPRESS_LEVEL (--backup-compress-level): has no effect"));
 }

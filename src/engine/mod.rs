@@ -7,7 +7,7 @@ mod mysql;
 mod postgres;
 mod redis;
 
-use crate::config::{BackupMode, Config, ConfigError};
+use crate::config::{BackupMode, CompressAlgo, Config, ConfigError};
 
 pub use mongo::Mongo;
 pub use mysql::MySql;
@@ -95,18 +95,6 @@ pub fn disk_flag_warnings(cfg: &Config, program: &str, flags: &[&str]) -> Vec<St
         .collect()
 }
 
-/// The standard warning for engines whose dump tool cannot compress.
-pub fn compress_noop_warning(cfg: &Config, why: &str) -> Vec<String> {
-    if cfg.compress && cfg.mode == BackupMode::Stream {
-        vec![format!(
-            "BACKUP_COMPRESS has no effect for {}: {why}",
-            cfg.engine.key()
-        )]
-    } else {
-        Vec::new()
-    }
-}
-
 pub trait Engine: Send + Sync {
     fn kind(&self) -> EngineKind;
     fn key(&self) -> &'static str;
@@ -124,6 +112,19 @@ pub trait Engine: Send + Sync {
     /// directory format by default, mongodump with `--gzip`): a tar of them is not
     /// compressed again.
     fn dir_compressed(&self, _cfg: &Config) -> bool {
+        false
+    }
+    /// Whether the dump tool compresses its stream-mode output itself when
+    /// [`Config::native_compress`] asks (pg_dump's custom format, mongodump `--gzip`) or its
+    /// output is compact already (a Redis RDB): then BACKUP_COMPRESS alone adds no in-process
+    /// compression.
+    fn native_compression(&self, _cfg: &Config) -> bool {
+        false
+    }
+    /// Whether DUMP_EXTRA_ARGS make the tool compress its stream output (pg_dump
+    /// `--compress`/`-Z` on a plain dump, mongodump `--gzip`): with in-process compression
+    /// on top the bytes are compressed twice.
+    fn extra_args_compress(&self, _cfg: &Config) -> bool {
         false
     }
     /// Whether the database *server* writes into the dump folder (`mysqldump --tab`).
@@ -213,24 +214,102 @@ pub enum Completeness {
 }
 
 /// The extension in effect: `BACKUP_EXTENSION`, else the mode's and engine's choice: the
-/// engine's in stream mode, none for a directory-mode folder, `.tar` (`.tar.gz` when
-/// [`tar_gzip`]) in tar mode.
+/// engine's in stream mode (with `.zst`/`.gz` appended when dbstash compresses in-process),
+/// none for a directory-mode folder, `.tar` (`.tar.zst`, `.tar.gz` when compressed) in tar
+/// mode.
 pub fn extension(cfg: &Config) -> String {
     if let Some(e) = &cfg.extension {
         return e.clone();
     }
+    let added = in_process_compression(cfg).map_or("", |(algo, _)| algo.extension());
     match cfg.mode {
-        BackupMode::Stream => cfg.engine().auto_extension(cfg),
+        BackupMode::Stream => format!("{}{added}", cfg.engine().auto_extension(cfg)),
         BackupMode::Directory => String::new(),
-        BackupMode::Tar if tar_gzip(cfg) => ".tar.gz".into(),
-        BackupMode::Tar => ".tar".into(),
+        BackupMode::Tar => format!(".tar{added}"),
     }
 }
 
-/// Tar mode compresses the tar (gzip) when BACKUP_COMPRESS asks and the dump's files are
-/// not compressed already.
-pub fn tar_gzip(cfg: &Config) -> bool {
-    cfg.mode == BackupMode::Tar && cfg.compress && !cfg.engine().dir_compressed(cfg)
+/// What dbstash compresses in-process, with which algorithm and level, between the dump and
+/// rclone (stream mode) or around the tar (tar mode):
+/// - stream: BACKUP_COMPRESS_ALGO when set (the tool's native compression is then off);
+///   else, with BACKUP_COMPRESS, zstd for engines without native compression (MySQL,
+///   MariaDB, pg_dumpall);
+/// - tar: with BACKUP_COMPRESS, the algorithm (zstd by default) when set, or when the dump's
+///   files are not compressed already;
+/// - directory: never (the files are uploaded as the tool wrote them).
+///
+/// The level is BACKUP_COMPRESS_LEVEL, else the algorithm's default.
+pub fn in_process_compression(cfg: &Config) -> Option<(CompressAlgo, i32)> {
+    if !cfg.compress {
+        return None;
+    }
+    let engine = cfg.engine();
+    let algo = match cfg.mode {
+        BackupMode::Stream => cfg
+            .compress_algo
+            .or_else(|| (!engine.native_compression(cfg)).then_some(CompressAlgo::Zstd)),
+        BackupMode::Tar => cfg
+            .compress_algo
+            .or_else(|| (!engine.dir_compressed(cfg)).then_some(CompressAlgo::Zstd)),
+        BackupMode::Directory => None,
+    }?;
+    Some((algo, cfg.compress_level.unwrap_or(algo.levels().1)))
+}
+
+/// The compression rules that need the engine: BACKUP_COMPRESS_ALGO and
+/// BACKUP_COMPRESS_LEVEL where they would do nothing are errors (directory mode; a level
+/// where the engine compresses natively); in-process compression on top of the tool's own
+/// (DUMP_EXTRA_ARGS) or under a BACKUP_EXTENSION without its suffix is a warning.
+pub fn check_compression(cfg: &Config) -> Result<Vec<String>, ConfigError> {
+    if cfg.mode == BackupMode::Directory {
+        for (var, set) in [
+            ("BACKUP_COMPRESS_ALGO", cfg.compress_algo.is_some()),
+            ("BACKUP_COMPRESS_LEVEL", cfg.compress_level.is_some()),
+        ] {
+            if set {
+                return Err(ConfigError::var(
+                    var,
+                    "has no effect in BACKUP_MODE=directory: the files are uploaded as the dump tool wrote them (unset it, or use BACKUP_MODE=tar to compress the tar)",
+                ));
+            }
+        }
+    }
+    let in_process = in_process_compression(cfg);
+    if cfg.compress_level.is_some() && in_process.is_none() {
+        return Err(ConfigError::var(
+            "BACKUP_COMPRESS_LEVEL",
+            format!(
+                "sets the level of dbstash's in-process compression, but without BACKUP_COMPRESS_ALGO {} compresses natively here ({}): set BACKUP_COMPRESS_ALGO=zstd or gzip to compress in-process at this level, or pass the dump tool's own level in DUMP_EXTRA_ARGS",
+                cfg.engine.key(),
+                if cfg.mode == BackupMode::Tar {
+                    "the dump's files are compressed already"
+                } else {
+                    "the dump tool's own compression"
+                }
+            ),
+        ));
+    }
+    let mut w = Vec::new();
+    if let Some((algo, _)) = in_process {
+        if cfg.mode == BackupMode::Stream && cfg.engine().extra_args_compress(cfg) {
+            w.push(format!(
+                "DUMP_EXTRA_ARGS make the dump tool compress its output, and dbstash compresses it again with {}: the bytes are compressed twice (remove the tool's compression flag, or set BACKUP_COMPRESS=false)",
+                algo.key()
+            ));
+        }
+        if let Some(e) = cfg
+            .extension
+            .as_deref()
+            .filter(|e| !e.ends_with(algo.extension()))
+        {
+            w.push(format!(
+                "BACKUP_EXTENSION {e} does not end with {}, but the backup is {}-compressed: restore and verify tell compression by the name",
+                algo.extension(),
+                algo.key()
+            ));
+        }
+    }
+    Ok(w)
 }
 
 /// BACKUP_COMPRESS in directory mode for a tool that cannot compress its files.
@@ -250,3 +329,6 @@ mod tests;
 
 #[cfg(test)]
 mod mode_tests;
+
+#[cfg(test)]
+mod compress_tests;

@@ -69,7 +69,7 @@ impl Engine for Mongo {
 
     fn dump_command(&self, cfg: &Config) -> DumpCommand {
         let mut args = vec!["--archive".to_string()];
-        if cfg.compress {
+        if cfg.native_compress() {
             args.push("--gzip".into());
         }
         let (conn, yaml) = connection(cfg);
@@ -85,7 +85,7 @@ impl Engine for Mongo {
     /// `--gzip`, added by BACKUP_COMPRESS); every database without DB_NAME.
     fn dump_to_dir(&self, cfg: &Config, dir: &str) -> DumpCommand {
         let mut args = vec![format!("--out={dir}")];
-        if cfg.compress {
+        if cfg.native_compress() {
             args.push("--gzip".into());
         }
         let (conn, yaml) = connection(cfg);
@@ -98,7 +98,16 @@ impl Engine for Mongo {
     }
 
     fn dir_compressed(&self, cfg: &Config) -> bool {
-        cfg.compress || cfg.dump_extra_args.iter().any(|a| a == "--gzip")
+        cfg.native_compress() || self.extra_args_compress(cfg)
+    }
+
+    /// `--gzip`, added by BACKUP_COMPRESS without BACKUP_COMPRESS_ALGO.
+    fn native_compression(&self, _cfg: &Config) -> bool {
+        true
+    }
+
+    fn extra_args_compress(&self, cfg: &Config) -> bool {
+        cfg.dump_extra_args.iter().any(|a| a == "--gzip")
     }
 
     /// mongodump itself (the database tools have no shell), asked for a collection that
@@ -118,12 +127,12 @@ impl Engine for Mongo {
     }
 
     fn auto_extension(&self, cfg: &Config) -> String {
-        let gzip = cfg.compress || cfg.dump_extra_args.iter().any(|a| a == "--gzip");
+        let gzip = cfg.native_compress() || self.extra_args_compress(cfg);
         if gzip { ".archive.gz" } else { ".archive" }.into()
     }
 
     fn known_extensions(&self) -> &'static [&'static str] {
-        &[".archive", ".archive.gz"]
+        &[".archive", ".archive.gz", ".archive.zst"]
     }
 
     /// The archive is read natively to its end (no MongoDB tools needed): the framing, and a

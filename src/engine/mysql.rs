@@ -1,10 +1,7 @@
 //! MySQL (`mysqldump`) and MariaDB (`mariadb-dump`, falling back to `mysqldump`): plain SQL
 //! to stdout, consistent InnoDB snapshots with `--single-transaction`.
 
-use super::{
-    compress_noop_warning, disk_flag_warnings, Completeness, Content, DumpCommand, Engine,
-    EngineKind,
-};
+use super::{disk_flag_warnings, Completeness, Content, DumpCommand, Engine, EngineKind};
 use crate::config::{BackupMode, Config, ConfigError};
 
 pub struct MySql {
@@ -53,10 +50,7 @@ impl Engine for MySql {
                 ));
             }
         }
-        let mut w = compress_noop_warning(
-            cfg,
-            "the dump tool has no native compression; the dump is plain SQL",
-        );
+        let mut w = Vec::new();
         w.extend(super::directory_compress_warning(
             cfg,
             "--tab writes plain .sql and .txt files",
@@ -136,7 +130,7 @@ impl Engine for MySql {
     }
 
     fn known_extensions(&self) -> &'static [&'static str] {
-        &[".sql"]
+        &[".sql", ".sql.zst", ".sql.gz"]
     }
 
     /// mysqldump and mariadb-dump end with `-- Dump completed on DATE` (`-- Dump completed`

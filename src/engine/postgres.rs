@@ -95,7 +95,7 @@ impl Postgres {
         let mut args = vec!["--no-password".to_string()];
         if !cfg.all_databases {
             args.push(
-                if cfg.compress {
+                if cfg.native_compress() {
                     "--format=custom"
                 } else {
                     "--format=plain"
@@ -318,11 +318,8 @@ impl Engine for Postgres {
             return self.check_dir_mode(cfg);
         }
         let mut w = Vec::new();
-        if cfg.compress && cfg.all_databases {
-            w.push("BACKUP_COMPRESS has no effect with BACKUP_ALL_DATABASES: pg_dumpall writes plain SQL only".into());
-        }
         let extra = effective(&cfg.dump_extra_args);
-        if cfg.compress && extra.format.is_some() {
+        if cfg.native_compress() && !cfg.all_databases && extra.format.is_some() {
             w.push("DUMP_EXTRA_ARGS sets --format, which overrides BACKUP_COMPRESS".into());
         }
         if cfg.mode == BackupMode::Stream {
@@ -370,6 +367,20 @@ impl Engine for Postgres {
         effective(&cfg.dump_extra_args).compression != Some(Compression::None)
     }
 
+    /// pg_dump's custom format compresses; pg_dumpall writes plain SQL only.
+    fn native_compression(&self, cfg: &Config) -> bool {
+        !cfg.all_databases
+    }
+
+    /// `--compress`/`-Z` (other than 0/none) on a plain dump.
+    fn extra_args_compress(&self, cfg: &Config) -> bool {
+        let mut args = self.base_args(cfg);
+        args.extend(cfg.dump_extra_args.iter().cloned());
+        let e = effective(&args);
+        e.format.unwrap_or(Format::Plain) == Format::Plain
+            && e.compression.is_some_and(|c| c != Compression::None)
+    }
+
     /// `psql SELECT 1` with pg_dump's connection flags and secrets (pg_dumpall's: its
     /// maintenance database). DUMP_EXTRA_ARGS are pg_dump's, not psql's: not passed.
     fn check_command(&self, cfg: &Config) -> DumpCommand {
@@ -415,7 +426,18 @@ impl Engine for Postgres {
     }
 
     fn known_extensions(&self) -> &'static [&'static str] {
-        &[".sql", ".dump", ".sql.gz", ".sql.zst", ".sql.lz4", ".tar"]
+        &[
+            ".sql",
+            ".dump",
+            ".sql.gz",
+            ".sql.zst",
+            ".sql.lz4",
+            ".tar",
+            ".dump.zst",
+            ".dump.gz",
+            ".tar.zst",
+            ".tar.gz",
+        ]
     }
 
     /// Custom and tar archives: pg_restore lists the table of contents, then reads every

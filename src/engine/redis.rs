@@ -1,6 +1,6 @@
 //! Redis: `redis-cli --rdb -` streams the server's RDB snapshot (every database) to stdout.
 
-use super::{compress_noop_warning, Completeness, Content, DumpCommand, Engine, EngineKind};
+use super::{Completeness, Content, DumpCommand, Engine, EngineKind};
 use crate::config::{BackupMode, Config, ConfigError};
 
 pub struct Redis;
@@ -21,10 +21,12 @@ impl Engine for Redis {
                 "redis supports only `stream`: an RDB snapshot is a single file",
             ));
         }
-        Ok(compress_noop_warning(
-            cfg,
-            "an RDB snapshot is already compact",
-        ))
+        if cfg.native_compress() {
+            return Ok(vec![
+                "BACKUP_COMPRESS alone has no effect for redis: an RDB snapshot is already compact (set BACKUP_COMPRESS_ALGO=zstd to compress it in-process anyway)".into(),
+            ]);
+        }
+        Ok(Vec::new())
     }
 
     fn dump_command(&self, cfg: &Config) -> DumpCommand {
@@ -54,8 +56,13 @@ impl Engine for Redis {
         ".rdb".into()
     }
 
+    /// An RDB is compact already (its strings LZF-compressed).
+    fn native_compression(&self, _cfg: &Config) -> bool {
+        true
+    }
+
     fn known_extensions(&self) -> &'static [&'static str] {
-        &[".rdb"]
+        &[".rdb", ".rdb.zst", ".rdb.gz"]
     }
 
     /// `redis-check-rdb FILE` reads the whole snapshot and its checksum; where it is not

@@ -138,7 +138,9 @@ fn mysql_and_mariadb_rows() {
             assert_eq!(r.argv, format!("{program} {want}"), "{program}: {what}");
             assert_eq!(r.env, ["MYSQL_PWD=pw"], "{what}");
             assert!(r.file.is_none());
-            assert_eq!(r.ext, ".sql");
+            // BACKUP_COMPRESS: zstd in-process (the tool cannot compress).
+            let want_ext = if c.compress { ".sql.zst" } else { ".sql" };
+            assert_eq!(r.ext, want_ext, "{what}");
             assert_eq!(c.engine.key(), kind.key());
         }
     }
@@ -181,10 +183,9 @@ fn mysql_warnings() {
         a.db_name = Some("s".into());
         compress(a);
     });
+    // BACKUP_COMPRESS compresses in-process now: no "no effect" warning.
     assert!(
-        c.warnings
-            .iter()
-            .any(|w| w.contains("BACKUP_COMPRESS has no effect for mysql")),
+        !c.warnings.iter().any(|w| w.contains("no effect")),
         "{:?}",
         c.warnings
     );
@@ -764,24 +765,45 @@ fn every_engine_lists_the_extensions_it_can_write() {
     for (kind, want) in [
         (
             EngineKind::Pg,
-            &[".sql", ".dump", ".sql.gz", ".sql.zst", ".sql.lz4", ".tar"][..],
+            &[
+                ".sql",
+                ".dump",
+                ".sql.gz",
+                ".sql.zst",
+                ".sql.lz4",
+                ".tar",
+                ".dump.zst",
+                ".dump.gz",
+                ".tar.zst",
+                ".tar.gz",
+            ][..],
         ),
-        (EngineKind::Mysql, &[".sql"]),
-        (EngineKind::Mariadb, &[".sql"]),
-        (EngineKind::Redis, &[".rdb"]),
-        (EngineKind::Mongo, &[".archive", ".archive.gz"]),
+        (EngineKind::Mysql, &[".sql", ".sql.zst", ".sql.gz"]),
+        (EngineKind::Mariadb, &[".sql", ".sql.zst", ".sql.gz"]),
+        (EngineKind::Redis, &[".rdb", ".rdb.zst", ".rdb.gz"]),
+        (
+            EngineKind::Mongo,
+            &[".archive", ".archive.gz", ".archive.zst"],
+        ),
     ] {
         assert_eq!(kind.engine().known_extensions(), want, "{kind:?}");
         // Whatever the settings, the extension picked is one of them.
-        for compress in [false, true] {
+        for (compress, algo) in [
+            (false, None),
+            (true, None),
+            (true, Some("zstd")),
+            (true, Some("gzip")),
+        ] {
             let c = cfg(kind, |a| {
                 a.db_host = Some("h".into());
                 a.db_name = Some("shop".into());
                 a.backup_compress = Some(compress.to_string());
+                a.backup_compress_algo = algo.map(Into::into);
             });
             assert!(
                 want.contains(&extension(&c).as_str()),
-                "{kind:?} {compress}"
+                "{kind:?} {compress} {algo:?}: {}",
+                extension(&c)
             );
         }
     }

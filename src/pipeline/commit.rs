@@ -68,7 +68,7 @@ pub async fn upload_object(
     let before_commit = |s: Streamed| {
         let (commit, attempted) = (&commit, &commit_attempted);
         async move {
-            if s.bytes == 0 {
+            if s.dumped == 0 {
                 anyhow::bail!("{} exited 0 but wrote nothing to stdout (does DUMP_EXTRA_ARGS redirect its output?)", job.dump.program);
             }
             if !commit.staged {
@@ -149,6 +149,7 @@ pub async fn upload_object(
     Ok(Written {
         target: job.target.to_string(),
         bytes: streamed.bytes,
+        dumped: streamed.dumped,
         sha256: streamed.sha256,
     })
 }

@@ -296,6 +296,7 @@ async fn upload_folder(
     Ok(Written {
         target: job.target.to_string(),
         bytes: tree.bytes(),
+        dumped: tree.bytes(),
         sha256: sums_sha,
     })
 }

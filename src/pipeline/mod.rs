@@ -49,6 +49,9 @@ pub struct Written {
     pub target: String,
     /// The object's size, or the sum of the folder's files' sizes.
     pub bytes: u64,
+    /// What the dump produced before in-process compression (the tar's size in tar mode);
+    /// `bytes` when nothing was compressed.
+    pub dumped: u64,
     /// The object's SHA-256, or the SHA-256 of the folder's `SHA256SUMS`.
     pub sha256: String,
 }
@@ -97,8 +100,15 @@ impl Mode for StreamMode {
     }
 
     fn describe(&self, job: &Job<'_>) -> String {
+        let between = match crate::engine::in_process_compression(job.cfg) {
+            Some((algo, level)) => format!(
+                " | {} level {level} (in dbstash; the SHA-256 is of the compressed bytes)",
+                algo.key()
+            ),
+            None => String::new(),
+        };
         format!(
-            "  {} | {}\n",
+            "  {}{between} | {}\n",
             job.dump.program,
             Rclone::describe(job.cfg, "rcat", job.target)
         )
@@ -110,12 +120,10 @@ impl Mode for StreamMode {
         rclone: &'a mut Rclone,
         cancel: &'a mut Cancel<'_>,
     ) -> Upload<'a> {
-        Box::pin(commit::upload_object(
-            job,
-            Source::Dump(job.dump),
-            rclone,
-            cancel,
-        ))
+        Box::pin(async move {
+            let chain = chain_for(job.cfg)?;
+            commit::upload_object(job, Source::Dump(job.dump, chain), rclone, cancel).await
+        })
     }
 }
 
@@ -134,10 +142,9 @@ impl Mode for TarMode {
             dir.as_deref().unwrap_or_default(),
             dir.as_deref().unwrap_or_default(),
             workdir::DUMP,
-            if crate::engine::tar_gzip(job.cfg) {
-                "gzip-compressed"
-            } else {
-                "uncompressed"
+            match crate::engine::in_process_compression(job.cfg) {
+                Some((algo, level)) => format!("{}-compressed at level {level}", algo.key()),
+                None => "uncompressed".to_string(),
             },
             Rclone::describe(job.cfg, "rcat", job.target)
         )
@@ -154,7 +161,7 @@ impl Mode for TarMode {
             let root = cancel.guard(dump_into(job, &work)).await?;
             let of = tar::TarOf {
                 root,
-                gzip: crate::engine::tar_gzip(job.cfg),
+                compress: crate::engine::in_process_compression(job.cfg),
                 mtime: std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
                     .map(|d| d.as_secs())
@@ -165,6 +172,19 @@ impl Mode for TarMode {
             written
         })
     }
+}
+
+/// The in-process stages of a stream-mode upload, built once per run from the config: the
+/// compressor of [`crate::engine::in_process_compression`], or none.
+fn chain_for(cfg: &Config) -> anyhow::Result<crate::transform::Chain> {
+    let mut stages = Vec::new();
+    if let Some((algo, level)) = crate::engine::in_process_compression(cfg) {
+        stages.push(
+            crate::transform::compressor(algo, level)
+                .with_context(|| format!("starting the {} compressor", algo.key()))?,
+        );
+    }
+    Ok(crate::transform::Chain::new(stages))
 }
 
 /// Remove what killed runs of this configuration left in BACKUP_TEMP_DIR, then create this

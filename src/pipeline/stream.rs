@@ -1,5 +1,6 @@
 //! The single-object upload of the `stream` and `tar` modes: dump stdout (or a tar of the
-//! work dir) → in-process copy (SHA-256, byte count) → `rclone rcat`.
+//! work dir) → in-process copy (the [`Chain`]'s transforms, then SHA-256 and byte count of
+//! what is stored) → `rclone rcat`.
 //!
 //! `rclone rcat` commits the object when its stdin reaches EOF, even if the producer died
 //! halfway. So dbstash holds rclone's stdin itself and closes it only after the dump exited
@@ -18,12 +19,16 @@ use crate::engine::DumpCommand;
 use crate::process::{self, kill_group, ChildFailed, GroupGuard, Tail};
 use crate::progress::{self, Progress};
 use crate::rclone::Rclone;
+use crate::transform::Chain;
 
 /// What a successful stream produced.
 #[derive(Debug, Clone)]
 pub struct Streamed {
+    /// What rclone stored (after in-process compression).
     pub bytes: u64,
     pub sha256: String,
+    /// What the source produced: the dump's bytes, the tar's before compression.
+    pub dumped: u64,
 }
 
 const CHUNK: usize = 256 * 1024;
@@ -86,10 +91,11 @@ fn grow_pipe(fd: &impl AsRawFd) {
     }
 }
 
-/// What is streamed into `rclone rcat`: a dump tool's stdout, or a tar of a finished dump
-/// in the work dir (`BACKUP_MODE=tar`).
+/// What is streamed into `rclone rcat`: a dump tool's stdout through the run's in-process
+/// transforms (none: the bytes pass as they are), or a tar of a finished dump in the work
+/// dir (`BACKUP_MODE=tar`, compressed in the tar's own task).
 pub enum Source<'a> {
-    Dump(&'a DumpCommand),
+    Dump(&'a DumpCommand, Chain),
     Tar(super::tar::TarOf),
 }
 
@@ -153,17 +159,18 @@ pub async fn stream<F: std::future::Future<Output = anyhow::Result<()>>>(
         child,
     };
     match source {
-        Source::Dump(dump) => stream_dump(dump, upload, display, before_commit).await,
+        Source::Dump(dump, chain) => stream_dump(dump, chain, upload, display, before_commit).await,
         Source::Tar(of) => {
             let (reader, task) = super::tar::start(of)?;
             let mut src = reader;
             let dst = upload.stdin.as_mut().expect("stdin is piped");
             grow_pipe(dst);
-            let (copied, streamed) = copy(&mut src, dst, display).await;
+            let (copied, mut streamed) = copy(&mut src, dst, Chain::default(), display).await;
             drop(src); // a tar task still writing gets EPIPE and ends
             let written = task.await;
             match (copied, written) {
-                (Ok(()), Ok(Ok(()))) => {
+                (Ok(()), Ok(Ok(tar_bytes))) => {
+                    streamed.dumped = tar_bytes;
                     if let Err(e) = before_commit(streamed.clone()).await {
                         upload.abort().await;
                         return Err(e);
@@ -184,11 +191,11 @@ pub async fn stream<F: std::future::Future<Output = anyhow::Result<()>>>(
                     upload.abort().await;
                     Err(anyhow!("the tar task failed: {join}"))
                 }
-                (Err(CopyError::Write(e)), Ok(Ok(()))) => Err(match upload.abort().await {
+                (Err(CopyError::Write(e)), Ok(Ok(_))) => Err(match upload.abort().await {
                     Some(failed) => failed.into(),
                     None => anyhow!("rclone rcat stopped reading the tar: {e}"),
                 }),
-                (Err(CopyError::Read(e)), Ok(Ok(()))) => {
+                (Err(CopyError::Read(e) | CopyError::Transform(e)), Ok(Ok(_))) => {
                     upload.abort().await;
                     Err(anyhow!("reading the tar stream failed: {e}"))
                 }
@@ -197,16 +204,21 @@ pub async fn stream<F: std::future::Future<Output = anyhow::Result<()>>>(
     }
 }
 
-/// Copy `src` into `dst` whole, hashing and counting what passes.
+/// Copy `src` into `dst` whole through `chain`, hashing and counting what is stored. With
+/// no stage the bytes read are hashed and written from the read buffer itself.
 async fn copy(
     src: &mut (impl AsyncRead + Unpin),
     dst: &mut ChildStdin,
+    chain: Chain,
     display: progress::Display,
 ) -> (Result<(), CopyError>, Streamed) {
     let progress = Progress::start(display);
     let mut hasher = Sha256::new();
-    let mut bytes = 0u64;
+    let (mut bytes, mut dumped) = (0u64, 0u64);
     let mut buf = vec![0u8; CHUNK];
+    let mut chain = (!chain.is_empty()).then_some(chain);
+    // What the chain produced from one batch: reused, so it stays about a batch's size.
+    let mut out: Vec<u8> = Vec::new();
     let copied: Result<(), CopyError> = async {
         loop {
             // Dump tools write in small pieces (pg_dump: ~4-9 KiB); gathering a batch before
@@ -224,12 +236,20 @@ async fn copy(
                 }
                 filled += n;
             }
-            hasher.update(&buf[..filled]);
-            bytes += filled as u64;
+            dumped += filled as u64;
             progress.add(filled as u64);
-            dst.write_all(&buf[..filled])
-                .await
-                .map_err(CopyError::Write)?;
+            let stored: &[u8] = if chain.is_none() {
+                &buf[..filled]
+            } else {
+                out.clear();
+                let (input, stages, produced) = (&buf[..filled], &mut chain, &mut out);
+                cpu(|| transform_batch(stages, input, eof, produced))
+                    .map_err(CopyError::Transform)?;
+                &out
+            };
+            hasher.update(stored);
+            bytes += stored.len() as u64;
+            dst.write_all(stored).await.map_err(CopyError::Write)?;
             if eof {
                 return Ok(());
             }
@@ -242,12 +262,42 @@ async fn copy(
         Streamed {
             bytes,
             sha256: format!("{:x}", hasher.finalize()),
+            dumped,
         },
     )
 }
 
+/// Feed one batch through the chain; at the end of the input, end the chain too (its
+/// trailers are written before rclone's input closes).
+fn transform_batch(
+    chain: &mut Option<Chain>,
+    input: &[u8],
+    eof: bool,
+    out: &mut Vec<u8>,
+) -> std::io::Result<()> {
+    if let Some(stages) = chain.as_mut() {
+        stages.update(input, out)?;
+    }
+    if eof {
+        if let Some(stages) = chain.take() {
+            stages.finish(out)?;
+        }
+    }
+    Ok(())
+}
+
+/// Run CPU-bound work (compression) from async code: on a multi-thread runtime the worker
+/// hands its other tasks to another thread meanwhile.
+fn cpu<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+        _ => f(),
+    }
+}
+
 async fn stream_dump<F: std::future::Future<Output = anyhow::Result<()>>>(
     dump: &DumpCommand,
+    chain: Chain,
     mut upload: Upload,
     display: progress::Display,
     before_commit: impl FnOnce(Streamed) -> F,
@@ -269,7 +319,7 @@ async fn stream_dump<F: std::future::Future<Output = anyhow::Result<()>>>(
     grow_pipe(&src);
     grow_pipe(dst);
 
-    let (copied, streamed) = copy(&mut src, dst, display).await;
+    let (copied, streamed) = copy(&mut src, dst, chain, display).await;
     match copied {
         Ok(()) => {
             // What the dump left running in its group ends with it.
@@ -306,10 +356,19 @@ async fn stream_dump<F: std::future::Future<Output = anyhow::Result<()>>>(
             upload.abort().await;
             Err(anyhow!("reading {program}'s output failed: {e}"))
         }
+        Err(CopyError::Transform(e)) => {
+            kill_group(dump_pgid);
+            let _ = dumper.wait().await;
+            dump_group.disarm();
+            upload.abort().await;
+            Err(anyhow!("compressing {program}'s output failed: {e}"))
+        }
     }
 }
 
 enum CopyError {
     Read(std::io::Error),
     Write(std::io::Error),
+    /// An in-process transform (the compressor) failed.
+    Transform(std::io::Error),
 }

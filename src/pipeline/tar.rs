@@ -1,5 +1,5 @@
 //! The producer of `BACKUP_MODE=tar`: the finished dump's tree in the work dir as one tar
-//! stream (gzip-compressed on request), written by the `tar` crate in a blocking task into a
+//! stream (zstd- or gzip-compressed on request, in the same blocking task), written by the `tar` crate in a blocking task into a
 //! pipe the async upload reads. What the archive holds is fixed by the layout contract:
 //! regular files and directories only, sorted by name, paths relative to the dump's root
 //! (no `./`, no top-level folder), modes 0644/0755, owner 0 without names, one mtime (the
@@ -17,34 +17,55 @@ use tokio::task::JoinHandle;
 pub struct TarOf {
     /// The dump's root folder (`WORKDIR/dump`).
     pub root: PathBuf,
-    /// gzip the tar (BACKUP_COMPRESS=true and the dump itself is not compressed).
-    pub gzip: bool,
+    /// Compress the tar with this algorithm and level
+    /// ([`crate::engine::in_process_compression`]).
+    pub compress: Option<(crate::config::CompressAlgo, i32)>,
     /// Seconds since the epoch, for every entry.
     pub mtime: u64,
 }
 
 /// Start writing the tar: its bytes come out of the returned pipe; the task's result says
-/// whether all of them were written (an `Err` also when the reader went away).
+/// whether all of them were written (an `Err` also when the reader went away), and how many
+/// bytes the tar had before compression.
 pub fn start(
     of: TarOf,
 ) -> anyhow::Result<(
     tokio::net::unix::pipe::Receiver,
-    JoinHandle<anyhow::Result<()>>,
+    JoinHandle<anyhow::Result<u64>>,
 )> {
     let (reader, writer) = io::pipe().context("creating the pipe for the tar stream")?;
     let reader =
         tokio::net::unix::pipe::Receiver::from_owned_fd(std::os::fd::OwnedFd::from(reader))
             .context("reading the tar stream")?;
     let task = tokio::task::spawn_blocking(move || {
+        use crate::config::CompressAlgo;
         let out = io::BufWriter::with_capacity(256 * 1024, writer);
-        if of.gzip {
-            let gz = flate2::write::GzEncoder::new(out, flate2::Compression::default());
-            let gz = write(&of.root, of.mtime, gz)?;
-            gz.finish()?.flush()?;
-        } else {
-            write(&of.root, of.mtime, out)?.flush()?;
-        }
-        Ok(())
+        let bytes = match of.compress {
+            Some((CompressAlgo::Gzip, level)) => {
+                let level = flate2::Compression::new(level.clamp(1, 9) as u32);
+                let gz = write(
+                    &of.root,
+                    of.mtime,
+                    Counted::new(flate2::write::GzEncoder::new(out, level)),
+                )?;
+                gz.inner.finish()?.flush()?;
+                gz.bytes
+            }
+            Some((CompressAlgo::Zstd, level)) => {
+                let mut z = zstd::stream::write::Encoder::new(out, level)?;
+                // A checksum per frame, as in stream mode: damage fails decompression.
+                z.include_checksum(true)?;
+                let z = write(&of.root, of.mtime, Counted::new(z))?;
+                z.inner.finish()?.flush()?;
+                z.bytes
+            }
+            None => {
+                let mut plain = write(&of.root, of.mtime, Counted::new(out))?;
+                plain.flush()?;
+                plain.bytes
+            }
+        };
+        Ok(bytes)
     });
     Ok((reader, task))
 }
@@ -121,6 +142,29 @@ pub fn sorted_entries(
     Ok(entries)
 }
 
+/// Counts what is written through it: the tar's size before compression.
+struct Counted<W> {
+    inner: W,
+    bytes: u64,
+}
+
+impl<W> Counted<W> {
+    fn new(inner: W) -> Counted<W> {
+        Counted { inner, bytes: 0 }
+    }
+}
+
+impl<W: Write> Write for Counted<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.bytes += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 /// Reads at most `left` bytes.
 struct ExactLen<R> {
     inner: R,
@@ -178,6 +222,64 @@ mod tests {
                 ("toc.dat".into(), 0o644, 3, 1_700_000_000),
             ]
         );
+    }
+
+    /// The stream `start` writes, compressed as asked, and the tar's size it reports.
+    fn streamed(
+        root: &Path,
+        compress: Option<(crate::config::CompressAlgo, i32)>,
+    ) -> (Vec<u8>, u64) {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            use tokio::io::AsyncReadExt as _;
+            let of = TarOf {
+                root: root.to_path_buf(),
+                compress,
+                mtime: 1_700_000_000,
+            };
+            let (mut reader, task) = start(of).unwrap();
+            let mut bytes = Vec::new();
+            reader.read_to_end(&mut bytes).await.unwrap();
+            (bytes, task.await.unwrap().unwrap())
+        })
+    }
+
+    #[test]
+    fn the_tar_is_compressed_in_its_task_and_its_plain_size_reported() {
+        use crate::config::CompressAlgo;
+        use std::io::Read as _;
+        let d = tempfile::tempdir().unwrap();
+        let text = "INSERT INTO t VALUES (1, 'row');\n".repeat(20_000);
+        std::fs::write(d.path().join("t.sql"), &text).unwrap();
+        let plain = write(d.path(), 1_700_000_000, Vec::new()).unwrap();
+
+        let (bytes, size) = streamed(d.path(), None);
+        assert_eq!(
+            (bytes.as_slice(), size),
+            (plain.as_slice(), plain.len() as u64)
+        );
+
+        let (zst, size) = streamed(d.path(), Some((CompressAlgo::Zstd, 3)));
+        assert_eq!(zst[..4], [0x28, 0xb5, 0x2f, 0xfd]);
+        assert_eq!(size, plain.len() as u64);
+        assert!(
+            zst.len() * 10 < plain.len(),
+            "{} of {}",
+            zst.len(),
+            plain.len()
+        );
+        assert_eq!(zstd::stream::decode_all(&zst[..]).unwrap(), plain);
+
+        let (gz, size) = streamed(d.path(), Some((CompressAlgo::Gzip, 9)));
+        assert_eq!(size, plain.len() as u64);
+        let mut back = Vec::new();
+        flate2::read::GzDecoder::new(&gz[..])
+            .read_to_end(&mut back)
+            .unwrap();
+        assert_eq!(back, plain);
     }
 
     #[test]

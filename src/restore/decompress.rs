@@ -83,6 +83,46 @@ pub async fn copy_file<W: AsyncWrite + Unpin>(
     Ok(written)
 }
 
+/// The compression of a file by its first bytes (gzip, zstd), whatever its name.
+pub fn sniff_file(path: &Path) -> io::Result<Compression> {
+    let mut head = [0u8; 4];
+    let n = read_full(&mut std::fs::File::open(path)?, &mut head)?;
+    Ok(if head[..n].starts_with(&[0x1f, 0x8b]) {
+        Compression::Gzip
+    } else if head[..n] == [0x28, 0xb5, 0x2f, 0xfd] {
+        Compression::Zstd
+    } else {
+        Compression::None
+    })
+}
+
+/// Decompress the file at `from` into a new 0600 file `to` (on a blocking thread); its
+/// size. A damaged or truncated stream is an error, and `to` is removed.
+pub async fn to_file(from: &Path, compression: Compression, to: &Path) -> io::Result<u64> {
+    let (from, to) = (from.to_path_buf(), to.to_path_buf());
+    let task = tokio::task::spawn_blocking(move || {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        let mut r = compression.open(&from)?;
+        let written = (|| -> io::Result<u64> {
+            let mut out = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&to)?;
+            let n = io::copy(&mut r, &mut out)?;
+            out.sync_all()?;
+            Ok(n)
+        })();
+        if written.is_err() {
+            let _ = std::fs::remove_file(&to);
+        }
+        written
+    });
+    task.await
+        .map_err(io::Error::other)?
+        .map_err(|e: io::Error| io::Error::new(e.kind(), format!("decompressing the backup: {e}")))
+}
+
 /// Fill `buf` as far as the reader allows; 0 only at the end.
 fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
     let mut filled = 0;

@@ -231,7 +231,12 @@ async fn run_others(
     }
     let done = match (&opts.output, cfg.engine) {
         (Some(out), kind) => {
-            let done = cancel.guard(write_output(opts, &rclone, &sel, out)).await?;
+            // An RDB is useful to a server only as it is: a compressed one (`.rdb.zst`,
+            // `.rdb.gz`) is written decompressed. Other engines' files stay as stored.
+            let decompress = kind == EngineKind::Redis;
+            let done = cancel
+                .guard(write_output(opts, &rclone, &sel, out, decompress))
+                .await?;
             if kind == EngineKind::Redis {
                 print!("{}", redis::steps(cfg, out, &done).await);
             }
@@ -317,14 +322,15 @@ fn describe_others(cfg: &Config, opts: &Options, sel: &Selected) -> String {
     s
 }
 
-/// `--output`: download and verify into a private directory beside `out`, then move the
-/// file to `out` (refusing to replace an existing file unless `--force`). The file stays
-/// 0600.
+/// `--output`: download and verify into a private directory beside `out` (`decompress`:
+/// then decompress it there, when it is gzip or zstd), then move the file to `out`
+/// (refusing to replace an existing file unless `--force`). The file stays 0600.
 async fn write_output(
     opts: &Options,
     rclone: &Rclone,
     sel: &Selected,
     out: &Path,
+    decompress: bool,
 ) -> anyhow::Result<Done> {
     let dir = out
         .parent()
@@ -349,30 +355,49 @@ async fn write_output(
         _ => {}
     }
     let file = download_verified(rclone, sel, dir, opts.no_verify).await?;
+    let mut bytes = file.verified.bytes;
+    let compression = if decompress {
+        decompress::sniff_file(&file.path)?
+    } else {
+        Compression::None
+    };
+    let path = if compression == Compression::None {
+        file.path.clone()
+    } else {
+        let plain = file.dir().join("decompressed");
+        bytes = decompress::to_file(&file.path, compression, &plain)
+            .await
+            .with_context(|| format!("{} could not be decompressed ({compression:?})", sel.name))?;
+        info!(
+            stored = file.verified.bytes,
+            bytes, "decompressed the verified backup"
+        );
+        plain
+    };
     if opts.force {
-        std::fs::rename(&file.path, out)
+        std::fs::rename(&path, out)
             .with_context(|| format!("moving the verified backup to {}", out.display()))?;
     } else {
         // A hard link never replaces an existing file: another writer that created `out`
         // meanwhile keeps it. The private directory (and its name for the file) goes on drop.
-        match std::fs::hard_link(&file.path, out) {
+        match std::fs::hard_link(&path, out) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => anyhow::bail!(
                 "RESTORE_OUTPUT {} appeared while the backup was downloaded: refusing to overwrite it (--force replaces it)",
                 out.display()
             ),
             // File systems without hard links.
-            Err(_) if !out.exists() => std::fs::rename(&file.path, out)
+            Err(_) if !out.exists() => std::fs::rename(&path, out)
                 .with_context(|| format!("moving the verified backup to {}", out.display()))?,
             Err(e) => {
                 return Err(e).with_context(|| format!("writing {}", out.display()));
             }
         }
     }
-    info!(file = %out.display(), bytes = file.verified.bytes, "wrote the verified backup");
+    info!(file = %out.display(), bytes, "wrote the verified backup");
     Ok(Done {
         into: out.display().to_string(),
-        bytes: file.verified.bytes,
+        bytes,
         verified: file.verified.checked,
     })
 }

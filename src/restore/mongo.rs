@@ -26,6 +26,7 @@ use anyhow::Context as _;
 use tokio::io::AsyncReadExt as _;
 use tracing::{info, warn};
 
+use super::decompress::Compression;
 use super::{download_verified, run_tool, Done, Options, Selected};
 use crate::config::Config;
 use crate::engine::Mongo;
@@ -271,10 +272,25 @@ pub async fn restore(
         checked = file.verified.checked,
         "downloaded the backup"
     );
+    // An in-process zstd-compressed archive (`.archive.zst`): mongorestore reads gzip only,
+    // so it is decompressed beside the download (its checksum was of the stored bytes).
+    let archive = if super::decompress::sniff_file(&file.path)? == Compression::Zstd {
+        let plain = file.dir().join("decompressed.archive");
+        let n = super::decompress::to_file(&file.path, Compression::Zstd, &plain)
+            .await
+            .with_context(|| format!("{} is not a readable zstd stream", sel.name))?;
+        info!(
+            bytes = n,
+            "decompressed the archive (zstd) for mongorestore"
+        );
+        plain
+    } else {
+        file.path.clone()
+    };
     let mut head = [0u8; 4];
     {
         use std::io::Read as _;
-        let n = std::fs::File::open(&file.path)?.read(&mut head)?;
+        let n = std::fs::File::open(&archive)?.read(&mut head)?;
         if n < head.len() {
             anyhow::bail!("{} is not a mongodump archive: too short", sel.name);
         }
@@ -286,7 +302,7 @@ pub async fn restore(
             sel.name
         );
     }
-    let held = archive_namespaces(&file.path, gzip).await?;
+    let held = archive_namespaces(&archive, gzip).await?;
     let into = match single {
         Some((source, target)) => {
             if !held.iter().any(|n| n.db == source) {
@@ -318,7 +334,7 @@ pub async fn restore(
             )
         }
     };
-    let dc = Mongo.restore_command(cfg, &file.path, gzip, single, opts.drop_existing);
+    let dc = Mongo.restore_command(cfg, &archive, gzip, single, opts.drop_existing);
     let stderr = run_tool(&dc, None).await?;
     let failed = failed_documents(&stderr);
     if failed > 0 {
@@ -374,7 +390,11 @@ pub fn describe(cfg: &Config, opts: &Options, sel: &Selected) -> Vec<String> {
         .as_deref()
         .map(|source| (source, opts.target_db.as_deref().unwrap_or(source)));
     let gzip = sel.name.ends_with(".gz");
-    let archive = Path::new("<downloaded file>");
+    let archive = if sel.name.ends_with(".zst") {
+        Path::new("<downloaded file, zstd-decompressed beside it>")
+    } else {
+        Path::new("<downloaded file>")
+    };
     let if_there = if opts.drop_existing {
         "mongorestore --drop replaces the backup's collections (--drop-existing)"
     } else if opts.force {

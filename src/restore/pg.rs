@@ -273,12 +273,6 @@ async fn restore_single(
             sel.name
         );
     }
-    if kind == Kind::Archive && source.compression != Compression::None {
-        anyhow::bail!(
-            "{} is a compressed pg_dump archive: dbstash does not write those, and pg_restore reads its own compression only",
-            sel.name
-        );
-    }
     prepare_target(cfg, opts, created).await?;
 
     let streamed = match kind {
@@ -306,7 +300,17 @@ async fn restore_single(
             let bytes = file.verified.bytes;
             match kind {
                 Kind::Archive => {
-                    let path = file.path.to_string_lossy().into_owned();
+                    // An archive compressed in dbstash (`.dump.zst`: BACKUP_COMPRESS_ALGO
+                    // with -Fc): pg_restore reads a decompressed copy beside it.
+                    let compression = compression_of(&file_head(&file.path)?);
+                    let path = if compression == Compression::None {
+                        file.path.clone()
+                    } else {
+                        let plain = file.dir().join("decompressed.dump");
+                        super::decompress::to_file(&file.path, compression, &plain).await?;
+                        plain
+                    };
+                    let path = path.to_string_lossy().into_owned();
                     let dc = Postgres.restore_archive(cfg, &opts.target, opts.drop_existing, &path);
                     let p = Proc::spawn(&dc, false, Output::Tail)?;
                     p.finish().await?;
@@ -645,17 +649,6 @@ impl Source {
         Ok(true)
     }
 
-    /// The raw (undecoded) bytes: for pg_restore.
-    async fn next_raw(&mut self, out: &mut Vec<u8>) -> anyhow::Result<bool> {
-        if !self.decoded_head.is_empty() {
-            out.append(&mut self.decoded_head);
-            return Ok(true);
-        }
-        let n = self.read_raw().await?;
-        out.extend_from_slice(&self.buf[..n]);
-        Ok(n > 0)
-    }
-
     fn verified(&self) -> bool {
         self.stream.verified().is_some_and(|v| v.checked)
     }
@@ -702,7 +695,8 @@ async fn stream_plain(
     })
 }
 
-/// An archive: raw bytes → `pg_restore --file=-` → its script → guard → psql.
+/// An archive: its bytes (decompressed when dbstash compressed it: `.dump.zst`) →
+/// `pg_restore --file=-` → its script → guard → psql.
 async fn stream_archive(
     cfg: &Config,
     opts: &Options,
@@ -721,11 +715,7 @@ async fn stream_archive(
         let mut chunk = Vec::with_capacity(CHUNK);
         loop {
             chunk.clear();
-            if !source
-                .next_raw(&mut chunk)
-                .await
-                .map_err(StreamError::Failed)?
-            {
+            if !source.next(&mut chunk).await.map_err(StreamError::Failed)? {
                 break;
             }
             if let Err(e) = stdin.write_all(&chunk).await {

@@ -496,7 +496,10 @@ mod tests {
             EngineKind::Mongo,
             &[("template", "{engine}_{db}_{ts}"), ("extension", "bak")],
         );
-        assert_eq!(extensions(&c), [".bak", ".archive", ".archive.gz"]);
+        assert_eq!(
+            extensions(&c),
+            [".bak", ".archive", ".archive.gz", ".archive.zst"]
+        );
         let found = backups(
             &matchers(&c),
             &[

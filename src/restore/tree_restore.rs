@@ -128,7 +128,7 @@ async fn run(
     if let Some(out) = &opts.output {
         // A tar backup is one object: written as is, verified, nothing applied.
         let done = cancel
-            .guard(super::write_output(opts, &rclone, &sel, out))
+            .guard(super::write_output(opts, &rclone, &sel, out, false))
             .await?;
         return Ok(Some((sel.name, done)));
     }

@@ -198,6 +198,9 @@ pub async fn completeness(cfg: &Config, name: &str, path: &Path) -> Vec<Line> {
         }
     };
     let mut lines = Vec::new();
+    // Tools read plain files: a compressed download is decompressed once, beside it (in
+    // the download's private directory), for all of them.
+    let mut plain: Option<Result<PathBuf, String>> = None;
     for check in checks {
         lines.push(match check {
             Completeness::Trailer(trailer) => trailer_line(path, compression, trailer).await,
@@ -206,11 +209,26 @@ pub async fn completeness(cfg: &Config, name: &str, path: &Path) -> Vec<Line> {
                 args,
                 optional,
             } if compression == Compression::None => tool_line(program, args, optional, path).await,
-            Completeness::Tool { program, .. } => Line::new(
+            Completeness::Tool {
                 program,
-                Mark::Failed,
-                format!("{program} cannot read a {compression:?}-compressed file"),
-            ),
+                args,
+                optional,
+            } => {
+                if plain.is_none() {
+                    let to = path.with_file_name("decompressed-for-check");
+                    plain = Some(
+                        super::decompress::to_file(path, compression, &to)
+                            .await
+                            .map(|_| to)
+                            .map_err(|e| format!("{e} (a truncated or damaged file?)")),
+                    );
+                }
+                match plain.as_ref() {
+                    Some(Ok(p)) => tool_line(program, args, optional, p).await,
+                    Some(Err(e)) => Line::new("decompress", Mark::Failed, e.clone()),
+                    None => Line::new("decompress", Mark::Failed, "not decompressed"),
+                }
+            }
             Completeness::MongoArchive => {
                 let path = path.to_path_buf();
                 let read =
@@ -231,6 +249,9 @@ pub async fn completeness(cfg: &Config, name: &str, path: &Path) -> Vec<Line> {
                 }
             }
         });
+    }
+    if let Some(Ok(p)) = plain {
+        let _ = std::fs::remove_file(p);
     }
     lines
 }

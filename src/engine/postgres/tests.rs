@@ -68,10 +68,28 @@ fn rows() {
             ".sql",
         ),
         (
-            "all dbs, compress is a no-op",
+            "all dbs, compress: zstd in-process (pg_dumpall writes plain SQL only)",
             |a| { host(a); a.backup_all_databases = Some("true".into()); a.backup_compress = Some("true".into()); },
             "pg_dumpall --no-password --host=db --port=5432 --username=app",
-            ".sql",
+            ".sql.zst",
+        ),
+        (
+            "single db, an algorithm: plain format, compressed in-process",
+            |a| { host(a); a.db_name = Some("shop".into()); a.backup_compress = Some("true".into()); a.backup_compress_algo = Some("zstd".into()); },
+            "pg_dump --no-password --format=plain --host=db --port=5432 --username=app --dbname=shop",
+            ".sql.zst",
+        ),
+        (
+            "single db, gzip at level 9",
+            |a| { host(a); a.db_name = Some("shop".into()); a.backup_compress = Some("true".into()); a.backup_compress_algo = Some("gzip".into()); a.backup_compress_level = Some("9".into()); },
+            "pg_dump --no-password --format=plain --host=db --port=5432 --username=app --dbname=shop",
+            ".sql.gz",
+        ),
+        (
+            "an algorithm with a custom format from extra args",
+            |a| { host(a); a.db_name = Some("shop".into()); a.backup_compress = Some("true".into()); a.backup_compress_algo = Some("zstd".into()); a.dump_extra_args = Some("-Fc".into()); },
+            "pg_dump --no-password --format=plain --host=db --port=5432 --username=app --dbname=shop -Fc",
+            ".dump.zst",
         ),
         (
             "all dbs, URI (its database name is ignored by pg_dumpall)",
@@ -159,10 +177,12 @@ fn warnings() {
         (
             |a| {
                 host(a);
-                a.backup_all_databases = Some("1".into());
+                a.db_name = Some("shop".into());
                 a.backup_compress = Some("1".into());
+                a.backup_compress_algo = Some("zstd".into());
+                a.dump_extra_args = Some("--compress=6".into());
             },
-            "BACKUP_COMPRESS has no effect with BACKUP_ALL_DATABASES",
+            "DUMP_EXTRA_ARGS make the dump tool compress its output, and dbstash compresses it again with zstd",
         ),
         (
             |a| {
