@@ -305,6 +305,36 @@ pub struct CommonArgs {
         help_heading = "Schedule & naming"
     )]
     pub backup_compress_level: Option<String>,
+    /// Encrypt each backup in dbstash with age to these public keys (age1…, ssh-ed25519 …, ssh-rsa …; comma separated): .age is appended; only the matching private key can read it
+    #[arg(
+        long,
+        env = "BACKUP_ENCRYPT_RECIPIENTS",
+        hide_env_values = true,
+        global = true,
+        value_name = "KEYS",
+        help_heading = "Encryption"
+    )]
+    pub backup_encrypt_recipients: Option<String>,
+    /// A file of age recipients, one public key per line (# comments), instead of BACKUP_ENCRYPT_RECIPIENTS (setting both is an error)
+    #[arg(
+        long,
+        env = "BACKUP_ENCRYPT_RECIPIENTS_FILE",
+        hide_env_values = true,
+        global = true,
+        value_name = "PATH",
+        help_heading = "Encryption"
+    )]
+    pub backup_encrypt_recipients_file: Option<String>,
+    /// restore and verify (and VERIFY_AFTER_BACKUP): decrypt .age backups with this age identity file or unencrypted SSH private key (keep it 0600, off the backup host)
+    #[arg(
+        long,
+        env = "RESTORE_IDENTITY_FILE",
+        hide_env_values = true,
+        global = true,
+        value_name = "PATH",
+        help_heading = "Encryption"
+    )]
+    pub restore_identity_file: Option<String>,
     /// File extension, e.g. .sql [default: picked from engine, compression and DUMP_EXTRA_ARGS]
     #[arg(
         long,

@@ -29,6 +29,9 @@ pub use crate::notify::settings::{NotifyOn, NotifySettings};
 use crate::template::NameTemplate;
 
 /// Default values, in one place; `--help` repeats them in prose.
+pub mod encryption;
+pub use encryption::Encryption;
+
 pub mod defaults {
     pub const SCHEDULE: &str = "0 2 * * *";
     pub const NAME_TEMPLATE: &str = "{db}-{date}-{time}";
@@ -208,6 +211,8 @@ pub struct Config {
     /// BACKUP_COMPRESS_LEVEL when set (checked against the algorithm's range).
     pub compress_level: Option<i32>,
     pub extension: Option<String>,
+    /// BACKUP_ENCRYPT_RECIPIENTS[_FILE] and RESTORE_IDENTITY_FILE.
+    pub encryption: Encryption,
     pub all_databases: bool,
     pub on_start: bool,
     pub dump_extra_args: Vec<String>,
@@ -366,6 +371,12 @@ impl Config {
         }
         let compress = parse_bool("BACKUP_COMPRESS", &a.backup_compress, false)?;
         let (compress_algo, compress_level) = parse_compression(compress, &a)?;
+        let encryption = Encryption::parse(
+            &a.backup_encrypt_recipients,
+            &a.backup_encrypt_recipients_file,
+            &a.restore_identity_file,
+            &mut warnings,
+        )?;
         let extension = nonempty(&a.backup_extension)
             .map(|e| {
                 if e.contains('/') {
@@ -508,6 +519,7 @@ impl Config {
             compress_algo,
             compress_level,
             extension,
+            encryption,
             all_databases,
             on_start,
             dump_extra_args,
@@ -1046,6 +1058,19 @@ pub fn describe(c: &Config) -> Vec<(&'static str, String)> {
     }
     if let Some(level) = c.compress_level {
         out.push(("BACKUP_COMPRESS_LEVEL", level.to_string()));
+    }
+    if let Some(r) = &c.encryption.recipients {
+        // Public keys: not secret, and what the reader must check.
+        let keys: Vec<&str> = r
+            .text
+            .split(['\n', ','])
+            .map(str::trim)
+            .filter(|k| !k.is_empty() && !k.starts_with('#'))
+            .collect();
+        out.push((r.var, keys.join(", ")));
+    }
+    if let Some(p) = &c.encryption.identity_path {
+        out.push(("RESTORE_IDENTITY_FILE", p.clone()));
     }
     out.push((
         "BACKUP_EXTENSION",

@@ -30,6 +30,7 @@ impl Config {
                 .warnings
                 .push("DB_AUTH_SOURCE is ignored: it applies to mongo only".into());
         }
+        check_encryption(&config)?;
         check_name_length(&config)?;
         Ok(config)
     }
@@ -48,6 +49,16 @@ impl Config {
         }
         if let Some(p) = self.notify.email.as_ref().and_then(|e| e.password.as_ref()) {
             secrets.push(p.expose_secret());
+        }
+        if let Some(id) = &self.encryption.identity {
+            secrets.push(id.expose_secret());
+            // Each line too: an error quoting one line of the key must not show it.
+            secrets.extend(
+                id.expose_secret()
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| l.len() >= 16),
+            );
         }
         for s in secrets {
             crate::redact::register(s);
@@ -93,4 +104,46 @@ fn check_name_length(c: &Config) -> Result<(), ConfigError> {
             crate::config::limits::NAME_BYTES,
         ),
     ))
+}
+
+/// The keys of BACKUP_ENCRYPT_RECIPIENTS[_FILE] and RESTORE_IDENTITY_FILE parse; directory
+/// mode is refused with encryption (its files are uploaded as the dump tool wrote them).
+fn check_encryption(config: &Config) -> Result<(), ConfigError> {
+    let enc = &config.encryption;
+    if let Some(r) = &enc.recipients {
+        crate::transform::parse_recipients(&r.text, r.var)
+            .map_err(|e| ConfigError::var(r.var, strip_var(&e, r.var)))?;
+        if config.mode == crate::config::BackupMode::Directory {
+            return Err(ConfigError::var(
+                "BACKUP_MODE",
+                format!("directory cannot be combined with {}: its files are uploaded as the dump tool wrote them, unencrypted; use BACKUP_MODE=tar (one encrypted .tar.age) or stream", r.var),
+            ));
+        }
+        if let Some(e) = config.extension.as_deref().filter(|e| !e.ends_with(".age")) {
+            return Err(ConfigError::var(
+                "BACKUP_EXTENSION",
+                format!("{e} does not end with .age, but the backup is encrypted ({}): restore, verify and retention tell an encrypted backup by its name", r.var),
+            ));
+        }
+    }
+    if let Some(id) = &enc.identity {
+        crate::transform::parse_identities(id.expose_secret(), "RESTORE_IDENTITY_FILE")
+            .map(drop)
+            .map_err(|e| {
+                ConfigError::var(
+                    "RESTORE_IDENTITY_FILE",
+                    strip_var(&e, "RESTORE_IDENTITY_FILE"),
+                )
+            })?;
+    }
+    Ok(())
+}
+
+/// `transform`'s messages start with the name they were given; [`ConfigError::var`] adds it.
+fn strip_var(message: &str, var: &str) -> String {
+    message
+        .strip_prefix(var)
+        .and_then(|m| m.strip_prefix(": "))
+        .unwrap_or(message)
+        .to_string()
 }

@@ -214,7 +214,8 @@ pub enum Completeness {
 }
 
 /// The extension in effect: `BACKUP_EXTENSION`, else the mode's and engine's choice: the
-/// engine's in stream mode (with `.zst`/`.gz` appended when dbstash compresses in-process),
+/// engine's in stream mode (with `.zst`/`.gz` appended when dbstash compresses in-process,
+/// then `.age` when it encrypts),
 /// none for a directory-mode folder, `.tar` (`.tar.zst`, `.tar.gz` when compressed) in tar
 /// mode.
 pub fn extension(cfg: &Config) -> String {
@@ -222,10 +223,15 @@ pub fn extension(cfg: &Config) -> String {
         return e.clone();
     }
     let added = in_process_compression(cfg).map_or("", |(algo, _)| algo.extension());
+    let encrypted = if cfg.encryption.recipients.is_some() {
+        ".age"
+    } else {
+        ""
+    };
     match cfg.mode {
-        BackupMode::Stream => format!("{}{added}", cfg.engine().auto_extension(cfg)),
+        BackupMode::Stream => format!("{}{added}{encrypted}", cfg.engine().auto_extension(cfg)),
         BackupMode::Directory => String::new(),
-        BackupMode::Tar => format!(".tar{added}"),
+        BackupMode::Tar => format!(".tar{added}{encrypted}"),
     }
 }
 

@@ -100,13 +100,14 @@ impl Mode for StreamMode {
     }
 
     fn describe(&self, job: &Job<'_>) -> String {
-        let between = match crate::engine::in_process_compression(job.cfg) {
-            Some((algo, level)) => format!(
-                " | {} level {level} (in dbstash; the SHA-256 is of the compressed bytes)",
-                algo.key()
-            ),
+        let mut between = match crate::engine::in_process_compression(job.cfg) {
+            Some((algo, level)) => format!(" | {} level {level} (in dbstash)", algo.key()),
             None => String::new(),
         };
+        between.push_str(&describe_encryption(job.cfg));
+        if !between.is_empty() {
+            between.push_str(" (the SHA-256 is of the stored bytes)");
+        }
         format!(
             "  {}{between} | {}\n",
             job.dump.program,
@@ -137,7 +138,7 @@ impl Mode for TarMode {
     fn describe(&self, job: &Job<'_>) -> String {
         let dir = job.work_dir.map(|d| d.display().to_string());
         format!(
-            "  {} (into the work dir {}, removed after the run)\n  then: a tar of {}/{} ({}) | {}\n",
+            "  {} (into the work dir {}, removed after the run)\n  then: a tar of {}/{} ({}){} | {}\n",
             job.dump.program,
             dir.as_deref().unwrap_or_default(),
             dir.as_deref().unwrap_or_default(),
@@ -146,6 +147,7 @@ impl Mode for TarMode {
                 Some((algo, level)) => format!("{}-compressed at level {level}", algo.key()),
                 None => "uncompressed".to_string(),
             },
+            describe_encryption(job.cfg),
             Rclone::describe(job.cfg, "rcat", job.target)
         )
     }
@@ -167,7 +169,10 @@ impl Mode for TarMode {
                     .map(|d| d.as_secs())
                     .unwrap_or_default(),
             };
-            let written = commit::upload_object(job, Source::Tar(of), rclone, cancel).await;
+            let mut stages = Vec::new();
+            push_encryptor(job.cfg, &mut stages)?;
+            let chain = crate::transform::Chain::new(stages);
+            let written = commit::upload_object(job, Source::Tar(of, chain), rclone, cancel).await;
             drop(work);
             written
         })
@@ -175,7 +180,8 @@ impl Mode for TarMode {
 }
 
 /// The in-process stages of a stream-mode upload, built once per run from the config: the
-/// compressor of [`crate::engine::in_process_compression`], or none.
+/// compressor of [`crate::engine::in_process_compression`], then the age encryptor
+/// (compressed bytes are encrypted: encrypted bytes do not compress), or none.
 fn chain_for(cfg: &Config) -> anyhow::Result<crate::transform::Chain> {
     let mut stages = Vec::new();
     if let Some((algo, level)) = crate::engine::in_process_compression(cfg) {
@@ -184,7 +190,42 @@ fn chain_for(cfg: &Config) -> anyhow::Result<crate::transform::Chain> {
                 .with_context(|| format!("starting the {} compressor", algo.key()))?,
         );
     }
+    push_encryptor(cfg, &mut stages)?;
     Ok(crate::transform::Chain::new(stages))
+}
+
+/// The age encryptor to BACKUP_ENCRYPT_RECIPIENTS[_FILE], when set (checked by `setup`).
+fn push_encryptor(
+    cfg: &Config,
+    stages: &mut Vec<Box<dyn crate::transform::Transform>>,
+) -> anyhow::Result<()> {
+    if let Some(r) = &cfg.encryption.recipients {
+        let recipients =
+            crate::transform::parse_recipients(&r.text, r.var).map_err(anyhow::Error::msg)?;
+        stages
+            .push(crate::transform::encryptor(&recipients).context("starting the age encryptor")?);
+    }
+    Ok(())
+}
+
+/// The dry run's encryption step: ` | age to N recipients (KEY, …)`, or nothing.
+fn describe_encryption(cfg: &Config) -> String {
+    let Some(r) = &cfg.encryption.recipients else {
+        return String::new();
+    };
+    let keys: Vec<String> = r
+        .text
+        .split(['\n', ','])
+        .map(str::trim)
+        .filter(|k| !k.is_empty() && !k.starts_with('#'))
+        .map(|k| k.split_whitespace().take(2).collect::<Vec<_>>().join(" "))
+        .collect();
+    format!(
+        " | age-encrypted in dbstash to {} recipient(s) from {}: {}",
+        keys.len(),
+        r.var,
+        keys.join(", ")
+    )
 }
 
 /// Remove what killed runs of this configuration left in BACKUP_TEMP_DIR, then create this

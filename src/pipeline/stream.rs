@@ -96,7 +96,8 @@ fn grow_pipe(fd: &impl AsRawFd) {
 /// dir (`BACKUP_MODE=tar`, compressed in the tar's own task).
 pub enum Source<'a> {
     Dump(&'a DumpCommand, Chain),
-    Tar(super::tar::TarOf),
+    /// The tar (compressed in its task), then through the chain (the encryptor, or none).
+    Tar(super::tar::TarOf, Chain),
 }
 
 /// A started dump tool: the child, the program that actually runs (the engine's or its
@@ -160,12 +161,12 @@ pub async fn stream<F: std::future::Future<Output = anyhow::Result<()>>>(
     };
     match source {
         Source::Dump(dump, chain) => stream_dump(dump, chain, upload, display, before_commit).await,
-        Source::Tar(of) => {
+        Source::Tar(of, chain) => {
             let (reader, task) = super::tar::start(of)?;
             let mut src = reader;
             let dst = upload.stdin.as_mut().expect("stdin is piped");
             grow_pipe(dst);
-            let (copied, mut streamed) = copy(&mut src, dst, Chain::default(), display).await;
+            let (copied, mut streamed) = copy(&mut src, dst, chain, display).await;
             drop(src); // a tar task still writing gets EPIPE and ends
             let written = task.await;
             match (copied, written) {
@@ -361,7 +362,9 @@ async fn stream_dump<F: std::future::Future<Output = anyhow::Result<()>>>(
             let _ = dumper.wait().await;
             dump_group.disarm();
             upload.abort().await;
-            Err(anyhow!("compressing {program}'s output failed: {e}"))
+            Err(anyhow!(
+                "compressing or encrypting {program}'s output failed: {e}"
+            ))
         }
     }
 }

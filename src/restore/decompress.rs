@@ -19,8 +19,10 @@ pub enum Compression {
 const CHUNK: usize = 256 * 1024;
 
 impl Compression {
-    /// By the object's name: `….gz` is gzip, `….zst` zstd, anything else plain.
+    /// By the object's name: `….gz` is gzip, `….zst` zstd, anything else plain; a trailing
+    /// `.age` (encryption, removed before decompression) does not count.
     pub fn of(name: &str) -> Compression {
+        let name = super::decrypt::plain_name(name);
         if name.ends_with(".gz") {
             Compression::Gzip
         } else if name.ends_with(".zst") {
@@ -158,6 +160,8 @@ mod tests {
         assert_eq!(Compression::of("app-2026.sql"), Compression::None);
         assert_eq!(Compression::of("app-2026.archive.gz"), Compression::Gzip);
         assert_eq!(Compression::of("gz-2026.sql"), Compression::None);
+        assert_eq!(Compression::of("app-2026.sql.zst.age"), Compression::Zstd);
+        assert_eq!(Compression::of("app-2026.sql.age"), Compression::None);
     }
 
     #[test]

@@ -298,6 +298,38 @@ pub async fn download_verified(
     save(rclone.cat_stream(&sel.path), sel, dir, allow_unverified).await
 }
 
+/// [`download_verified`], then, for an `.age` backup, decrypted with `identity`
+/// (RESTORE_IDENTITY_FILE; without it an `.age` backup is an error) into a file named
+/// without `.age` in the same private directory: what every restore reads.
+pub async fn download_plain(
+    rclone: &Rclone,
+    sel: &Selected,
+    dir: &Path,
+    allow_unverified: bool,
+    identity: Option<&secrecy::SecretString>,
+) -> anyhow::Result<Downloaded> {
+    use super::decrypt;
+    if !decrypt::is_encrypted(&sel.name) {
+        return download_verified(rclone, sel, dir, allow_unverified).await;
+    }
+    // Checked first: no download when it cannot be decrypted anyway.
+    let identity = identity.ok_or_else(|| decrypt::no_identity(&sel.name))?;
+    let mut file = download_verified(rclone, sel, dir, allow_unverified).await?;
+    let plain = if file.path.extension().is_some_and(|e| e == "age") {
+        file.path.with_extension("")
+    } else {
+        file.dir().join("decrypted")
+    };
+    let bytes = decrypt::to_file(&file.path, plain.clone(), identity, &sel.name).await?;
+    tracing::info!(
+        stored = file.verified.bytes,
+        bytes,
+        "decrypted the verified backup (age)"
+    );
+    file.path = plain;
+    Ok(file)
+}
+
 /// [`download_verified`] with the command that prints the bytes.
 async fn save(
     cat: tokio::process::Command,

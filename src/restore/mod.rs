@@ -4,6 +4,7 @@
 
 pub mod archive;
 pub mod decompress;
+pub mod decrypt;
 pub mod download;
 pub mod list;
 pub mod mongo;
@@ -61,8 +62,8 @@ pub async fn restore(cfg: &Config, args: &RestoreArgs) -> ExitCode {
 // Wrap the futures in `crate::shutdown::Cancel::guard` for BACKUP_TIMEOUT and signals.
 
 pub use download::{
-    checksum_mismatch, download_stream, download_verified, ChecksumMismatch, DownloadStream,
-    Downloaded, Verified,
+    checksum_mismatch, download_plain, download_stream, download_verified, ChecksumMismatch,
+    DownloadStream, Downloaded, Verified,
 };
 pub use select::{select, Selected};
 
@@ -235,7 +236,14 @@ async fn run_others(
             // `.rdb.gz`) is written decompressed. Other engines' files stay as stored.
             let decompress = kind == EngineKind::Redis;
             let done = cancel
-                .guard(write_output(opts, &rclone, &sel, out, decompress))
+                .guard(write_output(
+                    opts,
+                    &rclone,
+                    &sel,
+                    out,
+                    decompress,
+                    cfg.encryption.identity.as_ref(),
+                ))
                 .await?;
             if kind == EngineKind::Redis {
                 print!("{}", redis::steps(cfg, out, &done).await);
@@ -331,6 +339,7 @@ async fn write_output(
     sel: &Selected,
     out: &Path,
     decompress: bool,
+    identity: Option<&secrecy::SecretString>,
 ) -> anyhow::Result<Done> {
     let dir = out
         .parent()
@@ -354,7 +363,14 @@ async fn write_output(
         ),
         _ => {}
     }
-    let file = download_verified(rclone, sel, dir, opts.no_verify).await?;
+    let file = if identity.is_none() && decrypt::is_encrypted(&sel.name) {
+        // Without the identity the file is written as stored, still encrypted: decrypt it
+        // by hand where the key is (`age -d -i KEY`).
+        warn!(backup = %sel.name, "the backup is encrypted (age) and RESTORE_IDENTITY_FILE is not set: --output gets it as stored, encrypted");
+        download_verified(rclone, sel, dir, opts.no_verify).await?
+    } else {
+        download_plain(rclone, sel, dir, opts.no_verify, identity).await?
+    };
     let mut bytes = file.verified.bytes;
     let compression = if decompress {
         decompress::sniff_file(&file.path)?

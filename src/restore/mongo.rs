@@ -27,7 +27,7 @@ use tokio::io::AsyncReadExt as _;
 use tracing::{info, warn};
 
 use super::decompress::Compression;
-use super::{download_verified, run_tool, Done, Options, Selected};
+use super::{download_plain, run_tool, Done, Options, Selected};
 use crate::config::Config;
 use crate::engine::Mongo;
 use crate::process;
@@ -266,7 +266,14 @@ pub async fn restore(
             .collect();
         judge(&format!("database {target}"), &there, opts)?;
     }
-    let file = download_verified(rclone, sel, &cfg.temp_dir, opts.no_verify).await?;
+    let file = download_plain(
+        rclone,
+        sel,
+        &cfg.temp_dir,
+        opts.no_verify,
+        cfg.encryption.identity.as_ref(),
+    )
+    .await?;
     info!(
         bytes = file.verified.bytes,
         checked = file.verified.checked,

@@ -27,7 +27,7 @@ use anyhow::Context as _;
 use tracing::{info, warn};
 
 use super::decompress::Compression;
-use super::{download_verified, query, run_tool, Done, Options, Selected};
+use super::{download_plain, query, run_tool, Done, Options, Selected};
 use crate::config::Config;
 use crate::engine::MySql;
 use crate::rclone::Rclone;
@@ -260,7 +260,14 @@ async fn restore_one(
 ) -> anyhow::Result<Done> {
     // Refused before a byte is downloaded.
     judge(target, existing(cfg, &[target]).await?.first(), opts)?;
-    let file = download_verified(rclone, sel, &cfg.temp_dir, opts.no_verify).await?;
+    let file = download_plain(
+        rclone,
+        sel,
+        &cfg.temp_dir,
+        opts.no_verify,
+        cfg.encryption.identity.as_ref(),
+    )
+    .await?;
     info!(
         bytes = file.verified.bytes,
         checked = file.verified.checked,
@@ -320,7 +327,14 @@ async fn restore_all(
     sel: &Selected,
     created: &mut Vec<String>,
 ) -> anyhow::Result<Done> {
-    let file = download_verified(rclone, sel, &cfg.temp_dir, opts.no_verify).await?;
+    let file = download_plain(
+        rclone,
+        sel,
+        &cfg.temp_dir,
+        opts.no_verify,
+        cfg.encryption.identity.as_ref(),
+    )
+    .await?;
     info!(
         bytes = file.verified.bytes,
         checked = file.verified.checked,

@@ -30,7 +30,7 @@ use tracing::{error, info, warn};
 
 use super::decompress::Compression;
 use super::settings::RestoreArgs;
-use super::{download_stream, download_verified, select, Selected};
+use super::{download_plain, download_stream, select, Selected};
 use crate::config::{parse_bool, Config, ConfigError};
 use crate::durations::fmt_duration;
 use crate::engine::{DumpCommand, Postgres};
@@ -263,7 +263,20 @@ async fn restore_single(
     sel: &Selected,
     created: &mut Option<String>,
 ) -> anyhow::Result<Done> {
-    let mut source = Source::start(rclone, sel, opts.no_verify)?;
+    let mut source = if super::decrypt::is_encrypted(&sel.name) {
+        // Decrypted whole before anything is applied (see `decrypt`), then read like a stream.
+        let file = download_plain(
+            rclone,
+            sel,
+            &cfg.temp_dir,
+            opts.no_verify,
+            cfg.encryption.identity.as_ref(),
+        )
+        .await?;
+        Source::local(file).await?
+    } else {
+        Source::start(rclone, sel, opts.no_verify)?
+    };
     source.head().await?;
     let kind = Kind::sniff(&source.decoded_head);
     info!(format = kind.describe(), compression = ?source.compression, "read the backup's first bytes");
@@ -296,7 +309,14 @@ async fn restore_single(
                 u.line,
                 if kind == Kind::Archive { " with pg_restore --single-transaction" } else { " (its own COMMITs make that apply non-atomic)" }
             );
-            let file = download_verified(rclone, sel, &cfg.temp_dir, opts.no_verify).await?;
+            let file = download_plain(
+                rclone,
+                sel,
+                &cfg.temp_dir,
+                opts.no_verify,
+                cfg.encryption.identity.as_ref(),
+            )
+            .await?;
             let bytes = file.verified.bytes;
             match kind {
                 Kind::Archive => {
@@ -549,7 +569,7 @@ const HEAD: usize = 8 * 1024;
 
 /// The backup's bytes: `rclone cat`, hashed (end-of-file only once verified), decompressed.
 struct Source {
-    stream: super::DownloadStream,
+    stream: Raw,
     compression: Compression,
     decoder: Option<Decoder>,
     /// Decoded bytes read for [`Source::head`], not yet handed on.
@@ -557,10 +577,58 @@ struct Source {
     buf: Vec<u8>,
 }
 
+/// Where a [`Source`]'s raw bytes come from: `rclone cat` verified as it is read, or a
+/// verified (and decrypted) download.
+enum Raw {
+    Remote(Box<super::DownloadStream>),
+    Local {
+        file: tokio::fs::File,
+        downloaded: super::Downloaded,
+    },
+}
+
+impl Raw {
+    async fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Raw::Remote(s) => s.read(buf).await,
+            Raw::Local { file, .. } => file.read(buf).await,
+        }
+    }
+
+    fn checked(&self) -> bool {
+        match self {
+            Raw::Remote(s) => s.verified().is_some_and(|v| v.checked),
+            Raw::Local { downloaded, .. } => downloaded.verified.checked,
+        }
+    }
+
+    /// The stored bytes read (all of them, for a download).
+    fn bytes(&self) -> u64 {
+        match self {
+            Raw::Remote(s) => s.bytes(),
+            Raw::Local { downloaded, .. } => downloaded.verified.bytes,
+        }
+    }
+}
+
 impl Source {
+    /// A verified download's (decrypted) file, read as a stream.
+    async fn local(downloaded: super::Downloaded) -> anyhow::Result<Source> {
+        let file = tokio::fs::File::open(&downloaded.path)
+            .await
+            .with_context(|| format!("opening {}", downloaded.path.display()))?;
+        Ok(Source {
+            stream: Raw::Local { file, downloaded },
+            compression: Compression::None,
+            decoder: None,
+            decoded_head: Vec::new(),
+            buf: vec![0u8; CHUNK],
+        })
+    }
+
     fn start(rclone: &Rclone, sel: &Selected, no_verify: bool) -> anyhow::Result<Source> {
         Ok(Source {
-            stream: download_stream(rclone, sel, no_verify)?,
+            stream: Raw::Remote(Box::new(download_stream(rclone, sel, no_verify)?)),
             compression: Compression::None,
             decoder: None,
             decoded_head: Vec::new(),
@@ -650,7 +718,7 @@ impl Source {
     }
 
     fn verified(&self) -> bool {
-        self.stream.verified().is_some_and(|v| v.checked)
+        self.stream.checked()
     }
 }
 
@@ -1002,7 +1070,14 @@ async fn restore_cluster(
     sel: &Selected,
 ) -> anyhow::Result<Done> {
     // CREATE DATABASE and \connect cannot run in one transaction: verify first, then apply.
-    let file = download_verified(rclone, sel, &cfg.temp_dir, opts.no_verify).await?;
+    let file = download_plain(
+        rclone,
+        sel,
+        &cfg.temp_dir,
+        opts.no_verify,
+        cfg.encryption.identity.as_ref(),
+    )
+    .await?;
     let compression = compression_of(&file_head(&file.path)?);
     let (databases, whole) = cluster_databases(&file.path, compression)?;
     if !whole && !file.verified.checked {

@@ -50,15 +50,20 @@ pub fn sidecar_name(name: &str) -> String {
 }
 
 /// Every extension a backup of this configuration may carry: BACKUP_EXTENSION or the
-/// extension of today's settings first, then every one the engine can write.
+/// extension of today's settings first, then every one the engine can write, and each of
+/// those encrypted (`.age`).
 pub fn extensions(cfg: &Config) -> Vec<String> {
     if super::tree::is_tree(cfg) {
         return super::tree::extensions(cfg);
     }
     let mut out = vec![crate::engine::extension(cfg)];
+    // An encrypted backup is any of them with `.age` appended, whether or not this
+    // configuration encrypts (a restore host normally sets no recipients).
     for e in cfg.engine().known_extensions() {
-        if !out.iter().any(|o| o == e) {
-            out.push(e.to_string());
+        for e in [e.to_string(), format!("{e}.age")] {
+            if !out.contains(&e) {
+                out.push(e);
+            }
         }
     }
     out
@@ -498,7 +503,15 @@ mod tests {
         );
         assert_eq!(
             extensions(&c),
-            [".bak", ".archive", ".archive.gz", ".archive.zst"]
+            [
+                ".bak",
+                ".archive",
+                ".archive.age",
+                ".archive.gz",
+                ".archive.gz.age",
+                ".archive.zst",
+                ".archive.zst.age"
+            ]
         );
         let found = backups(
             &matchers(&c),

@@ -18,7 +18,7 @@ use regex::Regex;
 use sha2::{Digest, Sha256};
 
 use super::decompress::Compression;
-use super::download::download_verified;
+use super::download::download_plain;
 use super::select::{Backup, Selected};
 use crate::config::{BackupMode, Config, ConfigError};
 use crate::engine::EngineKind;
@@ -85,7 +85,10 @@ pub fn extensions(cfg: &Config) -> Vec<String> {
     }
     match cfg.mode {
         BackupMode::Directory => vec![String::new()],
-        _ => vec![".tar".into(), ".tar.gz".into(), ".tar.zst".into()],
+        _ => [".tar", ".tar.gz", ".tar.zst"]
+            .into_iter()
+            .flat_map(|e| [e.to_string(), format!("{e}.age")])
+            .collect(),
     }
 }
 
@@ -457,7 +460,14 @@ async fn fetch_tar(
     sel: &Selected,
     allow_unverified: bool,
 ) -> anyhow::Result<Fetched> {
-    let file = download_verified(rclone, sel, &cfg.temp_dir, allow_unverified).await?;
+    let file = download_plain(
+        rclone,
+        sel,
+        &cfg.temp_dir,
+        allow_unverified,
+        cfg.encryption.identity.as_ref(),
+    )
+    .await?;
     let dir = private_dir(&cfg.temp_dir)?;
     let root = dir.path().join("tree");
     std::fs::create_dir(&root).with_context(|| format!("creating {}", root.display()))?;

@@ -128,7 +128,14 @@ async fn run(
     if let Some(out) = &opts.output {
         // A tar backup is one object: written as is, verified, nothing applied.
         let done = cancel
-            .guard(super::write_output(opts, &rclone, &sel, out, false))
+            .guard(super::write_output(
+                opts,
+                &rclone,
+                &sel,
+                out,
+                false,
+                cfg.encryption.identity.as_ref(),
+            ))
             .await?;
         return Ok(Some((sel.name, done)));
     }
