@@ -212,6 +212,20 @@ pub fn parse_recipients(
 /// comments) or an unencrypted SSH private key. `what` names the source for errors. age's
 /// identities are not `Send`: parse them on the thread that decrypts.
 pub fn parse_identities(text: &str, what: &str) -> Result<Vec<Box<dyn age::Identity>>, String> {
+    if text.trim_start().starts_with("-----BEGIN") {
+        // An SSH private key (OpenSSH or PEM), which age's identity-file parser does not read.
+        let id = age::ssh::Identity::from_buffer(io::BufReader::new(text.as_bytes()), None)
+            .map_err(|e| format!("{what}: not a usable SSH private key: {e}"))?;
+        return match id {
+            age::ssh::Identity::Unencrypted(_) => Ok(vec![Box::new(id)]),
+            age::ssh::Identity::Encrypted(_) => Err(format!(
+                "{what}: the SSH private key is passphrase-protected, which dbstash cannot prompt for: decrypt a copy with ssh-keygen -p (kept 0600, off the backup host)"
+            )),
+            age::ssh::Identity::Unsupported(_) => Err(format!(
+                "{what}: this SSH key type is not supported by age (use ssh-ed25519 or ssh-rsa)"
+            )),
+        };
+    }
     let file = age::IdentityFile::from_buffer(io::BufReader::new(text.as_bytes()))
         .map_err(|e| format!("{what}: not an age identity file or SSH private key: {e}"))?;
     let ids = file.into_identities().map_err(|e| {

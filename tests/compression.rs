@@ -54,7 +54,7 @@ impl Remote {
 
     /// `rclone ARGS` against the server, `input` on stdin (serve s3 caches its listings:
     /// objects change through its API, not behind its back).
-    fn rclone(&self, args: &[&str], input: &[u8]) {
+    pub(crate) fn rclone(&self, args: &[&str], input: &[u8]) {
         use std::io::Write as _;
         let mut child = std::process::Command::new("rclone")
             .args(["-q", "--config"])

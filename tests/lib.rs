@@ -9,6 +9,7 @@ mod compression;
 mod compression_pg;
 mod daemon;
 mod docs;
+mod encryption;
 mod examples;
 mod fuzz;
 mod health_limits;

@@ -112,7 +112,7 @@ pub fn start() -> Option<Pg> {
 }
 
 impl Pg {
-    fn client(&self, program: &str) -> Command {
+    pub fn client(&self, program: &str) -> Command {
         let mut c = Command::new(self.bin.join(program));
         c.env("PGPASSWORD", PASSWORD).args([
             "-h",

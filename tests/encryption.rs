@@ -1,0 +1,488 @@
+//! Public-key encryption (age): BACKUP_ENCRYPT_RECIPIENTS and RESTORE_IDENTITY_FILE end to
+//! end against real PostgreSQL and MariaDB through `rclone serve s3`, and interoperability
+//! with the reference `age` command-line tool both ways (a dbstash backup decrypts with
+//! `age -d`, a file encrypted by `age -r` restores with dbstash), with age and SSH keys.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use crate::compression::{remote, unzstd, Remote};
+use crate::support::mariadb::{self, Maria};
+use crate::support::pg::{self, Pg};
+use crate::support::*;
+
+const AGE_HEADER: &[u8] = b"age-encryption.org/v1";
+const INSTALL: &str = "apt-get install -y age";
+
+/// An age key pair made by `age-keygen`: the identity file and its public key.
+struct Key {
+    file: PathBuf,
+    public: String,
+    /// The secret line (`AGE-SECRET-KEY-1…`), to prove it is printed nowhere.
+    secret: String,
+}
+
+fn age_key(dir: &Path, name: &str) -> Option<Key> {
+    require("age-keygen", INSTALL)?;
+    let file = dir.join(name);
+    let out = Command::new("age-keygen")
+        .arg("-o")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "age-keygen: {out:?}");
+    let public = Command::new("age-keygen")
+        .arg("-y")
+        .arg(&file)
+        .output()
+        .unwrap();
+    let secret = std::fs::read_to_string(&file)
+        .unwrap()
+        .lines()
+        .find(|l| l.starts_with("AGE-SECRET-KEY-"))
+        .unwrap()
+        .to_string();
+    Some(Key {
+        file,
+        public: String::from_utf8(public.stdout).unwrap().trim().to_string(),
+        secret,
+    })
+}
+
+/// `age ARGS`: its stdout.
+fn age(args: &[&str]) -> Vec<u8> {
+    let out = Command::new("age").args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "age {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+fn pg_env(pg: &Pg, r: &Remote, db: &str) -> Dbstash {
+    r.on(pg.dbstash())
+        .env("DB_HOST", "127.0.0.1")
+        .env("DB_PORT", pg.port.to_string())
+        .env("DB_USER", pg::USER)
+        .env("DB_PASSWORD", pg::PASSWORD)
+        .env("DB_NAME", db)
+}
+
+fn assert_encrypted(stored: &[u8], plain_marker: &str) {
+    assert!(
+        stored.starts_with(AGE_HEADER),
+        "not an age file: {:?}",
+        &stored[..32.min(stored.len())]
+    );
+    assert!(
+        !String::from_utf8_lossy(stored).contains(plain_marker),
+        "the stored bytes hold the plaintext ({plain_marker})"
+    );
+}
+
+/// Run `d` while another thread reads every process's command line: the command lines
+/// that held `needle` (none expected), and the run's output.
+fn run_watching_argv(d: Dbstash, needle: &str) -> (Output, Vec<String>) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let (stop2, needle2) = (stop.clone(), needle.to_string());
+    let watcher = std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        while !stop2.load(Ordering::Relaxed) {
+            seen.extend(processes_mentioning(&needle2));
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        seen
+    });
+    let out = d.run();
+    stop.store(true, Ordering::Relaxed);
+    (out, watcher.join().unwrap())
+}
+
+fn exists(pg: &Pg, db: &str) -> bool {
+    pg.psql(
+        "postgres",
+        &format!("select count(*) from pg_database where datname = '{db}'"),
+    ) == "1"
+}
+
+#[test]
+fn pg_backup_decrypts_with_the_age_cli_and_restores_only_with_the_right_identity() {
+    let Some(pg) = pg::server() else { return };
+    let Some(s3) = s3::server() else { return };
+    let Some(_) = require("age", INSTALL) else {
+        return;
+    };
+    let keys = tempfile::tempdir().unwrap();
+    let key = age_key(keys.path(), "key.txt").unwrap();
+    let other = age_key(keys.path(), "other.txt").unwrap();
+    let db = pg.seeded_db("age_pg");
+    let r = remote(s3, "age-pg");
+
+    let out = pg_env(pg, &r, &db)
+        .args(["pg"])
+        .env("BACKUP_ENCRYPT_RECIPIENTS", &key.public)
+        .env("VERIFY_AFTER_BACKUP", "true")
+        .run();
+    out.assert_code(0);
+    assert!(out.stderr.contains("only the checksum"), "{}", out.stderr);
+    let backup = r.backup(".sql.age");
+    let stored = std::fs::read(&backup).unwrap();
+    assert_encrypted(&stored, "PostgreSQL database dump");
+
+    // The reference tool reads it; psql applies what it wrote.
+    let plain = age(&[
+        "-d",
+        "-i",
+        key.file.to_str().unwrap(),
+        backup.to_str().unwrap(),
+    ]);
+    assert!(String::from_utf8_lossy(&plain).contains("PostgreSQL database dump"));
+    let sql = keys.path().join("dump.sql");
+    std::fs::write(&sql, &plain).unwrap();
+    let by_hand = unique("age_pg_hand");
+    pg.create_db(&by_hand);
+    let psql = pg
+        .client("psql")
+        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", &by_hand, "-f"])
+        .arg(&sql)
+        .output()
+        .unwrap();
+    assert!(
+        psql.status.success(),
+        "{}",
+        String::from_utf8_lossy(&psql.stderr)
+    );
+    assert_eq!(pg.contents(&by_hand), pg.contents(&db));
+
+    // verify without the identity: the checksum only, and it says so.
+    let out = pg_env(pg, &r, &db).args(["verify", "pg"]).run();
+    out.assert_code(0);
+    assert!(
+        out.stdout.contains("NOT the dump's completeness"),
+        "{}",
+        out.stdout
+    );
+    // With it: decrypted and checked whole.
+    let out = pg_env(pg, &r, &db)
+        .args(["verify", "pg"])
+        .env("RESTORE_IDENTITY_FILE", &key.file)
+        .run();
+    out.assert_code(0);
+    assert!(
+        !out.stdout.contains("NOT the dump's completeness"),
+        "{}",
+        out.stdout
+    );
+
+    // A wrong identity: exit 1, a clear message, the target never created.
+    let wrong = unique("age_pg_wrong");
+    let out = pg_env(pg, &r, &db)
+        .args(["restore", "pg", "--target-db", &wrong])
+        .env("RESTORE_IDENTITY_FILE", &other.file)
+        .run();
+    out.assert_code(1);
+    assert!(
+        out.stderr
+            .contains("could not be decrypted with RESTORE_IDENTITY_FILE"),
+        "{}",
+        out.stderr
+    );
+    assert!(!exists(pg, &wrong));
+    // No identity at all: exit 1, naming the variable.
+    let out = pg_env(pg, &r, &db)
+        .args(["restore", "pg", "--target-db", &wrong])
+        .run();
+    out.assert_code(1);
+    assert!(
+        out.stderr.contains("RESTORE_IDENTITY_FILE"),
+        "{}",
+        out.stderr
+    );
+    assert!(!exists(pg, &wrong));
+
+    // The right one restores; the key is in no command line and no output.
+    let target = unique("age_pg_target");
+    let (out, argv) = run_watching_argv(
+        pg_env(pg, &r, &db)
+            .args(["restore", "pg", "--target-db", &target])
+            .env("RESTORE_IDENTITY_FILE", &key.file)
+            .env("LOG_LEVEL", "debug"),
+        &key.secret,
+    );
+    out.assert_code(0);
+    assert!(argv.is_empty(), "the identity on a command line: {argv:?}");
+    for o in [&out.stdout, &out.stderr] {
+        assert!(!o.contains(&key.secret), "{o}");
+    }
+    assert_eq!(pg.contents(&target), pg.contents(&db));
+}
+
+#[test]
+fn a_dump_encrypted_by_the_age_cli_restores_and_ssh_ed25519_keys_work() {
+    let Some(pg) = pg::server() else { return };
+    let Some(s3) = s3::server() else { return };
+    let Some(_) = require("age", INSTALL) else {
+        return;
+    };
+    let Some(_) = require("ssh-keygen", "apt-get install -y openssh-client") else {
+        return;
+    };
+    let keys = tempfile::tempdir().unwrap();
+    let key = age_key(keys.path(), "key.txt").unwrap();
+    let db = pg.seeded_db("age_cli");
+
+    // A plain backup, encrypted by `age -r` and uploaded beside its sidecar as `NAME.age`.
+    let plain_remote = remote(s3, "age-cli-plain");
+    pg_env(pg, &plain_remote, &db)
+        .args(["pg"])
+        .run()
+        .assert_code(0);
+    let plain = plain_remote.backup(".sql");
+    let name = format!("{}.age", file_name(&plain));
+    let enc = keys.path().join(&name);
+    age(&[
+        "-r",
+        &key.public,
+        "-o",
+        enc.to_str().unwrap(),
+        plain.to_str().unwrap(),
+    ]);
+    let r = remote(s3, "age-cli");
+    r.rclone(
+        &["rcat", &format!("{}/{name}", r.remote)],
+        &std::fs::read(&enc).unwrap(),
+    );
+    let sidecar = format!("{}  {name}\n", sha256_hex(&enc));
+    r.rclone(
+        &["rcat", &format!("{}/{name}.sha256", r.remote)],
+        sidecar.as_bytes(),
+    );
+    let target = unique("age_cli_target");
+    pg_env(pg, &r, &db)
+        .args(["restore", "pg", "--target-db", &target])
+        .env("RESTORE_IDENTITY_FILE", &key.file)
+        .run()
+        .assert_code(0);
+    assert_eq!(pg.contents(&target), pg.contents(&db));
+
+    // An SSH ed25519 key pair as recipient and identity, custom format compressed by pg_dump.
+    let ssh_key = keys.path().join("id_ed25519");
+    let made = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "backup@test", "-f"])
+        .arg(&ssh_key)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+    let ssh_pub = std::fs::read_to_string(keys.path().join("id_ed25519.pub")).unwrap();
+    let r = remote(s3, "age-ssh");
+    pg_env(pg, &r, &db)
+        .args(["pg"])
+        .env("BACKUP_COMPRESS", "true")
+        .env("BACKUP_ENCRYPT_RECIPIENTS", ssh_pub.trim())
+        .run()
+        .assert_code(0);
+    let backup = r.backup(".dump.age");
+    assert_encrypted(&std::fs::read(&backup).unwrap(), "PGDMP");
+    let archive = age(&[
+        "-d",
+        "-i",
+        ssh_key.to_str().unwrap(),
+        backup.to_str().unwrap(),
+    ]);
+    assert!(
+        archive.starts_with(b"PGDMP"),
+        "a pg_dump custom archive inside"
+    );
+    let target = unique("age_ssh_target");
+    pg_env(pg, &r, &db)
+        .args(["restore", "pg", "--target-db", &target])
+        .env("RESTORE_IDENTITY_FILE", &ssh_key)
+        .run()
+        .assert_code(0);
+    assert_eq!(pg.contents(&target), pg.contents(&db));
+}
+
+#[test]
+fn pg_tar_mode_encrypted_round_trip() {
+    let Some(pg) = pg::server() else { return };
+    let Some(s3) = s3::server() else { return };
+    let Some(_) = require("age", INSTALL) else {
+        return;
+    };
+    let keys = tempfile::tempdir().unwrap();
+    let key = age_key(keys.path(), "key.txt").unwrap();
+    let db = pg.seeded_db("age_tar");
+    let r = remote(s3, "age-tar");
+    let temp = tempfile::tempdir().unwrap();
+    let run = || {
+        pg_env(pg, &r, &db)
+            .env("BACKUP_MODE", "tar")
+            .env("BACKUP_TEMP_DIR", temp.path())
+            .env("BACKUP_COMPRESS", "true")
+            .env("DUMP_EXTRA_ARGS", "--compress=0")
+            .env("BACKUP_ENCRYPT_RECIPIENTS", &key.public)
+    };
+    run().args(["pg"]).run().assert_code(0);
+    let backup = r.backup(".tar.zst.age");
+    assert_encrypted(&std::fs::read(&backup).unwrap(), "toc.dat");
+    let tar_zst = keys.path().join("b.tar.zst");
+    std::fs::write(
+        &tar_zst,
+        age(&[
+            "-d",
+            "-i",
+            key.file.to_str().unwrap(),
+            backup.to_str().unwrap(),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(&unzstd(&tar_zst)[257..262], b"ustar");
+    run()
+        .args(["verify", "pg"])
+        .env("RESTORE_IDENTITY_FILE", &key.file)
+        .run()
+        .assert_code(0);
+    let target = unique("age_tar_target");
+    run()
+        .args(["restore", "pg", "--target-db", &target])
+        .env("RESTORE_IDENTITY_FILE", &key.file)
+        .run()
+        .assert_code(0);
+    assert_eq!(pg.contents(&target), pg.contents(&db));
+}
+
+fn maria(m: &Maria, r: &Remote, db: &str) -> Dbstash {
+    r.on(m.dbstash())
+        .env("DB_HOST", "127.0.0.1")
+        .env("DB_PORT", m.port.to_string())
+        .env("DB_USER", mariadb::USER)
+        .env("DB_PASSWORD", mariadb::PASSWORD)
+        .env("DB_NAME", db)
+}
+
+#[test]
+fn mariadb_compressed_and_encrypted_round_trip() {
+    let Some(m) = mariadb::server() else { return };
+    let Some(s3) = s3::server() else { return };
+    let Some(_) = require("age", INSTALL) else {
+        return;
+    };
+    let keys = tempfile::tempdir().unwrap();
+    let key = age_key(keys.path(), "key.txt").unwrap();
+    let recipients = keys.path().join("recipients.txt");
+    std::fs::write(&recipients, format!("# the restore key\n{}\n", key.public)).unwrap();
+    let db = m.seeded_db("age_maria");
+    let r = remote(s3, "age-maria");
+    let out = maria(m, &r, &db)
+        .args(["mariadb"])
+        .env("BACKUP_COMPRESS", "true")
+        .env("BACKUP_ENCRYPT_RECIPIENTS_FILE", &recipients)
+        .run();
+    out.assert_code(0);
+    let backup = r.backup(".sql.zst.age");
+    assert_encrypted(&std::fs::read(&backup).unwrap(), "Dump completed");
+    let zst = keys.path().join("d.sql.zst");
+    std::fs::write(
+        &zst,
+        age(&[
+            "-d",
+            "-i",
+            key.file.to_str().unwrap(),
+            backup.to_str().unwrap(),
+        ]),
+    )
+    .unwrap();
+    assert!(String::from_utf8_lossy(&unzstd(&zst)).contains("-- Dump completed"));
+    let out = maria(m, &r, &db)
+        .args(["verify", "mariadb"])
+        .env("RESTORE_IDENTITY_FILE", &key.file)
+        .run();
+    out.assert_code(0);
+    assert!(out.stdout.contains("Dump completed"), "{}", out.stdout);
+    let target = unique("age_maria_target");
+    maria(m, &r, &db)
+        .args(["restore", "mariadb", "--target-db", &target])
+        .env("RESTORE_IDENTITY_FILE", &key.file)
+        .run()
+        .assert_code(0);
+    assert_eq!(m.contents(&target), m.contents(&db));
+}
+
+// ------------------------------------------------------------------ configuration: exit 2
+
+#[test]
+fn bad_keys_and_combinations_exit_2_naming_the_variable_without_echoing_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let keyfile = dir.path().join("key.txt");
+    let secret = "AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ";
+    std::fs::write(&keyfile, "not a key\n").unwrap();
+    let public = "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p";
+    let base = || {
+        Dbstash::new()
+            .args(["pg"])
+            .env("DB_HOST", "127.0.0.1")
+            .env("DB_NAME", "app")
+            .env("RCLONE_REMOTE", ":local:/tmp/x")
+            .env("DRY_RUN", "true")
+    };
+    let cases: Vec<(Dbstash, &str)> = vec![
+        (
+            base().env("BACKUP_ENCRYPT_RECIPIENTS", "age1nonsense"),
+            "BACKUP_ENCRYPT_RECIPIENTS (--backup-encrypt-recipients)",
+        ),
+        (
+            base().env("BACKUP_ENCRYPT_RECIPIENTS", secret),
+            "BACKUP_ENCRYPT_RECIPIENTS (--backup-encrypt-recipients)",
+        ),
+        (
+            base().env("BACKUP_ENCRYPT_RECIPIENTS", "ssh-ed25519 AAAAnotbase64"),
+            "BACKUP_ENCRYPT_RECIPIENTS (--backup-encrypt-recipients)",
+        ),
+        (
+            base()
+                .env("BACKUP_ENCRYPT_RECIPIENTS", public)
+                .env("BACKUP_ENCRYPT_RECIPIENTS_FILE", &keyfile),
+            "BACKUP_ENCRYPT_RECIPIENTS_FILE",
+        ),
+        (
+            base().env("BACKUP_ENCRYPT_RECIPIENTS_FILE", dir.path()),
+            "BACKUP_ENCRYPT_RECIPIENTS_FILE (--backup-encrypt-recipients-file)",
+        ),
+        (
+            base()
+                .env("BACKUP_ENCRYPT_RECIPIENTS", public)
+                .env("BACKUP_MODE", "directory"),
+            "BACKUP_MODE (--backup-mode)",
+        ),
+        (
+            base()
+                .env("BACKUP_ENCRYPT_RECIPIENTS", public)
+                .env("BACKUP_EXTENSION", ".sql"),
+            "BACKUP_EXTENSION (--backup-extension)",
+        ),
+        (
+            base().env("RESTORE_IDENTITY_FILE", &keyfile),
+            "RESTORE_IDENTITY_FILE (--restore-identity-file)",
+        ),
+    ];
+    for (d, want) in cases {
+        let out = d.run();
+        out.assert_code(2);
+        assert!(out.stderr.contains(want), "want {want}:\n{}", out.stderr);
+        assert!(!out.stderr.contains(secret), "{}", out.stderr);
+    }
+    // The dry run shows the encryption and its public keys.
+    let out = base().env("BACKUP_ENCRYPT_RECIPIENTS", public).run();
+    out.assert_code(0);
+    assert!(
+        out.stdout
+            .contains("age-encrypted in dbstash to 1 recipient(s)"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains(public), "{}", out.stdout);
+    assert!(out.stdout.contains(".sql.age"), "{}", out.stdout);
+}
