@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh machine: installs what the tests need when it is missing
-# (PostgreSQL, MariaDB and Redis servers and clients, rclone with `serve s3`, aiosmtpd, the linters, a
+# (PostgreSQL, MariaDB and Redis servers and clients, the age CLI, rclone with `serve s3`, aiosmtpd, the linters, a
 # Docker engine), then fmt, clippy, every test, the static checks (scripts/lint.sh) and the
 # images built and smoke-tested for real (scripts/images.sh). Tests start their own throwaway servers on free loopback ports in
 # temp dirs; no running service is used or touched.
@@ -17,6 +17,8 @@ command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ] || packages+=(mariad
 command -v mariadb-dump >/dev/null || packages+=(mariadb-client)
 command -v redis-server >/dev/null || packages+=(redis-server)
 command -v redis-cli >/dev/null || packages+=(redis-tools)
+command -v age >/dev/null || packages+=(age)
+command -v ssh-keygen >/dev/null || packages+=(openssh-client)
 if [ "${#packages[@]}" -gt 0 ]; then
   step "installing ${packages[*]}"
   apt_install "${packages[@]}"

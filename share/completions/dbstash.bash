@@ -107,7 +107,7 @@ _dbstash() {
 
     case "${cmd}" in
         dbstash)
-            opts="-h -V --engine --db-auth-source --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help --version pg mysql mariadb redis mongo completions man check list restore prune verify healthcheck help"
+            opts="-h -V --engine --db-auth-source --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-encrypt-recipients --backup-encrypt-recipients-file --restore-identity-file --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help --version pg mysql mariadb redis mongo completions man check list restore prune verify healthcheck help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -190,6 +190,18 @@ _dbstash() {
                     return 0
                     ;;
                 --backup-compress-level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-encrypt-recipients)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-encrypt-recipients-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --restore-identity-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -361,7 +373,7 @@ _dbstash() {
             return 0
             ;;
         dbstash__subcmd__check)
-            opts="-h --db-auth-source --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
+            opts="-h --db-auth-source --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-encrypt-recipients --backup-encrypt-recipients-file --restore-identity-file --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -440,6 +452,18 @@ _dbstash() {
                     return 0
                     ;;
                 --backup-compress-level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-encrypt-recipients)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-encrypt-recipients-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --restore-identity-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -611,7 +635,7 @@ _dbstash() {
             return 0
             ;;
         dbstash__subcmd__completions)
-            opts="-h --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help bash elvish fish powershell zsh"
+            opts="-h --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-encrypt-recipients --backup-encrypt-recipients-file --restore-identity-file --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -686,6 +710,18 @@ _dbstash() {
                     return 0
                     ;;
                 --backup-compress-level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-encrypt-recipients)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-encrypt-recipients-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --restore-identity-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -857,7 +893,7 @@ _dbstash() {
             return 0
             ;;
         dbstash__subcmd__healthcheck)
-            opts="-h --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
+            opts="-h --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-encrypt-recipients --backup-encrypt-recipients-file --restore-identity-file --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -932,6 +968,18 @@ _dbstash() {
                     return 0
                     ;;
                 --backup-compress-level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-encrypt-recipients)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-encrypt-recipients-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --restore-identity-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1313,7 +1361,7 @@ _dbstash() {
             return 0
             ;;
         dbstash__subcmd__list)
-            opts="-h --db-auth-source --format --list-format --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
+            opts="-h --db-auth-source --format --list-format --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-encrypt-recipients --backup-encrypt-recipients-file --restore-identity-file --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1400,6 +1448,18 @@ _dbstash() {
                     return 0
                     ;;
                 --backup-compress-level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-encrypt-recipients)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-encrypt-recipients-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --restore-identity-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1571,7 +1631,7 @@ _dbstash() {
             return 0
             ;;
         dbstash__subcmd__man)
-            opts="-h --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
+            opts="-h --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-encrypt-recipients --backup-encrypt-recipients-file --restore-identity-file --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1646,6 +1706,18 @@ _dbstash() {
                     return 0
                     ;;
                 --backup-compress-level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-encrypt-recipients)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-encrypt-recipients-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --restore-identity-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1817,7 +1889,7 @@ _dbstash() {
             return 0
             ;;
         dbstash__subcmd__mariadb)
-            opts="-h --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
+            opts="-h --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-encrypt-recipients --backup-encrypt-recipients-file --restore-identity-file --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1892,6 +1964,18 @@ _dbstash() {
                     return 0
                     ;;
                 --backup-compress-level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-encrypt-recipients)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-encrypt-recipients-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --restore-identity-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2063,7 +2147,7 @@ _dbstash() {
             return 0
             ;;
         dbstash__subcmd__mongo)
-            opts="-h --db-auth-source --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
+            opts="-h --db-auth-source --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-encrypt-recipients --backup-encrypt-recipients-file --restore-identity-file --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2142,6 +2226,18 @@ _dbstash() {
                     return 0
                     ;;
                 --backup-compress-level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-encrypt-recipients)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-encrypt-recipients-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --restore-identity-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2313,7 +2409,7 @@ _dbstash() {
             return 0
             ;;
         dbstash__subcmd__mysql)
-            opts="-h --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
+            opts="-h --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-encrypt-recipients --backup-encrypt-recipients-file --restore-identity-file --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2388,6 +2484,18 @@ _dbstash() {
                     return 0
                     ;;
                 --backup-compress-level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-encrypt-recipients)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-encrypt-recipients-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --restore-identity-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2559,7 +2667,7 @@ _dbstash() {
             return 0
             ;;
         dbstash__subcmd__pg)
-            opts="-h --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
+            opts="-h --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-encrypt-recipients --backup-encrypt-recipients-file --restore-identity-file --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2634,6 +2742,18 @@ _dbstash() {
                     return 0
                     ;;
                 --backup-compress-level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-encrypt-recipients)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-encrypt-recipients-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --restore-identity-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2805,7 +2925,7 @@ _dbstash() {
             return 0
             ;;
         dbstash__subcmd__prune)
-            opts="-h --db-auth-source --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
+            opts="-h --db-auth-source --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-encrypt-recipients --backup-encrypt-recipients-file --restore-identity-file --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2884,6 +3004,18 @@ _dbstash() {
                     return 0
                     ;;
                 --backup-compress-level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-encrypt-recipients)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-encrypt-recipients-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --restore-identity-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3055,7 +3187,7 @@ _dbstash() {
             return 0
             ;;
         dbstash__subcmd__redis)
-            opts="-h --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
+            opts="-h --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-encrypt-recipients --backup-encrypt-recipients-file --restore-identity-file --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3130,6 +3262,18 @@ _dbstash() {
                     return 0
                     ;;
                 --backup-compress-level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-encrypt-recipients)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-encrypt-recipients-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --restore-identity-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3301,7 +3445,7 @@ _dbstash() {
             return 0
             ;;
         dbstash__subcmd__restore)
-            opts="-h --db-auth-source --backup --restore-backup --target-db --restore-target-db --drop-existing --restore-drop-existing --force --restore-force --no-verify --restore-no-verify --output --restore-output --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
+            opts="-h --db-auth-source --backup --restore-backup --target-db --restore-target-db --drop-existing --restore-drop-existing --force --restore-force --no-verify --restore-no-verify --output --restore-output --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-encrypt-recipients --backup-encrypt-recipients-file --restore-identity-file --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3428,6 +3572,18 @@ _dbstash() {
                     return 0
                     ;;
                 --backup-compress-level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-encrypt-recipients)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-encrypt-recipients-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --restore-identity-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3599,7 +3755,7 @@ _dbstash() {
             return 0
             ;;
         dbstash__subcmd__verify)
-            opts="-h --db-auth-source --backup --restore-backup --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
+            opts="-h --db-auth-source --backup --restore-backup --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-encrypt-recipients --backup-encrypt-recipients-file --restore-identity-file --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3686,6 +3842,18 @@ _dbstash() {
                     return 0
                     ;;
                 --backup-compress-level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-encrypt-recipients)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-encrypt-recipients-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --restore-identity-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
