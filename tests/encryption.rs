@@ -11,6 +11,7 @@ use std::sync::Arc;
 use crate::compression::{remote, unzstd, Remote};
 use crate::support::mariadb::{self, Maria};
 use crate::support::pg::{self, Pg};
+use crate::support::redis;
 use crate::support::*;
 
 const AGE_HEADER: &[u8] = b"age-encryption.org/v1";
@@ -340,6 +341,13 @@ fn pg_tar_mode_encrypted_round_trip() {
     )
     .unwrap();
     assert_eq!(&unzstd(&tar_zst)[257..262], b"ustar");
+    let out = run().args(["verify", "pg"]).run();
+    out.assert_code(0);
+    assert!(
+        out.stdout.contains("NOT the dump's completeness"),
+        "{}",
+        out.stdout
+    );
     run()
         .args(["verify", "pg"])
         .env("RESTORE_IDENTITY_FILE", &key.file)
@@ -409,6 +417,46 @@ fn mariadb_compressed_and_encrypted_round_trip() {
         .run()
         .assert_code(0);
     assert_eq!(m.contents(&target), m.contents(&db));
+}
+
+#[test]
+fn redis_compressed_and_encrypted_restores_to_a_loadable_rdb() {
+    let Some(rs) = redis::server() else { return };
+    let Some(s3) = s3::server() else { return };
+    let Some(_) = require("age", INSTALL) else {
+        return;
+    };
+    let keys = tempfile::tempdir().unwrap();
+    let key = age_key(keys.path(), "key.txt").unwrap();
+    let prefix = rs.seed("age_rdb");
+    let r = remote(s3, "age-redis");
+    let run = || {
+        r.on(rs.dbstash())
+            .env("DB_URI", rs.uri(0))
+            .env("BACKUP_COMPRESS", "true")
+            .env("BACKUP_COMPRESS_ALGO", "zstd")
+            .env("BACKUP_ENCRYPT_RECIPIENTS", &key.public)
+    };
+    run().args(["redis"]).run().assert_code(0);
+    let backup = r.backup(".rdb.zst.age");
+    assert_encrypted(&std::fs::read(&backup).unwrap(), "REDIS");
+    let tmp = tempfile::tempdir().unwrap();
+    let rdb = tmp.path().join("restored.rdb");
+    run()
+        .args(["restore", "redis", "--output"])
+        .args([&rdb])
+        .env("RESTORE_IDENTITY_FILE", &key.file)
+        .run()
+        .assert_code(0);
+    assert!(
+        std::fs::read(&rdb).unwrap().starts_with(b"REDIS"),
+        "decrypted and decompressed"
+    );
+    redis::check_rdb(&rdb);
+    let Some(loaded) = redis::load_rdb(&rdb) else {
+        return;
+    };
+    assert_eq!(loaded.contents(&prefix), rs.contents(&prefix));
 }
 
 // ------------------------------------------------------------------ configuration: exit 2

@@ -10,6 +10,9 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use secrecy::{ExposeSecret as _, SecretString};
 
+/// `verify`'s line for an `.age` backup without RESTORE_IDENTITY_FILE.
+pub const NOT_CHECKED: &str = "encrypted (age) and RESTORE_IDENTITY_FILE is not set: only the checksum of the stored bytes was checked, NOT the dump's completeness (the backup host normally holds only the public key; run verify with RESTORE_IDENTITY_FILE where the key is to check it)";
+
 /// Whether a backup's name says it is age-encrypted.
 pub fn is_encrypted(name: &str) -> bool {
     name.ends_with(".age")

@@ -152,7 +152,7 @@ pub async fn verify(
             lines.push(Line::new(
                 "complete",
                 Mark::Skipped,
-                "encrypted (age) and RESTORE_IDENTITY_FILE is not set: only the checksum of the stored bytes was checked, NOT the dump's completeness (the backup host normally holds only the public key; run verify with RESTORE_IDENTITY_FILE where the key is to check it)",
+                super::decrypt::NOT_CHECKED,
             ));
             return lines;
         };
