@@ -403,7 +403,7 @@ fn mongo_archive_zst_by_exact_argv() {
 // ------------------------------------------------------------------------------ failures
 
 /// A fake `mariadb-dump` running `body`, and a `:local:` remote.
-fn fake_dump(body: &str) -> Option<(tempfile::TempDir, tempfile::TempDir, Dbstash)> {
+pub(crate) fn fake_dump(body: &str) -> Option<(tempfile::TempDir, tempfile::TempDir, Dbstash)> {
     require("rclone", s3::INSTALL)?;
     let fake = tempfile::tempdir().unwrap();
     write_script(fake.path(), "mariadb-dump", body);

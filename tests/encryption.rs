@@ -459,6 +459,27 @@ fn redis_compressed_and_encrypted_restores_to_a_loadable_rdb() {
     assert_eq!(loaded.contents(&prefix), rs.contents(&prefix));
 }
 
+#[test]
+fn a_failed_or_empty_dump_never_becomes_an_encrypted_backup() {
+    const PUBLIC: &str = "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p";
+    for (body, says) in [
+        (
+            "seq 1 200000 | sed 's/^/INSERT INTO t VALUES (/'; exit 1",
+            "exited with status 1",
+        ),
+        // The encryptor writes its header even for no input: still no backup.
+        ("exit 0", "wrote nothing to stdout"),
+    ] {
+        let Some((_fake, remote, d)) = crate::compression::fake_dump(body) else {
+            return;
+        };
+        let out = d.env("BACKUP_ENCRYPT_RECIPIENTS", PUBLIC).run();
+        out.assert_code(1);
+        assert!(out.stderr.contains(says), "{}", out.stderr);
+        assert_eq!(all_files_in(remote.path()), Vec::<String>::new());
+    }
+}
+
 // ------------------------------------------------------------------ configuration: exit 2
 
 #[test]
@@ -533,4 +554,43 @@ fn bad_keys_and_combinations_exit_2_naming_the_variable_without_echoing_secrets(
     );
     assert!(out.stdout.contains(public), "{}", out.stdout);
     assert!(out.stdout.contains(".sql.age"), "{}", out.stdout);
+}
+
+#[test]
+fn the_restore_dry_run_says_how_an_encrypted_backup_is_decrypted() {
+    let Some(_) = require("rclone", s3::INSTALL) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let name = "app-2026-11-30-020000.sql.zst.age";
+    std::fs::write(dir.path().join(name), b"age-encryption.org/v1\n").unwrap();
+    std::fs::write(
+        dir.path().join(format!("{name}.sha256")),
+        format!("{}  {name}\n", sha256_hex(&dir.path().join(name))),
+    )
+    .unwrap();
+    let keys = tempfile::tempdir().unwrap();
+    let Some(key) = age_key(keys.path(), "key.txt") else {
+        return;
+    };
+    let run = || {
+        Dbstash::new()
+            .args(["restore", "mariadb"])
+            .env("DB_HOST", "127.0.0.1")
+            .env("DB_NAME", "app")
+            .env("RCLONE_REMOTE", local_remote(dir.path()))
+            .env("DRY_RUN", "true")
+    };
+    let out = run().run();
+    out.assert_code(0);
+    assert!(out.stdout.contains(name), "{}", out.stdout);
+    assert!(out.stdout.contains("restore would FAIL"), "{}", out.stdout);
+    let out = run().env("RESTORE_IDENTITY_FILE", &key.file).run();
+    out.assert_code(0);
+    assert!(
+        out.stdout.contains("before anything is applied"),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains(&key.secret), "{}", out.stdout);
 }

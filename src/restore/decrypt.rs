@@ -13,6 +13,19 @@ use secrecy::{ExposeSecret as _, SecretString};
 /// `verify`'s line for an `.age` backup without RESTORE_IDENTITY_FILE.
 pub const NOT_CHECKED: &str = "encrypted (age) and RESTORE_IDENTITY_FILE is not set: only the checksum of the stored bytes was checked, NOT the dump's completeness (the backup host normally holds only the public key; run verify with RESTORE_IDENTITY_FILE where the key is to check it)";
 
+/// The dry run's line about decryption (`width` aligns it with its neighbours), or none
+/// for a backup that is not encrypted.
+pub fn describe(cfg: &crate::config::Config, name: &str, width: usize) -> Option<String> {
+    if !is_encrypted(name) {
+        return None;
+    }
+    let how = match &cfg.encryption.identity_path {
+        Some(p) => format!("age, with RESTORE_IDENTITY_FILE {p}, whole into a 0600 file beside the download after the checksum, before anything is applied"),
+        None => "age, but RESTORE_IDENTITY_FILE is not set: the restore would FAIL (verify checks the checksum only)".to_string(),
+    };
+    Some(format!("  {:<width$}{how}\n", "decrypt"))
+}
+
 /// Whether a backup's name says it is age-encrypted.
 pub fn is_encrypted(name: &str) -> bool {
     name.ends_with(".age")

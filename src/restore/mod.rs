@@ -296,6 +296,7 @@ fn describe_others(cfg: &Config, opts: &Options, sel: &Selected) -> String {
         ),
     };
     let _ = writeln!(s, "  checksum   {checksum}");
+    s.push_str(&decrypt::describe(cfg, &sel.name, 11).unwrap_or_default());
     let _ = writeln!(s, "\nDownload:");
     let into = match &opts.output {
         Some(out) => format!(

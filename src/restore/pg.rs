@@ -1241,6 +1241,7 @@ fn describe(cfg: &Config, opts: &Options, sel: &Selected) -> String {
         (None, false) => format!("none ({}.sha256 is missing): the restore would be REFUSED without --no-verify", sel.name),
     };
     let _ = writeln!(s, "  checksum   {checksum}");
+    s.push_str(&super::decrypt::describe(cfg, &sel.name, 11).unwrap_or_default());
     let _ = writeln!(
         s,
         "  format     {} (by its name; the restore reads its first bytes)",

@@ -493,6 +493,7 @@ fn describe(cfg: &Config, opts: &Options, sel: &Selected, complete: bool) -> Str
         (_, false, false) => format!("none ({} is missing): the restore would be REFUSED without --no-verify", select::completion_marker(cfg)),
     };
     let _ = writeln!(s, "  checksum  {check}");
+    s.push_str(&super::decrypt::describe(cfg, &sel.name, 10).unwrap_or_default());
     let _ = writeln!(s, "\nDownload:");
     let private = format!(
         "<private 0700 directory under {} (BACKUP_TEMP_DIR), removed afterwards>",
