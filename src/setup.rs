@@ -147,3 +147,129 @@ fn strip_var(message: &str, var: &str) -> String {
         .unwrap_or(message)
         .to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PUBLIC: &str = "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p";
+
+    fn args() -> CommonArgs {
+        CommonArgs {
+            db_host: Some("h".into()),
+            db_name: Some("shop".into()),
+            rclone_remote: Some("s3:b".into()),
+            backup_schedule: Some("once".into()),
+            ..CommonArgs::default()
+        }
+    }
+
+    fn resolve(a: CommonArgs) -> Result<Config, ConfigError> {
+        Config::resolve(EngineKind::Pg, a)
+    }
+
+    #[test]
+    fn recipients_are_checked_and_name_their_variable() {
+        let secret = "AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ";
+        for (value, says) in [
+            ("age1nonsense", "not an age public key"),
+            ("ssh-ed25519 AAAAnotbase64", "not a usable SSH public key"),
+            ("hello", "neither an age public key"),
+            (" , ", "no recipient given"),
+            (secret, "*secret* key"),
+        ] {
+            let e = resolve(CommonArgs {
+                backup_encrypt_recipients: Some(value.into()),
+                ..args()
+            })
+            .unwrap_err();
+            assert_eq!(
+                e.subject, "BACKUP_ENCRYPT_RECIPIENTS (--backup-encrypt-recipients)",
+                "{e}"
+            );
+            assert!(e.message.contains(says), "{value}: {e}");
+            assert!(!e.to_string().contains("QQQQQQQQ"), "{e}");
+            assert!(
+                !e.message.starts_with("BACKUP_ENCRYPT_RECIPIENTS"),
+                "named once: {e}"
+            );
+        }
+        let c = resolve(CommonArgs {
+            backup_encrypt_recipients: Some(format!("{PUBLIC}, {PUBLIC}")),
+            ..args()
+        })
+        .unwrap();
+        assert_eq!(crate::engine::extension(&c), ".sql.age");
+    }
+
+    #[test]
+    fn directory_mode_and_an_extension_without_age_are_refused() {
+        let e = resolve(CommonArgs {
+            backup_encrypt_recipients: Some(PUBLIC.into()),
+            backup_mode: Some("directory".into()),
+            ..args()
+        })
+        .unwrap_err();
+        assert_eq!(e.subject, "BACKUP_MODE (--backup-mode)", "{e}");
+        let e = resolve(CommonArgs {
+            backup_encrypt_recipients: Some(PUBLIC.into()),
+            backup_extension: Some(".sql".into()),
+            ..args()
+        })
+        .unwrap_err();
+        assert_eq!(e.subject, "BACKUP_EXTENSION (--backup-extension)", "{e}");
+        let c = resolve(CommonArgs {
+            backup_encrypt_recipients: Some(PUBLIC.into()),
+            backup_extension: Some(".sql.age".into()),
+            ..args()
+        })
+        .unwrap();
+        assert_eq!(crate::engine::extension(&c), ".sql.age");
+        let c = resolve(CommonArgs {
+            backup_encrypt_recipients: Some(PUBLIC.into()),
+            backup_mode: Some("tar".into()),
+            backup_compress: Some("true".into()),
+            dump_extra_args: Some("--compress=0".into()),
+            ..args()
+        })
+        .unwrap();
+        assert_eq!(crate::engine::extension(&c), ".tar.zst.age");
+    }
+
+    #[test]
+    fn an_identity_file_without_a_key_is_refused_without_echoing_it() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let bad = dir.path().join("bad.txt");
+        std::fs::write(&bad, "hunter2-not-a-key\n").unwrap();
+        std::fs::set_permissions(&bad, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let e = resolve(CommonArgs {
+            restore_identity_file: Some(bad.to_string_lossy().into_owned()),
+            ..args()
+        })
+        .unwrap_err();
+        assert_eq!(
+            e.subject, "RESTORE_IDENTITY_FILE (--restore-identity-file)",
+            "{e}"
+        );
+        assert!(!e.to_string().contains("hunter2"), "{e}");
+        let good = dir.path().join("key.txt");
+        let key = age::x25519::Identity::generate();
+        std::fs::write(
+            &good,
+            format!("# key\n{}\n", key.to_string().expose_secret()),
+        )
+        .unwrap();
+        std::fs::set_permissions(&good, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let c = resolve(CommonArgs {
+            restore_identity_file: Some(good.to_string_lossy().into_owned()),
+            ..args()
+        })
+        .unwrap();
+        assert!(c.encryption.identity.is_some());
+        assert!(c
+            .warnings
+            .iter()
+            .all(|w| !w.contains("RESTORE_IDENTITY_FILE")));
+    }
+}
