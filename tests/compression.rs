@@ -323,7 +323,7 @@ fn redis_rdb_zst_restores_to_a_loadable_rdb() {
 /// A fake `mongodump` that records its argv and prints `archive.bin` (the backup, or the
 /// restore's probe of the target with `FAKE_PROBE`), and a fake `mongorestore` that records
 /// its argv and keeps the archive it was given.
-fn fake_mongo(dir: &Path) {
+pub(crate) fn fake_mongo(dir: &Path) {
     write_script(
         dir,
         "mongodump",

@@ -480,6 +480,58 @@ fn a_failed_or_empty_dump_never_becomes_an_encrypted_backup() {
     }
 }
 
+#[test]
+fn mongo_archive_zst_age_restores_the_same_archive() {
+    // MongoDB is not obtainable here: fake mongodump/mongorestore that keep their archive.
+    let Some(_) = require("rclone", s3::INSTALL) else {
+        return;
+    };
+    let keys = tempfile::tempdir().unwrap();
+    let Some(key) = age_key(keys.path(), "key.txt") else {
+        return;
+    };
+    let fake = tempfile::tempdir().unwrap();
+    let f = fake.path();
+    crate::compression::fake_mongo(f);
+    let archive = crate::restore_others::archive(&[("shop", "orders")]);
+    std::fs::write(f.join("archive.bin"), &archive).unwrap();
+    std::fs::write(f.join("probe.bin"), crate::restore_others::archive(&[])).unwrap();
+    let remote = tempfile::tempdir().unwrap();
+    let run = || {
+        Dbstash::new()
+            .fake_bin(f)
+            .env("FAKE_DIR", f)
+            .env("RCLONE_REMOTE", local_remote(remote.path()))
+            .env("BACKUP_SCHEDULE", "once")
+            .env("DB_URI", "mongodb://app:Mongo%24ecret@m1:27017/shop")
+            .env("BACKUP_COMPRESS", "true")
+            .env("BACKUP_COMPRESS_ALGO", "zstd")
+            .env("BACKUP_ENCRYPT_RECIPIENTS", &key.public)
+    };
+    run().args(["mongo"]).run().assert_code(0);
+    let backup = single_backup(remote.path(), ".archive.zst.age");
+    assert_encrypted(&std::fs::read(&backup).unwrap(), "orders");
+    let zst = keys.path().join("a.zst");
+    std::fs::write(
+        &zst,
+        age(&[
+            "-d",
+            "-i",
+            key.file.to_str().unwrap(),
+            backup.to_str().unwrap(),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(unzstd(&zst), archive);
+    run()
+        .args(["restore", "mongo"])
+        .env("FAKE_PROBE", "1")
+        .env("RESTORE_IDENTITY_FILE", &key.file)
+        .run()
+        .assert_code(0);
+    assert_eq!(std::fs::read(f.join("restored.archive")).unwrap(), archive);
+}
+
 // ------------------------------------------------------------------ configuration: exit 2
 
 #[test]
