@@ -10,6 +10,7 @@ mod compression_pg;
 mod daemon;
 mod docs;
 mod encryption;
+mod encryption_edges;
 mod examples;
 mod fuzz;
 mod health_limits;
