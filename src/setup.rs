@@ -57,7 +57,9 @@ impl Config {
                 id.expose_secret()
                     .lines()
                     .map(str::trim)
-                    .filter(|l| l.len() >= 16),
+                    // Not the comments (age-keygen's `# public key: age1…` is public) nor
+                    // PEM armour lines.
+                    .filter(|l| l.len() >= 16 && !l.starts_with('#') && !l.starts_with("-----")),
             );
         }
         for s in secrets {
