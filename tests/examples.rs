@@ -37,8 +37,10 @@ const SECRET_FILE_VARS: &[&str] = &[
     "DB_PASSWORD_FILE",
     "RCLONE_CONFIG_FILE",
     "SMTP_PASSWORD_FILE",
+    "RESTORE_IDENTITY_FILE",
 ];
-const NOT_SECRET_FILE_VARS: &[&str] = &["BACKUP_LOCK_FILE"];
+/// Not secrets: a lock, and public keys (BACKUP_ENCRYPT_RECIPIENTS_FILE).
+const NOT_SECRET_FILE_VARS: &[&str] = &["BACKUP_LOCK_FILE", "BACKUP_ENCRYPT_RECIPIENTS_FILE"];
 
 /// Published engines and the majors of their images.
 const ENGINES: &[(&str, &[u32])] = &[
