@@ -485,7 +485,6 @@ impl Config {
     }
 }
 
-/// RCLONE_REMOTE: one line, not an rclone flag, and not a relative path.
 /// BACKUP_COMPRESS_ALGO and BACKUP_COMPRESS_LEVEL: each only with BACKUP_COMPRESS=true (set
 /// alone they would silently do nothing), the level within the algorithm's range.
 fn parse_compression(
@@ -544,6 +543,7 @@ fn parse_compression(
     Ok((algo, level))
 }
 
+/// RCLONE_REMOTE: one line, not an rclone flag, and not a relative path.
 fn check_remote(remote: &str) -> Result<(), ConfigError> {
     // A newline would put the backups in a folder whose name holds it (and exit 0).
     no_control_chars("RCLONE_REMOTE", remote)?;
