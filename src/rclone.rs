@@ -62,6 +62,9 @@ pub struct Object {
 const EXIT_DIR_NOT_FOUND: i32 = 3;
 const EXIT_FILE_NOT_FOUND: i32 = 4;
 
+/// rclone's `fs.ErrorIsDir`: an object call (`operations/movefile`) given a folder.
+const IS_DIR: &str = "is a directory not a file";
+
 /// The idle timeout dbstash gives control calls (rclone's default is 5 min).
 const CONTROL_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -177,6 +180,17 @@ impl Rclone {
         })
     }
 
+    /// Every control call as its own rclone process, as `DBSTASH_RCLONE_RCD=0` asks.
+    pub fn processes_only(&mut self) {
+        self.use_rcd = false;
+    }
+
+    /// The pid of the `rclone rcd` answering the control calls, started if need be; `None`
+    /// when they run as processes.
+    pub async fn daemon_pid(&self) -> Option<u32> {
+        self.daemon().await.and_then(rcd::Daemon::pid)
+    }
+
     /// The argv of an rclone call, for dry runs and logs (remote credentials redacted).
     pub fn describe(cfg: &Config, subcommand: &str, target: &str) -> String {
         let mut argv = vec!["rclone".to_string()];
@@ -259,7 +273,14 @@ impl Rclone {
         }
         self.daemon
             .get_or_init(|| async {
-                match rcd::Daemon::start(self.command("rcd")).await {
+                let mut cmd = self.command("rcd");
+                // As the processes' `lsjson --use-server-modtime`, for every call: a backend
+                // keeps the options of the call that created it (rcd caches it), so this
+                // cannot be a per-call `_config`.
+                if std::env::var_os("RCLONE_USE_SERVER_MODTIME").is_none() {
+                    cmd.env("RCLONE_USE_SERVER_MODTIME", "true");
+                }
+                match rcd::Daemon::start(cmd).await {
                     Ok(d) => {
                         tracing::debug!(pid = d.pid(), "rclone rcd answers the control calls");
                         Some(d)
@@ -312,8 +333,9 @@ impl Rclone {
         }
     }
 
-    /// `operations/list` of folder `dir` with `opt` (plus no MIME types, server mod
-    /// times: as the processes' `lsjson`); `Ok(None)` when the folder does not exist.
+    /// `operations/list` of folder `dir` with `opt` (plus no MIME types, and server mod
+    /// times for the whole daemon: as the processes' `lsjson`); `Ok(None)` when the folder
+    /// does not exist.
     async fn rc_list(
         &self,
         what: &str,
@@ -325,7 +347,6 @@ impl Rclone {
             "fs": rcd::fs_dir(dir),
             "remote": "",
             "opt": opt,
-            "_config": {"UseServerModTime": true},
         });
         Some(match self.rc(what, "operations/list", body).await? {
             Ok(mut v) => serde_json::from_value(v["list"].take())
@@ -343,14 +364,16 @@ impl Rclone {
             "fs": fs,
             "remote": remote,
             "opt": {"noMimeType": true, "metadata": true},
-            "_config": {"UseServerModTime": true},
         });
-        Some(match self.rc("rclone lsjson", "operations/stat", body).await? {
-            Ok(mut v) => serde_json::from_value::<Option<Item>>(v["item"].take())
-                .context("rclone rcd's operations/stat answered something that is not an object"),
-            Err(e) if rc_status(&e) == Some(404) => Ok(None),
-            Err(e) => Err(e),
-        })
+        Some(
+            match self.rc("rclone lsjson", "operations/stat", body).await? {
+                Ok(mut v) => serde_json::from_value::<Option<Item>>(v["item"].take()).context(
+                    "rclone rcd's operations/stat answered something that is not an object",
+                ),
+                Err(e) if rc_status(&e) == Some(404) => Ok(None),
+                Err(e) => Err(e),
+            },
+        )
     }
 
     /// [`Self::stat`] through the daemon: one `operations/stat` per name (a HEAD on S3,
@@ -387,11 +410,21 @@ impl Rclone {
             "srcFs": src_fs, "srcRemote": src, "dstFs": dst_fs, "dstRemote": dst,
             "_config": config,
         });
-        Some(
-            self.rc("rclone moveto", "operations/movefile", body)
-                .await?
-                .map(drop),
-        )
+        match self
+            .rc("rclone moveto", "operations/movefile", body)
+            .await?
+        {
+            // A folder (directory-mode backups): movefile moves objects only, and refused
+            // before touching anything (backends say "is a directory" or "not found").
+            // `rclone moveto` moves folders too, and gives a missing source its own error.
+            Err(e)
+                if e.downcast_ref::<rcd::RcFailed>()
+                    .is_some_and(|f| f.status == 404 || f.error.contains(IS_DIR)) =>
+            {
+                None
+            }
+            r => Some(r.map(drop)),
+        }
     }
 
     /// The `_config` that tags an upload, as [`Self::tag_args`] does for a process.
@@ -550,16 +583,18 @@ impl Rclone {
     pub async fn size_of(&self, dir: &str, name: &str) -> anyhow::Result<Option<i64>> {
         let target = join(dir, name);
         let stat = || async {
-            match self.rc_stat(&target).await {
-                Some(r) => Some(r.map(|i| i.filter(|i| i.name == name).map(|i| i.size))),
-                None => None,
-            }
+            self.rc_stat(&target)
+                .await
+                .map(|r| r.map(|i| i.filter(|i| i.name == name).map(|i| i.size)))
         };
-        if let Some(r) = stat().await {
-            return match r {
-                Ok(size) => Ok(size),
-                Err(_) => stat().await.unwrap_or(Ok(None)),
-            };
+        match stat().await {
+            Some(Ok(size)) => return Ok(size),
+            Some(Err(_)) => {
+                if let Some(r) = stat().await {
+                    return r;
+                }
+            }
+            None => {}
         }
         let items = match self.lsjson_with(&target, &[], None).await {
             Ok(items) => items,

@@ -113,7 +113,10 @@ impl Daemon {
         };
         let started = Instant::now();
         loop {
-            match daemon.call("rc/noop", &Value::Object(Default::default())).await {
+            match daemon
+                .call("rc/noop", &Value::Object(Default::default()))
+                .await
+            {
                 Ok(_) => return Ok(daemon),
                 Err(CallError::Unreachable(_)) => {}
                 Err(CallError::Failed(e)) => anyhow::bail!("rclone rcd: rc/noop: {e}"),
@@ -217,7 +220,8 @@ impl Daemon {
             .header(hyper::header::CONTENT_TYPE, content_type)
             .body(Full::new(body))
             .map_err(|e| CallError::Broken(e.into()))?;
-        let broken = |e: anyhow::Error| CallError::Broken(e.context(format!("rclone rcd: {method}")));
+        let broken =
+            |e: anyhow::Error| CallError::Broken(e.context(format!("rclone rcd: {method}")));
         let answer = async {
             let response = sender.send_request(request).await?;
             let status = response.status().as_u16();

@@ -116,9 +116,7 @@ fn relative_paths_are_refused_with_a_hint() {
         "{e}"
     );
     assert!(
-        e.contains(
-            "forget the colon? A remote is written name:path, e.g. 's3:my-bucket/backups'"
-        ),
+        e.contains("forget the colon? A remote is written name:path, e.g. 's3:my-bucket/backups'"),
         "{e}"
     );
     assert!(e.contains("absolute path such as /backups"), "{e}");
@@ -219,14 +217,12 @@ async fn control_defaults_travel_in_the_environment_so_the_users_flags_win() {
 
 #[test]
 fn secrets_handed_to_rclone_are_found_for_redaction() {
-    let conf =
-        "[s3]\ntype = s3\naccess_key_id = AKID1\nsecret_access_key = SK-conf\nregion = eu\n";
+    let conf = "[s3]\ntype = s3\naccess_key_id = AKID1\nsecret_access_key = SK-conf\nregion = eu\n";
     let a = crate::cli::CommonArgs {
         db_host: Some("h".into()),
         db_name: Some("d".into()),
         rclone_remote: Some(
-            ":s3,provider=Rclone,secret_access_key='SK,remote',session_token=TK-remote:b"
-                .into(),
+            ":s3,provider=Rclone,secret_access_key='SK,remote',session_token=TK-remote:b".into(),
         ),
         rclone_config: Some(base64::Engine::encode(
             &base64::engine::general_purpose::STANDARD,
