@@ -207,25 +207,26 @@ fn both(remote: &str, conf: &Path) -> (Rclone, Rclone) {
     (rcd, processes)
 }
 
-/// The same objects from [`Rclone::stat`]. Their times may differ below a second on S3:
-/// rcd's `operations/stat` reads one object (a HEAD: whole seconds, or the mtime metadata),
-/// the process's `lsjson --files-from-raw` a listing (milliseconds). dbstash compares a stat's
-/// time only with another stat's.
-fn same_objects(a: &[dbstash::rclone::Object], b: &[dbstash::rclone::Object]) {
+/// The same objects from [`Rclone::stat`], with the same times where `exact_times`. On S3
+/// they differ: rcd's `operations/stat` reads one object (a HEAD: whole seconds; after a
+/// server-side copy `serve s3` even answers a later time than its listing), the process's
+/// `lsjson --files-from-raw` reads a listing (milliseconds). dbstash compares a stat's time
+/// only with another stat's, and only on backends that rename server-side (staged uploads:
+/// local, SFTP, WebDAV), never on S3.
+fn same_objects(a: &[dbstash::rclone::Object], b: &[dbstash::rclone::Object], exact_times: bool) {
     let key = |v: &[dbstash::rclone::Object]| {
         v.iter()
             .map(|o| (o.name.clone(), o.size, o.tag.clone()))
             .collect::<Vec<_>>()
     };
     assert_eq!(key(a), key(b));
-    for (x, y) in a.iter().zip(b) {
-        let apart = (x.mod_time - y.mod_time).num_milliseconds().abs();
-        assert!(apart < 1000, "{x:?} vs {y:?}");
+    if exact_times {
+        assert_eq!(a, b);
     }
 }
 
 /// Every control call, once through each: the same answers.
-async fn same_answers(remote: &str, conf: &Path) {
+async fn same_answers(remote: &str, conf: &Path, exact_times: bool) {
     let (mut a, mut b) = both(remote, conf);
     assert!(a.daemon_pid().await.is_some(), "the daemon runs");
     assert_eq!(b.daemon_pid().await, None);
@@ -252,7 +253,7 @@ async fn same_answers(remote: &str, conf: &Path) {
         v.sort_by(|x, y| x.name.cmp(&y.name));
         v
     };
-    same_objects(&sorted(stat_a.clone()), &sorted(stat_b));
+    same_objects(&sorted(stat_a.clone()), &sorted(stat_b), exact_times);
     let tags: Vec<Option<String>> = sorted(stat_a).into_iter().map(|o| o.tag).collect();
     if tagged {
         assert_eq!(
@@ -294,7 +295,11 @@ async fn same_answers(remote: &str, conf: &Path) {
         .unwrap();
     let names = ["rcd.sha256", "proc.sha256", "rcd.claim", "proc.claim"];
     let moved = sorted(a.stat(remote, &names).await.unwrap());
-    same_objects(&moved, &sorted(b.stat(remote, &names).await.unwrap()));
+    same_objects(
+        &moved,
+        &sorted(b.stat(remote, &names).await.unwrap()),
+        exact_times,
+    );
     assert_eq!(
         moved.iter().map(|o| o.name.as_str()).collect::<Vec<_>>(),
         ["proc.sha256", "rcd.sha256"]
@@ -326,7 +331,7 @@ async fn control_calls_answer_the_same_through_the_daemon_on_s3() {
     let conf_dir = tempfile::tempdir().unwrap();
     let conf = s3.conf_file(conf_dir.path());
     let (bucket, _) = s3.bucket("rcd-same");
-    same_answers(&format!("{bucket}/backups"), &conf).await;
+    same_answers(&format!("{bucket}/backups"), &conf, false).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -339,7 +344,7 @@ async fn control_calls_answer_the_same_through_the_daemon_on_local() {
     std::fs::write(&conf, "").unwrap();
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("b")).unwrap();
-    same_answers(&local_remote(&dir.path().join("b")), &conf).await;
+    same_answers(&local_remote(&dir.path().join("b")), &conf, true).await;
 }
 
 /// A closed S3 port: the daemon's answer carries rclone's error, redacted, as fast as a
