@@ -24,6 +24,12 @@ use crate::process;
 /// How long the daemon may take to answer `rc/noop` after its start (it takes 0.08-0.09 s).
 const START_LIMIT: Duration = Duration::from_secs(5);
 
+/// A socket directory this old whose socket answers no one was left by a killed dbstash.
+const STALE_AFTER: Duration = Duration::from_secs(60);
+
+/// The prefix of the socket directories in the temp dir.
+const DIR_PREFIX: &str = "dbstash-rcd-";
+
 /// How long the daemon gets to exit after SIGTERM before it is killed.
 const STOP_GRACE: Duration = Duration::from_millis(500);
 
@@ -83,8 +89,9 @@ impl Daemon {
     /// Start `cmd` (`rclone [--config F] rcd EXTRA_ARGS`, its environment set) serving on a
     /// socket in a new private directory, and wait until it answers `rc/noop`.
     pub async fn start(mut cmd: Command) -> anyhow::Result<Daemon> {
+        remove_stale(&std::env::temp_dir());
         let dir = tempfile::Builder::new()
-            .prefix("dbstash-rcd-")
+            .prefix(DIR_PREFIX)
             .tempdir()
             .context("creating the private directory of rclone rcd's socket")?;
         // tempfile creates it 0700; say so rather than rely on it.
@@ -271,6 +278,43 @@ impl Drop for Daemon {
     }
 }
 
+/// Remove the socket directories in `tmp` that SIGKILLed runs left (a dbstash that is
+/// killed cannot remove its own): ours (same user), older than [`STALE_AFTER`], their socket
+/// refusing connections. A young or answering one belongs to a running dbstash. Returns how
+/// many were removed.
+pub fn remove_stale(tmp: &std::path::Path) -> usize {
+    use std::os::unix::fs::MetadataExt as _;
+    let Ok(entries) = std::fs::read_dir(tmp) else {
+        return 0;
+    };
+    // SAFETY: getuid cannot fail.
+    let uid = unsafe { libc::getuid() };
+    let mut removed = 0;
+    for e in entries.filter_map(Result::ok) {
+        if !e.file_name().to_string_lossy().starts_with(DIR_PREFIX) {
+            continue;
+        }
+        let Ok(meta) = std::fs::symlink_metadata(e.path()) else {
+            continue;
+        };
+        let old = meta
+            .modified()
+            .ok()
+            .and_then(|m| m.elapsed().ok())
+            .is_some_and(|age| age > STALE_AFTER);
+        if !meta.is_dir() || meta.uid() != uid || !old {
+            continue;
+        }
+        if std::os::unix::net::UnixStream::connect(e.path().join("rc.sock")).is_ok() {
+            continue;
+        }
+        if std::fs::remove_dir_all(e.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
 /// Whether our child `pid` has exited (it stays a zombie: not reaped).
 fn exited(pid: u32) -> bool {
     // SAFETY: waitid with WNOWAIT only looks; the struct is ours.
@@ -324,6 +368,33 @@ pub fn fs_file(target: &str) -> (String, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stale_socket_dirs_go_and_live_or_young_ones_stay() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = |name: &str| {
+            let d = tmp.path().join(name);
+            std::fs::create_dir(&d).unwrap();
+            d
+        };
+        // Set after the directory's content: adding an entry changes its time.
+        let age = |d: &std::path::Path, secs: u64| {
+            let then = std::time::SystemTime::now() - Duration::from_secs(secs);
+            std::fs::File::open(d).unwrap().set_modified(then).unwrap();
+        };
+        let stale = dir("dbstash-rcd-stale");
+        std::fs::write(stale.join("rc.sock"), "").unwrap();
+        age(&stale, 120);
+        let live = dir("dbstash-rcd-live");
+        let _listener = std::os::unix::net::UnixListener::bind(live.join("rc.sock")).unwrap();
+        age(&live, 120);
+        let young = dir("dbstash-rcd-young");
+        let other = dir("other-stale");
+        age(&other, 120);
+        assert_eq!(remove_stale(tmp.path()), 1);
+        assert!(!stale.exists());
+        assert!(live.exists() && young.exists() && other.exists());
+    }
 
     #[test]
     fn paths_split_into_fs_and_remote_where_rclone_splits_them() {
