@@ -284,11 +284,19 @@ impl Rclone {
             let config = self.tag_config();
             if let Some(call) = d.upload(&fs, "", &name, content, Some(&config)).await {
                 let call = std::future::ready(call);
-                if let Some(r) = self
+                match self
                     .rc_finish("rclone rcat", "operations/uploadfile", call)
                     .await
                 {
-                    return r.map(drop);
+                    // The remote did not answer in time: a process would wait as long again.
+                    Some(Err(e)) if !format!("{e:#}").contains("no answer from") => {
+                        // rcd's uploadfile fails where `rclone rcat` works under some user
+                        // flags (`--ignore-checksum` into S3: "corrupted on transfer"); the
+                        // upload is small and idempotent, so it is made again as a process.
+                        tracing::debug!(error = %format!("{e:#}"), "rclone rcd could not upload {}: uploading it with rclone rcat", redact_remote(target));
+                    }
+                    Some(r) => return r.map(drop),
+                    None => {}
                 }
             }
         }

@@ -400,3 +400,30 @@ async fn a_closed_port_fails_the_same_through_the_daemon() {
         assert!(started.elapsed() < Duration::from_secs(30), "{e}");
     }
 }
+
+/// RCLONE_EXTRA_ARGS reach the daemon as flags of its own: with `--ignore-checksum` (the
+/// benchmark's case, and a flag users set) every control call still works into S3, the claim
+/// and sidecar uploads among them.
+#[test]
+fn user_flags_on_the_daemon_keep_every_control_call_working() {
+    let Some(s3) = s3::server() else { return };
+    let bin = tempfile::tempdir().unwrap();
+    write_script(bin.path(), "pg_dump", "echo 'select 7;'");
+    let conf_dir = tempfile::tempdir().unwrap();
+    let conf = s3.conf_file(conf_dir.path());
+    for flags in ["--ignore-checksum", "--ignore-size", "--s3-no-head"] {
+        let tmp = tempfile::tempdir().unwrap();
+        let (remote, dir) = s3.bucket("rcd-flags");
+        let out = backup(bin.path(), tmp.path(), &remote)
+            .env("RCLONE_CONFIG_FILE", &conf)
+            .env("RCLONE_EXTRA_ARGS", flags)
+            .run();
+        assert_eq!(out.code, 0, "{flags}: {}", out.stderr);
+        let files = files_in(&dir);
+        assert_eq!(files.len(), 2, "{flags}: {files:?}");
+        assert!(
+            files.iter().any(|f| f.ends_with(".sql.sha256")),
+            "{files:?}"
+        );
+    }
+}
