@@ -90,16 +90,17 @@ impl Daemon {
     /// socket in a new private directory, and wait until it answers `rc/noop`.
     pub async fn start(mut cmd: Command) -> anyhow::Result<Daemon> {
         remove_stale(&std::env::temp_dir());
-        let dir = tempfile::Builder::new()
-            .prefix(DIR_PREFIX)
-            .tempdir()
-            .context("creating the private directory of rclone rcd's socket")?;
-        // tempfile creates it 0700; say so rather than rely on it.
-        {
+        // Created 0700 (mkdir's mode, not a chmod after it): with a permissive umask the
+        // directory must never be open to others, who could bind rc.sock first and answer
+        // dbstash's control calls.
+        let dir = {
             use std::os::unix::fs::PermissionsExt as _;
-            std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700))
-                .context("making rclone rcd's socket directory private")?;
-        }
+            tempfile::Builder::new()
+                .prefix(DIR_PREFIX)
+                .permissions(std::fs::Permissions::from_mode(0o700))
+                .tempdir()
+                .context("creating the private directory of rclone rcd's socket")?
+        };
         let socket = dir.path().join("rc.sock");
         let mut addr = std::ffi::OsString::from("unix://");
         addr.push(&socket);
