@@ -10,6 +10,9 @@
 //! listing of a closed S3 port took 693 s with rclone 1.75). The streaming upload keeps
 //! rclone's defaults: a dump may legitimately pause for minutes.
 
+mod calls;
+mod rcd;
+
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
@@ -18,6 +21,7 @@ use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
+use serde_json::json;
 use tokio::process::Command;
 
 use crate::config::{Config, RcloneConfig};
@@ -26,6 +30,7 @@ use crate::remote::remote_secrets;
 pub use crate::remote::{
     check_remote, describe_remote, join, location, normalize_remote, redact_remote, Entry, Location,
 };
+pub use rcd::SWITCH as RCD_SWITCH;
 
 /// The user-metadata key of the backup_id dbstash tags its uploads with: it tells this run's
 /// object from another writer's under the same name.
@@ -57,6 +62,9 @@ pub struct Object {
 /// rclone's exit codes for "directory not found" and "file not found".
 const EXIT_DIR_NOT_FOUND: i32 = 3;
 const EXIT_FILE_NOT_FOUND: i32 = 4;
+
+/// rclone's `fs.ErrorIsDir`: an object call (`operations/movefile`) given a folder.
+const IS_DIR: &str = "is a directory not a file";
 
 /// The idle timeout dbstash gives control calls (rclone's default is 5 min).
 const CONTROL_TIMEOUT: Duration = Duration::from_secs(20);
@@ -113,6 +121,10 @@ pub struct Rclone {
     inline_config: Option<process::SecretFile>,
     /// The backup_id uploads carry as user metadata ([`TAG_KEY`]), once set.
     tag: Option<String>,
+    /// Control calls may go to an `rclone rcd` ([`rcd::SWITCH`]).
+    use_rcd: bool,
+    /// The daemon, started by the first control call; `None` inside when it cannot run.
+    daemon: tokio::sync::OnceCell<Option<rcd::Daemon>>,
 }
 
 /// The wall-clock bound of a control call: [`CONTROL_LIMIT_FACTOR`] × the rclone idle
@@ -164,7 +176,20 @@ impl Rclone {
             remote: redact_remote(&cfg.remote),
             inline_config: inline,
             tag: None,
+            use_rcd: rcd::enabled(),
+            daemon: tokio::sync::OnceCell::new(),
         })
+    }
+
+    /// Every control call as its own rclone process, as `DBSTASH_RCLONE_RCD=0` asks.
+    pub fn processes_only(&mut self) {
+        self.use_rcd = false;
+    }
+
+    /// The pid of the `rclone rcd` answering the control calls, started if need be; `None`
+    /// when they run as processes.
+    pub async fn daemon_pid(&self) -> Option<u32> {
+        self.daemon().await.and_then(rcd::Daemon::pid)
     }
 
     /// The argv of an rclone call, for dry runs and logs (remote credentials redacted).
@@ -227,12 +252,17 @@ impl Rclone {
         };
         match tokio::time::timeout(limit, process::run(cmd, what, input)).await {
             Ok(result) => result,
-            Err(_) => Err(anyhow::anyhow!(
-                "{what}: no answer from {} within {} (stopped): it refuses connections, never answers or is very slow; check RCLONE_REMOTE and the network, or give a slow remote more time with a larger --timeout in RCLONE_EXTRA_ARGS (the bound is {CONTROL_LIMIT_FACTOR}x it)",
-                self.remote,
-                crate::durations::fmt_human(limit)
-            )),
+            Err(_) => Err(self.no_answer(what, limit)),
         }
+    }
+
+    /// A control call ran out of its wall-clock bound.
+    fn no_answer(&self, what: &str, limit: Duration) -> anyhow::Error {
+        anyhow::anyhow!(
+            "{what}: no answer from {} within {} (stopped): it refuses connections, never answers or is very slow; check RCLONE_REMOTE and the network, or give a slow remote more time with a larger --timeout in RCLONE_EXTRA_ARGS (the bound is {CONTROL_LIMIT_FACTOR}x it)",
+            self.remote,
+            crate::durations::fmt_human(limit)
+        )
     }
 
     /// `rclone rcat TARGET`, stdin piped: the object is committed when stdin reaches EOF.
@@ -249,6 +279,27 @@ impl Rclone {
 
     /// Upload a small object from memory (a control call: it is bounded).
     pub async fn put(&self, target: &str, content: &[u8]) -> anyhow::Result<()> {
+        if let Some(d) = self.daemon().await {
+            let (fs, name) = rcd::fs_file(target);
+            let config = self.tag_config();
+            if let Some(call) = d.upload(&fs, "", &name, content, Some(&config)).await {
+                let call = std::future::ready(call);
+                match self
+                    .rc_finish("rclone rcat", "operations/uploadfile", call)
+                    .await
+                {
+                    // The remote did not answer in time: a process would wait as long again.
+                    Some(Err(e)) if !format!("{e:#}").contains("no answer from") => {
+                        // rcd's uploadfile fails where `rclone rcat` works under some user
+                        // flags (`--ignore-checksum` into S3: "corrupted on transfer"); the
+                        // upload is small and idempotent, so it is made again as a process.
+                        tracing::debug!(error = %format!("{e:#}"), "rclone rcd could not upload {}: uploading it with rclone rcat", redact_remote(target));
+                    }
+                    Some(r) => return r.map(drop),
+                    None => {}
+                }
+            }
+        }
         let mut cmd = self.command("rcat");
         self.tag_args(&mut cmd);
         cmd.arg("--").arg(target);
@@ -259,6 +310,10 @@ impl Rclone {
     /// `rclone lsjson PATH`: the files directly in a directory, or the one file a file path
     /// names; `None` when rclone says the directory (or file) does not exist.
     async fn lsjson(&self, path: &str) -> anyhow::Result<Option<Vec<Item>>> {
+        let opt = json!({"filesOnly": true});
+        if let Some(r) = self.rc_list("rclone lsjson", path, opt).await {
+            return r;
+        }
         self.lsjson_with(path, &[], None).await
     }
 
@@ -365,9 +420,23 @@ impl Rclone {
     /// condemn a good upload.
     pub async fn size_of(&self, dir: &str, name: &str) -> anyhow::Result<Option<i64>> {
         let target = join(dir, name);
-        let items = match self.lsjson(&target).await {
+        let stat = || async {
+            self.rc_stat(&target)
+                .await
+                .map(|r| r.map(|i| i.filter(|i| i.name == name).map(|i| i.size)))
+        };
+        match stat().await {
+            Some(Ok(size)) => return Ok(size),
+            Some(Err(_)) => {
+                if let Some(r) = stat().await {
+                    return r;
+                }
+            }
+            None => {}
+        }
+        let items = match self.lsjson_with(&target, &[], None).await {
             Ok(items) => items,
-            Err(_) => self.lsjson(&target).await?,
+            Err(_) => self.lsjson_with(&target, &[], None).await?,
         };
         Ok(items
             .unwrap_or_default()
@@ -384,13 +453,22 @@ impl Rclone {
             #[serde(rename = "Features")]
             features: std::collections::HashMap<String, serde_json::Value>,
         }
-        let mut cmd = self.command("backend");
-        cmd.args(["features", "--"]).arg(remote);
-        let out = self
-            .run_control(cmd, "rclone backend features", None)
-            .await?;
-        let a: Answer =
-            serde_json::from_slice(&out).context("rclone backend features printed no JSON")?;
+        let body = json!({"fs": rcd::fs_dir(remote)});
+        let a: Answer = match self
+            .rc("rclone backend features", "operations/fsinfo", body)
+            .await
+        {
+            Some(r) => serde_json::from_value(r?)
+                .context("rclone rcd's operations/fsinfo answered no features")?,
+            None => {
+                let mut cmd = self.command("backend");
+                cmd.args(["features", "--"]).arg(remote);
+                let out = self
+                    .run_control(cmd, "rclone backend features", None)
+                    .await?;
+                serde_json::from_slice(&out).context("rclone backend features printed no JSON")?
+            }
+        };
         let on = |name: &str| {
             a.features
                 .get(name)
@@ -406,6 +484,9 @@ impl Rclone {
 
     /// Rename `from` to `to` (server-side where the backend can).
     pub async fn move_to(&self, from: &str, to: &str) -> anyhow::Result<()> {
+        if let Some(r) = self.rc_move(from, to, json!({})).await {
+            return r;
+        }
         let mut cmd = self.command("moveto");
         cmd.arg("--").arg(from).arg(to);
         self.run_control(cmd, "rclone moveto", None).await?;
@@ -417,6 +498,10 @@ impl Rclone {
     /// [`Self::stat`]. rclone checks and renames in two steps: a writer that renames onto
     /// `to` between them is overwritten (no rclone backend offers an exclusive rename).
     pub async fn move_no_overwrite(&self, from: &str, to: &str) -> anyhow::Result<()> {
+        let config = json!({"IgnoreExisting": true, "Metadata": self.tag.is_some()});
+        if let Some(r) = self.rc_move(from, to, config).await {
+            return r;
+        }
         let mut cmd = self.command("moveto");
         // As rclone's environment variable (`--ignore-existing`), like the tag below.
         cmd.env("RCLONE_IGNORE_EXISTING", "true");
@@ -450,6 +535,9 @@ impl Rclone {
     /// Missing names (or a missing folder) are simply not in the answer. One retry: a
     /// passing listing error must not condemn a good upload.
     pub async fn stat(&self, dir: &str, names: &[&str]) -> anyhow::Result<Vec<Object>> {
+        if let Some(r) = self.rc_stat_all(dir, names).await {
+            return r;
+        }
         let mut input = names.join("\n");
         input.push('\n');
         let flags = ["--metadata", "--files-from-raw", "-"];
@@ -475,9 +563,14 @@ impl Rclone {
 
     /// The folders directly in `dir` (directory-mode backups); a missing directory has none.
     pub async fn dirs(&self, dir: &str) -> anyhow::Result<Vec<Entry>> {
-        Ok(self
-            .lsjson_raw(dir, &["--dirs-only"], None)
-            .await?
+        let listed = match self
+            .rc_list("rclone lsjson", dir, json!({"dirsOnly": true}))
+            .await
+        {
+            Some(r) => r?,
+            None => self.lsjson_raw(dir, &["--dirs-only"], None).await?,
+        };
+        Ok(listed
             .unwrap_or_default()
             .into_iter()
             .map(|i| Entry {
@@ -574,6 +667,18 @@ impl Rclone {
 
     /// Delete one object. `Ok(false)` when there was nothing to delete.
     pub async fn delete(&self, target: &str) -> anyhow::Result<bool> {
+        let (fs, remote) = rcd::fs_file(target);
+        let body = json!({"fs": fs, "remote": remote});
+        if let Some(r) = self
+            .rc("rclone deletefile", "operations/deletefile", body)
+            .await
+        {
+            return match r {
+                Ok(_) => Ok(true),
+                Err(e) if rc_status(&e) == Some(404) => Ok(false),
+                Err(e) => Err(e),
+            };
+        }
         let mut cmd = self.command("deletefile");
         cmd.args(["--retries", "1", "--"]).arg(target);
         match self.run_control(cmd, "rclone deletefile", None).await {
@@ -615,6 +720,18 @@ struct TreeItem {
 impl Rclone {
     /// Every file below `dir`, recursively (`lsjson -R`); a missing directory is empty.
     pub async fn tree(&self, dir: &str) -> anyhow::Result<Vec<TreeFile>> {
+        let opt = json!({"filesOnly": true, "recurse": true});
+        if let Some(r) = self.rc_list("rclone lsjson -R", dir, opt).await {
+            return Ok(r?
+                .unwrap_or_default()
+                .into_iter()
+                .map(|i| TreeFile {
+                    path: i.path,
+                    size: i.size,
+                    mod_time: i.mod_time,
+                })
+                .collect());
+        }
         let mut cmd = self.command("lsjson");
         cmd.args([
             "-R",
@@ -661,6 +778,11 @@ fn exit_code(e: &anyhow::Error) -> Option<i32> {
     e.downcast_ref::<ChildFailed>().and_then(|c| c.code)
 }
 
+/// The HTTP status of a call the daemon answered with an error (404: not found).
+fn rc_status(e: &anyhow::Error) -> Option<u16> {
+    e.downcast_ref::<rcd::RcFailed>().map(|f| f.status)
+}
+
 /// Secrets that reach rclone besides dbstash's own, for [`crate::redact`]: values of
 /// secret-looking flags in RCLONE_EXTRA_ARGS, credentials written inline in the remote string
 /// and in an inline RCLONE_CONFIG, and the values of secret-looking `RCLONE_*` variables in
@@ -692,267 +814,4 @@ fn config_secrets(content: &str) -> Vec<String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn joins_without_doubling_separators() {
-        assert_eq!(
-            join("s3:bucket/backups", "a.sql"),
-            "s3:bucket/backups/a.sql"
-        );
-        assert_eq!(
-            join("s3:bucket/backups/", "a.sql"),
-            "s3:bucket/backups/a.sql"
-        );
-        assert_eq!(join("crypt:", "a.sql"), "crypt:a.sql");
-        assert_eq!(join(":local:/tmp/x", "a.sql"), ":local:/tmp/x/a.sql");
-    }
-
-    #[test]
-    fn one_folder_spelled_many_ways_normalizes_to_one_string() {
-        for (spellings, want) in [
-            (
-                &[
-                    "s3:bucket/backups",
-                    "s3:bucket/backups/",
-                    "s3:bucket//backups",
-                    "s3:bucket/./backups/",
-                    "s3:bucket/x/../backups",
-                    "s3:./bucket/backups",
-                ][..],
-                "s3:bucket/backups",
-            ),
-            (&["s3:", "s3:."], "s3:"),
-            (&["sftp:/", "sftp://", "sftp:/./"], "sftp:/"),
-            (
-                &["sftp:/srv/b", "sftp:/srv//b/", "sftp:/../srv/b"],
-                "sftp:/srv/b",
-            ),
-            (
-                &[
-                    "/backups",
-                    "/backups/",
-                    "//backups",
-                    ":local:/backups",
-                    ":local:/backups/",
-                    "/srv/../backups",
-                ],
-                ":local:/backups",
-            ),
-            (
-                &[
-                    ":s3,provider=Rclone,endpoint='http://127.0.0.1:9000':bucket/x",
-                    ":s3,provider=Rclone,endpoint='http://127.0.0.1:9000':bucket/x/",
-                    ":s3,provider=Rclone,endpoint='http://127.0.0.1:9000':bucket//x",
-                ],
-                ":s3,provider=Rclone,endpoint='http://127.0.0.1:9000':bucket/x",
-            ),
-            (
-                &[r#"name,opt="a:b//c":dir/"#, r#"name,opt="a:b//c":dir"#],
-                r#"name,opt="a:b//c":dir"#,
-            ),
-            (&["s3:../x", "s3:../x/"], "s3:../x"),
-        ] {
-            for s in spellings {
-                assert_eq!(normalize_remote(s), want, "{s}");
-            }
-        }
-        // Different folders stay different.
-        for (a, b) in [
-            ("s3:bucket/a", "s3:bucket/b"),
-            ("s3:bucket/a", "S3:bucket/a"),
-            ("s3:bucket", "gcs:bucket"),
-            ("sftp:", "sftp:/"),
-            ("s3:bucket/a", "s3:bucket/a/b"),
-            (":local:/a", ":local:a"),
-        ] {
-            assert_ne!(normalize_remote(a), normalize_remote(b), "{a} vs {b}");
-        }
-    }
-
-    #[test]
-    fn remote_or_local_path_as_rclone_reads_it() {
-        use Location::*;
-        for (remote, want) in [
-            ("s3:my-bucket/backups", Remote),
-            ("s3:", Remote),
-            ("my remote:x", Remote),
-            ("gdrive,shared_with_me:x", Remote),
-            (
-                ":s3,provider=Rclone,endpoint='http://127.0.0.1:9000':bucket/x",
-                Remote,
-            ),
-            (":local:/tmp/x", Remote),
-            (":local:relative", Remote),
-            ("crypt:", Remote),
-            ("C:\\backups", Remote), // Linux: a remote named C
-            ("/backups", LocalAbsolute),
-            ("/mnt/data:2020/x", LocalAbsolute),
-            ("s3/my-bucket/backups", LocalRelative),
-            ("backups", LocalRelative),
-            ("./backups", LocalRelative),
-            ("./files:2020", LocalRelative),
-            ("dir/sub:x", LocalRelative),
-            ("a,b", LocalRelative),
-        ] {
-            assert_eq!(location(remote), want, "{remote}");
-        }
-    }
-
-    #[test]
-    fn relative_paths_are_refused_with_a_hint() {
-        for ok in ["s3:b/x", "/backups", ":local:/x"] {
-            assert!(check_remote(ok).is_ok(), "{ok}");
-        }
-        let e = check_remote("s3/my-bucket/backups").unwrap_err();
-        assert!(
-            e.contains("'s3/my-bucket/backups' is a relative local path"),
-            "{e}"
-        );
-        assert!(
-            e.contains(
-                "forget the colon? A remote is written name:path, e.g. 's3:my-bucket/backups'"
-            ),
-            "{e}"
-        );
-        assert!(e.contains("absolute path such as /backups"), "{e}");
-        let e = check_remote("backups").unwrap_err();
-        assert!(e.contains("e.g. 'backups:' or 'backups:backups'"), "{e}");
-        let e = check_remote("./out").unwrap_err();
-        assert!(!e.contains("forget the colon"), "{e}");
-        assert!(e.contains("absolute path"), "{e}");
-        assert_eq!(describe_remote("/backups"), "/backups (local path)");
-        assert_eq!(describe_remote("s3:b"), "s3:b");
-    }
-
-    #[test]
-    fn control_calls_are_bounded_by_three_times_their_timeout() {
-        let args = |s: &str| s.split_whitespace().map(String::from).collect::<Vec<_>>();
-        let secs = |n| Some(Duration::from_secs(n));
-        assert_eq!(control_limit(&[], None), secs(60));
-        assert_eq!(control_limit(&args("--timeout 5m"), None), secs(900));
-        assert_eq!(
-            control_limit(&args("--timeout=1m --fast-list"), None),
-            secs(180)
-        );
-        assert_eq!(
-            control_limit(&args("--timeout 5s"), None),
-            secs(60),
-            "at least 60 s"
-        );
-        for off in ["0", "0s", "0m", "0ms", "0h0m", "off"] {
-            assert_eq!(
-                control_limit(&args(&format!("--timeout {off}")), None),
-                None,
-                "--timeout {off}: timeouts off, ours too"
-            );
-        }
-        assert_eq!(control_limit(&[], Some("0m")), None);
-        assert_eq!(
-            control_limit(&args("--timeout 1.5m"), None),
-            secs(60),
-            "unreadable"
-        );
-        // rclone's own variable for dbstash counts, the flag wins over it.
-        assert_eq!(control_limit(&[], Some("2m")), secs(360));
-        assert_eq!(control_limit(&args("--timeout 30s"), Some("2m")), secs(90));
-        // The constant and the variable rclone gets say the same.
-        let (_, ours) = CONTROL_DEFAULTS[1];
-        assert_eq!(control_limit(&[], Some(ours)), control_limit(&[], None));
-        assert_eq!(
-            crate::input::parse_duration(ours).unwrap(),
-            Some(CONTROL_TIMEOUT)
-        );
-    }
-
-    #[tokio::test]
-    async fn control_defaults_travel_in_the_environment_so_the_users_flags_win() {
-        let a = crate::cli::CommonArgs {
-            db_host: Some("h".into()),
-            db_name: Some("d".into()),
-            rclone_remote: Some("r:".into()),
-            backup_schedule: Some("once".into()),
-            rclone_extra_args: Some("--timeout 2m --s3-no-check-bucket".into()),
-            ..Default::default()
-        };
-        let cfg = Config::resolve(crate::engine::EngineKind::Pg, a).unwrap();
-        let r = Rclone::new(&cfg).unwrap();
-        let argv = |c: &Command| {
-            c.as_std()
-                .get_args()
-                .map(|a| a.to_string_lossy().into_owned())
-                .collect::<Vec<_>>()
-                .join(" ")
-        };
-        let envs = |c: &Command| {
-            c.as_std()
-                .get_envs()
-                .filter_map(|(k, v)| Some(format!("{}={}", k.to_str()?, v?.to_str()?)))
-                .collect::<Vec<_>>()
-        };
-        let list = r.command("lsjson");
-        assert_eq!(argv(&list), "lsjson --timeout 2m --s3-no-check-bucket");
-        for want in [
-            "RCLONE_CONTIMEOUT=10s",
-            "RCLONE_TIMEOUT=20s",
-            "RCLONE_LOW_LEVEL_RETRIES=2",
-            "RCLONE_RETRIES=1",
-        ] {
-            assert!(envs(&list).contains(&want.to_string()), "{:?}", envs(&list));
-        }
-        // The streaming upload keeps rclone's defaults.
-        let rcat = r.rcat("r:x");
-        assert_eq!(argv(&rcat), "rcat --timeout 2m --s3-no-check-bucket -- r:x");
-        assert!(
-            !envs(&rcat).iter().any(|e| e.starts_with("RCLONE_TIMEOUT")),
-            "{:?}",
-            envs(&rcat)
-        );
-        assert_eq!(r.control_limit, Some(Duration::from_secs(360)));
-    }
-
-    #[test]
-    fn secrets_handed_to_rclone_are_found_for_redaction() {
-        let conf =
-            "[s3]\ntype = s3\naccess_key_id = AKID1\nsecret_access_key = SK-conf\nregion = eu\n";
-        let a = crate::cli::CommonArgs {
-            db_host: Some("h".into()),
-            db_name: Some("d".into()),
-            rclone_remote: Some(
-                ":s3,provider=Rclone,secret_access_key='SK,remote',session_token=TK-remote:b"
-                    .into(),
-            ),
-            rclone_config: Some(base64::Engine::encode(
-                &base64::engine::general_purpose::STANDARD,
-                conf,
-            )),
-            backup_schedule: Some("once".into()),
-            rclone_extra_args: Some("-vv --s3-secret-access-key SK-flag --fast-list".into()),
-            ..Default::default()
-        };
-        let cfg = Config::resolve(crate::engine::EngineKind::Pg, a).unwrap();
-        let found = secrets(&cfg);
-        for want in ["SK-flag", "SK,remote", "TK-remote", "AKID1", "SK-conf"] {
-            assert!(found.iter().any(|s| s == want), "{want} not in {found:?}");
-        }
-        assert!(
-            !found.iter().any(|s| s == "eu" || s == "Rclone"),
-            "{found:?}"
-        );
-    }
-
-    #[test]
-    fn redacts_inline_credentials() {
-        let r = redact_remote(":s3,provider=Rclone,endpoint='http://127.0.0.1:9000',access_key_id=AK,secret_access_key=SK:bucket/x");
-        assert_eq!(
-            r,
-            ":s3,provider=Rclone,endpoint='http://127.0.0.1:9000',access_key_id=***,secret_access_key=***:bucket/x"
-        );
-        assert_eq!(
-            redact_remote(":webdav,user=u,pass=abc:dir"),
-            ":webdav,user=u,pass=***:dir"
-        );
-        assert_eq!(redact_remote("s3:bucket/backups"), "s3:bucket/backups");
-    }
-}
+mod tests;

@@ -49,7 +49,7 @@ pub fn normalize_remote(remote: &str) -> String {
 
 /// The length of `name:` or `:backend,opt=v:` at the start of a remote string: up to the
 /// first `:` outside quotes (after the leading one of an on-the-fly backend).
-fn remote_prefix_len(remote: &str) -> usize {
+pub(crate) fn remote_prefix_len(remote: &str) -> usize {
     let mut quote: Option<char> = None;
     for (i, c) in remote.char_indices() {
         match (quote, c) {

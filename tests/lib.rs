@@ -30,6 +30,7 @@ mod notify;
 mod orphans;
 mod pg;
 mod races;
+mod rcd;
 mod redis;
 mod release;
 mod restore_modes;

@@ -58,11 +58,31 @@ fn pg_fakes(dir: &Path) {
 /// A post-backup hook that keeps what it was told about the failure.
 const ERROR_HOOK: &str = r#"printf '%s\n' "$DBSTASH_ERROR" >> "$FAKE_DIR/hook.error""#;
 
+/// rclone's control calls as processes (`DBSTASH_RCLONE_RCD=0`, their stderr with the -vv
+/// echo lands in the error) and through the run's `rclone rcd` (rclone's error text alone).
+const RCD_SWITCH: [&str; 2] = ["0", "1"];
+
+/// What shows rclone's own error reached the user: the -vv echo of a process, or the error
+/// text rcd answered with.
+fn assert_rclone_spoke(rcd: &str, text: &str) {
+    if rcd == "0" {
+        assert!(text.contains("starting with parameters"), "{text}");
+    } else {
+        assert!(text.contains("chunk size: 1Ki is less than 5Mi"), "{text}");
+    }
+}
+
 #[test]
 fn rclone_echoing_secret_flags_leaks_nothing_to_text_logs_hooks_or_webhooks() {
     if require("rclone", s3::INSTALL).is_none() {
         return;
     }
+    for rcd in RCD_SWITCH {
+        echoing_secret_flags_to_text_logs(rcd);
+    }
+}
+
+fn echoing_secret_flags_to_text_logs(rcd: &str) {
     let tmp = tempfile::tempdir().unwrap();
     pg_fakes(tmp.path());
     let rx = Receiver::start(vec![ok()]);
@@ -79,14 +99,12 @@ fn rclone_echoing_secret_flags_leaks_nothing_to_text_logs_hooks_or_webhooks() {
         .env("RCLONE_S3_SESSION_TOKEN", "Env-Session-Token-3")
         .env("HOOK_POST_BACKUP", ERROR_HOOK)
         .env("NOTIFY_WEBHOOK_URL", rx.url("/hook"))
+        .env("DBSTASH_RCLONE_RCD", rcd)
         .run();
     out.assert_code(1);
     // rclone's echo reached the error (redacted): the test proves what it claims.
-    assert!(
-        out.stderr.contains("starting with parameters") && out.stderr.contains("***"),
-        "{}",
-        out.stderr
-    );
+    assert_rclone_spoke(rcd, &out.stderr);
+    assert!(out.stderr.contains("***"), "{}", out.stderr);
     assert_clean("stderr (text log)", &out.stderr);
     assert_clean("stdout", &out.stdout);
     let hook = std::fs::read_to_string(tmp.path().join("hook.error")).unwrap();
@@ -108,6 +126,12 @@ fn credentials_named_otherwise_leak_nothing() {
     if require("rclone", s3::INSTALL).is_none() {
         return;
     }
+    for rcd in RCD_SWITCH {
+        credentials_named_otherwise(rcd);
+    }
+}
+
+fn credentials_named_otherwise(rcd: &str) {
     let tmp = tempfile::tempdir().unwrap();
     pg_fakes(tmp.path());
     let out = Dbstash::new()
@@ -132,15 +156,19 @@ fn credentials_named_otherwise_leak_nothing() {
             "DefaultEndpointsProtocol=https;AccountName=a;AccountKey=Leak-Conn-26",
         )
         .env("RCLONE_SWIFT_AUTH_TOKEN", r#"Quote"Leak-Swift-27"#)
+        .env("DBSTASH_RCLONE_RCD", rcd)
         .run();
     out.assert_code(1);
-    // rclone echoed them (redacted): the test proves what it claims.
-    for echoed in [
-        "starting with parameters",
-        "Setting --gcs-service-account-credentials",
-        "Setting --swift-auth-token",
-    ] {
-        assert!(out.stderr.contains(echoed), "{echoed}: {}", out.stderr);
+    // rclone echoed them (redacted): the test proves what it claims. (rcd's own log, where
+    // it echoes them, goes nowhere: its answers carry the error alone.)
+    assert_rclone_spoke(rcd, &out.stderr);
+    if rcd == "0" {
+        for echoed in [
+            "Setting --gcs-service-account-credentials",
+            "Setting --swift-auth-token",
+        ] {
+            assert!(out.stderr.contains(echoed), "{echoed}: {}", out.stderr);
+        }
     }
     assert!(
         !out.stderr.contains("Leak-"),
@@ -154,6 +182,12 @@ fn rclone_echoing_secret_flags_leaks_nothing_to_json_logs_or_healthz() {
     if require("rclone", s3::INSTALL).is_none() {
         return;
     }
+    for rcd in RCD_SWITCH {
+        echoing_secret_flags_to_json_logs(rcd);
+    }
+}
+
+fn echoing_secret_flags_to_json_logs(rcd: &str) {
     let tmp = tempfile::tempdir().unwrap();
     pg_fakes(tmp.path());
     let port = free_port();
@@ -172,6 +206,7 @@ fn rclone_echoing_secret_flags_leaks_nothing_to_json_logs_or_healthz() {
         .env("RCLONE_S3_SESSION_TOKEN", "Env-Session-Token-3")
         .env("HOOK_POST_BACKUP", ERROR_HOOK)
         .env("NOTIFY_WEBHOOK_URL", rx.url("/hook"))
+        .env("DBSTASH_RCLONE_RCD", rcd)
         .spawn();
     wait_for_port(port, "dbstash health endpoint");
     // The start-up check lists the remote (fails), then a scheduled backup fails.
@@ -180,7 +215,7 @@ fn rclone_echoing_secret_flags_leaks_nothing_to_json_logs_or_healthz() {
         body = http_get(port, "/healthz").1;
         body.contains("\"last_error\":\"")
     });
-    assert!(body.contains("starting with parameters"), "{body}");
+    assert_rclone_spoke(rcd, &body);
     assert_clean("/healthz", &body);
     assert_clean("/metrics", &http_get(port, "/metrics").1);
     let sent = rx.wait_for(2, Duration::from_secs(10));
@@ -195,7 +230,7 @@ fn rclone_echoing_secret_flags_leaks_nothing_to_json_logs_or_healthz() {
         libc::kill(running.child.id() as i32, libc::SIGTERM);
     }
     let (_, stderr) = running.finish();
-    assert!(stderr.contains("starting with parameters"), "{stderr}");
+    assert_rclone_spoke(rcd, &stderr);
     for line in stderr.lines() {
         serde_json::from_str::<serde_json::Value>(line)
             .unwrap_or_else(|e| panic!("not a JSON log line ({e}): {line}"));
