@@ -351,6 +351,18 @@ pub struct CommonArgs {
     /// Alias of --backup-all-databases
     #[arg(long, env = "BACKUP_ALL_DBS", hide_env_values = true, global = true, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", hide = true)]
     pub backup_all_dbs: Option<String>,
+    /// With BACKUP_ALL_DATABASES: one backup per database, named with its {db} (plus `globals` for pg's roles and tablespaces) [default: false]
+    #[arg(long, env = "BACKUP_SPLIT_DATABASES", hide_env_values = true, global = true, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", help_heading = "Schedule & naming")]
+    pub backup_split_databases: Option<String>,
+    /// With BACKUP_SPLIT_DATABASES: comma-separated databases backed up besides the non-system ones (system databases are skipped unless named here)
+    #[arg(long, env = "BACKUP_INCLUDE_DATABASES", hide_env_values = true, global = true, value_name = "NAMES", help_heading = "Schedule & naming")]
+    pub backup_include_databases: Option<String>,
+    /// With BACKUP_SPLIT_DATABASES: comma-separated databases never backed up
+    #[arg(long, env = "BACKUP_EXCLUDE_DATABASES", hide_env_values = true, global = true, value_name = "NAMES", help_heading = "Schedule & naming")]
+    pub backup_exclude_databases: Option<String>,
+    /// With BACKUP_SPLIT_DATABASES: how many databases are dumped at once, 1 to 32 [default: 1]
+    #[arg(long, env = "BACKUP_PARALLELISM", hide_env_values = true, global = true, value_name = "N", help_heading = "Schedule & naming")]
+    pub backup_parallelism: Option<String>,
     /// Run one backup at start, then follow the schedule [default: false]
     #[arg(long, env = "BACKUP_ON_START", hide_env_values = true, global = true, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", help_heading = "Schedule & naming")]
     pub backup_on_start: Option<String>,

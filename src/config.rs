@@ -31,6 +31,8 @@ use crate::template::NameTemplate;
 /// Default values, in one place; `--help` repeats them in prose.
 pub mod encryption;
 pub use encryption::Encryption;
+pub mod split;
+pub use split::Split;
 
 pub mod defaults {
     pub const SCHEDULE: &str = "0 2 * * *";
@@ -214,6 +216,11 @@ pub struct Config {
     /// BACKUP_ENCRYPT_RECIPIENTS[_FILE] and RESTORE_IDENTITY_FILE.
     pub encryption: Encryption,
     pub all_databases: bool,
+    /// BACKUP_SPLIT_DATABASES (with BACKUP_ALL_DATABASES): one backup per database.
+    pub split: Option<Split>,
+    /// Set by a split run for its PostgreSQL globals object (`pg_dumpall --globals-only`,
+    /// `{db}` = `globals`); never from the environment.
+    pub globals_only: bool,
     pub on_start: bool,
     pub dump_extra_args: Vec<String>,
     pub tz: Tz,
@@ -265,12 +272,46 @@ impl Config {
         Ok((engine, common))
     }
 
-    /// The database name used in `{db}` and logs: `all` for all-databases backups.
+    /// The database name used in logs: `all` for all-databases backups, `globals` for the
+    /// globals object of a split run.
     pub fn db_label(&self) -> &str {
+        if self.globals_only {
+            return crate::template::GLOBALS;
+        }
         self.conn
             .database
             .as_deref()
             .unwrap_or(crate::template::ALL_DATABASES)
+    }
+
+    /// What `{db}` stands for in this configuration's names.
+    pub fn name_db(&self) -> crate::template::Db<'_> {
+        if self.globals_only {
+            crate::template::Db::Globals
+        } else {
+            self.conn.database.as_deref().into()
+        }
+    }
+
+    /// The configuration of one database of a split run: a normal single-database backup.
+    pub fn for_database(&self, db: &str) -> Config {
+        let mut c = self.clone();
+        c.all_databases = false;
+        c.split = None;
+        c.globals_only = false;
+        c.conn.database = Some(db.to_string());
+        c
+    }
+
+    /// The configuration of a split PostgreSQL run's globals object: `pg_dumpall
+    /// --globals-only` streamed as one object, without DUMP_EXTRA_ARGS (they are pg_dump's).
+    pub fn for_globals(&self) -> Config {
+        let mut c = self.clone();
+        c.split = None;
+        c.globals_only = true;
+        c.mode = BackupMode::Stream;
+        c.dump_extra_args.clear();
+        c
     }
 
     /// Every setting read and checked on its own and against the others; what the engine
@@ -369,6 +410,17 @@ impl Config {
                 "BACKUP_NAME_TEMPLATE '{template}' has no {{time}}, {{ts}} or {{uuid}}: a second backup with the same name fails instead of overwriting the first"
             ));
         }
+        let split = Split::parse(
+            split::SplitVars {
+                split: &a.backup_split_databases,
+                include: &a.backup_include_databases,
+                exclude: &a.backup_exclude_databases,
+                parallelism: &a.backup_parallelism,
+            },
+            kind,
+            all_databases,
+            &template,
+        )?;
         let compress = parse_bool("BACKUP_COMPRESS", &a.backup_compress, false)?;
         let (compress_algo, compress_level) = parse_compression(compress, &a)?;
         let encryption = Encryption::parse(
@@ -521,6 +573,8 @@ impl Config {
             extension,
             encryption,
             all_databases,
+            split,
+            globals_only: false,
             on_start,
             dump_extra_args,
             tz,
@@ -653,7 +707,7 @@ fn default_lock_name(c: &Config) -> String {
     // long names, and `all` is also a dump of all databases; jobs that never write the same
     // names must not skip each other's runs.
     let remote = crate::remote::normalize_remote(&c.remote);
-    let db_in_names = crate::template::db_in_names(c.conn.database.as_deref());
+    let db_in_names = crate::template::db_in_names(c.name_db());
     let digest = format!(
         "{:x}",
         sha2::Sha256::digest(format!("{db_in_names}\n{remote}").as_bytes())

@@ -164,7 +164,7 @@ pub fn run() -> ExitCode {
         return code;
     }
     if cfg.dry_run {
-        print!("{}", backup::Plan::new(&cfg).describe(&cfg));
+        print!("{}", backup::dry_run(&cfg));
         return ExitCode::SUCCESS;
     }
 

@@ -565,6 +565,42 @@ pub async fn run(mut cmd: Command, what: &str, input: Option<&[u8]>) -> anyhow::
     Ok(stdout)
 }
 
+/// Where `program` is on PATH.
+pub fn on_path(program: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path).any(|d| {
+            d.join(program)
+                .metadata()
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+    })
+}
+
+/// The program to run for `dc`: its own, or its fallback when only that is on PATH (as the
+/// dump does: `mariadb` → `mysql`).
+pub fn program_of(dc: &crate::command::DumpCommand) -> String {
+    match &dc.fallback {
+        Some(f) if !on_path(&dc.program) && on_path(f) => f.clone(),
+        _ => dc.program.clone(),
+    }
+}
+
+/// Run a database tool's short command (a query) to its end: [`program_of`] `dc`, with
+/// its environment and its secret file alive meanwhile; its stdout on success, a
+/// [`ChildFailed`] otherwise. Dropping the future kills its process group.
+pub async fn capture(dc: &crate::command::DumpCommand) -> anyhow::Result<Vec<u8>> {
+    use secrecy::ExposeSecret as _;
+    let secret = match &dc.secret_file {
+        Some(sf) => Some(secret_file(sf.content.expose_secret())?),
+        None => None,
+    };
+    let program = program_of(dc);
+    let out = run(tool_command(dc, &program, secret.as_ref()), &program, None).await;
+    drop(secret);
+    out
+}
+
 /// Spawning failed: say which program, and how to get it when it is missing.
 pub fn spawn_error(what: &str, e: io::Error) -> anyhow::Error {
     if e.kind() == io::ErrorKind::NotFound {

@@ -32,7 +32,7 @@ pub async fn run(cfg: &Config) -> ExitCode {
         let rclone = Rclone::new(cfg)?;
         let backups = cancel.guard(select::list_backups(cfg, &rclone)).await?;
         let matcher = cfg.template.matcher(
-            cfg.conn.database.as_deref(),
+            cfg.name_db(),
             cfg.engine.key(),
             &crate::engine::extension(cfg),
         );

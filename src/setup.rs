@@ -21,17 +21,25 @@ impl Config {
     /// warnings), and the checks that hold for every engine once it has spoken.
     pub fn resolve(kind: EngineKind, a: CommonArgs) -> Result<Config, ConfigError> {
         let mut config = Config::parse(kind, a)?;
-        let engine_warnings = kind.engine().check(&config)?;
+        // With BACKUP_SPLIT_DATABASES each database is a single-database backup: the engine
+        // judges that (one named `db` stands for all), and pg's globals object.
+        let one = config.split.as_ref().map(|_| config.for_database("db"));
+        let checked = one.as_ref().unwrap_or(&config);
+        let engine_warnings = kind.engine().check(checked)?;
+        if config.split.is_some() && kind == EngineKind::Pg {
+            kind.engine().check(&config.for_globals())?;
+        }
+        let compression_warnings = crate::engine::check_compression(checked)?;
         config.warnings.extend(engine_warnings);
-        let compression_warnings = crate::engine::check_compression(&config)?;
         config.warnings.extend(compression_warnings);
         if config.conn.auth_source.is_some() && kind != EngineKind::Mongo {
             config
                 .warnings
                 .push("DB_AUTH_SOURCE is ignored: it applies to mongo only".into());
         }
-        check_encryption(&config)?;
-        check_name_length(&config)?;
+        let checked = one.as_ref().unwrap_or(&config);
+        check_encryption(checked)?;
+        check_name_length(checked)?;
         Ok(config)
     }
 
@@ -85,7 +93,7 @@ fn check_name_length(c: &Config) -> Result<(), ConfigError> {
     let Some(now) = widest else { return Ok(()) };
     let extension = crate::engine::extension(c);
     let name = c.template.render(&crate::template::NameVars {
-        db: c.conn.database.as_deref(),
+        db: c.name_db(),
         engine: c.engine.key(),
         now,
         uuid: "ffffffff",

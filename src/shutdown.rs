@@ -50,17 +50,55 @@ impl<'a> Cancel<'a> {
 /// SIGTERM and SIGINT, as a stream of events. Once created, these signals no longer kill
 /// dbstash outright: whoever holds it decides (stop a backup and clean up, or exit).
 pub struct Shutdown {
-    term: tokio::signal::unix::Signal,
-    int: tokio::signal::unix::Signal,
+    source: Source,
     pub received: Option<&'static str>,
+}
+
+enum Source {
+    Signals {
+        term: tokio::signal::unix::Signal,
+        int: tokio::signal::unix::Signal,
+    },
+    /// The signals another [`Shutdown`] received, passed on with [`Shutdown::relay`]: each
+    /// database of a split run stops and cleans up on its own.
+    Follow(tokio::sync::watch::Receiver<Option<&'static str>>),
+}
+
+/// Passes the signal one [`Shutdown`] received on to its followers.
+pub struct Relay(tokio::sync::watch::Sender<Option<&'static str>>);
+
+impl Relay {
+    pub fn new() -> Relay {
+        Relay(tokio::sync::watch::channel(None).0)
+    }
+
+    /// A [`Shutdown`] that receives what is [`Relay::send`]: one per concurrent task.
+    pub fn follower(&self) -> Shutdown {
+        Shutdown {
+            source: Source::Follow(self.0.subscribe()),
+            received: None,
+        }
+    }
+
+    pub fn send(&self, sig: &'static str) {
+        self.0.send_replace(Some(sig));
+    }
+}
+
+impl Default for Relay {
+    fn default() -> Relay {
+        Relay::new()
+    }
 }
 
 impl Shutdown {
     pub fn new() -> anyhow::Result<Shutdown> {
         use tokio::signal::unix::{signal, SignalKind};
         Ok(Shutdown {
-            term: signal(SignalKind::terminate()).context("installing the SIGTERM handler")?,
-            int: signal(SignalKind::interrupt()).context("installing the SIGINT handler")?,
+            source: Source::Signals {
+                term: signal(SignalKind::terminate()).context("installing the SIGTERM handler")?,
+                int: signal(SignalKind::interrupt()).context("installing the SIGINT handler")?,
+            },
             received: None,
         })
     }
@@ -70,9 +108,20 @@ impl Shutdown {
         if let Some(sig) = self.received {
             return sig;
         }
-        let sig = tokio::select! {
-            _ = self.term.recv() => "SIGTERM",
-            _ = self.int.recv() => "SIGINT",
+        let sig = match &mut self.source {
+            Source::Signals { term, int } => tokio::select! {
+                _ = term.recv() => "SIGTERM",
+                _ = int.recv() => "SIGINT",
+            },
+            Source::Follow(rx) => loop {
+                if let Some(sig) = *rx.borrow_and_update() {
+                    break sig;
+                }
+                if rx.changed().await.is_err() {
+                    // The relay is gone: no signal will come.
+                    std::future::pending::<()>().await;
+                }
+            },
         };
         self.received = Some(sig);
         sig

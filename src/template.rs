@@ -39,10 +39,34 @@ pub struct NameTemplate {
     parts: Vec<Part>,
 }
 
+/// What `{db}` stands for in a name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Db<'a> {
+    /// A dump of all databases (pg_dumpall, mysqldump --all-databases): [`ALL_DATABASES`].
+    All,
+    /// PostgreSQL's roles and tablespaces (`pg_dumpall --globals-only`) in a run with
+    /// BACKUP_SPLIT_DATABASES: [`GLOBALS`].
+    Globals,
+    /// One database, by its name on the server (escaped in names by [`escape_db`]).
+    Named(&'a str),
+}
+
+impl<'a> From<Option<&'a str>> for Db<'a> {
+    fn from(db: Option<&'a str>) -> Db<'a> {
+        db.map_or(Db::All, Db::Named)
+    }
+}
+
+impl<'a> From<&'a str> for Db<'a> {
+    fn from(db: &'a str) -> Db<'a> {
+        Db::Named(db)
+    }
+}
+
 /// The values a name is rendered from.
 pub struct NameVars<'a> {
-    /// The database; `None` for a dump of all databases (`{db}` is then `all`).
-    pub db: Option<&'a str>,
+    /// The database, or the special objects.
+    pub db: Db<'a>,
     pub engine: &'a str,
     pub now: DateTime<Tz>,
     /// 8 lowercase hex digits; the run's backup_id.
@@ -133,17 +157,48 @@ impl NameTemplate {
 
     /// An anchored pattern matching exactly the names `render` can produce for this `db`
     /// (`None`: all databases), `engine` and extension.
-    pub fn matcher(&self, db: Option<&str>, engine: &str, extension: &str) -> Regex {
+    /// Which database a name of this template, engine and extension is a backup of, and the
+    /// rest of the name (the run's part: its times and id, the same for every database of
+    /// one BACKUP_SPLIT_DATABASES run). `None`: not a name of this template. Unique: every
+    /// other token has a fixed width, and a `{db}` written twice must be the same twice.
+    pub fn split_db(&self, name: &str, engine: &str, extension: &str) -> Option<(DbSlot, String)> {
+        let mut re = String::from("^");
+        let mut slots = 0;
+        for part in &self.parts {
+            match part {
+                Part::Db => {
+                    re.push_str(&format!("({DB_SLOT})"));
+                    slots += 1;
+                }
+                other => re.push_str(&token_pattern(other, engine)),
+            }
+        }
+        re.push_str(&regex::escape(extension));
+        re.push('$');
+        let caps = Regex::new(&re).ok()?.captures(name)?;
+        let first = caps.get(1)?;
+        if (2..=slots).any(|i| caps.get(i).map(|m| m.as_str()) != Some(first.as_str())) {
+            return None;
+        }
+        let mut rest = String::new();
+        let mut at = 0;
+        for i in 1..=slots {
+            let m = caps.get(i)?;
+            rest.push_str(&name[at..m.start()]);
+            rest.push('\0');
+            at = m.end();
+        }
+        rest.push_str(&name[at..]);
+        Some((DbSlot::parse(first.as_str())?, rest))
+    }
+
+    pub fn matcher<'d>(&self, db: impl Into<Db<'d>>, engine: &str, extension: &str) -> Regex {
+        let db = db.into();
         let mut re = String::from("^");
         for part in &self.parts {
             match part {
-                Part::Lit(s) => re.push_str(&regex::escape(s)),
                 Part::Db => re.push_str(&regex::escape(&db_in_names(db))),
-                Part::Engine => re.push_str(&regex::escape(engine)),
-                Part::Date => re.push_str(r"[0-9]{4}-[0-9]{2}-[0-9]{2}"),
-                Part::Time => re.push_str(r"[0-9]{6}"),
-                Part::Ts => re.push_str(r"[0-9]{10}"),
-                Part::Uuid => re.push_str(r"[0-9a-f]{8}"),
+                other => re.push_str(&token_pattern(other, engine)),
             }
         }
         re.push_str(&regex::escape(extension));
@@ -153,14 +208,76 @@ impl NameTemplate {
 }
 
 /// What a dump of all databases writes for `{db}`.
+/// The pattern of every token but `{db}`.
+fn token_pattern(part: &Part, engine: &str) -> String {
+    match part {
+        Part::Lit(s) => regex::escape(s),
+        Part::Db => unreachable!("{{db}} has its own pattern"),
+        Part::Engine => regex::escape(engine),
+        Part::Date => r"[0-9]{4}-[0-9]{2}-[0-9]{2}".into(),
+        Part::Time => r"[0-9]{6}".into(),
+        Part::Ts => r"[0-9]{10}".into(),
+        Part::Uuid => r"[0-9a-f]{8}".into(),
+    }
+}
+
+/// What [`escape_db`] writes: no `/`, no control character, `%` only before two hex digits.
+const DB_SLOT: &str = r"(?:[^%/\x00-\x1f\x7f-\x{9f}]|%[0-9A-F]{2})+";
+
+/// `{db}` read back from a name: the owned [`Db`].
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum DbSlot {
+    All,
+    Globals,
+    Named(String),
+}
+
+impl DbSlot {
+    /// The inverse of [`db_in_names`]; `None` for text it never writes.
+    pub fn parse(slot: &str) -> Option<DbSlot> {
+        match slot {
+            ALL_DATABASES => return Some(DbSlot::All),
+            GLOBALS => return Some(DbSlot::Globals),
+            _ => {}
+        }
+        let bytes: Vec<u8> = percent_encoding::percent_decode_str(slot).collect();
+        let name = String::from_utf8(bytes).ok()?;
+        (escape_db(&name) == slot).then_some(DbSlot::Named(name))
+    }
+
+    pub fn as_db(&self) -> Db<'_> {
+        match self {
+            DbSlot::All => Db::All,
+            DbSlot::Globals => Db::Globals,
+            DbSlot::Named(n) => Db::Named(n),
+        }
+    }
+}
+
+impl fmt::Display for DbSlot {
+    /// The database's name; `all` and `globals` for the two special objects.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DbSlot::All => f.write_str(ALL_DATABASES),
+            DbSlot::Globals => f.write_str(GLOBALS),
+            DbSlot::Named(n) => f.write_str(n),
+        }
+    }
+}
+
 pub const ALL_DATABASES: &str = "all";
+
+/// `{db}` of the globals object (roles, tablespaces) of a PostgreSQL run with
+/// BACKUP_SPLIT_DATABASES. A database of this name is escaped like one named [`ALL_DATABASES`].
+pub const GLOBALS: &str = "globals";
 
 /// `{db}` as it appears in names: [`ALL_DATABASES`] for a dump of all databases (`None`),
 /// else the database's name escaped by [`escape_db`].
-pub fn db_in_names(db: Option<&str>) -> Cow<'_, str> {
-    match db {
-        None => Cow::Borrowed(ALL_DATABASES),
-        Some(name) => escape_db(name),
+pub fn db_in_names<'a>(db: impl Into<Db<'a>>) -> Cow<'a, str> {
+    match db.into() {
+        Db::All => Cow::Borrowed(ALL_DATABASES),
+        Db::Globals => Cow::Borrowed(GLOBALS),
+        Db::Named(name) => escape_db(name),
     }
 }
 
@@ -170,7 +287,7 @@ pub fn db_in_names(db: Option<&str>) -> Cow<'_, str> {
 /// (`%` itself is escaped), so two databases never share a name: `a/b` → `a%2Fb`, `a_b` →
 /// `a_b`, `50%` → `50%25`.
 pub fn escape_db(db: &str) -> Cow<'_, str> {
-    if db == ALL_DATABASES {
+    if db == ALL_DATABASES || db == GLOBALS {
         return Cow::Owned(format!("%{:02X}{}", db.as_bytes()[0], &db[1..]));
     }
     let escaped = |c: char| c == '%' || c == '/' || c.is_control();
@@ -204,7 +321,7 @@ mod tests {
 
     fn vars(tz: Tz) -> NameVars<'static> {
         NameVars {
-            db: Some("myapp"),
+            db: Db::Named("myapp"),
             engine: "pg",
             // 2026-02-07T20:30:00Z
             now: tz.timestamp_opt(1_770_496_200, 0).unwrap(),
@@ -348,7 +465,7 @@ mod tests {
                 let name = format!(
                     "{}.sql",
                     t.render(&NameVars {
-                        db: one,
+                        db: one.into(),
                         ..vars(Tz::UTC)
                     })
                 );
@@ -452,7 +569,7 @@ mod tests {
                 prop_assume!(has_engine || a.1 == b.1 || a.0 != b.0 || a.2 != b.2);
                 let name = |r: &Run| {
                     let v = NameVars {
-                        db: r.0.as_deref(),
+                        db: r.0.as_deref().into(),
                         engine: r.1,
                         now: Tz::UTC.timestamp_opt(r.3, 0).unwrap(),
                         uuid: &r.4,
@@ -471,6 +588,43 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// `split_db` reads back what `render` wrote, for every kind of `{db}`, and the rest is
+    /// the same for every database of one run.
+    #[test]
+    fn split_db_reads_back_the_database() {
+        for tpl in ["{db}-{date}-{time}", "{engine}_{db}{ts}", "{ts}{db}", "{db}.{uuid}.{db}", "x{db}"] {
+            let t = NameTemplate::parse(tpl).unwrap();
+            let mut rests = Vec::new();
+            for db in [
+                Db::Named("shop"),
+                Db::Named("a/b"),
+                Db::Named("50%"),
+                Db::Named("all"),
+                Db::Named("globals"),
+                Db::Named("tab\there"),
+                Db::Named("2026-01-01-000000"),
+                Db::All,
+                Db::Globals,
+            ] {
+                let name = format!("{}.sql", t.render(&NameVars { db, ..vars(Tz::UTC) }));
+                let (slot, rest) = t.split_db(&name, "pg", ".sql").unwrap_or_else(|| panic!("{tpl}: {name}"));
+                assert_eq!(slot.as_db(), db, "{tpl}: {name}");
+                assert!(t.matcher(slot.as_db(), "pg", ".sql").is_match(&name));
+                rests.push(rest);
+            }
+            rests.dedup();
+            assert_eq!(rests.len(), 1, "{tpl}: {rests:?}");
+            for foreign in ["shop-2026-02-07-203000.dump", "notes.txt", "%zz-2026-02-07-203000.sql", "%2fb-2026-02-07-203000.sql"] {
+                assert_eq!(t.split_db(foreign, "pg", ".sql"), None, "{tpl}: {foreign}");
+            }
+        }
+        let t = NameTemplate::parse("{db}.{uuid}.{db}").unwrap();
+        assert_eq!(t.split_db("a.0123abcd.b.sql", "pg", ".sql"), None, "two different {{db}}");
+        assert_eq!(DbSlot::parse("%61ll"), Some(DbSlot::Named("all".into())));
+        assert_eq!(DbSlot::parse("%67lobals"), Some(DbSlot::Named("globals".into())));
+        assert_eq!(DbSlot::parse("%61"), None, "not what escape_db writes for 'a'");
     }
 
     #[test]

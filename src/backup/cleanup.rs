@@ -18,7 +18,7 @@ pub(super) async fn apply_retention(
     current: &str,
 ) {
     let matcher = cfg.template.matcher(
-        cfg.conn.database.as_deref(),
+        cfg.name_db(),
         cfg.engine.key(),
         &engine::extension(cfg),
     );
@@ -108,7 +108,7 @@ pub(super) async fn apply_folder_retention(
     current: &str,
 ) {
     let matcher = cfg.template.matcher(
-        cfg.conn.database.as_deref(),
+        cfg.name_db(),
         cfg.engine.key(),
         &engine::extension(cfg),
     );

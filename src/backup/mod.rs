@@ -2,6 +2,7 @@
 //! retention. `DRY_RUN` prints the same [`Plan`] instead of running it.
 
 mod cleanup;
+mod split;
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -20,6 +21,20 @@ use crate::report::{Report, Stage, Status};
 pub use crate::shutdown::{Cancel, Shutdown};
 use crate::template::NameVars;
 
+/// The dry run's report: the plan of the backup, or of a split run.
+pub fn dry_run(cfg: &Config) -> String {
+    if cfg.split.is_some() {
+        split::describe(cfg)
+    } else {
+        Plan::new(cfg).describe(cfg)
+    }
+}
+
+/// A run's id: `{uuid}` in names, `backup_id` in logs.
+fn new_backup_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..8].to_string()
+}
+
 /// Everything a run will do, decided before anything runs.
 pub struct Plan {
     pub backup_id: String,
@@ -32,12 +47,17 @@ pub struct Plan {
 
 impl Plan {
     pub fn new(cfg: &Config) -> Plan {
-        let backup_id = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
-        let now = chrono::Utc::now().with_timezone(&cfg.tz);
+        Plan::at(cfg, new_backup_id(), chrono::Utc::now())
+    }
+
+    /// The plan of a backup named for `now` and `backup_id` (shared by every database of a
+    /// split run, so their names differ only in `{db}`).
+    pub fn at(cfg: &Config, backup_id: String, now: chrono::DateTime<chrono::Utc>) -> Plan {
+        let now = now.with_timezone(&cfg.tz);
         let name = format!(
             "{}{}",
             cfg.template.render(&NameVars {
-                db: cfg.conn.database.as_deref(),
+                db: cfg.name_db(),
                 engine: cfg.engine.key(),
                 now,
                 uuid: &backup_id,
@@ -134,7 +154,7 @@ impl Plan {
             );
         } else {
             let m = cfg.template.matcher(
-                cfg.conn.database.as_deref(),
+                cfg.name_db(),
                 cfg.engine.key(),
                 &engine::extension(cfg),
             );
@@ -196,6 +216,9 @@ const REPORT_ERROR_CHARS: usize = 2000;
 /// pre-backup hook, the backup, then the post-backup hook. It stops early, cleaning up, on
 /// SIGTERM/SIGINT or when BACKUP_TIMEOUT runs out. The report says how it went.
 pub async fn run_once(cfg: &Config, shutdown: &mut Shutdown) -> Report {
+    if cfg.split.is_some() {
+        return split::run(cfg, shutdown).await;
+    }
     let plan = Plan::new(cfg);
     let span = tracing::info_span!(
         "backup",
@@ -205,18 +228,9 @@ pub async fn run_once(cfg: &Config, shutdown: &mut Shutdown) -> Report {
     );
     let started = Instant::now();
     let mut report = Report {
-        status: Status::Failure,
-        stage: Stage::Backup,
-        engine: cfg.engine.key().to_string(),
-        database: cfg.db_label().to_string(),
         file: Some(rclone::redact_remote(&plan.target)),
-        size: None,
-        sha256: None,
         backup_id: Some(plan.backup_id.clone()),
-        started_at: chrono::Utc::now(),
-        duration: Duration::ZERO,
-        host: crate::report::host_name(),
-        error: None,
+        ..started_report(cfg)
     };
     let result = {
         let mut cancel = Cancel {
@@ -224,35 +238,10 @@ pub async fn run_once(cfg: &Config, shutdown: &mut Shutdown) -> Report {
             deadline: cfg.timeout.map(|t| (tokio::time::Instant::now() + t, t)),
         };
         async {
-            if let Some(script) = &cfg.hooks.pre_backup {
-                let vars = hooks::pre_variables(&report);
-                cancel
-                    .guard(hooks::run(Hook::PreBackup, script, &vars))
-                    .await
-                    .map_err(|e| {
-                        (
-                            Stage::PreHook,
-                            e.context("HOOK_PRE_BACKUP failed: backup aborted"),
-                            None,
-                        )
-                    })?;
-            }
-            let outcome = execute(cfg, &plan, started, &mut cancel)
+            pre_hook(cfg, &report, &mut cancel)
                 .await
-                .map_err(|e| (Stage::Backup, e, None))?;
-            if cfg.verify_after_backup {
-                crate::restore::verify::after_backup(
-                    cfg,
-                    &plan.name,
-                    &outcome.target,
-                    outcome.bytes,
-                    &outcome.sha256,
-                    &mut cancel,
-                )
-                .await
-                .map_err(|e| (Stage::Verify, e, Some(outcome.clone())))?;
-            }
-            Ok(outcome)
+                .map_err(|e| (Stage::PreHook, e, None))?;
+            backup_object(cfg, &plan, started, &mut cancel).await
         }
         .instrument(span.clone())
         .await
@@ -260,47 +249,7 @@ pub async fn run_once(cfg: &Config, shutdown: &mut Shutdown) -> Report {
     report.duration = started.elapsed();
     {
         let _enter = span.enter();
-        match result {
-            Ok(o) => {
-                info!(
-                    target = %rclone::redact_remote(&o.target),
-                    duration = %fmt_duration(o.duration),
-                    bytes = o.bytes,
-                    dumped = o.dumped,
-                    stored = o.bytes,
-                    sha256 = %o.sha256,
-                    "backup succeeded"
-                );
-                report.status = Status::Success;
-                report.size = Some(o.bytes);
-                report.sha256 = Some(o.sha256);
-            }
-            Err((stage, e, written)) => {
-                let error = format!("{e:#}");
-                if let Some(o) = written {
-                    // The object is complete and checksummed: it stays, and the report
-                    // says what it is.
-                    error!(
-                        target = %rclone::redact_remote(&o.target),
-                        duration = %fmt_duration(report.duration),
-                        bytes = o.bytes,
-                        sha256 = %o.sha256,
-                        error = %error,
-                        "backup written but its verification failed (VERIFY_AFTER_BACKUP): the backup stays on the remote, but it is not restorable as it is"
-                    );
-                    report.size = Some(o.bytes);
-                    report.sha256 = Some(o.sha256);
-                } else {
-                    error!(
-                        duration = %fmt_duration(report.duration),
-                        error = %error,
-                        "backup failed"
-                    );
-                }
-                report.stage = stage;
-                report.error = Some(crate::report::error_tail(&error, REPORT_ERROR_CHARS));
-            }
-        }
+        log_result(&mut report, result);
     }
     if let Some(script) = &cfg.hooks.post_backup {
         post_hook(cfg, shutdown, script, &report)
@@ -308,6 +257,110 @@ pub async fn run_once(cfg: &Config, shutdown: &mut Shutdown) -> Report {
             .await;
     }
     report
+}
+
+/// A report of a run that has not ended yet (a failure until it succeeds).
+fn started_report(cfg: &Config) -> Report {
+    Report {
+        status: Status::Failure,
+        stage: Stage::Backup,
+        engine: cfg.engine.key().to_string(),
+        database: cfg.db_label().to_string(),
+        file: None,
+        size: None,
+        sha256: None,
+        backup_id: None,
+        started_at: chrono::Utc::now(),
+        duration: Duration::ZERO,
+        host: crate::report::host_name(),
+        error: None,
+    }
+}
+
+/// How one backup object ended: its outcome, or the stage that failed, why, and what was
+/// written when a verification failed.
+type ObjectResult = Result<Outcome, (Stage, anyhow::Error, Option<Outcome>)>;
+
+/// HOOK_PRE_BACKUP, if set: its failure aborts the run.
+async fn pre_hook(cfg: &Config, report: &Report, cancel: &mut Cancel<'_>) -> anyhow::Result<()> {
+    if let Some(script) = &cfg.hooks.pre_backup {
+        let vars = hooks::pre_variables(report);
+        cancel
+            .guard(hooks::run(Hook::PreBackup, script, &vars))
+            .await
+            .map_err(|e| e.context("HOOK_PRE_BACKUP failed: backup aborted"))?;
+    }
+    Ok(())
+}
+
+/// One backup object: the dump, its upload and retention, then VERIFY_AFTER_BACKUP.
+async fn backup_object(
+    cfg: &Config,
+    plan: &Plan,
+    started: Instant,
+    cancel: &mut Cancel<'_>,
+) -> ObjectResult {
+    let outcome = execute(cfg, plan, started, cancel)
+        .await
+        .map_err(|e| (Stage::Backup, e, None))?;
+    if cfg.verify_after_backup {
+        crate::restore::verify::after_backup(
+            cfg,
+            &plan.name,
+            &outcome.target,
+            outcome.bytes,
+            &outcome.sha256,
+            cancel,
+        )
+        .await
+        .map_err(|e| (Stage::Verify, e, Some(outcome.clone())))?;
+    }
+    Ok(outcome)
+}
+
+/// Log how one object went (inside its span), and put it in `report`.
+fn log_result(report: &mut Report, result: ObjectResult) {
+    match result {
+        Ok(o) => {
+            info!(
+                target = %rclone::redact_remote(&o.target),
+                duration = %fmt_duration(o.duration),
+                bytes = o.bytes,
+                dumped = o.dumped,
+                stored = o.bytes,
+                sha256 = %o.sha256,
+                "backup succeeded"
+            );
+            report.status = Status::Success;
+            report.size = Some(o.bytes);
+            report.sha256 = Some(o.sha256);
+        }
+        Err((stage, e, written)) => {
+            let error = format!("{e:#}");
+            if let Some(o) = written {
+                // The object is complete and checksummed: it stays, and the report
+                // says what it is.
+                error!(
+                    target = %rclone::redact_remote(&o.target),
+                    duration = %fmt_duration(report.duration),
+                    bytes = o.bytes,
+                    sha256 = %o.sha256,
+                    error = %error,
+                    "backup written but its verification failed (VERIFY_AFTER_BACKUP): the backup stays on the remote, but it is not restorable as it is"
+                );
+                report.size = Some(o.bytes);
+                report.sha256 = Some(o.sha256);
+            } else {
+                error!(
+                    duration = %fmt_duration(report.duration),
+                    error = %error,
+                    "backup failed"
+                );
+            }
+            report.stage = stage;
+            report.error = Some(crate::report::error_tail(&error, REPORT_ERROR_CHARS));
+        }
+    }
 }
 
 /// The post-backup hook runs after every attempt, within its own BACKUP_TIMEOUT; after a

@@ -141,6 +141,16 @@ pub trait Engine: Send + Sync {
     fn check_replies(&self) -> &'static [&'static str] {
         &[]
     }
+    /// BACKUP_SPLIT_DATABASES: a command with the dump's connection that prints the
+    /// server's databases, one per line, each hex-encoded UTF-8 (no name can break the
+    /// list). `None`: the engine has no databases to split (redis).
+    fn list_databases_command(&self, _cfg: &Config) -> Option<DumpCommand> {
+        None
+    }
+    /// The databases BACKUP_SPLIT_DATABASES skips unless BACKUP_INCLUDE_DATABASES names them.
+    fn system_databases(&self) -> &'static [&'static str] {
+        &[]
+    }
     /// The extension `BACKUP_EXTENSION` defaults to, following compression and extra args.
     fn auto_extension(&self, cfg: &Config) -> String;
     /// Every extension [`Engine::auto_extension`] can give, whatever the settings: `list`,

@@ -126,6 +126,19 @@ impl Engine for Mongo {
         with_config_file(DumpCommand::new("mongodump", args), yaml)
     }
 
+    /// `mongosh --nodb`, connecting from its script to the URI in [`LIST_URI_VAR`] (the
+    /// database tools cannot list databases; the password never reaches argv). TLS and
+    /// authentication options must then be in DB_URI: DUMP_EXTRA_ARGS are mongodump's.
+    fn list_databases_command(&self, cfg: &Config) -> Option<DumpCommand> {
+        let args = ["--nodb", "--quiet", "--norc", "--eval", LIST_SCRIPT].map(String::from);
+        let uri = SecretString::from(listing_uri(cfg));
+        Some(DumpCommand::new("mongosh", args.to_vec()).secret_env(LIST_URI_VAR, Some(&uri)))
+    }
+
+    fn system_databases(&self) -> &'static [&'static str] {
+        &["admin", "config", "local"]
+    }
+
     fn auto_extension(&self, cfg: &Config) -> String {
         let gzip = cfg.native_compress() || self.extra_args_compress(cfg);
         if gzip { ".archive.gz" } else { ".archive" }.into()
@@ -156,20 +169,7 @@ fn connection(cfg: &Config) -> (Vec<String>, String) {
     let mut yaml = String::new();
     match &c.uri {
         Some(uri) => {
-            // The database travels in --db; the URI keeps only where and how to connect.
-            // Without an authSource, MongoDB authenticates against the URI's database:
-            // keep that meaning when the path is stripped.
-            let path_db = Some(uri.path.clone()).filter(|p| !p.is_empty());
-            let mut uri = uri.with_path("");
-            if uri.user.is_some() && uri.query_value("authSource").is_none() {
-                let source = c
-                    .auth_source
-                    .clone()
-                    .or(path_db)
-                    .unwrap_or_else(|| defaults::AUTH_SOURCE.into());
-                uri.query.push(("authSource".into(), source));
-            }
-            let full = uri.render_with_password(c.password.as_ref().map(|p| p.expose_secret()));
+            let full = uri_with_password(cfg, uri);
             yaml.push_str(&format!("uri: {}\n", yaml_str(&full)));
         }
         None => {
@@ -189,6 +189,61 @@ fn connection(cfg: &Config) -> (Vec<String>, String) {
     }
     (args, yaml)
 }
+
+/// DB_URI for the tools, with the password: the database travels in `--db`, the URI keeps
+/// only where and how to connect. Without an authSource, MongoDB authenticates against the
+/// URI's database: that meaning is kept when the path is stripped.
+fn uri_with_password(cfg: &Config, uri: &crate::uri::DbUri) -> String {
+    let c = &cfg.conn;
+    let path_db = Some(uri.path.clone()).filter(|p| !p.is_empty());
+    let mut uri = uri.with_path("");
+    if uri.user.is_some() && uri.query_value("authSource").is_none() {
+        let source = c
+            .auth_source
+            .clone()
+            .or(path_db)
+            .unwrap_or_else(|| defaults::AUTH_SOURCE.into());
+        uri.query.push(("authSource".into(), source));
+    }
+    uri.render_with_password(c.password.as_ref().map(|p| p.expose_secret()))
+}
+
+/// The connection as one URI with the password (for mongosh, which takes no config file):
+/// DB_URI as the tools get it, or one made of the host fields.
+fn listing_uri(cfg: &Config) -> String {
+    use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+    let c = &cfg.conn;
+    if let Some(uri) = &c.uri {
+        return uri_with_password(cfg, uri);
+    }
+    let enc = |s: &str| utf8_percent_encode(s, NON_ALPHANUMERIC).to_string();
+    let mut s = String::from("mongodb://");
+    if let Some(u) = &c.user {
+        s.push_str(&enc(u));
+        if let Some(p) = &c.password {
+            s.push(':');
+            s.push_str(&enc(p.expose_secret()));
+        }
+        s.push('@');
+    }
+    let host = c.host.as_deref().unwrap_or_default();
+    if host.contains(':') && !host.starts_with('[') {
+        s.push_str(&format!("[{host}]:{}/", c.port));
+    } else {
+        s.push_str(&format!("{host}:{}/", c.port));
+    }
+    if c.user.is_some() {
+        s.push_str("?authSource=");
+        s.push_str(&enc(c.auth_source.as_deref().unwrap_or(defaults::AUTH_SOURCE)));
+    }
+    s
+}
+
+/// The variable mongosh reads the listing's connection URI from.
+pub const LIST_URI_VAR: &str = "DBSTASH_MONGO_URI";
+
+/// mongosh's script for BACKUP_SPLIT_DATABASES: every database the user may see, hex-encoded.
+const LIST_SCRIPT: &str = "const r = connect(process.env.DBSTASH_MONGO_URI).getSiblingDB('admin').runCommand({listDatabases: 1, nameOnly: true, authorizedDatabases: true}); if (!r.ok) { throw new Error('listDatabases failed: ' + r.errmsg); } r.databases.forEach(d => print(Buffer.from(d.name, 'utf8').toString('hex')));";
 
 fn with_config_file(mut cmd: DumpCommand, yaml: String) -> DumpCommand {
     if !yaml.is_empty() {

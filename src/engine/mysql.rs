@@ -125,6 +125,23 @@ impl Engine for MySql {
         &["1"]
     }
 
+    /// The schemas the user can see: with the SHOW DATABASES privilege all of them, else
+    /// only those it has some privilege on (the others are not backed up: documented).
+    fn list_databases_command(&self, cfg: &Config) -> Option<DumpCommand> {
+        let args = [
+            "--batch",
+            "--skip-column-names",
+            "--execute=SELECT HEX(SCHEMA_NAME) FROM information_schema.SCHEMATA ORDER BY SCHEMA_NAME",
+        ]
+        .map(String::from)
+        .to_vec();
+        Some(self.client(cfg, args))
+    }
+
+    fn system_databases(&self) -> &'static [&'static str] {
+        &["information_schema", "performance_schema", "mysql", "sys"]
+    }
+
     fn auto_extension(&self, _cfg: &Config) -> String {
         ".sql".into()
     }

@@ -132,7 +132,9 @@ fn connection_args(cfg: &Config, database: Option<&str>) -> Vec<String> {
     let mut args = Vec::new();
     match &c.uri {
         Some(uri) => {
-            let mut uri = match database {
+            // The database dumped (DB_NAME or the URI's path, resolved into conn.database;
+            // one database of a split run), or the one asked for.
+            let mut uri = match database.or(c.database.as_deref()) {
                 Some(db) => uri.with_path(db),
                 None => uri.clone(),
             };
@@ -346,6 +348,10 @@ impl Engine for Postgres {
         } else {
             "pg_dump"
         };
+        if cfg.globals_only {
+            // Roles and tablespaces only (a split run's `globals` object).
+            args.push("--globals-only".into());
+        }
         self.with_secrets(cfg, DumpCommand::new(program, args))
     }
 
@@ -403,6 +409,33 @@ impl Engine for Postgres {
 
     fn check_replies(&self) -> &'static [&'static str] {
         &["1"]
+    }
+
+    /// `psql` on the maintenance database (as pg_dumpall would connect), every database that
+    /// accepts connections (template0 does not).
+    fn list_databases_command(&self, cfg: &Config) -> Option<DumpCommand> {
+        let mut args = vec!["--no-password".to_string()];
+        args.extend(connection_args(
+            cfg,
+            Some(&maintenance_db(&cfg.dump_extra_args)),
+        ));
+        args.extend(
+            [
+                "--no-psqlrc",
+                "--tuples-only",
+                "--no-align",
+                "--set=ON_ERROR_STOP=1",
+                "--command=SELECT encode(convert_to(datname, 'UTF8'), 'hex') FROM pg_database WHERE datallowconn ORDER BY datname",
+            ]
+            .map(String::from),
+        );
+        Some(self.with_secrets(cfg, DumpCommand::new("psql", args)))
+    }
+
+    /// The template databases. `postgres` is not one: it is an ordinary database that
+    /// initdb creates, and tables put there are backed up (exclude it to skip it).
+    fn system_databases(&self) -> &'static [&'static str] {
+        &["template0", "template1"]
     }
 
     fn auto_extension(&self, cfg: &Config) -> String {

@@ -24,7 +24,7 @@ pub const DUMP: &str = "dump";
 pub fn config_hash(cfg: &Config) -> String {
     use sha2::Digest as _;
     let remote = crate::rclone::normalize_remote(&cfg.remote);
-    let db = crate::template::db_in_names(cfg.conn.database.as_deref());
+    let db = crate::template::db_in_names(cfg.name_db());
     let digest = sha2::Sha256::digest(format!("{}\n{db}\n{remote}", cfg.engine.key()).as_bytes());
     format!("{digest:x}")[..12].to_string()
 }

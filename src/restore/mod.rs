@@ -419,26 +419,7 @@ async fn write_output(
     })
 }
 
-/// Where `program` is on PATH.
-fn on_path(program: &str) -> bool {
-    use std::os::unix::fs::PermissionsExt as _;
-    std::env::var_os("PATH").is_some_and(|path| {
-        std::env::split_paths(&path).any(|d| {
-            d.join(program)
-                .metadata()
-                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        })
-    })
-}
-
-/// The program to run for `dc`: its own, or its fallback when only that is on PATH (as the
-/// dump does: `mariadb` → `mysql`).
-pub fn program_of(dc: &DumpCommand) -> String {
-    match &dc.fallback {
-        Some(f) if !on_path(&dc.program) && on_path(f) => f.clone(),
-        _ => dc.program.clone(),
-    }
-}
+pub use crate::process::program_of;
 
 /// Run a short database command to its end (a query, a `CREATE DATABASE`), `input` on its
 /// stdin: its stdout. Its program is [`program_of`]; no secret file (the engines that need

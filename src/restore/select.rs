@@ -75,7 +75,7 @@ pub fn matchers(cfg: &Config) -> Vec<Regex> {
         .iter()
         .map(|ext| {
             cfg.template
-                .matcher(cfg.conn.database.as_deref(), cfg.engine.key(), ext)
+                .matcher(cfg.name_db(), cfg.engine.key(), ext)
         })
         .collect()
 }
