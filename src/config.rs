@@ -1084,6 +1084,12 @@ pub fn describe(c: &Config) -> Vec<(&'static str, String)> {
     out.push(("DB_PASSWORD", set(c.conn.password.is_some())));
     out.push(("DB_NAME", c.db_label().to_string()));
     out.push(("BACKUP_ALL_DATABASES", c.all_databases.to_string()));
+    if let Some(split) = &c.split {
+        out.push(("BACKUP_SPLIT_DATABASES", "true".into()));
+        out.push(("BACKUP_INCLUDE_DATABASES", split.include.join(",")));
+        out.push(("BACKUP_EXCLUDE_DATABASES", split.exclude.join(",")));
+        out.push(("BACKUP_PARALLELISM", split.parallelism.to_string()));
+    }
     out.push(("RCLONE_REMOTE", crate::remote::describe_remote(&c.remote)));
     out.push((
         "RCLONE_CONFIG",

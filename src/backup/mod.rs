@@ -30,6 +30,15 @@ pub fn dry_run(cfg: &Config) -> String {
     }
 }
 
+/// The dry run's heading and the resolved configuration, secrets redacted.
+fn describe_config(cfg: &Config) -> String {
+    let mut s = String::from("dbstash dry run: nothing is executed.\n\nConfiguration:\n");
+    for (k, v) in describe(cfg) {
+        let _ = writeln!(s, "  {k:<22} {v}");
+    }
+    s
+}
+
 /// A run's id: `{uuid}` in names, `backup_id` in logs.
 fn new_backup_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()[..8].to_string()
@@ -98,10 +107,14 @@ impl Plan {
 
     /// The dry-run report: resolved config, dump command and rclone calls, secrets redacted.
     pub fn describe(&self, cfg: &Config) -> String {
-        let mut s = String::from("dbstash dry run: nothing is executed.\n\nConfiguration:\n");
-        for (k, v) in describe(cfg) {
-            let _ = writeln!(s, "  {k:<22} {v}");
-        }
+        let mut s = describe_config(cfg);
+        s.push_str(&self.describe_steps(cfg));
+        s
+    }
+
+    /// The dump, upload, verification and retention of this plan.
+    pub fn describe_steps(&self, cfg: &Config) -> String {
+        let mut s = String::new();
         let _ = writeln!(s, "\nDump command:\n  {}", self.dump);
         let mode = pipeline::of(cfg.mode);
         let _ = write!(

@@ -28,25 +28,40 @@ const SUMMARY_ERROR_CHARS: usize = 400;
 /// One object of a split run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Unit {
-    /// PostgreSQL's roles and tablespaces: `pg_dumpall --globals-only`.
-    Globals,
+    /// PostgreSQL's roles and tablespaces: `pg_dumpall --globals-only`, with
+    /// `--no-role-passwords` when the user may not read them (not a superuser).
+    Globals { passwords: bool },
     Database(String),
 }
 
 impl Unit {
     fn config(&self, cfg: &Config) -> Config {
         match self {
-            Unit::Globals => cfg.for_globals(),
+            Unit::Globals { passwords } => {
+                let mut c = cfg.for_globals();
+                if !passwords {
+                    c.dump_extra_args.push("--no-role-passwords".into());
+                }
+                c
+            }
             Unit::Database(db) => cfg.for_database(db),
         }
     }
 
     fn label(&self) -> &str {
         match self {
-            Unit::Globals => crate::template::GLOBALS,
+            Unit::Globals { .. } => crate::template::GLOBALS,
             Unit::Database(db) => db,
         }
     }
+}
+
+/// What the listing command printed: the databases, and facts about the login.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Listing {
+    pub databases: Vec<String>,
+    /// Lines starting with `#`, without it (pg: `superuser`).
+    pub facts: Vec<String>,
 }
 
 /// Which of the listed databases a run backs up.
@@ -105,11 +120,16 @@ fn shown(names: &[String]) -> String {
     }
 }
 
-/// The listing command's output: one hex-encoded UTF-8 name per line.
-pub fn parse_listing(out: &[u8]) -> Result<Vec<String>, String> {
+/// The listing command's output: one hex-encoded UTF-8 name per line, facts after `#`.
+pub fn parse_listing(out: &[u8]) -> Result<Listing, String> {
     let text = std::str::from_utf8(out).map_err(|_| "the listing is not text".to_string())?;
-    let mut names = Vec::new();
+    let mut listing = Listing::default();
+    let names = &mut listing.databases;
     for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if let Some(fact) = line.strip_prefix('#') {
+            listing.facts.push(fact.to_string());
+            continue;
+        }
         let bytes = (0..line.len())
             .step_by(2)
             .map(|i| line.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
@@ -125,11 +145,11 @@ pub fn parse_listing(out: &[u8]) -> Result<Vec<String>, String> {
             names.push(name);
         }
     }
-    Ok(names)
+    Ok(listing)
 }
 
 /// Ask the server which databases it has, with the dump's connection.
-async fn list_databases(cfg: &Config) -> anyhow::Result<Vec<String>> {
+async fn list_databases(cfg: &Config) -> anyhow::Result<Listing> {
     let cmd = cfg
         .engine()
         .list_databases_command(cfg)
@@ -181,14 +201,14 @@ pub(super) async fn run(cfg: &Config, shutdown: &mut Shutdown) -> Report {
                 .guard(list_databases(cfg))
                 .await
                 .map_err(|e| (Stage::Backup, e))?;
-            let selection = select(&listed, cfg.engine().system_databases(), &split)
+            let selection = select(&listed.databases, cfg.engine().system_databases(), &split)
                 .map_err(|e| (Stage::Backup, anyhow::anyhow!(e)))?;
-            Ok(selection)
+            Ok((selection, listed.facts))
         }
         .instrument(span.clone())
         .await
     };
-    let selection = match planned {
+    let (selection, facts) = match planned {
         Ok(s) => s,
         Err((stage, e)) => {
             report.duration = started.elapsed();
@@ -198,7 +218,11 @@ pub(super) async fn run(cfg: &Config, shutdown: &mut Shutdown) -> Report {
     };
     let mut units: Vec<Unit> = Vec::new();
     if cfg.engine == EngineKind::Pg {
-        units.push(Unit::Globals);
+        let passwords = facts.iter().any(|f| f == "superuser");
+        if !passwords {
+            span.in_scope(|| warn!("the globals object is dumped without the roles' passwords (pg_dumpall --no-role-passwords): only a superuser may read them; restored roles need new passwords"));
+        }
+        units.push(Unit::Globals { passwords });
     }
     units.extend(selection.databases.iter().cloned().map(Unit::Database));
     span.in_scope(|| {
@@ -366,7 +390,7 @@ fn summarize(report: &mut Report, units: &[Unit], results: Vec<ObjectResult>) {
     }
     let names: Vec<&str> = failed.iter().map(|(n, _, _)| n.as_str()).collect();
     let mut error = format!(
-        "{} of {} databases failed: {}",
+        "{} of {} backups failed: {}",
         failed.len(),
         units.len(),
         names.join(", ")
@@ -391,7 +415,7 @@ fn summarize(report: &mut Report, units: &[Unit], results: Vec<ObjectResult>) {
 pub fn describe(cfg: &Config) -> String {
     let split = cfg.split.as_ref().expect("describe only for BACKUP_SPLIT_DATABASES");
     let example = cfg.for_database("<db>");
-    let mut s = Plan::new(&example).describe(&example);
+    let mut s = super::describe_config(cfg);
     let mut head = String::from("\nDatabases (BACKUP_SPLIT_DATABASES): one backup per database\n");
     if let Some(cmd) = cfg.engine().list_databases_command(cfg) {
         let _ = writeln!(head, "  listed at run time with: {cmd}");
@@ -406,21 +430,18 @@ pub fn describe(cfg: &Config) -> String {
     let _ = writeln!(head, "  BACKUP_EXCLUDE_DATABASES: {}", shown(&split.exclude));
     let _ = writeln!(head, "  BACKUP_PARALLELISM: {} at once", split.parallelism);
     if cfg.engine == EngineKind::Pg {
-        let globals = cfg.for_globals();
+        let globals = Unit::Globals { passwords: true }.config(cfg);
         let plan = Plan::new(&globals);
         let _ = writeln!(
             head,
-            "  first the globals (roles, tablespaces): {}\n    as {}",
+            "  first the globals (roles, tablespaces): {}\n    (with --no-role-passwords when the user is not a superuser)\n    as {}",
             plan.dump,
             crate::rclone::redact_remote(&plan.target)
         );
     }
-    let _ = writeln!(head, "\nEach database, shown for one named <db>:");
-    // After the configuration block, before the first database's plan.
-    match s.find("\nDump command:") {
-        Some(at) => s.insert_str(at, &head),
-        None => s.push_str(&head),
-    }
+    let _ = write!(head, "\nEach database, shown for one named <db>:\n");
+    s.push_str(&head);
+    s.push_str(&Plan::new(&example).describe_steps(&example));
     s
 }
 
@@ -470,11 +491,13 @@ mod tests {
     #[test]
     fn the_listing_is_hex_per_line() {
         // "app", "a\nb" (a newline in a name cannot break the list), "café".
-        let out = b"617070\n610a62\r\n636166c3a9\n\n617070\n";
-        assert_eq!(parse_listing(out).unwrap(), ["app", "a\nb", "caf\u{e9}"]);
+        let out = b"#superuser\n617070\n610a62\r\n636166c3a9\n\n617070\n";
+        let l = parse_listing(out).unwrap();
+        assert_eq!(l.databases, ["app", "a\nb", "caf\u{e9}"]);
+        assert_eq!(l.facts, ["superuser"]);
         for bad in [&b"6170z0\n"[..], b"617\n", b"ff\n", b"\xff\n"] {
             assert!(parse_listing(bad).is_err(), "{bad:?}");
         }
-        assert_eq!(parse_listing(b"").unwrap(), Vec::<String>::new());
+        assert_eq!(parse_listing(b"").unwrap(), Listing::default());
     }
 }

@@ -143,7 +143,8 @@ pub trait Engine: Send + Sync {
     }
     /// BACKUP_SPLIT_DATABASES: a command with the dump's connection that prints the
     /// server's databases, one per line, each hex-encoded UTF-8 (no name can break the
-    /// list). `None`: the engine has no databases to split (redis).
+    /// list), and facts about the login on lines starting with `#` (pg: `#superuser`).
+    /// `None`: the engine has no databases to split (redis).
     fn list_databases_command(&self, _cfg: &Config) -> Option<DumpCommand> {
         None
     }

@@ -412,7 +412,9 @@ impl Engine for Postgres {
     }
 
     /// `psql` on the maintenance database (as pg_dumpall would connect), every database that
-    /// accepts connections (template0 does not).
+    /// accepts connections (template0 does not), and `#superuser` when the user is one: only
+    /// a superuser may read the roles' passwords (the globals object is dumped without them
+    /// otherwise).
     fn list_databases_command(&self, cfg: &Config) -> Option<DumpCommand> {
         let mut args = vec!["--no-password".to_string()];
         args.extend(connection_args(
@@ -425,7 +427,7 @@ impl Engine for Postgres {
                 "--tuples-only",
                 "--no-align",
                 "--set=ON_ERROR_STOP=1",
-                "--command=SELECT encode(convert_to(datname, 'UTF8'), 'hex') FROM pg_database WHERE datallowconn ORDER BY datname",
+                "--command=SELECT encode(convert_to(datname, 'UTF8'), 'hex') FROM pg_database WHERE datallowconn UNION ALL SELECT '#superuser' FROM pg_roles WHERE rolname = current_user AND rolsuper ORDER BY 1",
             ]
             .map(String::from),
         );
