@@ -38,4 +38,5 @@ mod restore_others;
 mod restore_pg;
 mod retention_calendar;
 mod secrets;
+mod split;
 mod tools;

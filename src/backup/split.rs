@@ -399,9 +399,14 @@ fn summarize(report: &mut Report, units: &[Unit], results: Vec<ObjectResult>) {
         let e = crate::report::error_tail(e, SUMMARY_ERROR_CHARS);
         let _ = write!(error, "\n{name}: {e}");
     }
+    let details: Vec<String> = failed
+        .iter()
+        .map(|(name, _, e)| format!("{name}: {}", e.lines().next().unwrap_or_default()))
+        .collect();
     error!(
         failed = %names.join(","),
         succeeded = units.len() - failed.len(),
+        errors = %details.join("; "),
         duration = %super::fmt_duration(report.duration),
         "backup failed: {}",
         error.lines().next().unwrap_or_default()
