@@ -4,11 +4,13 @@
 //!
 //! The candidates are exactly those of a backup run's retention (this configuration's names
 //! with today's extension); with no new backup behind them, the newest complete backup is
-//! never deleted, whatever the rules say.
+//! never deleted, whatever the rules say. With BACKUP_SPLIT_DATABASES each database's
+//! backups (and pg's globals) are pruned apart, as a run does.
 
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
+use anyhow::Context as _;
 use tracing::{error, info};
 
 use crate::config::{BackupMode, Config};
@@ -17,12 +19,20 @@ use crate::remote::Entry;
 use crate::restore::select;
 use crate::retention::{self, Current, Verdict};
 use crate::shutdown::{Cancel, Shutdown};
+use crate::template::DbSlot;
 use crate::{EXIT_BACKUP_FAILED, EXIT_BAD_CONFIG};
 
 /// Exit 0 when every deletion the rules ask for succeeded (or none was asked), 1 when the
 /// remote cannot be listed or a deletion failed, 2 for a configuration prune cannot serve.
+/// With BACKUP_SPLIT_DATABASES the rules apply to each database's backups apart (every
+/// database with backups in the folder, and pg's globals), as a backup run applies them.
 pub async fn run(cfg: &Config) -> ExitCode {
-    if let Err(e) = crate::restore::tree::check_mode(cfg) {
+    // A split configuration's databases are single-database backups: judged as one.
+    let checked = match &cfg.split {
+        None => crate::restore::tree::check_mode(cfg),
+        Some(_) => crate::restore::tree::check_mode(&cfg.for_database("db")),
+    };
+    if let Err(e) = checked {
         eprintln!("dbstash: invalid configuration: {e}");
         return ExitCode::from(EXIT_BAD_CONFIG);
     }
@@ -30,51 +40,29 @@ pub async fn run(cfg: &Config) -> ExitCode {
         let mut shutdown = Shutdown::new()?;
         let mut cancel = Cancel::new(&mut shutdown, cfg.timeout);
         let rclone = Rclone::new(cfg)?;
-        let backups = cancel.guard(select::list_backups(cfg, &rclone)).await?;
-        let matcher = cfg.template.matcher(
-            cfg.name_db(),
-            cfg.engine.key(),
-            &crate::engine::extension(cfg),
-        );
-        let listing: Vec<Entry> = backups
-            .iter()
-            .filter(|b| matcher.is_match(&b.name))
-            .map(|b| Entry {
-                name: b.name.clone(),
-                mod_time: b.mod_time,
-            })
-            .collect();
-        let complete = |n: &str| {
-            backups
-                .iter()
-                .any(|b| b.name == n && (b.has_sidecar || !cfg.checksum))
+        let units = match &cfg.split {
+            None => vec![cfg.clone()],
+            Some(_) => cancel.guard(split_units(cfg, &rclone)).await?,
         };
-        let verdicts = retention::decide(
-            &listing,
-            |n| matcher.is_match(n),
-            complete,
-            Current::None,
-            cfg.retention,
-            cfg.tz,
-            chrono::Utc::now(),
-        );
-        let mut failed: Vec<String> = Vec::new();
-        let mut deleted = 0usize;
-        if !cfg.dry_run {
-            for v in verdicts.iter().filter(|v| !v.keep) {
-                match cancel.guard(delete(cfg, &rclone, v)).await {
-                    Ok(()) => {
-                        deleted += 1;
-                        info!(object = %v.name, why = %v.why, "prune: deleted");
-                    }
-                    Err(e) => {
-                        failed.push(v.name.clone());
-                        error!(object = %v.name, error = %format!("{e:#}"), "prune: could not delete");
-                    }
-                }
+        let mut table = String::new();
+        let (mut deleted, mut failed) = (0, 0);
+        for unit in &units {
+            let (verdicts, d, f) = prune(unit, &rclone, &mut cancel).await?;
+            if cfg.split.is_some() {
+                let _ = writeln!(table, "database {}:", unit.db_label());
             }
+            table.push_str(&render(unit, &verdicts, &f));
+            deleted += d;
+            failed += f.len();
         }
-        anyhow::Ok((render(cfg, &verdicts, &failed), deleted, failed.len()))
+        if units.is_empty() {
+            let _ = writeln!(
+                table,
+                "no backups of this configuration in {}",
+                rclone::redact_remote(&cfg.remote)
+            );
+        }
+        anyhow::Ok((table, deleted, failed))
     }
     .await;
     match result {
@@ -99,6 +87,104 @@ pub async fn run(cfg: &Config) -> ExitCode {
             ExitCode::from(EXIT_BACKUP_FAILED)
         }
     }
+}
+
+/// The configurations of a split configuration's databases that have backups in the folder
+/// (read from the names: `{db}` of this template, engine and extension), the globals first.
+async fn split_units(cfg: &Config, rclone: &Rclone) -> anyhow::Result<Vec<Config>> {
+    let mut names: Vec<String> = rclone
+        .list(&cfg.remote)
+        .await
+        .with_context(|| format!("listing {} failed", rclone::redact_remote(&cfg.remote)))?
+        .into_iter()
+        .map(|e| e.name)
+        .collect();
+    let one = cfg.for_database("db");
+    if one.mode == BackupMode::Directory {
+        names.extend(
+            rclone
+                .dirs(&cfg.remote)
+                .await
+                .with_context(|| format!("listing {} failed", rclone::redact_remote(&cfg.remote)))?
+                .into_iter()
+                .map(|e| e.name),
+        );
+    }
+    let globals = cfg.for_globals();
+    let mut slots: Vec<DbSlot> = Vec::new();
+    for name in &names {
+        for c in [&one, &globals] {
+            let ext = crate::engine::extension(c);
+            if let Some((slot, _)) = cfg.template.split_db(name, c.engine.key(), &ext) {
+                if slot != DbSlot::All && !slots.contains(&slot) {
+                    slots.push(slot);
+                }
+            }
+        }
+    }
+    slots.sort();
+    Ok(slots
+        .iter()
+        .filter_map(|s| match s {
+            DbSlot::All => None,
+            DbSlot::Globals => Some(cfg.for_globals()),
+            DbSlot::Named(db) => Some(cfg.for_database(db)),
+        })
+        .collect())
+}
+
+/// Retention over one configuration's backups: the verdicts, how many were deleted, and the
+/// names whose deletion failed.
+async fn prune(
+    cfg: &Config,
+    rclone: &Rclone,
+    cancel: &mut Cancel<'_>,
+) -> anyhow::Result<(Vec<Verdict>, usize, Vec<String>)> {
+    let backups = cancel.guard(select::list_backups(cfg, rclone)).await?;
+    let matcher = cfg.template.matcher(
+        cfg.name_db(),
+        cfg.engine.key(),
+        &crate::engine::extension(cfg),
+    );
+    let listing: Vec<Entry> = backups
+        .iter()
+        .filter(|b| matcher.is_match(&b.name))
+        .map(|b| Entry {
+            name: b.name.clone(),
+            mod_time: b.mod_time,
+        })
+        .collect();
+    let complete = |n: &str| {
+        backups
+            .iter()
+            .any(|b| b.name == n && (b.has_sidecar || !cfg.checksum))
+    };
+    let verdicts = retention::decide(
+        &listing,
+        |n| matcher.is_match(n),
+        complete,
+        Current::None,
+        cfg.retention,
+        cfg.tz,
+        chrono::Utc::now(),
+    );
+    let mut failed: Vec<String> = Vec::new();
+    let mut deleted = 0usize;
+    if !cfg.dry_run {
+        for v in verdicts.iter().filter(|v| !v.keep) {
+            match cancel.guard(delete(cfg, rclone, v)).await {
+                Ok(()) => {
+                    deleted += 1;
+                    info!(database = cfg.db_label(), object = %v.name, why = %v.why, "prune: deleted");
+                }
+                Err(e) => {
+                    failed.push(v.name.clone());
+                    error!(database = cfg.db_label(), object = %v.name, error = %format!("{e:#}"), "prune: could not delete");
+                }
+            }
+        }
+    }
+    Ok((verdicts, deleted, failed))
 }
 
 /// A file and its `.sha256`, or a folder (directory mode) with `rclone purge`.

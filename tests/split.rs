@@ -507,3 +507,80 @@ fn the_dry_run_describes_the_listing_and_one_database() {
     }
     assert!(!out.stdout.contains("dry-Secret-5"));
 }
+
+/// `dbstash prune` of a split configuration keeps RETENTION_MAX_FILES per database (and for
+/// pg's globals), never touching a dump of all databases or another engine's objects.
+#[test]
+fn prune_applies_retention_to_each_database_apart() {
+    let Some(s3) = s3::server() else { return };
+    let r = remote(s3, "split-prune");
+    let put = |name: &str, day: u32| {
+        let target = format!("{}/{name}", r.remote);
+        r.rclone(&["rcat", &target], name.as_bytes());
+        let sum = format!("{}  {name}\n", sha256_hex_of(name.as_bytes()));
+        r.rclone(&["rcat", &format!("{target}.sha256")], sum.as_bytes());
+        let at = format!("2026-01-{day:02}T03:00:00");
+        r.rclone(&["touch", "--no-create", "--timestamp", &at, &target], b"");
+    };
+    let name = |db: &str, day: u32, ext: &str| format!("{db}-2026-01-{day:02}-030000-0000000{day}{ext}");
+    for day in 1..=3 {
+        put(&name("app", day, ".sql"), day);
+    }
+    put(&name("shop", 2, ".sql"), 2);
+    put(&name("globals", 1, ".sql"), 1);
+    put(&name("globals", 2, ".sql"), 2);
+    put(&name("all", 1, ".sql"), 1);
+    put(&name("all", 2, ".sql"), 2);
+    let prune = |dry: bool| {
+        let mut d = split_env(Dbstash::new(), &r)
+            .env("DB_HOST", "127.0.0.1")
+            .env("RETENTION_MAX_FILES", "1")
+            .args(["prune"]);
+        if dry {
+            d = d.args(["--dry-run"]);
+        }
+        d.run()
+    };
+    let out = prune(true);
+    out.assert_code(0);
+    for line in [
+        "database app:",
+        "database globals:",
+        "database shop:",
+        "3 backups in",
+    ] {
+        assert!(out.stdout.contains(line), "{line}: {}", out.stdout);
+    }
+    let doomed = out
+        .stdout
+        .lines()
+        .filter(|l| l.contains("would delete   "))
+        .count();
+    assert_eq!(doomed, 3, "{}", out.stdout);
+    let before = all_files_in(&r.dir);
+    assert_eq!(before.len(), 16, "{before:?}");
+
+    let out = prune(false);
+    out.assert_code(0);
+    let left: Vec<String> = all_files_in(&r.dir)
+        .into_iter()
+        .filter(|f| !f.ends_with(".sha256"))
+        .collect();
+    assert_eq!(
+        left,
+        [
+            name("all", 1, ".sql"),
+            name("all", 2, ".sql"),
+            name("app", 3, ".sql"),
+            name("globals", 2, ".sql"),
+            name("shop", 2, ".sql"),
+        ],
+        "{}",
+        out.stdout
+    );
+}
+
+fn sha256_hex_of(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    format!("{:x}", sha2::Sha256::digest(bytes))
+}
