@@ -38,8 +38,13 @@ pub struct Step {
 
 /// Every step, in a fixed order; they run concurrently.
 pub async fn steps(cfg: &Config) -> Vec<Step> {
-    let (tool, rclone, remote, database) =
-        tokio::join!(dump_tool(cfg), rclone_version(), remote(cfg), database(cfg));
+    let (tool, rclone, remote, database, databases) = tokio::join!(
+        dump_tool(cfg),
+        rclone_version(),
+        remote(cfg),
+        database(cfg),
+        databases(cfg)
+    );
     let mut steps = vec![
         Step {
             name: "config",
@@ -62,6 +67,12 @@ pub async fn steps(cfg: &Config) -> Vec<Step> {
             result: database,
         },
     ];
+    if let Some(result) = databases {
+        steps.push(Step {
+            name: "databases",
+            result,
+        });
+    }
     // The last line of defence: no registered secret leaves in a step's text.
     for s in &mut steps {
         s.result = match &s.result {
@@ -97,6 +108,44 @@ pub async fn preflight(cfg: &Config) -> Result<(), String> {
     } else {
         Err(failed.join("\n"))
     }
+}
+
+/// BACKUP_SPLIT_DATABASES: the databases a run would back up now (listed with the dump's
+/// connection), and those it skips. `None` for other configurations.
+async fn databases(cfg: &Config) -> Option<Result<String, String>> {
+    cfg.split.as_ref()?;
+    let listed = tokio::time::timeout(LOGIN_LIMIT, crate::backup::split_selection(cfg)).await;
+    Some(match listed {
+        Err(_) => Err(format!(
+            "no answer within {} (stopped it): is the database host reachable?",
+            crate::backup::fmt_human(LOGIN_LIMIT)
+        )),
+        Ok(Err(e)) => Err(format!("{e:#}")),
+        Ok(Ok(s)) => {
+            let mut text = format!(
+                "{} to back up: {}",
+                s.databases.len(),
+                s.databases.join(", ")
+            );
+            if cfg.engine == EngineKind::Pg {
+                text.push_str(", and the globals");
+            }
+            if !s.system.is_empty() {
+                let _ = write!(text, "; system databases skipped: {}", s.system.join(", "));
+            }
+            if !s.excluded.is_empty() {
+                let _ = write!(text, "; excluded: {}", s.excluded.join(", "));
+            }
+            if !s.unknown_excluded.is_empty() {
+                let _ = write!(
+                    text,
+                    "; BACKUP_EXCLUDE_DATABASES names {}, which the server does not list",
+                    s.unknown_excluded.join(", ")
+                );
+            }
+            Ok(text)
+        }
+    })
 }
 
 /// `name  ok    detail` or `name  FAIL  reason`, continuation lines indented under the text,

@@ -151,7 +151,10 @@ fn pg_one_object_per_database_the_unreadable_one_named_the_others_restorable() {
     let globals = &objects["globals"][0];
     assert!(globals.ends_with(".sql.zst"), "{globals}");
     let sql = String::from_utf8(unzstd(&r.dir.join(globals))).unwrap();
-    assert!(sql.contains(&format!("CREATE ROLE {BACKUP_USER};")), "{sql}");
+    assert!(
+        sql.contains(&format!("CREATE ROLE {BACKUP_USER};")),
+        "{sql}"
+    );
     assert!(!sql.contains("SCRAM-SHA-256"), "{sql}");
     assert!(
         out.stderr.contains("without the roles' passwords"),
@@ -173,7 +176,10 @@ fn pg_one_object_per_database_the_unreadable_one_named_the_others_restorable() {
     let after = objects_by_db(&r.dir);
     for db in ["globals", "template1", app.as_str(), shop.as_str()] {
         assert_eq!(after[db].len(), 1, "{db}: {after:?}");
-        assert_ne!(after[db][0], objects.get(db).map_or(String::new(), |o| o[0].clone()));
+        assert_ne!(
+            after[db][0],
+            objects.get(db).map_or(String::new(), |o| o[0].clone())
+        );
     }
     assert_eq!(
         after["postgres"], objects["postgres"],
@@ -183,6 +189,40 @@ fn pg_one_object_per_database_the_unreadable_one_named_the_others_restorable() {
     assert!(
         sql.contains("SCRAM-SHA-256"),
         "a superuser's globals keep the passwords: {sql}"
+    );
+
+    // `dbstash check` lists what a run would back up now.
+    let out = as_backup_user(pg.dbstash())
+        .env("BACKUP_EXCLUDE_DATABASES", format!("{shop},gone_db"))
+        .args(["check"])
+        .run();
+    out.assert_code(0);
+    let line = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("databases "))
+        .unwrap_or_else(|| panic!("{}", out.stdout))
+        .to_string();
+    let (n, dbs) = pg
+        .psql(
+            "postgres",
+            &format!("select count(*) || '|' || string_agg(datname, ', ' order by datname collate \"C\") from pg_database where datallowconn and datname not in ('template1', '{shop}')"),
+        )
+        .split_once('|')
+        .map(|(n, d)| (n.to_string(), d.to_string()))
+        .unwrap();
+    assert!(
+        line.contains(&format!("ok    {n} to back up: {dbs}, and the globals")),
+        "{line}"
+    );
+    assert!(
+        line.contains("system databases skipped: template1"),
+        "{line}"
+    );
+    assert!(line.contains(&format!("excluded: {shop}")), "{line}");
+    assert!(
+        line.contains("names gone_db, which the server does not list"),
+        "{line}"
     );
 }
 
@@ -235,7 +275,11 @@ fn split_settings_that_cannot_work_exit_2_naming_the_variable() {
         .env("BACKUP_SCHEDULE", "once")
         .run();
     out.assert_code(2);
-    assert!(out.stderr.contains("BACKUP_SPLIT_DATABASES"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("BACKUP_SPLIT_DATABASES"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -305,7 +349,8 @@ fn mariadb_a_user_sees_its_databases_the_unreadable_one_fails_the_others_restore
         .run();
     out.assert_code(1);
     assert!(
-        out.stderr.contains(&format!("1 of 3 backups failed: {three}")),
+        out.stderr
+            .contains(&format!("1 of 3 backups failed: {three}")),
         "{}",
         out.stderr
     );
@@ -522,7 +567,8 @@ fn prune_applies_retention_to_each_database_apart() {
         let at = format!("2026-01-{day:02}T03:00:00");
         r.rclone(&["touch", "--no-create", "--timestamp", &at, &target], b"");
     };
-    let name = |db: &str, day: u32, ext: &str| format!("{db}-2026-01-{day:02}-030000-0000000{day}{ext}");
+    let name =
+        |db: &str, day: u32, ext: &str| format!("{db}-2026-01-{day:02}-030000-0000000{day}{ext}");
     for day in 1..=3 {
         put(&name("app", day, ".sql"), day);
     }
