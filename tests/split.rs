@@ -449,7 +449,7 @@ fn sigterm_stops_every_running_dump_and_leaves_no_partial_object() {
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("interrupted by SIGTERM"), "{stderr}");
     assert!(
-        stderr.contains(&format!("{c}")) && stderr.contains("not started"),
+        stderr.contains(&format!("{c}: not started: interrupted by SIGTERM")),
         "{c} never started: {stderr}"
     );
     // The globals finished before; nothing of the interrupted databases stays.
