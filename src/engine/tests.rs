@@ -920,3 +920,98 @@ fn content_is_sniffed_from_the_first_bytes() {
     );
     assert_eq!(Content::sniff(b""), Content::Text);
 }
+
+fn split(a: &mut CommonArgs) {
+    a.backup_all_databases = Some("true".into());
+    a.backup_split_databases = Some("true".into());
+}
+
+/// BACKUP_SPLIT_DATABASES: the listing command of each engine (the dump's connection and
+/// secrets, never on argv), and the single-database dump each database gets.
+#[test]
+fn split_listing_and_per_database_rows() {
+    // pg: psql on the maintenance database, PGPASSWORD.
+    let c = cfg(EngineKind::Pg, |a| {
+        host(a);
+        split(a);
+    });
+    let l = c.engine().list_databases_command(&c).unwrap();
+    assert_eq!(l.program, "psql");
+    assert_eq!(
+        l.args[..5].join(" "),
+        "--no-password --host=db --port=5432 --username=app --dbname=postgres"
+    );
+    assert!(l
+        .args
+        .last()
+        .unwrap()
+        .contains("FROM pg_database WHERE datallowconn"));
+    assert!(l.args.last().unwrap().contains("'#superuser'"));
+    assert_eq!(l.env.len(), 1);
+    assert_eq!(l.env[0].0, "PGPASSWORD");
+    assert_eq!(c.engine().system_databases(), ["template0", "template1"]);
+    let one = c.for_database("shop");
+    assert_eq!(
+        row(&one).argv,
+        "pg_dump --no-password --format=plain --host=db --port=5432 --username=app --dbname=shop"
+    );
+    let globals = c.for_globals();
+    assert_eq!(
+        row(&globals).argv,
+        "pg_dumpall --no-password --host=db --port=5432 --username=app --globals-only"
+    );
+    assert_eq!(row(&globals).ext, ".sql");
+    assert_eq!(crate::template::db_in_names(globals.name_db()), "globals");
+
+    // pg with a URI: each database replaces the URI's path, its options stay.
+    let c = cfg(EngineKind::Pg, |a| {
+        a.db_uri = Some("postgresql://app:pw@db/postgres?sslmode=require".into());
+        split(a);
+        compress(a);
+    });
+    assert_eq!(
+        row(&c.for_database("a b")).argv,
+        "pg_dump --no-password --format=custom --dbname=postgresql://app@db/a%20b?sslmode=require"
+    );
+
+    // mysql / mariadb: the client, MYSQL_PWD, hex-encoded schema names.
+    for (kind, program) in [
+        (EngineKind::Mysql, "mysql"),
+        (EngineKind::Mariadb, "mariadb"),
+    ] {
+        let c = cfg(kind, |a| {
+            host(a);
+            split(a);
+        });
+        let l = c.engine().list_databases_command(&c).unwrap();
+        assert_eq!(
+            format!("{} {}", l.program, l.args.join(" ")),
+            format!("{program} --host=db --port=3306 --user=app --batch --skip-column-names --execute=SELECT HEX(SCHEMA_NAME) FROM information_schema.SCHEMATA ORDER BY SCHEMA_NAME")
+        );
+        assert_eq!(l.env[0].0, "MYSQL_PWD");
+        assert!(row(&c.for_database("shop")).argv.ends_with(" shop"));
+    }
+
+    // mongo: mongosh --nodb, the URI with the password in its environment only.
+    let c = cfg(EngineKind::Mongo, |a| {
+        a.db_host = Some("::1".into());
+        a.db_user = Some("r@ot".into());
+        a.db_password = Some("p:w/1".into());
+        split(a);
+    });
+    let l = c.engine().list_databases_command(&c).unwrap();
+    assert_eq!(l.program, "mongosh");
+    assert_eq!(l.args[..4].join(" "), "--nodb --quiet --norc --eval");
+    assert!(!l.args.join(" ").contains("p:w/1"));
+    assert_eq!(l.env[0].0, "DBSTASH_MONGO_URI");
+    assert_eq!(
+        l.env[0].1.expose_secret(),
+        "mongodb://r%40ot:p%3Aw%2F1@[::1]:27017/?authSource=admin"
+    );
+    assert_eq!(c.engine().system_databases(), ["admin", "config", "local"]);
+    assert!(row(&c.for_database("app")).argv.contains("--db=app"));
+
+    // redis has no databases to split (and the setting is exit 2 there).
+    let r = cfg(EngineKind::Redis, |a| a.db_host = Some("r".into()));
+    assert!(r.engine().list_databases_command(&r).is_none());
+}
