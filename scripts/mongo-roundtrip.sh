@@ -2,7 +2,8 @@
 # MongoDB round trip with real tools: seed a database, back it up with
 # `dbstash mongo` (BACKUP_SCHEDULE=once) into an `rclone serve s3` on 127.0.0.1, once as a
 # plain .archive and once with BACKUP_COMPRESS=true (.archive.gz), check each .sha256
-# sidecar, restore each backup with `mongorestore --archive [--gzip] --nsFrom/--nsTo` into a
+# sidecar (and once with BACKUP_ALL_DATABASES + BACKUP_SPLIT_DATABASES: one object per
+# database, listed with mongosh, system databases skipped), restore each backup with `mongorestore --archive [--gzip] --nsFrom/--nsTo` into a
 # fresh database and compare every document and index with the source.
 #
 # Needs: a MongoDB server (any: a container, a local mongod, Atlas), mongosh, mongodump and
@@ -18,7 +19,7 @@
 #              `cargo build --release --locked` when missing)
 #   KEEP_WORK  set to 1 to keep the temp dir (backups, logs) for a look afterwards
 #
-# It creates databases named dbstash_rt_<pid>_{src,plain,gz} on that server and drops them on
+# It creates databases named dbstash_rt_<pid>_{src,plain,gz,split} on that server and drops them on
 # exit. The GitHub workflow (.github/workflows/ci.yml, job `mongo`) runs it against MongoDB 7
 # and 8; the development machines have no MongoDB, so it runs there only.
 set -euo pipefail
@@ -59,7 +60,7 @@ S3_PID=""
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM
-    for db in "$SRC" "${prefix}_plain" "${prefix}_gz"; do
+    for db in "$SRC" "${prefix}_plain" "${prefix}_gz" "${prefix}_split"; do
         js "$db" 'db.dropDatabase()' >/dev/null 2>&1 || true
     done
     if [ -n "$S3_PID" ]; then
@@ -155,7 +156,8 @@ round_trip() {
     step "$label: dbstash mongo (BACKUP_COMPRESS=$compress) into $label/"
     # A clean environment: only what this backup needs (no DB_* or RCLONE_CONFIG of the caller).
     env -i PATH="$PATH" HOME="$WORK" \
-        DB_URI="$(uri_for "$SRC")" \
+        DB_URI="$(uri_for "${RT_DB-$SRC}")" \
+        ${RT_SPLIT:+BACKUP_ALL_DATABASES=true BACKUP_SPLIT_DATABASES=true} \
         RCLONE_REMOTE="$folder" \
         BACKUP_SCHEDULE=once \
         BACKUP_COMPRESS="$compress" \
@@ -168,9 +170,20 @@ round_trip() {
         printf '    %s\n' "$name"
         if [[ $name == *"$ext" ]]; then backups+=("$name"); fi
     done <<< "$listing"
+    if [ -n "${RT_SPLIT:-}" ]; then
+        # One object per database of the server: keep the source database's.
+        local mine=()
+        for name in "${backups[@]}"; do
+            if [[ $name == "$SRC-"* ]]; then mine+=("$name"); fi
+        done
+        backups=("${mine[@]}")
+    fi
     [ "${#backups[@]}" -eq 1 ] || die "$label: expected one *$ext backup, found: ${listing:-nothing}"
     backup=${backups[0]}
     [[ $backup == "$SRC-"* ]] || die "$label: backup name '$backup' does not start with the database name"
+    if printf '%s\n' "$listing" | grep -qE '^(admin|config|local)-'; then
+        die "$label: a system database was backed up: $listing"
+    fi
     printf '%s\n' "$listing" | grep -qxF "$backup.sha256" || die "$label: no $backup.sha256 beside the backup"
 
     step "$label: checking $backup against $backup.sha256"
@@ -198,5 +211,7 @@ round_trip() {
 
 round_trip plain false .archive
 round_trip gz true .archive.gz --gzip
+# BACKUP_SPLIT_DATABASES: every database of the server listed with mongosh, one object each.
+RT_DB="" RT_SPLIT=1 round_trip split false .archive
 
-step "MongoDB round trip passed: plain and gzip backups restore to identical data"
+step "MongoDB round trip passed: plain, gzip and split backups restore to identical data"
