@@ -172,7 +172,11 @@ async fn prune(
     let mut deleted = 0usize;
     if !cfg.dry_run {
         for v in verdicts.iter().filter(|v| !v.keep) {
-            match cancel.guard(delete(cfg, rclone, v)).await {
+            let sidecar = backups.iter().any(|b| b.name == v.name && b.has_sidecar);
+            match cancel
+                .guard(crate::backup::delete_backup(cfg, rclone, &v.name, sidecar))
+                .await
+            {
                 Ok(()) => {
                     deleted += 1;
                     info!(database = cfg.db_label(), object = %v.name, why = %v.why, "prune: deleted");
@@ -185,17 +189,6 @@ async fn prune(
         }
     }
     Ok((verdicts, deleted, failed))
-}
-
-/// A file and its `.sha256`, or a folder (directory mode) with `rclone purge`.
-async fn delete(cfg: &Config, rclone: &Rclone, v: &Verdict) -> anyhow::Result<()> {
-    let target = rclone::join(&cfg.remote, &v.name);
-    if cfg.mode == BackupMode::Directory {
-        return rclone.purge(&target).await;
-    }
-    rclone.delete(&target).await?;
-    rclone.delete(&select::sidecar_name(&target)).await?;
-    Ok(())
 }
 
 /// One line per backup, newest first: the verdict and why.

@@ -198,3 +198,38 @@ fn a_backup_applies_the_calendar_rules_and_the_kinds_never_mix() {
     assert_eq!(left.iter().filter(|n| n.starts_with("other")).count(), 2);
     assert!(out.stderr.contains("retention applied"), "{}", out.stderr);
 }
+
+/// RETENTION_MAX_DAYS expires an incomplete backup (no `.sha256`) by its age too: prune
+/// deletes it without failing on the checksum file it never had.
+#[test]
+fn prune_deletes_an_old_incomplete_backup_without_a_sidecar() {
+    let Some(pg) = pg::server() else { return };
+    let Some(s3) = s3::server() else { return };
+    let db = pg.seeded_db("maxdaysprune");
+    let (remote, bucket) = s3.bucket("maxdaysprune");
+    let dir = tempfile::tempdir().unwrap();
+    let conf = s3.conf_file(dir.path());
+    seed(&remote, &conf, &db, &[1, 30, 31], &[31]);
+    let out = pg
+        .dbstash()
+        .args(["prune", "pg"])
+        .env("DB_URI", pg.uri(&db))
+        .env("RCLONE_REMOTE", &remote)
+        .env("RCLONE_CONFIG_FILE", &conf)
+        .env("RETENTION_MAX_DAYS", "7")
+        .run();
+    out.assert_code(0);
+    let left = all_files_in(&bucket);
+    for d in [30, 31] {
+        assert!(
+            !left.contains(&name(&db, d)),
+            "day {d}: {left:?}\n{}",
+            out.stdout
+        );
+    }
+    assert!(
+        !left.contains(&format!("{}.sha256", name(&db, 30))),
+        "{left:?}"
+    );
+    assert!(left.contains(&name(&db, 1)) && left.contains(&format!("{}.sha256", name(&db, 1))));
+}

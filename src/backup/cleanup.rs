@@ -7,6 +7,7 @@ use crate::config::Config;
 use crate::engine;
 use crate::pipeline::commit::stale_age;
 use crate::pipeline::directory::SUMS;
+use crate::pipeline::{self, Unit};
 use crate::rclone::{self, Rclone};
 use crate::retention;
 
@@ -41,22 +42,41 @@ pub(super) async fn apply_retention(
     );
     let kept = listing.iter().filter(|e| matcher.is_match(&e.name)).count() + 1 - expired.len();
     for name in &expired {
-        let target = rclone::join(&cfg.remote, name);
-        match rclone.delete(&target).await {
-            Ok(_) => info!(object = %name, "retention: deleted expired backup"),
+        match delete_backup(cfg, rclone, name, has_sidecar(name)).await {
+            Ok(()) => info!(object = %name, "retention: deleted expired backup"),
             Err(e) => {
-                error!(object = %name, error = %format!("{e:#}"), "retention: could not delete expired backup");
-                continue;
-            }
-        }
-        let sidecar = format!("{name}.sha256");
-        if listing.iter().any(|e| e.name == sidecar) {
-            if let Err(e) = rclone.delete(&rclone::join(&cfg.remote, &sidecar)).await {
-                error!(object = %sidecar, error = %format!("{e:#}"), "retention: could not delete checksum file");
+                error!(object = %name, error = %format!("{e:#}"), "retention: could not delete expired backup")
             }
         }
     }
     info!(deleted = expired.len(), kept, "retention applied");
+}
+
+/// Delete one backup of this configuration: a folder (directory mode) with `rclone purge`,
+/// else the object, then its `.sha256` when there is one (`sidecar`). The object goes
+/// first: a backup without its sidecar is incomplete, never one that looks complete.
+pub async fn delete_backup(
+    cfg: &Config,
+    rclone: &Rclone,
+    name: &str,
+    sidecar: bool,
+) -> anyhow::Result<()> {
+    let target = rclone::join(&cfg.remote, name);
+    if pipeline::of(cfg.mode).unit() == Unit::Folders {
+        return rclone.purge(&target).await;
+    }
+    rclone.delete(&target).await?;
+    if sidecar {
+        rclone
+            .delete(&format!("{target}.sha256"))
+            .await
+            .map_err(|e| {
+                e.context(format!(
+                    "{name} deleted, but not its checksum file {name}.sha256"
+                ))
+            })?;
+    }
+    Ok(())
 }
 
 /// Staging uploads (`.NAME.partial-ID`) and claims (`.NAME.claim-ID`) of this
@@ -157,7 +177,7 @@ pub(super) async fn apply_folder_retention(
     );
     let kept = folders.iter().filter(|e| matcher.is_match(&e.name)).count() + 1 - expired.len();
     for name in &expired {
-        match rclone.purge(&rclone::join(&cfg.remote, name)).await {
+        match delete_backup(cfg, rclone, name, false).await {
             Ok(()) => info!(folder = %name, "retention: purged expired backup folder"),
             Err(e) => {
                 error!(folder = %name, error = %format!("{e:#}"), "retention: could not purge expired backup folder")

@@ -3,6 +3,7 @@
 
 mod cleanup;
 mod split;
+pub use cleanup::delete_backup;
 pub use split::{selection as split_selection, Selection};
 
 use std::fmt::Write as _;
