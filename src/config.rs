@@ -304,13 +304,16 @@ impl Config {
     }
 
     /// The configuration of a split PostgreSQL run's globals object: `pg_dumpall
-    /// --globals-only` streamed as one object, without DUMP_EXTRA_ARGS (they are pg_dump's).
+    /// --globals-only` streamed as one object, without DUMP_EXTRA_ARGS (they are pg_dump's)
+    /// and with the extension of what it is (plain SQL; BACKUP_EXTENSION names the
+    /// databases' backups).
     pub fn for_globals(&self) -> Config {
         let mut c = self.clone();
         c.split = None;
         c.globals_only = true;
         c.mode = BackupMode::Stream;
         c.dump_extra_args.clear();
+        c.extension = None;
         c
     }
 

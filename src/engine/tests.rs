@@ -990,7 +990,24 @@ fn split_listing_and_per_database_rows() {
         );
         assert_eq!(l.env[0].0, "MYSQL_PWD");
         assert!(row(&c.for_database("shop")).argv.ends_with(" shop"));
+        let c = cfg(kind, |a| {
+            a.db_uri = Some("mysql://app:pw@db:3307/".into());
+            split(a);
+        });
+        let argv = row(&c.for_database("shop")).argv;
+        assert!(
+            argv.contains("--port=3307") && argv.ends_with(" shop"),
+            "{argv}"
+        );
     }
+    // BACKUP_EXTENSION names the databases' backups; the globals keep what they are.
+    let c = cfg(EngineKind::Pg, |a| {
+        host(a);
+        split(a);
+        a.backup_extension = Some(".pgdump".into());
+    });
+    assert_eq!(row(&c.for_database("shop")).ext, ".pgdump");
+    assert_eq!(row(&c.for_globals()).ext, ".sql");
 
     // mongo: mongosh --nodb, the URI with the password in its environment only.
     let c = cfg(EngineKind::Mongo, |a| {
