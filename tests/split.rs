@@ -630,3 +630,84 @@ fn sha256_hex_of(bytes: &[u8]) -> String {
     use sha2::Digest as _;
     format!("{:x}", sha2::Sha256::digest(bytes))
 }
+
+/// Database names come from the server, so a tenant who may create databases chooses them:
+/// names that libpq reads as connection settings (`a=b`, `postgresql://elsewhere/x`, which
+/// would send the password to another host), that a tool reads as a flag (`-dash`), with a
+/// quote, a newline, a `/`, or the reserved `all` and `globals`: each is backed up as itself,
+/// under an escaped name, and says so inside.
+#[test]
+fn hostile_database_names_are_each_backed_up_as_themselves() {
+    let Some(s3) = s3::server() else { return };
+    let Some(pg) = pg::start() else { return };
+    let names = [
+        "a=b",
+        "postgresql://127.0.0.1:1/evil",
+        "-dash",
+        "quo'te",
+        "new\nline",
+        "x/y",
+        "all",
+        "globals",
+    ];
+    for n in names {
+        let mut psql = pg
+            .client("psql")
+            .args(["-X", "-q", "-d", "postgres"])
+            .stdin(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let ident = n.replace('"', "\"\"");
+        writeln!(psql.stdin.as_mut().unwrap(), "create database \"{ident}\";").unwrap();
+        drop(psql.stdin.take());
+        assert!(psql.wait().unwrap().success(), "{n:?}");
+    }
+    let r = remote(s3, "split-hostile");
+    let out = split_env(pg.dbstash(), &r)
+        .env("DB_HOST", "127.0.0.1")
+        .env("DB_PORT", pg.port.to_string())
+        .env("DB_USER", pg::USER)
+        .env("DB_PASSWORD", pg::PASSWORD)
+        .env("BACKUP_COMPRESS", "true")
+        .env("BACKUP_EXCLUDE_DATABASES", "postgres")
+        .run();
+    out.assert_code(0);
+    let files = all_files_in(&r.dir);
+    for (db, escaped) in [
+        ("a=b", "a=b"),
+        (
+            "postgresql://127.0.0.1:1/evil",
+            "postgresql:%2F%2F127.0.0.1:1%2Fevil",
+        ),
+        ("-dash", "-dash"),
+        ("quo'te", "quo'te"),
+        ("new\nline", "new%0Aline"),
+        ("x/y", "x%2Fy"),
+        ("all", "%61ll"),
+        ("globals", "%67lobals"),
+    ] {
+        let object = files
+            .iter()
+            .find(|f| f.starts_with(&format!("{escaped}-")) && f.ends_with(".dump"))
+            .unwrap_or_else(|| panic!("{db:?}: no {escaped}-….dump in {files:?}"));
+        let toc = pg
+            .client("pg_restore")
+            .arg("-l")
+            .arg(r.dir.join(object))
+            .output()
+            .unwrap();
+        let toc = String::from_utf8_lossy(&toc.stdout).into_owned();
+        // pg_restore -l shows a newline in the name as a space.
+        let inside = db.replace('\n', " ");
+        assert!(
+            toc.lines().any(|l| l == format!(";     dbname: {inside}")),
+            "{db:?} holds another database: {toc}"
+        );
+    }
+    assert!(
+        files
+            .iter()
+            .any(|f| f.starts_with("globals-") && f.ends_with(".sql.zst")),
+        "{files:?}"
+    );
+}

@@ -79,7 +79,7 @@ impl Engine for MySql {
         args.extend(cfg.dump_extra_args.iter().cloned());
         if let Some(db) = &c.database {
             // Last, as mysqldump's usage puts it: `mysqldump [options] db_name`.
-            args.push(db.clone());
+            args.extend(db_args(db));
         }
         let mut cmd =
             DumpCommand::new(self.program(), args).secret_env("MYSQL_PWD", c.password.as_ref());
@@ -97,7 +97,7 @@ impl Engine for MySql {
         args.push("--single-transaction".into());
         args.push(format!("--tab={dir}"));
         args.extend(cfg.dump_extra_args.iter().cloned());
-        args.extend(c.database.clone());
+        args.extend(c.database.iter().flat_map(|db| db_args(db)));
         let mut cmd =
             DumpCommand::new(self.program(), args).secret_env("MYSQL_PWD", c.password.as_ref());
         if self.kind == EngineKind::Mariadb {
@@ -117,7 +117,7 @@ impl Engine for MySql {
         let mut args = ["--batch", "--skip-column-names", "--execute=SELECT 1"]
             .map(String::from)
             .to_vec();
-        args.extend(cfg.conn.database.clone());
+        args.extend(cfg.conn.database.iter().flat_map(|db| db_args(db)));
         self.client(cfg, args)
     }
 
@@ -157,6 +157,17 @@ impl Engine for MySql {
             Content::Text => Ok(vec![Completeness::Trailer("-- Dump completed")]),
             other => Err(format!("it is {}, not a SQL dump", other.describe())),
         }
+    }
+}
+
+/// A database name as the tools' last argument: after `--` when it starts with `-` (a
+/// server may hold a database named `--result-file=/x`, which mysqldump would otherwise read
+/// as a flag; BACKUP_SPLIT_DATABASES takes the names from the server).
+fn db_args(db: &str) -> Vec<String> {
+    if db.starts_with('-') {
+        vec!["--".into(), db.into()]
+    } else {
+        vec![db.into()]
     }
 }
 
@@ -225,14 +236,16 @@ impl MySql {
     /// interactive) and exits non-zero. Without a database (an all-databases dump) the
     /// dump's own `CREATE DATABASE` and `USE` statements say where everything goes.
     pub fn restore_command(&self, cfg: &Config, database: Option<&str>) -> DumpCommand {
-        self.client(cfg, database.map(str::to_string).into_iter().collect())
+        self.client(cfg, database.map(db_args).unwrap_or_default())
     }
 
     /// `mysql CONN --local-infile=1 DB`: a directory or tar backup's `LOAD DATA LOCAL INFILE`
     /// statements on stdin (the client reads each `TABLE.txt` and sends it; the server must
     /// allow it with `local_infile`).
     pub fn restore_tab_command(&self, cfg: &Config, database: &str) -> DumpCommand {
-        self.client(cfg, vec!["--local-infile=1".into(), database.to_string()])
+        let mut args = vec!["--local-infile=1".to_string()];
+        args.extend(db_args(database));
+        self.client(cfg, args)
     }
 
     /// `mysql CONN --batch --skip-column-names --execute=SQL`: rows on stdout, one a line,

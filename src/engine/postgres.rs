@@ -151,11 +151,24 @@ fn connection_args(cfg: &Config, database: Option<&str>) -> Vec<String> {
                 args.push(format!("--username={u}"));
             }
             if let Some(db) = database.or(c.database.as_deref()) {
-                args.push(format!("--dbname={db}"));
+                args.push(format!("--dbname={}", dbname_arg(db)));
             }
         }
     }
     args
+}
+
+/// A database name for `--dbname`: libpq reads a value with `=`, or starting with
+/// `postgresql://` or `postgres://`, as connection settings (a database named
+/// `postgresql://elsewhere/x` would send the password to another host; BACKUP_SPLIT_DATABASES
+/// takes the names from the server). Such a name goes as `dbname='…'`, quoted.
+fn dbname_arg(db: &str) -> std::borrow::Cow<'_, str> {
+    if db.contains('=') || db.starts_with("postgresql://") || db.starts_with("postgres://") {
+        let quoted = db.replace('\\', "\\\\").replace('\'', "\\'");
+        std::borrow::Cow::Owned(format!("dbname='{quoted}'"))
+    } else {
+        std::borrow::Cow::Borrowed(db)
+    }
 }
 
 /// The database pg_dumpall connects to first: `-l`/`--database` from DUMP_EXTRA_ARGS, else

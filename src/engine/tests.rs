@@ -961,6 +961,19 @@ fn split_listing_and_per_database_rows() {
         "pg_dumpall --no-password --host=db --port=5432 --username=app --globals-only"
     );
     assert_eq!(row(&globals).ext, ".sql");
+    // Names libpq would read as connection settings go quoted as `dbname='…'`.
+    for (db, arg) in [
+        ("a=b", "--dbname=dbname='a=b'"),
+        (
+            "postgresql://evil/x",
+            "--dbname=dbname='postgresql://evil/x'",
+        ),
+        ("it's=\\", r"--dbname=dbname='it\'s=\\'"),
+        ("-dash", "--dbname=-dash"),
+    ] {
+        let argv = row(&c.for_database(db)).argv;
+        assert!(argv.ends_with(&format!(" {arg}")), "{db}: {argv}");
+    }
     assert_eq!(crate::template::db_in_names(globals.name_db()), "globals");
 
     // pg with a URI: each database replaces the URI's path, its options stay.
