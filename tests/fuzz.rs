@@ -567,6 +567,19 @@ fn typed(var: &str, bools: &[String]) -> BoxedStrategy<String> {
         _ if var.ends_with("_URL") => urls(),
         _ if var.starts_with("NOTIFY_EMAIL") => emails(),
         _ if var.ends_with("PORT") || var.starts_with("RETENTION_") => numbers(),
+        // Mostly in range (1 to 32), so the cases go on past it.
+        "BACKUP_PARALLELISM" => prop_oneof![3 => "[1-9]|[12][0-9]|3[0-2]", 1 => numbers()].boxed(),
+        "BACKUP_INCLUDE_DATABASES" | "BACKUP_EXCLUDE_DATABASES" => one_of(&[
+            "app",
+            "a,b",
+            " , ",
+            "postgres",
+            "template1",
+            "a,,b,a",
+            "-x",
+            "é",
+            "",
+        ]),
         _ if var.ends_with("TIMEOUT") || var.ends_with("INTERVAL") || var.ends_with("MAX_AGE") => {
             durations()
         }
@@ -614,7 +627,7 @@ fn env_strategy() -> BoxedStrategy<BTreeMap<String, String>> {
                 .collect::<BTreeMap<_, _>>()
         })
     };
-    prop_oneof![3 => build(0.03), 1 => build(0.25)]
+    prop_oneof![3 => build(0.025), 1 => build(0.25)]
         .prop_map(|mut env| {
             // A working base that the random values override.
             for (k, v) in [
@@ -625,6 +638,21 @@ fn env_strategy() -> BoxedStrategy<BTreeMap<String, String>> {
                 ("BACKUP_SCHEDULE", "once"),
             ] {
                 env.entry(k.to_string()).or_insert_with(|| v.to_string());
+            }
+            // A split setting makes most such cases a split configuration (all databases,
+            // no DB_NAME), so its rules are reached past the first one.
+            let split = [
+                "BACKUP_SPLIT_DATABASES",
+                "BACKUP_INCLUDE_DATABASES",
+                "BACKUP_EXCLUDE_DATABASES",
+                "BACKUP_PARALLELISM",
+            ];
+            if split.iter().any(|v| env.contains_key(*v)) {
+                env.remove("DB_NAME");
+                for k in ["BACKUP_ALL_DATABASES", "BACKUP_SPLIT_DATABASES"] {
+                    env.entry(k.to_string())
+                        .or_insert_with(|| "true".to_string());
+                }
             }
             env
         })
