@@ -162,47 +162,100 @@ pub async fn stream<F: std::future::Future<Output = anyhow::Result<()>>>(
     match source {
         Source::Dump(dump, chain) => stream_dump(dump, chain, upload, display, before_commit).await,
         Source::Tar(of, chain) => {
-            let (reader, task) = super::tar::start(of)?;
-            let mut src = reader;
+            let (mut src, task) = super::tar::start(of)?;
             let dst = upload.stdin.as_mut().expect("stdin is piped");
             grow_pipe(dst);
-            let (copied, mut streamed) = copy(&mut src, dst, chain, display).await;
+            let (copied, streamed) = copy(&mut src, dst, chain, display).await;
             drop(src); // a tar task still writing gets EPIPE and ends
-            let written = task.await;
-            match (copied, written) {
-                (Ok(()), Ok(Ok(tar_bytes))) => {
-                    streamed.dumped = tar_bytes;
-                    if let Err(e) = before_commit(streamed.clone()).await {
-                        upload.abort().await;
-                        return Err(e);
-                    }
-                    upload.commit().await?;
-                    Ok(streamed)
-                }
-                (_, Ok(Err(e))) => {
-                    let failed = upload.abort().await;
-                    Err(match failed {
-                        Some(f) if matches!(e.downcast_ref::<std::io::Error>(), Some(io) if io.kind() == std::io::ErrorKind::BrokenPipe) => {
-                            f.into()
-                        }
-                        _ => e.context("writing the tar of the work dir failed"),
-                    })
-                }
-                (_, Err(join)) => {
-                    upload.abort().await;
-                    Err(anyhow!("the tar task failed: {join}"))
-                }
-                (Err(CopyError::Write(e)), Ok(Ok(_))) => Err(match upload.abort().await {
-                    Some(failed) => failed.into(),
-                    None => anyhow!("rclone rcat stopped reading the tar: {e}"),
-                }),
-                (Err(CopyError::Read(e) | CopyError::Transform(e)), Ok(Ok(_))) => {
-                    upload.abort().await;
-                    Err(anyhow!("reading the tar stream failed: {e}"))
-                }
-            }
+            let end = match task.await {
+                Ok(Ok(tar_bytes)) => End::Complete(Some(tar_bytes)),
+                // It could not write because rclone stopped reading: the copy says why.
+                Ok(Err(e)) if copied.is_err() && is_broken_pipe(&e) => End::Stopped,
+                Ok(Err(e)) => End::Failed(e.context("writing the tar of the work dir failed")),
+                Err(join) => End::Failed(anyhow!("the tar task failed: {join}")),
+            };
+            let names = Names {
+                stream: "the tar",
+                output: "the tar stream",
+            };
+            finish(upload, copied, streamed, end, names, before_commit).await
         }
     }
+}
+
+/// How a source ended once its bytes were copied, or the copy failed and it was stopped.
+enum End {
+    /// It ended well; the bytes it produced when the copy cannot tell (a tar compressed in
+    /// its own task).
+    Complete(Option<u64>),
+    /// Stopped because the copy failed: the copy's error is the one to report.
+    Stopped,
+    /// It failed on its own (the dump exited non-zero, the tar could not be written).
+    Failed(anyhow::Error),
+}
+
+/// What a source's bytes are called in errors.
+struct Names<'a> {
+    /// `rclone rcat stopped reading {stream}`.
+    stream: &'a str,
+    /// `reading {output} failed`, `compressing or encrypting {output} failed`.
+    output: &'a str,
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    matches!(e.downcast_ref::<std::io::Error>(), Some(io) if io.kind() == std::io::ErrorKind::BrokenPipe)
+}
+
+/// The end of every stream: a source that failed, or a copy that failed, abandons the upload
+/// (rclone killed with its stdin open: nothing committed), saying why; a complete one is
+/// committed if `before_commit` still wants it.
+async fn finish<F: std::future::Future<Output = anyhow::Result<()>>>(
+    upload: Upload,
+    copied: Result<(), CopyError>,
+    mut streamed: Streamed,
+    end: End,
+    names: Names<'_>,
+    before_commit: impl FnOnce(Streamed) -> F,
+) -> anyhow::Result<Streamed> {
+    let dumped = match (copied, end) {
+        (_, End::Failed(e)) => {
+            upload.abort().await;
+            return Err(e);
+        }
+        (Ok(()), End::Complete(dumped)) => dumped,
+        (Ok(()), End::Stopped) => {
+            upload.abort().await;
+            return Err(anyhow!("{} stopped", names.output));
+        }
+        (Err(CopyError::Write(e)), _) => {
+            return Err(match upload.abort().await {
+                Some(failed) => failed.into(),
+                None => anyhow!("rclone rcat stopped reading {}: {e}", names.stream),
+            })
+        }
+        (Err(CopyError::Read(e)), _) => {
+            upload.abort().await;
+            return Err(anyhow!("reading {} failed: {e}", names.output));
+        }
+        (Err(CopyError::Transform(e)), _) => {
+            upload.abort().await;
+            return Err(anyhow!(
+                "compressing or encrypting {} failed: {e}",
+                names.output
+            ));
+        }
+    };
+    if let Some(d) = dumped {
+        streamed.dumped = d;
+    }
+    // The source is complete: only now may rclone see EOF, and only if the caller still
+    // wants the object (e.g. its name is still free).
+    if let Err(e) = before_commit(streamed.clone()).await {
+        upload.abort().await;
+        return Err(e);
+    }
+    upload.commit().await?;
+    Ok(streamed)
 }
 
 /// Copy `src` into `dst` whole through `chain`, hashing and counting what is stored. With
@@ -321,52 +374,28 @@ async fn stream_dump<F: std::future::Future<Output = anyhow::Result<()>>>(
     grow_pipe(dst);
 
     let (copied, streamed) = copy(&mut src, dst, chain, display).await;
-    match copied {
-        Ok(()) => {
-            // What the dump left running in its group ends with it.
-            let status = process::wait_ending_group(&mut dumper).await?;
-            dump_group.disarm(); // reaped: its pid may be reused
-            if !status.success() {
-                let err = ChildFailed::new(program, status, dump_stderr.text().await);
-                upload.abort().await;
-                return Err(err.into());
-            }
-            // The dump is complete: only now may rclone see EOF, and only if the caller
-            // still wants the object (e.g. its name is still free).
-            if let Err(e) = before_commit(streamed.clone()).await {
-                upload.abort().await;
-                return Err(e);
-            }
-            upload.commit().await?;
-            Ok(streamed)
+    let end = if copied.is_ok() {
+        // What the dump left running in its group ends with it.
+        let status = process::wait_ending_group(&mut dumper).await?;
+        dump_group.disarm(); // reaped: its pid may be reused
+        if status.success() {
+            End::Complete(None)
+        } else {
+            End::Failed(ChildFailed::new(program, status, dump_stderr.text().await).into())
         }
-        Err(CopyError::Write(e)) => {
-            // rclone stopped reading: it failed. Stop the dump too.
-            kill_group(dump_pgid);
-            let _ = dumper.wait().await;
-            dump_group.disarm();
-            Err(match upload.abort().await {
-                Some(failed) => failed.into(),
-                None => anyhow!("rclone rcat stopped reading the dump: {e}"),
-            })
-        }
-        Err(CopyError::Read(e)) => {
-            kill_group(dump_pgid);
-            let _ = dumper.wait().await;
-            dump_group.disarm();
-            upload.abort().await;
-            Err(anyhow!("reading {program}'s output failed: {e}"))
-        }
-        Err(CopyError::Transform(e)) => {
-            kill_group(dump_pgid);
-            let _ = dumper.wait().await;
-            dump_group.disarm();
-            upload.abort().await;
-            Err(anyhow!(
-                "compressing or encrypting {program}'s output failed: {e}"
-            ))
-        }
-    }
+    } else {
+        // The copy failed (rclone stopped reading, or a transform failed): stop the dump.
+        kill_group(dump_pgid);
+        let _ = dumper.wait().await;
+        dump_group.disarm();
+        End::Stopped
+    };
+    let output = format!("{program}'s output");
+    let names = Names {
+        stream: "the dump",
+        output: &output,
+    };
+    finish(upload, copied, streamed, end, names, before_commit).await
 }
 
 enum CopyError {
