@@ -458,3 +458,57 @@ fn redis_compressed_and_encrypted_restores_to_a_loadable_rdb() {
     };
     assert_eq!(loaded.contents(&prefix), rs.contents(&prefix));
 }
+
+/// An encrypted dump of all databases (pg_dumpall, zstd, age) restores with `dbstash
+/// restore` and the identity into a cluster of its own where the database was dropped.
+#[test]
+fn an_encrypted_pg_dumpall_backup_restores_the_dropped_database() {
+    let Some(s3) = s3::server() else { return };
+    let Some(_) = require("age-keygen", INSTALL) else {
+        return;
+    };
+    let Some(pg) = pg::start() else { return };
+    let keys = tempfile::tempdir().unwrap();
+    let key = age_key(keys.path(), "key.txt").unwrap();
+    let db = pg.seeded_db("age_all");
+    let before = pg.contents(&db);
+    let r = remote(s3, "age-dumpall");
+    let all = |d: Dbstash| {
+        r.on(d)
+            .env("DB_HOST", "127.0.0.1")
+            .env("DB_PORT", pg.port.to_string())
+            .env("DB_USER", pg::USER)
+            .env("DB_PASSWORD", pg::PASSWORD)
+            .env("BACKUP_ALL_DATABASES", "true")
+    };
+    all(pg.dbstash())
+        .args(["pg"])
+        .env("BACKUP_COMPRESS", "true")
+        .env("BACKUP_ENCRYPT_RECIPIENTS", &key.public)
+        .run()
+        .assert_code(0);
+    let backup = r.backup(".sql.zst.age");
+    assert_encrypted(
+        &std::fs::read(&backup).unwrap(),
+        "PostgreSQL database cluster dump",
+    );
+    pg.psql("postgres", &format!("drop database {db}"));
+
+    // Without the identity: exit 2 before anything is applied.
+    let out = all(pg.dbstash()).args(["restore", "pg"]).run();
+    assert_ne!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("RESTORE_IDENTITY_FILE"),
+        "{}",
+        out.stderr
+    );
+    assert!(pg.try_psql(&db, "select 1").is_err(), "nothing restored");
+
+    let out = all(pg.dbstash())
+        .args(["restore", "pg"])
+        .env("RESTORE_IDENTITY_FILE", &key.file)
+        .run();
+    out.assert_code(0);
+    assert!(!out.stderr.contains(&key.secret), "{}", out.stderr);
+    assert_eq!(pg.contents(&db), before);
+}

@@ -193,3 +193,38 @@ fn the_restore_dry_run_says_how_an_encrypted_backup_is_decrypted() {
     );
     assert!(!out.stdout.contains(&key.secret), "{}", out.stdout);
 }
+
+/// A passphrase-protected SSH key cannot be used (dbstash never prompts): exit 2 naming
+/// RESTORE_IDENTITY_FILE and what to do, before anything is downloaded or touched.
+#[test]
+fn a_passphrase_protected_ssh_key_is_refused_with_exit_2() {
+    let Some(_) = require("ssh-keygen", "apt-get install -y openssh-client") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("id_ed25519");
+    let made = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "hunter22-pass", "-f"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+    for args in [vec!["pg"], vec!["restore", "pg"], vec!["verify", "pg"]] {
+        let out = Dbstash::new()
+            .args(&args)
+            .env("DB_HOST", "127.0.0.1")
+            .env("DB_NAME", "app")
+            .env("RCLONE_REMOTE", ":local:/nonexistent-dbstash-passphrase")
+            .env("BACKUP_SCHEDULE", "once")
+            .env("RESTORE_IDENTITY_FILE", &key)
+            .run();
+        out.assert_code(2);
+        assert!(
+            out.stderr
+                .contains("RESTORE_IDENTITY_FILE (--restore-identity-file): the SSH private key is passphrase-protected"),
+            "{args:?}: {}",
+            out.stderr
+        );
+        assert!(!out.stderr.contains("hunter22-pass"), "{}", out.stderr);
+    }
+}
