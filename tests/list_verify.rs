@@ -453,9 +453,12 @@ fn verify_after_backup_fails_the_run_on_an_incomplete_dump_and_keeps_the_object(
 
     fake_pg_dump(&bin, false);
     let hook = Receiver::start(vec![ok()]);
+    // With RETENTION_MAX_FILES=1 retention would delete the first backup, but it runs only
+    // after the new one is proven: a failed verification fails the run, and nothing goes.
     let out = verify_after_backup(&bin, &remote)
         .env("BACKUP_SCHEDULE", "once")
         .env("NOTIFY_WEBHOOK_URL", hook.url("/hook"))
+        .env("RETENTION_MAX_FILES", "1")
         .run();
     out.assert_code(1);
     assert!(
@@ -475,7 +478,8 @@ fn verify_after_backup_fails_the_run_on_an_incomplete_dump_and_keeps_the_object(
             && error.contains("not restorable"),
         "{error}"
     );
-    // Both backups stay, each with its sidecar: the second is complete and checksummed.
+    // Both backups stay, each with its sidecar: the second is complete and checksummed, and
+    // no retention ran after the failed run.
     let files = files_in(&remote);
     assert_eq!(files.len(), 4, "{files:?}");
     assert_eq!(files.iter().filter(|f| f.ends_with(".sha256")).count(), 2);

@@ -306,14 +306,15 @@ async fn pre_hook(cfg: &Config, report: &Report, cancel: &mut Cancel<'_>) -> any
     Ok(())
 }
 
-/// One backup object: the dump, its upload and retention, then VERIFY_AFTER_BACKUP.
+/// One backup object: the dump and its upload, VERIFY_AFTER_BACKUP, then retention (only
+/// after the new backup is written and, when asked, proven restorable).
 async fn backup_object(
     cfg: &Config,
     plan: &Plan,
     started: Instant,
     cancel: &mut Cancel<'_>,
 ) -> ObjectResult {
-    let outcome = execute(cfg, plan, started, cancel)
+    let (rclone, outcome, cleanup) = execute(cfg, plan, started, cancel)
         .await
         .map_err(|e| (Stage::Backup, e, None))?;
     if cfg.verify_after_backup {
@@ -327,6 +328,10 @@ async fn backup_object(
         )
         .await
         .map_err(|e| (Stage::Verify, e, Some(outcome.clone())))?;
+    }
+    // Retention is bounded by the timeout too, but the backup it follows stands either way.
+    if let Err(e) = cancel.guard(cleanup.apply(cfg, &rclone, &plan.name)).await {
+        error!(error = %format!("{e:#}"), "retention stopped");
     }
     Ok(outcome)
 }
@@ -398,12 +403,34 @@ async fn post_hook(cfg: &Config, shutdown: &mut Shutdown, script: &str, report: 
     }
 }
 
+/// What retention needs after the upload: the listing taken before it (the new backup is
+/// never a candidate).
+struct Retention {
+    unit: Unit,
+    listing: Vec<crate::remote::Entry>,
+    folders: Vec<crate::remote::Entry>,
+}
+
+impl Retention {
+    async fn apply(&self, cfg: &Config, rclone: &Rclone, current: &str) -> anyhow::Result<()> {
+        match self.unit {
+            Unit::Files => cleanup::apply_retention(cfg, rclone, &self.listing, current).await,
+            Unit::Folders => {
+                cleanup::apply_folder_retention(cfg, rclone, &self.listing, &self.folders, current)
+                    .await
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The backup itself: list the remote, refuse an existing name, upload through the mode.
 async fn execute(
     cfg: &Config,
     plan: &Plan,
     started: Instant,
     cancel: &mut Cancel<'_>,
-) -> anyhow::Result<Outcome> {
+) -> anyhow::Result<(Rclone, Outcome, Retention)> {
     let mut rclone = Rclone::new(cfg)?;
     let mode = pipeline::of(cfg.mode);
     info!(target = %rclone::redact_remote(&plan.target), command = %plan.dump, mode = mode_name(cfg.mode), "backup started");
@@ -434,31 +461,19 @@ async fn execute(
 
     let job = plan.job(cfg);
     let written = mode.upload(&job, &mut rclone, cancel).await?;
-
-    // Retention is bounded by the timeout too, but the backup it follows stands either way.
-    if let Err(e) = cancel
-        .guard(async {
-            match mode.unit() {
-                Unit::Files => cleanup::apply_retention(cfg, &rclone, &listing, &plan.name).await,
-                Unit::Folders => {
-                    cleanup::apply_folder_retention(cfg, &rclone, &listing, &folders, &plan.name)
-                        .await
-                }
-            }
-            Ok(())
-        })
-        .await
-    {
-        error!(error = %format!("{e:#}"), "retention stopped");
-    }
-
-    Ok(Outcome {
+    let outcome = Outcome {
         target: written.target,
         bytes: written.bytes,
         dumped: written.dumped,
         sha256: written.sha256,
         duration: started.elapsed(),
-    })
+    };
+    let retention = Retention {
+        unit: mode.unit(),
+        listing,
+        folders,
+    };
+    Ok((rclone, outcome, retention))
 }
 
 /// `stream`, `directory` or `tar`.
