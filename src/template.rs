@@ -155,8 +155,6 @@ impl NameTemplate {
         out
     }
 
-    /// An anchored pattern matching exactly the names `render` can produce for this `db`
-    /// (`None`: all databases), `engine` and extension.
     /// Which database a name of this template, engine and extension is a backup of, and the
     /// rest of the name (the run's part: its times and id, the same for every database of
     /// one BACKUP_SPLIT_DATABASES run). `None`: not a name of this template. Unique: every
@@ -192,6 +190,8 @@ impl NameTemplate {
         Some((DbSlot::parse(first.as_str())?, rest))
     }
 
+    /// An anchored pattern matching exactly the names `render` can produce for this `db`
+    /// (`None`: all databases), `engine` and extension.
     pub fn matcher<'d>(&self, db: impl Into<Db<'d>>, engine: &str, extension: &str) -> Regex {
         let db = db.into();
         let mut re = String::from("^");
@@ -207,7 +207,6 @@ impl NameTemplate {
     }
 }
 
-/// What a dump of all databases writes for `{db}`.
 /// The pattern of every token but `{db}`.
 fn token_pattern(part: &Part, engine: &str) -> String {
     match part {
@@ -265,6 +264,7 @@ impl fmt::Display for DbSlot {
     }
 }
 
+/// What a dump of all databases writes for `{db}`.
 pub const ALL_DATABASES: &str = "all";
 
 /// `{db}` of the globals object (roles, tablespaces) of a PostgreSQL run with

@@ -173,9 +173,31 @@ fn pg_one_object_per_database_the_unreadable_one_named_the_others_restorable() {
         .env("RETENTION_MAX_FILES", "1")
         .run();
     out.assert_code(0);
+    // Each database is a backup of its own (its own backup_id: claims, staging and upload
+    // tags never mistake another's object for its own), all in one run (run_id, {uuid}).
+    let field = |line: &str, k: &str| {
+        line.split_whitespace()
+            .find_map(|w| w.strip_prefix(&format!("{k}=")))
+            .map(str::to_string)
+    };
+    let done: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains("backup succeeded engine=pg") && !l.contains("database=all"))
+        .collect();
+    assert!(done.len() >= 4, "{}", out.stderr);
+    let ids: std::collections::BTreeSet<Option<String>> =
+        done.iter().map(|l| field(l, "backup_id")).collect();
+    assert_eq!(ids.len(), done.len(), "{done:?}");
+    let runs: std::collections::BTreeSet<Option<String>> =
+        done.iter().map(|l| field(l, "run_id")).collect();
+    assert_eq!(runs.len(), 1, "{done:?}");
+    let run = runs.into_iter().next().flatten().unwrap();
+    assert!(!ids.contains(&Some(run.clone())));
     let after = objects_by_db(&r.dir);
     for db in ["globals", "template1", app.as_str(), shop.as_str()] {
         assert_eq!(after[db].len(), 1, "{db}: {after:?}");
+        assert!(after[db][0].contains(&run), "named for the run: {after:?}");
         assert_ne!(
             after[db][0],
             objects.get(db).map_or(String::new(), |o| o[0].clone())

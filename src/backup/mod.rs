@@ -58,12 +58,20 @@ pub struct Plan {
 
 impl Plan {
     pub fn new(cfg: &Config) -> Plan {
-        Plan::at(cfg, new_backup_id(), chrono::Utc::now())
+        let id = new_backup_id();
+        Plan::at(cfg, id.clone(), &id, chrono::Utc::now())
     }
 
-    /// The plan of a backup named for `now` and `backup_id` (shared by every database of a
-    /// split run, so their names differ only in `{db}`).
-    pub fn at(cfg: &Config, backup_id: String, now: chrono::DateTime<chrono::Utc>) -> Plan {
+    /// The plan of backup `backup_id` (its claims, staging and upload tags), named for `now`
+    /// and `run_id` (`{uuid}`): every database of a split run shares the run's time and id in
+    /// its name, so names differ only in `{db}`, but each has its own backup id, so no
+    /// database's cleanup can take another's object for its own.
+    pub fn at(
+        cfg: &Config,
+        backup_id: String,
+        run_id: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Plan {
         let now = now.with_timezone(&cfg.tz);
         let name = format!(
             "{}{}",
@@ -71,7 +79,7 @@ impl Plan {
                 db: cfg.name_db(),
                 engine: cfg.engine.key(),
                 now,
-                uuid: &backup_id,
+                uuid: run_id,
             }),
             engine::extension(cfg)
         );

@@ -296,7 +296,7 @@ async fn finish(
 async fn run_units(
     cfg: &Config,
     units: &[Unit],
-    backup_id: &str,
+    run_id: &str,
     now: chrono::DateTime<chrono::Utc>,
     deadline: Option<(tokio::time::Instant, std::time::Duration)>,
     parallelism: u32,
@@ -320,7 +320,7 @@ async fn run_units(
             }
             let unit_cfg = units[next].config(cfg);
             let follower = relay.follower();
-            let id = backup_id.to_string();
+            let id = run_id.to_string();
             let i = next;
             tasks.spawn(async move {
                 let r = one(&unit_cfg, id, now, follower, deadline).await;
@@ -355,18 +355,19 @@ async fn run_units(
 /// One unit: its plan (named for the run's time and id), its backup, its log lines.
 async fn one(
     cfg: &Config,
-    backup_id: String,
+    run_id: String,
     now: chrono::DateTime<chrono::Utc>,
     mut shutdown: Shutdown,
     deadline: Option<(tokio::time::Instant, std::time::Duration)>,
 ) -> ObjectResult {
-    let plan = Plan::at(cfg, backup_id, now);
+    let plan = Plan::at(cfg, new_backup_id(), &run_id, now);
     let span = tracing::info_span!(
         parent: None,
         "backup",
         engine = cfg.engine.key(),
         database = cfg.db_label(),
-        backup_id = %plan.backup_id
+        backup_id = %plan.backup_id,
+        run_id = %run_id
     );
     let started = Instant::now();
     let mut cancel = Cancel {
