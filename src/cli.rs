@@ -355,13 +355,34 @@ pub struct CommonArgs {
     #[arg(long, env = "BACKUP_SPLIT_DATABASES", hide_env_values = true, global = true, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", help_heading = "Schedule & naming")]
     pub backup_split_databases: Option<String>,
     /// With BACKUP_SPLIT_DATABASES: comma-separated databases backed up besides the non-system ones (system databases are skipped unless named here)
-    #[arg(long, env = "BACKUP_INCLUDE_DATABASES", hide_env_values = true, global = true, value_name = "NAMES", help_heading = "Schedule & naming")]
+    #[arg(
+        long,
+        env = "BACKUP_INCLUDE_DATABASES",
+        hide_env_values = true,
+        global = true,
+        value_name = "NAMES",
+        help_heading = "Schedule & naming"
+    )]
     pub backup_include_databases: Option<String>,
     /// With BACKUP_SPLIT_DATABASES: comma-separated databases never backed up
-    #[arg(long, env = "BACKUP_EXCLUDE_DATABASES", hide_env_values = true, global = true, value_name = "NAMES", help_heading = "Schedule & naming")]
+    #[arg(
+        long,
+        env = "BACKUP_EXCLUDE_DATABASES",
+        hide_env_values = true,
+        global = true,
+        value_name = "NAMES",
+        help_heading = "Schedule & naming"
+    )]
     pub backup_exclude_databases: Option<String>,
     /// With BACKUP_SPLIT_DATABASES: how many databases are dumped at once, 1 to 32 [default: 1]
-    #[arg(long, env = "BACKUP_PARALLELISM", hide_env_values = true, global = true, value_name = "N", help_heading = "Schedule & naming")]
+    #[arg(
+        long,
+        env = "BACKUP_PARALLELISM",
+        hide_env_values = true,
+        global = true,
+        value_name = "N",
+        help_heading = "Schedule & naming"
+    )]
     pub backup_parallelism: Option<String>,
     /// Run one backup at start, then follow the schedule [default: false]
     #[arg(long, env = "BACKUP_ON_START", hide_env_values = true, global = true, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", help_heading = "Schedule & naming")]

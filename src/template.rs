@@ -594,7 +594,13 @@ mod tests {
     /// the same for every database of one run.
     #[test]
     fn split_db_reads_back_the_database() {
-        for tpl in ["{db}-{date}-{time}", "{engine}_{db}{ts}", "{ts}{db}", "{db}.{uuid}.{db}", "x{db}"] {
+        for tpl in [
+            "{db}-{date}-{time}",
+            "{engine}_{db}{ts}",
+            "{ts}{db}",
+            "{db}.{uuid}.{db}",
+            "x{db}",
+        ] {
             let t = NameTemplate::parse(tpl).unwrap();
             let mut rests = Vec::new();
             for db in [
@@ -608,23 +614,47 @@ mod tests {
                 Db::All,
                 Db::Globals,
             ] {
-                let name = format!("{}.sql", t.render(&NameVars { db, ..vars(Tz::UTC) }));
-                let (slot, rest) = t.split_db(&name, "pg", ".sql").unwrap_or_else(|| panic!("{tpl}: {name}"));
+                let name = format!(
+                    "{}.sql",
+                    t.render(&NameVars {
+                        db,
+                        ..vars(Tz::UTC)
+                    })
+                );
+                let (slot, rest) = t
+                    .split_db(&name, "pg", ".sql")
+                    .unwrap_or_else(|| panic!("{tpl}: {name}"));
                 assert_eq!(slot.as_db(), db, "{tpl}: {name}");
                 assert!(t.matcher(slot.as_db(), "pg", ".sql").is_match(&name));
                 rests.push(rest);
             }
             rests.dedup();
             assert_eq!(rests.len(), 1, "{tpl}: {rests:?}");
-            for foreign in ["shop-2026-02-07-203000.dump", "notes.txt", "%zz-2026-02-07-203000.sql", "%2fb-2026-02-07-203000.sql"] {
+            for foreign in [
+                "shop-2026-02-07-203000.dump",
+                "notes.txt",
+                "%zz-2026-02-07-203000.sql",
+                "%2fb-2026-02-07-203000.sql",
+            ] {
                 assert_eq!(t.split_db(foreign, "pg", ".sql"), None, "{tpl}: {foreign}");
             }
         }
         let t = NameTemplate::parse("{db}.{uuid}.{db}").unwrap();
-        assert_eq!(t.split_db("a.0123abcd.b.sql", "pg", ".sql"), None, "two different {{db}}");
+        assert_eq!(
+            t.split_db("a.0123abcd.b.sql", "pg", ".sql"),
+            None,
+            "two different {{db}}"
+        );
         assert_eq!(DbSlot::parse("%61ll"), Some(DbSlot::Named("all".into())));
-        assert_eq!(DbSlot::parse("%67lobals"), Some(DbSlot::Named("globals".into())));
-        assert_eq!(DbSlot::parse("%61"), None, "not what escape_db writes for 'a'");
+        assert_eq!(
+            DbSlot::parse("%67lobals"),
+            Some(DbSlot::Named("globals".into()))
+        );
+        assert_eq!(
+            DbSlot::parse("%61"),
+            None,
+            "not what escape_db writes for 'a'"
+        );
     }
 
     #[test]

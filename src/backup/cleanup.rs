@@ -17,11 +17,9 @@ pub(super) async fn apply_retention(
     listing: &[retention::Entry],
     current: &str,
 ) {
-    let matcher = cfg.template.matcher(
-        cfg.name_db(),
-        cfg.engine.key(),
-        &engine::extension(cfg),
-    );
+    let matcher = cfg
+        .template
+        .matcher(cfg.name_db(), cfg.engine.key(), &engine::extension(cfg));
     remove_stale_staging(cfg, rclone, listing, &matcher).await;
     if !cfg.retention.is_on() {
         return;
@@ -107,11 +105,9 @@ pub(super) async fn apply_folder_retention(
     folders: &[retention::Entry],
     current: &str,
 ) {
-    let matcher = cfg.template.matcher(
-        cfg.name_db(),
-        cfg.engine.key(),
-        &engine::extension(cfg),
-    );
+    let matcher = cfg
+        .template
+        .matcher(cfg.name_db(), cfg.engine.key(), &engine::extension(cfg));
     remove_stale_staging(cfg, rclone, listing, &matcher).await;
     remove_stale_folders(cfg, rclone, folders, &matcher).await;
     if !cfg.retention.is_on() {

@@ -153,11 +153,9 @@ impl Plan {
                 "  keep everything (RETENTION_MAX_FILES=0, RETENTION_MAX_DAYS=0, no RETENTION_KEEP_*)"
             );
         } else {
-            let m = cfg.template.matcher(
-                cfg.name_db(),
-                cfg.engine.key(),
-                &engine::extension(cfg),
-            );
+            let m = cfg
+                .template
+                .matcher(cfg.name_db(), cfg.engine.key(), &engine::extension(cfg));
             let folders = mode.unit() == Unit::Folders;
             let _ = writeln!(
                 s,

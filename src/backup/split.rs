@@ -112,7 +112,10 @@ pub fn parse_listing(out: &[u8]) -> Result<Vec<String>, String> {
     for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
         let bytes = (0..line.len())
             .step_by(2)
-            .map(|i| line.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
+            .map(|i| {
+                line.get(i..i + 2)
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+            })
             .collect::<Option<Vec<u8>>>()
             .filter(|_| line.len() % 2 == 0);
         let name = bytes
@@ -144,13 +147,17 @@ async fn list_databases(cfg: &Config) -> anyhow::Result<Vec<String>> {
             )
         })?
         .context("listing the databases (BACKUP_SPLIT_DATABASES) failed")?;
-    parse_listing(&out).map_err(|e| anyhow::anyhow!("listing the databases with {}: {e}", cmd.program))
+    parse_listing(&out)
+        .map_err(|e| anyhow::anyhow!("listing the databases with {}: {e}", cmd.program))
 }
 
 /// The run: HOOK_PRE_BACKUP, the listing, every database (pg's globals first), then one
 /// report for the run and HOOK_POST_BACKUP.
 pub(super) async fn run(cfg: &Config, shutdown: &mut Shutdown) -> Report {
-    let split = cfg.split.clone().expect("run only for BACKUP_SPLIT_DATABASES");
+    let split = cfg
+        .split
+        .clone()
+        .expect("run only for BACKUP_SPLIT_DATABASES");
     let backup_id = new_backup_id();
     let now = chrono::Utc::now();
     let span = tracing::info_span!(
@@ -164,9 +171,7 @@ pub(super) async fn run(cfg: &Config, shutdown: &mut Shutdown) -> Report {
         backup_id: Some(backup_id.clone()),
         ..started_report(cfg)
     };
-    let deadline = cfg
-        .timeout
-        .map(|t| (tokio::time::Instant::now() + t, t));
+    let deadline = cfg.timeout.map(|t| (tokio::time::Instant::now() + t, t));
     let planned = {
         let mut cancel = Cancel {
             shutdown: &mut *shutdown,
@@ -220,7 +225,16 @@ pub(super) async fn run(cfg: &Config, shutdown: &mut Shutdown) -> Report {
         }
     });
 
-    let results = run_units(cfg, &units, &backup_id, now, deadline, split.parallelism, shutdown).await;
+    let results = run_units(
+        cfg,
+        &units,
+        &backup_id,
+        now,
+        deadline,
+        split.parallelism,
+        shutdown,
+    )
+    .await;
     report.duration = started.elapsed();
     span.in_scope(|| summarize(&mut report, &units, results));
     finish(cfg, shutdown, report, span).await
@@ -259,7 +273,8 @@ async fn run_units(
     let mut stopped: Option<String> = None;
     loop {
         while stopped.is_none() && next < units.len() && tasks.len() < parallelism as usize {
-            if let Some((at, limit)) = deadline.filter(|(at, _)| tokio::time::Instant::now() >= *at) {
+            if let Some((at, limit)) = deadline.filter(|(at, _)| tokio::time::Instant::now() >= *at)
+            {
                 let _ = at;
                 stopped = Some(format!(
                     "timed out after {} (BACKUP_TIMEOUT)",
@@ -389,7 +404,10 @@ fn summarize(report: &mut Report, units: &[Unit], results: Vec<ObjectResult>) {
 /// The dry run of a split configuration: how the databases are found and chosen, then the
 /// plan of one database (`<db>`) and of pg's globals object.
 pub fn describe(cfg: &Config) -> String {
-    let split = cfg.split.as_ref().expect("describe only for BACKUP_SPLIT_DATABASES");
+    let split = cfg
+        .split
+        .as_ref()
+        .expect("describe only for BACKUP_SPLIT_DATABASES");
     let example = cfg.for_database("<db>");
     let mut s = Plan::new(&example).describe(&example);
     let mut head = String::from("\nDatabases (BACKUP_SPLIT_DATABASES): one backup per database\n");
@@ -400,10 +418,22 @@ pub fn describe(cfg: &Config) -> String {
     let _ = writeln!(
         head,
         "  skipped unless in BACKUP_INCLUDE_DATABASES: {}",
-        if system.is_empty() { "none".into() } else { system.join(", ") }
+        if system.is_empty() {
+            "none".into()
+        } else {
+            system.join(", ")
+        }
     );
-    let _ = writeln!(head, "  BACKUP_INCLUDE_DATABASES: {}", shown(&split.include));
-    let _ = writeln!(head, "  BACKUP_EXCLUDE_DATABASES: {}", shown(&split.exclude));
+    let _ = writeln!(
+        head,
+        "  BACKUP_INCLUDE_DATABASES: {}",
+        shown(&split.include)
+    );
+    let _ = writeln!(
+        head,
+        "  BACKUP_EXCLUDE_DATABASES: {}",
+        shown(&split.exclude)
+    );
     let _ = writeln!(head, "  BACKUP_PARALLELISM: {} at once", split.parallelism);
     if cfg.engine == EngineKind::Pg {
         let globals = cfg.for_globals();
@@ -456,7 +486,10 @@ mod tests {
     #[test]
     fn an_included_database_that_is_not_listed_fails() {
         let e = select(&names(&["app"]), &[], &split(&["aap"], &[])).unwrap_err();
-        assert!(e.contains("BACKUP_INCLUDE_DATABASES names 'aap'") && e.contains("listed: app"), "{e}");
+        assert!(
+            e.contains("BACKUP_INCLUDE_DATABASES names 'aap'") && e.contains("listed: app"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -154,7 +154,13 @@ mod tests {
         assert_eq!(s.include, ["postgres", "a"]);
         assert_eq!(s.exclude, ["b"]);
         assert_eq!(s.parallelism, 4);
-        assert_eq!(parse(Some("true"), None, None, None).unwrap().unwrap().parallelism, 1);
+        assert_eq!(
+            parse(Some("true"), None, None, None)
+                .unwrap()
+                .unwrap()
+                .parallelism,
+            1
+        );
         assert_eq!(parse(Some("false"), None, None, None).unwrap(), None);
         assert_eq!(parse(None, None, None, None).unwrap(), None);
     }
@@ -163,17 +169,28 @@ mod tests {
     fn refuses_what_would_be_ignored_or_ambiguous() {
         for (args, needle) in [
             ((None, Some("a"), None, None), "BACKUP_INCLUDE_DATABASES"),
-            ((Some("false"), None, Some("a"), None), "BACKUP_EXCLUDE_DATABASES"),
+            (
+                (Some("false"), None, Some("a"), None),
+                "BACKUP_EXCLUDE_DATABASES",
+            ),
             ((None, None, None, Some("2")), "BACKUP_PARALLELISM"),
             ((Some("true"), None, None, Some("0")), "from 1 to 32"),
             ((Some("true"), None, None, Some("33")), "from 1 to 32"),
             ((Some("true"), None, None, Some("-1")), "from 1 to 32"),
             ((Some("true"), None, None, Some("two")), "'two'"),
-            ((Some("true"), Some("a,b"), Some("c,b"), None), "both name 'b'"),
-            ((Some("true"), Some("a\nb"), None, None), "control character"),
+            (
+                (Some("true"), Some("a,b"), Some("c,b"), None),
+                "both name 'b'",
+            ),
+            (
+                (Some("true"), Some("a\nb"), None, None),
+                "control character",
+            ),
             ((Some("maybe"), None, None, None), "BACKUP_SPLIT_DATABASES"),
         ] {
-            let e = parse(args.0, args.1, args.2, args.3).unwrap_err().to_string();
+            let e = parse(args.0, args.1, args.2, args.3)
+                .unwrap_err()
+                .to_string();
             assert!(e.contains(needle), "{args:?}: {e}");
         }
     }
@@ -190,13 +207,24 @@ mod tests {
         };
         let t = NameTemplate::parse("{db}-{ts}").unwrap();
         let e = Split::parse(vars(), EngineKind::Pg, false, &t).unwrap_err();
-        assert!(e.to_string().contains("needs BACKUP_ALL_DATABASES=true"), "{e}");
+        assert!(
+            e.to_string().contains("needs BACKUP_ALL_DATABASES=true"),
+            "{e}"
+        );
         let e = Split::parse(vars(), EngineKind::Redis, true, &t).unwrap_err();
         assert!(e.to_string().contains("redis"), "{e}");
         let no_db = NameTemplate::parse("backup-{ts}").unwrap();
         let e = Split::parse(vars(), EngineKind::Mysql, true, &no_db).unwrap_err();
-        assert!(e.to_string().contains("BACKUP_NAME_TEMPLATE") && e.to_string().contains("{db}"), "{e}");
-        for kind in [EngineKind::Pg, EngineKind::Mysql, EngineKind::Mariadb, EngineKind::Mongo] {
+        assert!(
+            e.to_string().contains("BACKUP_NAME_TEMPLATE") && e.to_string().contains("{db}"),
+            "{e}"
+        );
+        for kind in [
+            EngineKind::Pg,
+            EngineKind::Mysql,
+            EngineKind::Mariadb,
+            EngineKind::Mongo,
+        ] {
             assert!(Split::parse(vars(), kind, true, &t).unwrap().is_some());
         }
     }

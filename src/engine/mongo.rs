@@ -234,7 +234,10 @@ fn listing_uri(cfg: &Config) -> String {
     }
     if c.user.is_some() {
         s.push_str("?authSource=");
-        s.push_str(&enc(c.auth_source.as_deref().unwrap_or(defaults::AUTH_SOURCE)));
+        s.push_str(&enc(c
+            .auth_source
+            .as_deref()
+            .unwrap_or(defaults::AUTH_SOURCE)));
     }
     s
 }

@@ -13,6 +13,7 @@ mod pg;
 pub mod redis;
 pub mod select;
 pub mod settings;
+pub mod split;
 pub mod tree;
 pub mod tree_check;
 mod tree_restore;
@@ -45,6 +46,18 @@ pub async fn verify(cfg: &Config, args: &VerifyArgs) -> ExitCode {
 }
 
 pub async fn restore(cfg: &Config, args: &RestoreArgs) -> ExitCode {
+    if split::is_split(cfg) {
+        return split::restore(cfg, args).await;
+    }
+    if let Err(e) = split::wanted_database(cfg, &args.database) {
+        eprintln!("dbstash: invalid configuration: {e}");
+        return ExitCode::from(crate::EXIT_BAD_CONFIG);
+    }
+    restore_one(cfg, args).await
+}
+
+/// The restore of one backup of `cfg` (a split run's database: its own configuration).
+async fn restore_one(cfg: &Config, args: &RestoreArgs) -> ExitCode {
     if tree::is_tree(cfg) {
         return tree_restore::restore(cfg, args).await;
     }

@@ -73,10 +73,7 @@ pub fn extensions(cfg: &Config) -> Vec<String> {
 pub fn matchers(cfg: &Config) -> Vec<Regex> {
     extensions(cfg)
         .iter()
-        .map(|ext| {
-            cfg.template
-                .matcher(cfg.name_db(), cfg.engine.key(), ext)
-        })
+        .map(|ext| cfg.template.matcher(cfg.name_db(), cfg.engine.key(), ext))
         .collect()
 }
 
