@@ -1,0 +1,446 @@
+//! `list`, `verify` and `restore` of BACKUP_SPLIT_DATABASES backups with the real binary:
+//! one object per database (and PostgreSQL's globals object) written by a real split run into
+//! `rclone serve s3`, then listed, verified, corrupted and restored into real servers.
+//!
+//! PostgreSQL gets a server of its own: a split run backs up every database of the server, and
+//! the shared one holds the other tests' databases.
+
+use crate::compression::{remote, Remote};
+use crate::support::mariadb::{self, Maria};
+use crate::support::pg::{self, Pg};
+use crate::support::*;
+
+const DBS: [&str; 3] = ["app", "shop", "logs"];
+const ROLE: &str = "split_reader";
+
+/// dbstash on `pg` with the backups in `r`, every database split (DB_NAME unset).
+fn split_pg(pg: &Pg, r: &Remote) -> Dbstash {
+    r.on(pg.dbstash())
+        .env("ENGINE", "pg")
+        .env("DB_HOST", "127.0.0.1")
+        .env("DB_PORT", pg.port.to_string())
+        .env("DB_USER", pg::USER)
+        .env("DB_PASSWORD", pg::PASSWORD)
+        .env("BACKUP_ALL_DATABASES", "true")
+        .env("BACKUP_SPLIT_DATABASES", "true")
+}
+
+/// A table of its own in each database, so that a database restored into the wrong place
+/// shows.
+fn seed(pg: &Pg, db: &str, rows: u32) {
+    pg.psql("postgres", &format!("create database {db}"));
+    pg.psql(
+        db,
+        &format!(
+            "create table items(id int primary key, owner text, note text);
+             insert into items select g, '{db}', repeat(md5(g::text), 2) from generate_series(1, {rows}) g;
+             create table {db}_only(x int); insert into {db}_only values ({rows});"
+        ),
+    );
+}
+
+fn contents(pg: &Pg, db: &str) -> String {
+    let items = pg.psql(
+        db,
+        "select count(*) || ' ' || md5(string_agg(format('%s|%s|%s', id, owner, note), ',' order by id)) from items",
+    );
+    let tables = pg.psql(
+        db,
+        "select string_agg(tablename, ',' order by tablename) from pg_tables where schemaname = 'public'",
+    );
+    format!("{items} / {tables}")
+}
+
+fn db_exists(pg: &Pg, db: &str) -> bool {
+    pg.psql(
+        "postgres",
+        &format!("select count(*) from pg_database where datname = '{db}'"),
+    ) == "1"
+}
+
+fn role_exists(pg: &Pg, role: &str) -> bool {
+    pg.psql(
+        "postgres",
+        &format!("select count(*) from pg_roles where rolname = '{role}'"),
+    ) == "1"
+}
+
+fn drop_db(pg: &Pg, db: &str) {
+    pg.psql(
+        "postgres",
+        &format!("drop database if exists {db} with (force)"),
+    );
+}
+
+/// The backup objects (not sidecars) in the remote folder.
+fn objects(r: &Remote) -> Vec<String> {
+    files_in(&r.dir)
+        .into_iter()
+        .filter(|n| !n.ends_with(".sha256"))
+        .collect()
+}
+
+fn object_of(r: &Remote, db: &str) -> String {
+    let objs = objects(r);
+    objs.iter()
+        .find(|n| n.starts_with(&format!("{db}-")))
+        .unwrap_or_else(|| panic!("no object of {db} in {objs:?}"))
+        .clone()
+}
+
+#[test]
+fn pg_split_run_is_listed_verified_and_restored_database_by_database() {
+    let Some(pg) = pg::start() else { return };
+    let Some(s3) = s3::server() else { return };
+    for (i, db) in DBS.iter().enumerate() {
+        seed(&pg, db, 100 * (i as u32 + 1));
+    }
+    pg.psql(
+        "postgres",
+        &format!("create role {ROLE} login password 'Reader-Pw-1' connection limit 7"),
+    );
+    let before: Vec<String> = DBS.iter().map(|db| contents(&pg, db)).collect();
+    let r = remote(s3, "split-pg");
+    let out = split_pg(&pg, &r).env("BACKUP_SCHEDULE", "once").run();
+    out.assert_code(0);
+    let objs = objects(&r);
+    // `postgres` too: only template0 and template1 are system databases.
+    assert_eq!(
+        objs.len(),
+        5,
+        "globals, postgres and three databases: {objs:?}"
+    );
+    let globals = object_of(&r, "globals");
+    assert!(globals.ends_with(".sql"), "{globals}");
+
+    // list: every object, with its database.
+    let out = split_pg(&pg, &r).args(["list"]).run();
+    out.assert_code(0);
+    let header = out.stdout.lines().next().unwrap_or_default();
+    assert!(header.starts_with("DATABASE  NAME"), "{}", out.stdout);
+    for db in ["globals", "app", "shop", "logs"] {
+        let name = object_of(&r, db);
+        assert!(
+            out.stdout.lines().any(|l| l.starts_with(&format!("{db} "))
+                && l.contains(&name)
+                && l.ends_with("ok")),
+            "{db} ({name}) in\n{}",
+            out.stdout
+        );
+    }
+    assert!(out.stdout.contains("5 backups in"), "{}", out.stdout);
+    let out = split_pg(&pg, &r).args(["list", "--format", "json"]).run();
+    out.assert_code(0);
+    let rows: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 5, "{}", out.stdout);
+    let app = rows
+        .iter()
+        .find(|r| r["database"] == "app")
+        .unwrap_or_else(|| panic!("no database app in {}", out.stdout));
+    assert_eq!(app["name"], object_of(&r, "app").as_str());
+    assert_eq!(app["state"], "ok");
+    assert_eq!(app["sha256"].as_str().map(str::len), Some(64), "{app}");
+
+    // verify: every object of the run.
+    let out = split_pg(&pg, &r)
+        .args(["verify", "--backup", "latest"])
+        .run();
+    out.assert_code(0);
+    for db in ["globals", "app", "shop", "logs"] {
+        assert!(
+            out.stdout.contains(&format!("{db}: checksum")),
+            "{db}: {}",
+            out.stdout
+        );
+    }
+    assert!(out.stdout.ends_with("verify passed\n"), "{}", out.stdout);
+    let out = split_pg(&pg, &r)
+        .args(["verify", "--restore-database", "globals"])
+        .run();
+    out.assert_code(0);
+    assert!(out.stdout.contains(&globals), "{}", out.stdout);
+
+    // Everything gone, then the latest run back: globals first, each database by its name.
+    for db in DBS {
+        drop_db(&pg, db);
+    }
+    pg.psql("postgres", &format!("drop role {ROLE}"));
+    let out = split_pg(&pg, &r)
+        .args(["restore", "--backup", "latest"])
+        .run();
+    out.assert_code(0);
+    assert!(role_exists(&pg, ROLE), "{}", out.stderr);
+    assert_eq!(
+        pg.psql(
+            "postgres",
+            &format!("select rolconnlimit from pg_roles where rolname = '{ROLE}'")
+        ),
+        "7"
+    );
+    for (db, want) in DBS.iter().zip(&before) {
+        assert_eq!(&contents(&pg, db), want, "{db}: {}", out.stderr);
+    }
+    let globals_at = out.stderr.find("database=globals").unwrap_or(usize::MAX);
+    let app_at = out.stderr.find("database=app").unwrap_or(0);
+    assert!(globals_at < app_at, "globals first: {}", out.stderr);
+    assert!(
+        out.stderr.contains("every database of the run restored"),
+        "{}",
+        out.stderr
+    );
+
+    // One database that has tables: refused as in a single-database restore, the others
+    // still restored (the globals' existing role is no error), exit 1 naming it.
+    drop_db(&pg, "shop");
+    pg.psql("logs", "insert into items values (100000, 'later', 'x')");
+    drop_db(&pg, "app");
+    pg.psql("postgres", "create database app");
+    pg.psql("app", "create table squatter(x int)");
+    let out = split_pg(&pg, &r)
+        .args(["restore", "--backup", "latest"])
+        .run();
+    out.assert_code(1);
+    assert_eq!(contents(&pg, "shop"), before[1], "{}", out.stderr);
+    assert!(
+        pg.try_psql("app", "select count(*) from items").is_err(),
+        "app was refused, untouched"
+    );
+    assert!(
+        out.stderr
+            .contains("restore failed for database(s) app, logs"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("already has 1 table(s)"),
+        "{}",
+        out.stderr
+    );
+
+    // --restore-drop-existing applies to each database.
+    let out = split_pg(&pg, &r)
+        .args(["restore", "--backup", "latest", "--restore-drop-existing"])
+        .run();
+    out.assert_code(0);
+    for (db, want) in DBS.iter().zip(&before) {
+        assert_eq!(&contents(&pg, db), want, "{db}: {}", out.stderr);
+    }
+
+    // One database alone: its newest backup; the others untouched.
+    drop_db(&pg, "app");
+    pg.psql("logs", "insert into items values (100000, 'later', 'x')");
+    let out = split_pg(&pg, &r)
+        .args(["restore", "--restore-database", "app"])
+        .run();
+    out.assert_code(0);
+    assert_eq!(contents(&pg, "app"), before[0], "{}", out.stderr);
+    assert_ne!(contents(&pg, "logs"), before[2], "logs was not restored");
+
+    // Into another name.
+    let out = split_pg(&pg, &r)
+        .args([
+            "restore",
+            "--restore-database",
+            "app",
+            "--restore-target-db",
+            "app_copy",
+        ])
+        .run();
+    out.assert_code(0);
+    assert_eq!(contents(&pg, "app_copy"), before[0], "{}", out.stderr);
+    // An object by its exact name goes into the database it holds.
+    drop_db(&pg, "shop");
+    let out = split_pg(&pg, &r)
+        .args(["restore", "--backup", &object_of(&r, "shop")])
+        .run();
+    out.assert_code(0);
+    assert_eq!(contents(&pg, "shop"), before[1], "{}", out.stderr);
+    // The globals alone, over roles that exist: their CREATE ROLE errors are tolerated.
+    let out = split_pg(&pg, &r)
+        .args(["restore", "--restore-database", "globals"])
+        .run();
+    out.assert_code(0);
+
+    // Flags that cannot apply: exit 2, naming them, nothing touched.
+    let out = split_pg(&pg, &r)
+        .args(["restore", "--restore-target-db", "elsewhere"])
+        .run();
+    out.assert_code(2);
+    assert!(out.stderr.contains("RESTORE_TARGET_DB"), "{}", out.stderr);
+    assert!(!db_exists(&pg, "elsewhere"));
+    let out = split_pg(&pg, &r)
+        .args([
+            "restore",
+            "--restore-database",
+            "app",
+            "--backup",
+            &object_of(&r, "shop"),
+        ])
+        .run();
+    out.assert_code(2);
+    assert!(out.stderr.contains("RESTORE_DATABASE"), "{}", out.stderr);
+    let out = split_pg(&pg, &r)
+        .args(["restore", "--restore-output", "/tmp/x.sql"])
+        .run();
+    out.assert_code(2);
+    assert!(out.stderr.contains("RESTORE_OUTPUT"), "{}", out.stderr);
+    // A database without backups: exit 1, saying which have some.
+    let out = split_pg(&pg, &r)
+        .args(["restore", "--restore-database", "nosuch"])
+        .run();
+    out.assert_code(1);
+    assert!(!db_exists(&pg, "nosuch"));
+
+    // One object of the run corrupted (its bytes replaced through rclone, the sidecar kept):
+    // verify fails naming that database; restore restores the others and fails naming it.
+    let shop = object_of(&r, "shop");
+    r.rclone(
+        &["rcat", &format!("{}/{shop}", r.remote)],
+        b"-- not the backup\n",
+    );
+    let out = split_pg(&pg, &r)
+        .args(["verify", "--backup", "latest"])
+        .run();
+    out.assert_code(1);
+    assert!(
+        out.stdout.contains("verify failed: shop: checksum"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("app: checksum"), "{}", out.stdout);
+    let out = split_pg(&pg, &r)
+        .args(["verify", "--restore-database", "app"])
+        .run();
+    out.assert_code(0);
+    for db in DBS {
+        drop_db(&pg, db);
+    }
+    let out = split_pg(&pg, &r)
+        .args(["restore", "--backup", "latest"])
+        .run();
+    out.assert_code(1);
+    assert!(
+        out.stderr.contains("restore failed for database(s) shop"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(contents(&pg, "app"), before[0]);
+    assert_eq!(contents(&pg, "logs"), before[2]);
+    assert!(
+        !db_exists(&pg, "shop"),
+        "a failed restore drops what it created"
+    );
+}
+
+#[test]
+fn restore_database_needs_a_split_configuration() {
+    let Some(s3) = s3::server() else { return };
+    let r = remote(s3, "split-not");
+    for command in ["restore", "verify"] {
+        let out = r
+            .on(Dbstash::new())
+            .env("ENGINE", "pg")
+            .env("DB_HOST", "127.0.0.1")
+            .env("DB_NAME", "app")
+            .args([command, "--restore-database", "app"])
+            .run();
+        out.assert_code(2);
+        assert!(
+            out.stderr.contains("RESTORE_DATABASE")
+                && out.stderr.contains("BACKUP_SPLIT_DATABASES"),
+            "{command}: {}",
+            out.stderr
+        );
+    }
+    // globals is PostgreSQL's only.
+    let out = r
+        .on(Dbstash::new())
+        .env("ENGINE", "mariadb")
+        .env("DB_HOST", "127.0.0.1")
+        .env("BACKUP_ALL_DATABASES", "true")
+        .env("BACKUP_SPLIT_DATABASES", "true")
+        .args(["restore", "--restore-database", "globals"])
+        .run();
+    out.assert_code(2);
+    assert!(out.stderr.contains("globals"), "{}", out.stderr);
+}
+
+fn split_maria(m: &Maria, r: &Remote, user: &str, password: &str) -> Dbstash {
+    r.on(m.dbstash())
+        .env("ENGINE", "mariadb")
+        .env("DB_HOST", "127.0.0.1")
+        .env("DB_PORT", m.port.to_string())
+        .env("DB_USER", user)
+        .env("DB_PASSWORD", password)
+        .env("BACKUP_ALL_DATABASES", "true")
+        .env("BACKUP_SPLIT_DATABASES", "true")
+}
+
+#[test]
+fn mariadb_split_run_of_the_databases_a_user_sees_and_one_restored_alone() {
+    let Some(m) = mariadb::server() else { return };
+    let Some(s3) = s3::server() else { return };
+    let a = m.seeded_db("split_a");
+    let b = m.seeded_db("split_b");
+    let user = unique("splitter");
+    let password = "Split-Pw-42";
+    m.sql(
+        "",
+        &format!(
+            "CREATE USER '{user}'@'%' IDENTIFIED BY '{password}';
+             GRANT ALL PRIVILEGES ON `{a}`.* TO '{user}'@'%';
+             GRANT ALL PRIVILEGES ON `{b}`.* TO '{user}'@'%';"
+        ),
+    );
+    let (want_a, want_b) = (m.contents(&a), m.contents(&b));
+    let r = remote(s3, "split-maria");
+    let out = split_maria(m, &r, &user, password).run();
+    out.assert_code(0);
+    let objs = objects(&r);
+    assert_eq!(objs.len(), 2, "the two databases the user sees: {objs:?}");
+    assert!(object_of(&r, &a).ends_with(".sql"));
+
+    let out = split_maria(m, &r, &user, password)
+        .args(["list", "--format", "json"])
+        .run();
+    out.assert_code(0);
+    let rows: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let mut dbs: Vec<&str> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["database"].as_str().unwrap())
+        .collect();
+    dbs.sort();
+    assert_eq!(dbs, [a.as_str(), b.as_str()]);
+
+    // b changes after the backup; a is dropped and restored alone: b keeps its change.
+    m.sql(&b, "DELETE FROM orders WHERE id = 1");
+    let b_later = m.contents(&b);
+    m.sql("", &format!("DROP DATABASE `{a}`"));
+    let out = split_maria(m, &r, &user, password)
+        .args(["restore", "--restore-database", &a])
+        .run();
+    out.assert_code(0);
+    assert_eq!(m.contents(&a), want_a, "{}", out.stderr);
+    assert_eq!(m.contents(&b), b_later);
+    assert_ne!(b_later, want_b);
+
+    // The whole run over it: a has tables now (refused), b too: exit 1 naming both.
+    let out = split_maria(m, &r, &user, password)
+        .args(["restore", "--backup", "latest"])
+        .run();
+    out.assert_code(1);
+    let mut names = [a.as_str(), b.as_str()];
+    names.sort();
+    assert!(
+        out.stderr.contains(&format!(
+            "restore failed for database(s) {}",
+            names.join(", ")
+        )),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(m.contents(&b), b_later, "refused: untouched");
+}
