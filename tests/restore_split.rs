@@ -444,3 +444,72 @@ fn mariadb_split_run_of_the_databases_a_user_sees_and_one_restored_alone() {
     );
     assert_eq!(m.contents(&b), b_later, "refused: untouched");
 }
+
+#[test]
+fn pg_split_run_in_directory_mode_has_folders_and_a_globals_object() {
+    let Some(pg) = pg::start() else { return };
+    let Some(s3) = s3::server() else { return };
+    seed(&pg, "app", 50);
+    seed(&pg, "shop", 70);
+    let before = [contents(&pg, "app"), contents(&pg, "shop")];
+    let r = remote(s3, "split-pg-dir");
+    let split = || {
+        split_pg(&pg, &r)
+            .env("BACKUP_MODE", "directory")
+            .env("BACKUP_EXCLUDE_DATABASES", "postgres")
+    };
+    split().run().assert_code(0);
+
+    let out = split().args(["list"]).run();
+    out.assert_code(0);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.len(), 5, "{}", out.stdout);
+    for db in ["app", "shop", "globals"] {
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with(&format!("{db} ")) && l.ends_with("ok")),
+            "{db}: {}",
+            out.stdout
+        );
+    }
+    let out = split().args(["list", "--format", "json"]).run();
+    out.assert_code(0);
+    let rows: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    for row in rows.as_array().unwrap() {
+        // A folder has no one SHA-256; the globals object has its sidecar's.
+        assert_eq!(
+            row["sha256"].is_string(),
+            row["database"] == "globals",
+            "{row}"
+        );
+    }
+
+    let out = split().args(["verify"]).run();
+    out.assert_code(0);
+    assert!(
+        out.stdout
+            .contains("app: checksum                      ok      every file matches SHA256SUMS"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("globals: checksum"), "{}", out.stdout);
+
+    drop_db(&pg, "app");
+    drop_db(&pg, "shop");
+    let out = split().args(["restore"]).run();
+    out.assert_code(0);
+    assert_eq!(contents(&pg, "app"), before[0], "{}", out.stderr);
+    assert_eq!(contents(&pg, "shop"), before[1], "{}", out.stderr);
+    let out = split()
+        .args([
+            "restore",
+            "--restore-database",
+            "shop",
+            "--restore-target-db",
+            "shop2",
+        ])
+        .run();
+    out.assert_code(0);
+    assert_eq!(contents(&pg, "shop2"), before[1], "{}", out.stderr);
+}
