@@ -379,4 +379,29 @@ mod tests {
              2 backups in s3:b/x (1 incomplete: no .sha256 sidecar)\n"
         );
     }
+
+    #[test]
+    fn a_split_configuration_has_a_database_column() {
+        let entry = |db: &str, name: &str, secs: i64| Entry {
+            database: Some(db.into()),
+            backup: backup(name, secs, 10, true),
+            folder: false,
+        };
+        let t = render_table(
+            &[
+                entry("globals", "globals-2026-02-07-203000.sql", 0),
+                entry("a_long_name", "a_long_name-2026-02-07-203000.dump", 1),
+            ],
+            Tz::UTC,
+            "s3:b/x",
+            ".sha256 sidecar",
+        );
+        assert_eq!(
+            t,
+            "DATABASE     NAME                                TIME (UTC)                       SIZE  CHECKSUM\n\
+             globals      globals-2026-02-07-203000.sql       2026-02-07 20:30:00 +00:00        10 B  ok\n\
+             a_long_name  a_long_name-2026-02-07-203000.dump  2026-02-07 20:30:01 +00:00        10 B  ok\n\
+             2 backups in s3:b/x\n"
+        );
+    }
 }
