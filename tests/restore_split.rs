@@ -513,3 +513,73 @@ fn pg_split_run_in_directory_mode_has_folders_and_a_globals_object() {
     out.assert_code(0);
     assert_eq!(contents(&pg, "shop2"), before[1], "{}", out.stderr);
 }
+
+#[test]
+fn sigterm_and_timeout_stop_the_run_and_leave_the_rest_untouched() {
+    let Some(pg) = pg::start() else { return };
+    let Some(s3) = s3::server() else { return };
+    let Some(real) = real_binary("rclone") else {
+        panic!("rclone not found")
+    };
+    // logs big enough that its restore has started psql before its download ends.
+    for (db, rows) in DBS.iter().zip([100, 100, 5000]) {
+        seed(&pg, db, rows);
+    }
+    let app = contents(&pg, "app");
+    let r = remote(s3, "split-pg-stop");
+    let split = || split_pg(&pg, &r).env("BACKUP_EXCLUDE_DATABASES", "postgres");
+    split().run().assert_code(0);
+    // `rclone cat` of logs' backup prints it, then hangs; everything else is the real rclone.
+    let fake = tempfile::tempdir().unwrap();
+    write_script(
+        fake.path(),
+        "rclone",
+        &format!(
+            "for a in \"$@\"; do last=\"$a\"; case \"$a\" in cat) cat=1;; esac; done\ncase \"$last\" in */logs-*.sql) if [ -n \"$cat\" ]; then '{0}' \"$@\"; sleep 60; exit 0; fi;; esac\nexec '{0}' \"$@\"",
+            real.display()
+        ),
+    );
+    for how in ["SIGTERM", "BACKUP_TIMEOUT"] {
+        for db in DBS {
+            drop_db(&pg, db);
+        }
+        let mut d = split().fake_bin(fake.path()).args(["restore"]);
+        if how == "BACKUP_TIMEOUT" {
+            d = d.env("BACKUP_TIMEOUT", "8s");
+        }
+        let running = d.spawn();
+        // logs' psql has applied its whole script and waits, its transaction open.
+        wait_for("psql idle in its transaction", 30, || {
+            pg.psql(
+                "postgres",
+                "select count(*) from pg_stat_activity where datname = 'logs' and state = 'idle in transaction'",
+            ) == "1"
+        });
+        if how == "SIGTERM" {
+            unsafe { libc::kill(running.child.id() as libc::pid_t, libc::SIGTERM) };
+        }
+        let (code, stderr) = running.finish();
+        assert_eq!(code, 1, "{how}: {stderr}");
+        assert!(
+            stderr.contains("restore failed for database(s) logs, shop"),
+            "{how}: {stderr}"
+        );
+        assert!(
+            stderr.contains("not_restored=\"logs, shop\""),
+            "{how}: {stderr}"
+        );
+        assert_no_process_left("--dbname=logs", 10);
+        assert_eq!(contents(&pg, "app"), app, "{how}: app was restored first");
+        wait_for("logs' session ended", 10, || {
+            pg.psql(
+                "postgres",
+                "select count(*) from pg_stat_activity where datname = 'logs'",
+            ) == "0"
+        });
+        assert!(
+            !db_exists(&pg, "logs"),
+            "{how}: created, rolled back, dropped"
+        );
+        assert!(!db_exists(&pg, "shop"), "{how}: never started");
+    }
+}
