@@ -456,22 +456,26 @@ async fn restore_run(cfg: &Config, args: &RestoreArgs) -> ExitCode {
     pending.reverse();
     while let Some(item) = pending.pop() {
         let db = item.slot.to_string();
+        // This database and the ones after it: not started.
+        let left = || {
+            std::iter::once(db.clone())
+                .chain(pending.iter().rev().map(|i| i.slot.to_string()))
+                .collect::<Vec<_>>()
+        };
         if let Some(sig) = received(&mut shutdown).await {
-            failed.push(db.clone());
-            failed.extend(pending.iter().map(|i| i.slot.to_string()));
-            error!(signal = sig, not_restored = %failed.join(", "), "restore interrupted: the databases not restored yet are left as they are");
+            error!(signal = sig, not_restored = %left().join(", "), "restore interrupted: the databases not restored yet are left as they are");
+            failed.extend(left());
             break;
         }
         let mut c = slot_config(cfg, &item.slot);
         if let Some((_, limit)) = deadline {
-            let left = limit.saturating_sub(started.elapsed());
-            if left.is_zero() {
-                failed.push(db.clone());
-                failed.extend(pending.iter().map(|i| i.slot.to_string()));
-                error!(not_restored = %failed.join(", "), "restore timed out (BACKUP_TIMEOUT): the databases not restored yet are left as they are");
+            let time_left = limit.saturating_sub(started.elapsed());
+            if time_left.is_zero() {
+                error!(not_restored = %left().join(", "), "restore timed out (BACKUP_TIMEOUT): the databases not restored yet are left as they are");
+                failed.extend(left());
                 break;
             }
-            c.timeout = Some(left);
+            c.timeout = Some(time_left);
         }
         if !item.backup.has_sidecar && !no_verify && !cfg.dry_run {
             error!(
@@ -500,7 +504,10 @@ async fn restore_run(cfg: &Config, args: &RestoreArgs) -> ExitCode {
             failed.push(db);
         }
     }
-    if failed.is_empty() {
+    if failed.is_empty() && cfg.dry_run {
+        info!(databases = %restored.join(", "), "dry run: each database's plan is above; nothing was restored");
+        ExitCode::SUCCESS
+    } else if failed.is_empty() {
         info!(
             databases = %restored.join(", "),
             duration = %fmt_duration(started.elapsed()),
