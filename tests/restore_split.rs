@@ -592,3 +592,110 @@ fn sigterm_and_timeout_stop_the_run_and_leave_the_rest_untouched() {
         assert!(!db_exists(&pg, "shop"), "{how}: never started");
     }
 }
+
+/// A backup and its sidecar written straight into a local remote.
+fn put_backup(dir: &std::path::Path, name: &str) {
+    std::fs::write(dir.join(name), format!("archive of {name}")).unwrap();
+    let sha = sha256_hex(&dir.join(name));
+    std::fs::write(
+        dir.join(format!("{name}.sha256")),
+        format!("{sha}  {name}\n"),
+    )
+    .unwrap();
+}
+
+#[test]
+fn mongo_split_objects_are_listed_and_planned_database_by_database() {
+    if require("rclone", s3::INSTALL).is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for name in [
+        "app-2026-02-06-020000.archive",
+        "old-2026-02-06-020000.archive",
+        "app-2026-02-07-020000.archive",
+        "logs-2026-02-07-020000.archive",
+        "all-2026-02-07-020000.archive", // a BACKUP_ALL_DATABASES backup without the split
+    ] {
+        put_backup(dir.path(), name);
+    }
+    // The older run an hour older (the listing's order is by time, then by name).
+    let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    for name in std::fs::read_dir(dir.path()).unwrap() {
+        let path = name.unwrap().path();
+        if path.to_string_lossy().contains("2026-02-06") {
+            let f = std::fs::File::options().write(true).open(&path).unwrap();
+            f.set_modified(hour_ago).unwrap();
+        }
+    }
+    let mongo = || {
+        Dbstash::new()
+            .env("ENGINE", "mongo")
+            .env("DB_HOST", "127.0.0.1")
+            .env("BACKUP_ALL_DATABASES", "true")
+            .env("BACKUP_SPLIT_DATABASES", "true")
+            .env("RCLONE_REMOTE", local_remote(dir.path()))
+    };
+    let out = mongo().args(["list", "--format", "json"]).run();
+    out.assert_code(0);
+    let rows: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let mut got: Vec<String> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {}",
+                r["database"].as_str().unwrap(),
+                r["name"].as_str().unwrap()
+            )
+        })
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            "app app-2026-02-06-020000.archive",
+            "app app-2026-02-07-020000.archive",
+            "logs logs-2026-02-07-020000.archive",
+            "old old-2026-02-06-020000.archive",
+        ]
+    );
+
+    // The latest run: app and logs of 2026-02-07 (old is only in the older run).
+    let out = mongo().env("DRY_RUN", "true").args(["restore"]).run();
+    out.assert_code(0);
+    for needle in [
+        "app-2026-02-07-020000.archive",
+        "'--nsInclude=app.*'",
+        "logs-2026-02-07-020000.archive",
+        "'--nsInclude=logs.*'",
+    ] {
+        assert!(out.stdout.contains(needle), "{needle}:\n{}", out.stdout);
+    }
+    assert!(!out.stdout.contains("old-"), "{}", out.stdout);
+    assert!(
+        out.stderr.contains("databases=old"),
+        "the older run's database is named: {}",
+        out.stderr
+    );
+    // One database, into another name.
+    let out = mongo()
+        .env("DRY_RUN", "true")
+        .args([
+            "restore",
+            "--restore-database",
+            "old",
+            "--restore-target-db",
+            "old2",
+        ])
+        .run();
+    out.assert_code(0);
+    assert!(
+        out.stdout.contains("old-2026-02-06-020000.archive"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("old2"), "{}", out.stdout);
+    assert!(!out.stdout.contains("app-"), "{}", out.stdout);
+}
