@@ -84,6 +84,12 @@ pub fn wanted_database(
         ));
     }
     no_control_chars("RESTORE_DATABASE", v)?;
+    if v.starts_with('-') {
+        return Err(ConfigError::var(
+            "RESTORE_DATABASE",
+            format!("'{v}' starts with '-', which the client would read as a flag"),
+        ));
+    }
     if v == crate::template::GLOBALS {
         if cfg.engine != EngineKind::Pg {
             return Err(ConfigError::var(
@@ -362,6 +368,15 @@ fn check_restore(cfg: &Config, args: &RestoreArgs, target: &Target) -> Result<()
             ));
         }
     }
+    if let Target::Named(DbSlot::Named(db), name) = target {
+        let mysql = matches!(cfg.engine, EngineKind::Mysql | EngineKind::Mariadb);
+        if mysql && db.starts_with('-') && !target_db && !output {
+            return Err(ConfigError::var(
+                "RESTORE_TARGET_DB",
+                format!("is needed for {name}: its database '{db}' starts with '-', which the mysql client would read as a flag; restore it under another name"),
+            ));
+        }
+    }
     // A database's own restore would refuse the same flags.
     let one = one_database(cfg);
     let opts = super::Options::parse(&one, args)?;
@@ -484,6 +499,11 @@ async fn restore_run(cfg: &Config, args: &RestoreArgs) -> ExitCode {
                 "restore failed: this database's object of the run has no {}, so its integrity cannot be checked (give --no-verify to restore it anyway)",
                 select::completion_marker(&c)
             );
+            failed.push(db);
+            continue;
+        }
+        if db.starts_with('-') && matches!(cfg.engine, EngineKind::Mysql | EngineKind::Mariadb) {
+            error!(database = %db, backup = %item.backup.name, "restore failed: the database's name starts with '-', which the mysql client would read as a flag (restore it with --backup NAME --restore-target-db OTHER)");
             failed.push(db);
             continue;
         }
@@ -857,6 +877,87 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("mariadb backups have none"), "{e}");
+        let e = wanted_database(&my, &Some("--help".into()))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("read as a flag"), "{e}");
+    }
+
+    #[test]
+    fn flags_for_one_database_are_refused_for_many() {
+        let args = |f: &dyn Fn(&mut RestoreArgs)| {
+            let mut a = RestoreArgs::default();
+            f(&mut a);
+            a
+        };
+        let check = |c: &Config, a: &RestoreArgs| {
+            let t = target(c, &a.database, a.backup.as_deref()).map_err(|e| e.to_string())?;
+            check_restore(c, a, &t).map_err(|e| e.to_string())
+        };
+        let pg = cfg(EngineKind::Pg, true, &[]);
+        assert_eq!(check(&pg, &args(&|_| {})), Ok(()));
+        for (a, var) in [
+            (
+                args(&|a| a.target_db = Some("x".into())),
+                "RESTORE_TARGET_DB",
+            ),
+            (
+                args(&|a| a.output = Some("/tmp/x".into())),
+                "RESTORE_OUTPUT",
+            ),
+            (
+                args(&|a| {
+                    a.database = Some("globals".into());
+                    a.drop_existing = Some("true".into());
+                }),
+                "RESTORE_DROP_EXISTING",
+            ),
+            (
+                args(&|a| {
+                    a.database = Some("globals".into());
+                    a.target_db = Some("x".into());
+                }),
+                "RESTORE_TARGET_DB",
+            ),
+            (
+                args(&|a| {
+                    a.database = Some("app".into());
+                    a.force = Some("true".into());
+                    a.drop_existing = Some("true".into());
+                }),
+                "RESTORE_DROP_EXISTING (--restore-drop-existing) and RESTORE_FORCE",
+            ),
+        ] {
+            let e = check(&pg, &a).unwrap_err();
+            assert!(e.starts_with(var), "{a:?}: {e}");
+        }
+        for ok in [
+            args(&|a| {
+                a.database = Some("app".into());
+                a.target_db = Some("x".into());
+            }),
+            args(&|a| a.drop_existing = Some("true".into())),
+            args(&|a| {
+                a.database = Some("globals".into());
+                a.output = Some("/tmp/x".into());
+            }),
+        ] {
+            assert_eq!(check(&pg, &ok), Ok(()), "{ok:?}");
+        }
+        let my = cfg(EngineKind::Mariadb, true, &[]);
+        // A database named `--help` (legal in MySQL): its name is not escaped.
+        assert_eq!(
+            classify(&my, "--help-2026-02-07-020000.sql").map(|(s, _)| s),
+            Some(named("--help"))
+        );
+        let dash = args(&|a| a.backup = Some("--help-2026-02-07-020000.sql".into()));
+        let e = check(&my, &dash).unwrap_err();
+        assert!(e.contains("read as a flag"), "{e}");
+        let under_another = RestoreArgs {
+            target_db: Some("help".into()),
+            ..dash
+        };
+        assert_eq!(check(&my, &under_another), Ok(()));
     }
 
     #[test]
