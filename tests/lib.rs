@@ -36,6 +36,7 @@ mod release;
 mod restore_modes;
 mod restore_others;
 mod restore_pg;
+mod restore_split;
 mod retention_calendar;
 mod secrets;
 mod split;

@@ -41,6 +41,10 @@ pub fn parse_format(v: Option<&str>) -> Result<Format, String> {
 /// One backup as `--format json` shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Row {
+    /// BACKUP_SPLIT_DATABASES: the database the object holds (`globals`: PostgreSQL's roles
+    /// and tablespaces); absent for other configurations.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
     pub name: String,
     /// The rclone path, credentials redacted.
     pub path: String,
@@ -90,23 +94,74 @@ pub fn human_size(size: i64) -> String {
 /// The table: a header, one line per backup, and a summary line. `remote` is shown as is
 /// (redact it first).
 pub fn render_text(backups: &[Backup], tz: Tz, remote: &str, marker: &str) -> String {
+    let entries: Vec<Entry> = backups.iter().cloned().map(Entry::from).collect();
+    render_table(&entries, tz, remote, marker)
+}
+
+/// One line of the listing: a backup, and its database for a split configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub database: Option<String>,
+    pub backup: Backup,
+    /// A directory-mode folder: no one SHA-256 to show.
+    pub folder: bool,
+}
+
+impl From<Backup> for Entry {
+    fn from(backup: Backup) -> Entry {
+        Entry {
+            database: None,
+            backup,
+            folder: false,
+        }
+    }
+}
+
+impl From<super::split::Item> for Entry {
+    fn from(i: super::split::Item) -> Entry {
+        Entry {
+            database: Some(i.slot.to_string()),
+            backup: i.backup,
+            folder: i.folder,
+        }
+    }
+}
+
+/// [`render_text`], with a DATABASE column first when the entries have one.
+pub fn render_table(entries: &[Entry], tz: Tz, remote: &str, marker: &str) -> String {
     let mut out = String::new();
+    let backups: Vec<&Backup> = entries.iter().map(|e| &e.backup).collect();
     let name_w = backups
         .iter()
         .map(|b| b.name.chars().count())
         .max()
         .unwrap_or(0)
         .max(4);
+    let db_w = entries
+        .iter()
+        .filter_map(|e| e.database.as_ref())
+        .map(|d| d.chars().count())
+        .max()
+        .map(|w| w.max("DATABASE".len()));
+    let db_cell = |d: Option<&str>| match db_w {
+        Some(w) => format!("{:<w$}  ", d.unwrap_or_default()),
+        None => String::new(),
+    };
     let time_head = format!("TIME ({})", tz.name());
     let _ = writeln!(
         out,
-        "{:<name_w$}  {:<25}  {:>10}  CHECKSUM",
-        "NAME", time_head, "SIZE"
+        "{}{:<name_w$}  {:<25}  {:>10}  CHECKSUM",
+        db_cell(Some("DATABASE")),
+        "NAME",
+        time_head,
+        "SIZE"
     );
-    for b in backups {
+    for e in entries {
+        let b = &e.backup;
         let _ = writeln!(
             out,
-            "{:<name_w$}  {:<25}  {:>10}  {}",
+            "{}{:<name_w$}  {:<25}  {:>10}  {}",
+            db_cell(e.database.as_deref()),
             b.name,
             time_in(b, tz).format("%Y-%m-%d %H:%M:%S %:z").to_string(),
             human_size(b.size),
@@ -128,20 +183,20 @@ pub fn render_text(backups: &[Backup], tz: Tz, remote: &str, marker: &str) -> St
 }
 
 /// The JSON rows, each sidecar's SHA-256 read (up to [`SIDECAR_READS`] at a time).
-async fn rows(cfg: &Config, rclone: Arc<Rclone>, backups: &[Backup]) -> Vec<Row> {
-    let mut shas: Vec<Option<Result<String, String>>> = vec![None; backups.len()];
+async fn rows(cfg: &Config, rclone: Arc<Rclone>, entries: &[Entry]) -> Vec<Row> {
+    let mut shas: Vec<Option<Result<String, String>>> = vec![None; entries.len()];
     let mut set = tokio::task::JoinSet::new();
     let mut next = 0;
     loop {
-        while set.len() < SIDECAR_READS && next < backups.len() {
+        while set.len() < SIDECAR_READS && next < entries.len() {
             let i = next;
             next += 1;
             // A folder has no one hash: each of its files has its own in its SHA256SUMS.
-            if !backups[i].has_sidecar || cfg.mode == crate::config::BackupMode::Directory {
+            if !entries[i].backup.has_sidecar || entries[i].folder {
                 continue;
             }
             let rclone = rclone.clone();
-            let name = backups[i].name.clone();
+            let name = entries[i].backup.name.clone();
             let path = rclone::join(&cfg.remote, &name);
             set.spawn(async move {
                 let r = select::read_sidecar(&rclone, &path, &name)
@@ -156,10 +211,12 @@ async fn rows(cfg: &Config, rclone: Arc<Rclone>, backups: &[Backup]) -> Vec<Row>
             None => break,
         }
     }
-    backups
+    entries
         .iter()
         .zip(shas)
-        .map(|(b, sha)| Row {
+        .map(|(e, sha)| (&e.backup, e.database.clone(), sha))
+        .map(|(b, database, sha)| Row {
+            database,
             name: b.name.clone(),
             path: rclone::redact_remote(&rclone::join(&cfg.remote, &b.name)),
             time: time_in(b, cfg.tz).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
@@ -180,7 +237,13 @@ const SIDECAR_READS: usize = 8;
 /// `dbstash list`: exit 0 (an empty list too), 1 when the remote cannot be listed, 2 for a
 /// bad LIST_FORMAT.
 pub async fn run(cfg: &Config, args: &ListArgs) -> ExitCode {
-    if let Err(e) = super::tree::check_mode(cfg) {
+    let split = super::split::is_split(cfg);
+    let checked = if split {
+        super::split::check_mode(cfg)
+    } else {
+        super::tree::check_mode(cfg)
+    };
+    if let Err(e) = checked {
         eprintln!("dbstash: invalid configuration: {e}");
         return ExitCode::from(EXIT_BAD_CONFIG);
     }
@@ -195,11 +258,25 @@ pub async fn run(cfg: &Config, args: &ListArgs) -> ExitCode {
         let mut shutdown = Shutdown::new()?;
         let mut cancel = Cancel::new(&mut shutdown, cfg.timeout);
         let rclone = Arc::new(Rclone::new(cfg)?);
-        let backups = cancel
-            .guard(select::list_backups(cfg, &rclone))
-            .await?;
+        let entries: Vec<Entry> = if split {
+            let items = cancel.guard(super::split::list(cfg, &rclone)).await?;
+            items.into_iter().map(Entry::from).collect()
+        } else {
+            let backups = cancel
+                .guard(select::list_backups(cfg, &rclone))
+                .await?;
+            let folder = cfg.mode == crate::config::BackupMode::Directory;
+            backups
+                .into_iter()
+                .map(|backup| Entry {
+                    folder,
+                    ..Entry::from(backup)
+                })
+                .collect()
+        };
         let out = match format {
-            Format::Text if backups.is_empty() => format!(
+            Format::Text if entries.is_empty() && split => super::split::empty_listing(cfg),
+            Format::Text if entries.is_empty() => format!(
                 "no backups of this configuration in {} (engine {}, database {}, BACKUP_NAME_TEMPLATE {}, extensions {})\n",
                 rclone::redact_remote(&cfg.remote),
                 cfg.engine.key(),
@@ -207,19 +284,20 @@ pub async fn run(cfg: &Config, args: &ListArgs) -> ExitCode {
                 cfg.template,
                 select::extensions(cfg).join(" ")
             ),
-            Format::Text => render_text(
-                &backups,
+            Format::Text => render_table(
+                &entries,
                 cfg.tz,
                 &rclone::redact_remote(&cfg.remote),
-                if cfg.mode == crate::config::BackupMode::Directory {
-                    "SHA256SUMS"
-                } else {
-                    ".sha256 sidecar"
+                match (cfg.mode == crate::config::BackupMode::Directory, split) {
+                    (true, false) => "SHA256SUMS",
+                    // The globals object is a stream beside the folders.
+                    (true, true) => "SHA256SUMS or .sha256 sidecar",
+                    _ => ".sha256 sidecar",
                 },
             ),
             Format::Json => {
                 let rows = cancel
-                    .guard(async { Ok(rows(cfg, rclone.clone(), &backups).await) })
+                    .guard(async { Ok(rows(cfg, rclone.clone(), &entries).await) })
                     .await?;
                 let mut s = serde_json::to_string_pretty(&rows)?;
                 s.push('\n');
@@ -299,6 +377,31 @@ mod tests {
              shop-2026-02-08-020000.sql  2026-02-07 22:30:00 +01:00     2.0 KiB  incomplete\n\
              shop-2026-02-07-020000.sql  2026-02-07 21:30:00 +01:00        10 B  ok\n\
              2 backups in s3:b/x (1 incomplete: no .sha256 sidecar)\n"
+        );
+    }
+
+    #[test]
+    fn a_split_configuration_has_a_database_column() {
+        let entry = |db: &str, name: &str, secs: i64| Entry {
+            database: Some(db.into()),
+            backup: backup(name, secs, 10, true),
+            folder: false,
+        };
+        let t = render_table(
+            &[
+                entry("globals", "globals-2026-02-07-203000.sql", 0),
+                entry("a_long_name", "a_long_name-2026-02-07-203000.dump", 1),
+            ],
+            Tz::UTC,
+            "s3:b/x",
+            ".sha256 sidecar",
+        );
+        assert_eq!(
+            t,
+            "DATABASE     NAME                                TIME (UTC)                       SIZE  CHECKSUM\n\
+             globals      globals-2026-02-07-203000.sql       2026-02-07 20:30:00 +00:00        10 B  ok\n\
+             a_long_name  a_long_name-2026-02-07-203000.dump  2026-02-07 20:30:01 +00:00        10 B  ok\n\
+             2 backups in s3:b/x\n"
         );
     }
 }

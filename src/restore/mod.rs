@@ -13,6 +13,7 @@ mod pg;
 pub mod redis;
 pub mod select;
 pub mod settings;
+pub mod split;
 pub mod tree;
 pub mod tree_check;
 mod tree_restore;
@@ -45,16 +46,38 @@ pub async fn verify(cfg: &Config, args: &VerifyArgs) -> ExitCode {
 }
 
 pub async fn restore(cfg: &Config, args: &RestoreArgs) -> ExitCode {
-    if tree::is_tree(cfg) {
-        return tree_restore::restore(cfg, args).await;
+    if split::is_split(cfg) {
+        return split::restore(cfg, args).await;
     }
-    match cfg.engine {
-        // `--output` (the verified file, nothing applied) is the same for every engine.
-        crate::engine::EngineKind::Pg if nonempty(&args.output).is_none() => {
-            pg::restore(cfg, args).await
+    if let Err(e) = split::wanted_database(cfg, &args.database) {
+        eprintln!("dbstash: invalid configuration: {e}");
+        return ExitCode::from(crate::EXIT_BAD_CONFIG);
+    }
+    restore_one(cfg, args).await
+}
+
+/// The restore of one backup of `cfg` (a split run's database: its own configuration).
+/// Every line it logs names the engine and the database.
+async fn restore_one(cfg: &Config, args: &RestoreArgs) -> ExitCode {
+    let span = tracing::info_span!(
+        "restore",
+        engine = cfg.engine.key(),
+        database = cfg.db_label()
+    );
+    async {
+        if tree::is_tree(cfg) {
+            return tree_restore::restore(cfg, args).await;
         }
-        _ => restore_others(cfg, args).await,
+        match cfg.engine {
+            // `--output` (the verified file, nothing applied) is the same for every engine.
+            crate::engine::EngineKind::Pg if nonempty(&args.output).is_none() => {
+                pg::restore(cfg, args).await
+            }
+            _ => restore_others(cfg, args).await,
+        }
     }
+    .instrument(span)
+    .await
 }
 
 // ------------------------------------------------------------------ shared by the three
@@ -170,15 +193,7 @@ async fn restore_others(cfg: &Config, args: &RestoreArgs) -> ExitCode {
     };
     let started = Instant::now();
     let mut cancel = Cancel::new(&mut shutdown, cfg.timeout);
-    let span = tracing::info_span!(
-        "restore",
-        engine = cfg.engine.key(),
-        database = cfg.db_label()
-    );
-    let result = run_others(cfg, args.backup.as_deref(), &opts, &mut cancel)
-        .instrument(span.clone())
-        .await;
-    let _enter = span.enter();
+    let result = run_others(cfg, args.backup.as_deref(), &opts, &mut cancel).await;
     match result {
         Ok(Some((name, done))) => {
             info!(

@@ -1135,7 +1135,11 @@ async fn restore_cluster(
     }
     Ok(Done {
         name: sel.name.clone(),
-        into: format!("the cluster ({} databases)", databases.len()),
+        into: if cfg.globals_only {
+            "the server's roles and tablespaces (globals)".to_string()
+        } else {
+            format!("the cluster ({} databases)", databases.len())
+        },
         bytes: file.verified.bytes,
         verified: file.verified.checked,
     })

@@ -36,6 +36,15 @@ pub struct RestoreArgs {
         value_name = "latest|NAME"
     )]
     pub backup: Option<String>,
+    /// BACKUP_SPLIT_DATABASES backups only: the one database to restore (its newest backup with --backup latest); globals: PostgreSQL's roles and tablespaces object [default: every database of the latest run]
+    #[arg(
+        long = "restore-database",
+        visible_alias = "database",
+        env = "RESTORE_DATABASE",
+        hide_env_values = true,
+        value_name = "NAME"
+    )]
+    pub database: Option<String>,
     /// Restore into this database instead of DB_NAME (the backups are still found by DB_NAME)
     #[arg(
         long = "restore-target-db",
@@ -78,4 +87,13 @@ pub struct VerifyArgs {
         value_name = "latest|NAME"
     )]
     pub backup: Option<String>,
+    /// BACKUP_SPLIT_DATABASES backups only: the one database to verify (its newest backup with --backup latest); globals: PostgreSQL's roles and tablespaces object [default: every database of the latest run]
+    #[arg(
+        long = "restore-database",
+        visible_alias = "database",
+        env = "RESTORE_DATABASE",
+        hide_env_values = true,
+        value_name = "NAME"
+    )]
+    pub database: Option<String>,
 }

@@ -405,6 +405,13 @@ pub(super) async fn tool_line(program: &str, args: &[&str], optional: bool, path
 
 /// `dbstash verify`: exit 0 when every check passed, 1 otherwise.
 pub async fn run(cfg: &Config, args: &VerifyArgs) -> ExitCode {
+    if super::split::is_split(cfg) {
+        return super::split::verify(cfg, args).await;
+    }
+    if let Err(e) = super::split::wanted_database(cfg, &args.database) {
+        eprintln!("dbstash: invalid configuration: {e}");
+        return ExitCode::from(crate::EXIT_BAD_CONFIG);
+    }
     if let Err(e) = super::tree::check_mode(cfg) {
         eprintln!("dbstash: invalid configuration: {e}");
         return ExitCode::from(crate::EXIT_BAD_CONFIG);
@@ -417,46 +424,44 @@ pub async fn run(cfg: &Config, args: &VerifyArgs) -> ExitCode {
         }
     };
     let mut cancel = Cancel::new(&mut shutdown, cfg.timeout);
-    let lines = async {
-        let rclone = match Rclone::new(cfg) {
-            Ok(r) => r,
-            Err(e) => return vec![Line::new("rclone", Mark::Failed, format!("{e:#}"))],
-        };
-        let (sel, complete) = match cancel
-            .guard(select::select_any(cfg, &rclone, args.backup.as_deref()))
-            .await
-        {
-            Ok(s) => s,
-            Err(e) => return vec![Line::new("backup", Mark::Failed, format!("{e:#}"))],
-        };
-        let mut lines = vec![Line::new(
-            "backup",
-            Mark::Ok,
-            format!(
-                "{} ({}, {}) in {}",
-                sel.name,
-                super::list::human_size(sel.size),
-                sel.mod_time
-                    .with_timezone(&cfg.tz)
-                    .format("%Y-%m-%d %H:%M:%S %:z"),
-                rclone::redact_remote(&cfg.remote)
-            ),
-        )];
-        if super::tree::is_tree(cfg) {
-            lines
-                .extend(super::tree_check::verify(cfg, &rclone, &sel, complete, &mut cancel).await);
-        } else {
-            lines.extend(verify(cfg, &rclone, &sel, &mut cancel).await);
-        }
-        lines
-    }
-    .await;
+    let lines = check(cfg, args.backup.as_deref(), &mut cancel).await;
     print!("{}", render(&lines));
     if passed(&lines) {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(crate::EXIT_BACKUP_FAILED)
     }
+}
+
+/// The checks of `verify` on one backup of `cfg` (`backup`: latest, or an exact name).
+pub async fn check(cfg: &Config, backup: Option<&str>, cancel: &mut Cancel<'_>) -> Vec<Line> {
+    let rclone = match Rclone::new(cfg) {
+        Ok(r) => r,
+        Err(e) => return vec![Line::new("rclone", Mark::Failed, format!("{e:#}"))],
+    };
+    let (sel, complete) = match cancel.guard(select::select_any(cfg, &rclone, backup)).await {
+        Ok(s) => s,
+        Err(e) => return vec![Line::new("backup", Mark::Failed, format!("{e:#}"))],
+    };
+    let mut lines = vec![Line::new(
+        "backup",
+        Mark::Ok,
+        format!(
+            "{} ({}, {}) in {}",
+            sel.name,
+            super::list::human_size(sel.size),
+            sel.mod_time
+                .with_timezone(&cfg.tz)
+                .format("%Y-%m-%d %H:%M:%S %:z"),
+            rclone::redact_remote(&cfg.remote)
+        ),
+    )];
+    if super::tree::is_tree(cfg) {
+        lines.extend(super::tree_check::verify(cfg, &rclone, &sel, complete, cancel).await);
+    } else {
+        lines.extend(verify(cfg, &rclone, &sel, cancel).await);
+    }
+    lines
 }
 
 /// VERIFY_AFTER_BACKUP: verify the backup a run just wrote (`name` at `target`), within what
