@@ -107,7 +107,7 @@ _dbstash() {
 
     case "${cmd}" in
         dbstash)
-            opts="-h -V --engine --db-auth-source --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-encrypt-recipients --backup-encrypt-recipients-file --restore-identity-file --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help --version pg mysql mariadb redis mongo completions man check list restore prune verify healthcheck help"
+            opts="-h -V --engine --db-auth-source --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-encrypt-recipients --backup-encrypt-recipients-file --restore-identity-file --backup-extension --backup-all-databases --backup-all-dbs --backup-split-databases --backup-include-databases --backup-exclude-databases --backup-parallelism --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help --version pg mysql mariadb redis mongo completions man check list restore prune verify healthcheck help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -214,6 +214,22 @@ _dbstash() {
                     return 0
                     ;;
                 --backup-all-dbs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-split-databases)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-include-databases)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-exclude-databases)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-parallelism)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -373,7 +389,7 @@ _dbstash() {
             return 0
             ;;
         dbstash__subcmd__check)
-            opts="-h --db-auth-source --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-encrypt-recipients --backup-encrypt-recipients-file --restore-identity-file --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
+            opts="-h --db-auth-source --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-encrypt-recipients --backup-encrypt-recipients-file --restore-identity-file --backup-extension --backup-all-databases --backup-all-dbs --backup-split-databases --backup-include-databases --backup-exclude-databases --backup-parallelism --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -476,6 +492,22 @@ _dbstash() {
                     return 0
                     ;;
                 --backup-all-dbs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-split-databases)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-include-databases)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-exclude-databases)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-parallelism)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -635,7 +667,7 @@ _dbstash() {
             return 0
             ;;
         dbstash__subcmd__completions)
-            opts="-h --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-encrypt-recipients --backup-encrypt-recipients-file --restore-identity-file --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help bash elvish fish powershell zsh"
+            opts="-h --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-encrypt-recipients --backup-encrypt-recipients-file --restore-identity-file --backup-extension --backup-all-databases --backup-all-dbs --backup-split-databases --backup-include-databases --backup-exclude-databases --backup-parallelism --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -734,6 +766,22 @@ _dbstash() {
                     return 0
                     ;;
                 --backup-all-dbs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-split-databases)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-include-databases)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-exclude-databases)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-parallelism)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -893,7 +941,7 @@ _dbstash() {
             return 0
             ;;
         dbstash__subcmd__healthcheck)
-            opts="-h --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-encrypt-recipients --backup-encrypt-recipients-file --restore-identity-file --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
+            opts="-h --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-encrypt-recipients --backup-encrypt-recipients-file --restore-identity-file --backup-extension --backup-all-databases --backup-all-dbs --backup-split-databases --backup-include-databases --backup-exclude-databases --backup-parallelism --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -992,6 +1040,22 @@ _dbstash() {
                     return 0
                     ;;
                 --backup-all-dbs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-split-databases)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-include-databases)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-exclude-databases)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-parallelism)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1361,7 +1425,7 @@ _dbstash() {
             return 0
             ;;
         dbstash__subcmd__list)
-            opts="-h --db-auth-source --format --list-format --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-encrypt-recipients --backup-encrypt-recipients-file --restore-identity-file --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
+            opts="-h --db-auth-source --format --list-format --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-encrypt-recipients --backup-encrypt-recipients-file --restore-identity-file --backup-extension --backup-all-databases --backup-all-dbs --backup-split-databases --backup-include-databases --backup-exclude-databases --backup-parallelism --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1472,6 +1536,22 @@ _dbstash() {
                     return 0
                     ;;
                 --backup-all-dbs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-split-databases)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-include-databases)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-exclude-databases)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-parallelism)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1631,7 +1711,7 @@ _dbstash() {
             return 0
             ;;
         dbstash__subcmd__man)
-            opts="-h --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-encrypt-recipients --backup-encrypt-recipients-file --restore-identity-file --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
+            opts="-h --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-encrypt-recipients --backup-encrypt-recipients-file --restore-identity-file --backup-extension --backup-all-databases --backup-all-dbs --backup-split-databases --backup-include-databases --backup-exclude-databases --backup-parallelism --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1730,6 +1810,22 @@ _dbstash() {
                     return 0
                     ;;
                 --backup-all-dbs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-split-databases)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-include-databases)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-exclude-databases)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-parallelism)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1889,7 +1985,7 @@ _dbstash() {
             return 0
             ;;
         dbstash__subcmd__mariadb)
-            opts="-h --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-encrypt-recipients --backup-encrypt-recipients-file --restore-identity-file --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
+            opts="-h --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-encrypt-recipients --backup-encrypt-recipients-file --restore-identity-file --backup-extension --backup-all-databases --backup-all-dbs --backup-split-databases --backup-include-databases --backup-exclude-databases --backup-parallelism --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1988,6 +2084,22 @@ _dbstash() {
                     return 0
                     ;;
                 --backup-all-dbs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-split-databases)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-include-databases)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-exclude-databases)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-parallelism)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2147,7 +2259,7 @@ _dbstash() {
             return 0
             ;;
         dbstash__subcmd__mongo)
-            opts="-h --db-auth-source --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-encrypt-recipients --backup-encrypt-recipients-file --restore-identity-file --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
+            opts="-h --db-auth-source --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-encrypt-recipients --backup-encrypt-recipients-file --restore-identity-file --backup-extension --backup-all-databases --backup-all-dbs --backup-split-databases --backup-include-databases --backup-exclude-databases --backup-parallelism --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2250,6 +2362,22 @@ _dbstash() {
                     return 0
                     ;;
                 --backup-all-dbs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-split-databases)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-include-databases)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-exclude-databases)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-parallelism)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2409,7 +2537,7 @@ _dbstash() {
             return 0
             ;;
         dbstash__subcmd__mysql)
-            opts="-h --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-encrypt-recipients --backup-encrypt-recipients-file --restore-identity-file --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
+            opts="-h --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-encrypt-recipients --backup-encrypt-recipients-file --restore-identity-file --backup-extension --backup-all-databases --backup-all-dbs --backup-split-databases --backup-include-databases --backup-exclude-databases --backup-parallelism --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2508,6 +2636,22 @@ _dbstash() {
                     return 0
                     ;;
                 --backup-all-dbs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-split-databases)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-include-databases)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-exclude-databases)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-parallelism)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2667,7 +2811,7 @@ _dbstash() {
             return 0
             ;;
         dbstash__subcmd__pg)
-            opts="-h --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-encrypt-recipients --backup-encrypt-recipients-file --restore-identity-file --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
+            opts="-h --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-encrypt-recipients --backup-encrypt-recipients-file --restore-identity-file --backup-extension --backup-all-databases --backup-all-dbs --backup-split-databases --backup-include-databases --backup-exclude-databases --backup-parallelism --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2766,6 +2910,22 @@ _dbstash() {
                     return 0
                     ;;
                 --backup-all-dbs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-split-databases)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-include-databases)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-exclude-databases)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-parallelism)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2925,7 +3085,7 @@ _dbstash() {
             return 0
             ;;
         dbstash__subcmd__prune)
-            opts="-h --db-auth-source --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-encrypt-recipients --backup-encrypt-recipients-file --restore-identity-file --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
+            opts="-h --db-auth-source --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-encrypt-recipients --backup-encrypt-recipients-file --restore-identity-file --backup-extension --backup-all-databases --backup-all-dbs --backup-split-databases --backup-include-databases --backup-exclude-databases --backup-parallelism --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3028,6 +3188,22 @@ _dbstash() {
                     return 0
                     ;;
                 --backup-all-dbs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-split-databases)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-include-databases)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-exclude-databases)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-parallelism)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3187,7 +3363,7 @@ _dbstash() {
             return 0
             ;;
         dbstash__subcmd__redis)
-            opts="-h --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-encrypt-recipients --backup-encrypt-recipients-file --restore-identity-file --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
+            opts="-h --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-encrypt-recipients --backup-encrypt-recipients-file --restore-identity-file --backup-extension --backup-all-databases --backup-all-dbs --backup-split-databases --backup-include-databases --backup-exclude-databases --backup-parallelism --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3286,6 +3462,22 @@ _dbstash() {
                     return 0
                     ;;
                 --backup-all-dbs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-split-databases)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-include-databases)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-exclude-databases)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-parallelism)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3445,7 +3637,7 @@ _dbstash() {
             return 0
             ;;
         dbstash__subcmd__restore)
-            opts="-h --db-auth-source --backup --restore-backup --target-db --restore-target-db --drop-existing --restore-drop-existing --force --restore-force --no-verify --restore-no-verify --output --restore-output --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-encrypt-recipients --backup-encrypt-recipients-file --restore-identity-file --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
+            opts="-h --db-auth-source --backup --restore-backup --database --restore-database --target-db --restore-target-db --drop-existing --restore-drop-existing --force --restore-force --no-verify --restore-no-verify --output --restore-output --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-encrypt-recipients --backup-encrypt-recipients-file --restore-identity-file --backup-extension --backup-all-databases --backup-all-dbs --backup-split-databases --backup-include-databases --backup-exclude-databases --backup-parallelism --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3460,6 +3652,14 @@ _dbstash() {
                     return 0
                     ;;
                 --backup)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --restore-database)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3596,6 +3796,22 @@ _dbstash() {
                     return 0
                     ;;
                 --backup-all-dbs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-split-databases)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-include-databases)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-exclude-databases)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-parallelism)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3755,7 +3971,7 @@ _dbstash() {
             return 0
             ;;
         dbstash__subcmd__verify)
-            opts="-h --db-auth-source --backup --restore-backup --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-encrypt-recipients --backup-encrypt-recipients-file --restore-identity-file --backup-extension --backup-all-databases --backup-all-dbs --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
+            opts="-h --db-auth-source --backup --restore-backup --database --restore-database --db-uri --db-uri-file --db-host --db-port --db-name --db-user --db-password --db-password-file --rclone-remote --rclone-config --rclone-config-file --rclone-extra-args --backup-schedule --backup-mode --backup-name-template --backup-compress --backup-compress-algo --backup-compress-level --backup-encrypt-recipients --backup-encrypt-recipients-file --restore-identity-file --backup-extension --backup-all-databases --backup-all-dbs --backup-split-databases --backup-include-databases --backup-exclude-databases --backup-parallelism --backup-on-start --dump-extra-args --tz --retention-max-files --retention-max-days --retention-keep-last --retention-keep-hourly --retention-keep-daily --retention-keep-weekly --retention-keep-monthly --retention-keep-yearly --notify-webhook-url --notify-webhook-format --notify-on --notify-email-to --notify-email-from --smtp-host --smtp-port --smtp-user --smtp-password --smtp-password-file --smtp-tls --notify-ping-url --log-level --log-format --hook-pre-backup --hook-post-backup --backup-timeout --backup-lock --dry-run --backup-checksum --backup-lock-file --verify-after-backup --backup-progress-interval --health-addr --health-max-age --backup-temp-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3770,6 +3986,14 @@ _dbstash() {
                     return 0
                     ;;
                 --backup)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --restore-database)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3866,6 +4090,22 @@ _dbstash() {
                     return 0
                     ;;
                 --backup-all-dbs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-split-databases)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-include-databases)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-exclude-databases)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-parallelism)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

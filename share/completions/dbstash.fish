@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_dbstash_global_optspecs
-    string join \n engine= db-auth-source= db-uri= db-uri-file= db-host= db-port= db-name= db-user= db-password= db-password-file= rclone-remote= rclone-config= rclone-config-file= rclone-extra-args= backup-schedule= backup-mode= backup-name-template= backup-compress= backup-compress-algo= backup-compress-level= backup-encrypt-recipients= backup-encrypt-recipients-file= restore-identity-file= backup-extension= backup-all-databases= backup-all-dbs= backup-on-start= dump-extra-args= tz= retention-max-files= retention-max-days= retention-keep-last= retention-keep-hourly= retention-keep-daily= retention-keep-weekly= retention-keep-monthly= retention-keep-yearly= notify-webhook-url= notify-webhook-format= notify-on= notify-email-to= notify-email-from= smtp-host= smtp-port= smtp-user= smtp-password= smtp-password-file= smtp-tls= notify-ping-url= log-level= log-format= hook-pre-backup= hook-post-backup= backup-timeout= backup-lock= dry-run= backup-checksum= backup-lock-file= verify-after-backup= backup-progress-interval= health-addr= health-max-age= backup-temp-dir= h/help V/version
+    string join \n engine= db-auth-source= db-uri= db-uri-file= db-host= db-port= db-name= db-user= db-password= db-password-file= rclone-remote= rclone-config= rclone-config-file= rclone-extra-args= backup-schedule= backup-mode= backup-name-template= backup-compress= backup-compress-algo= backup-compress-level= backup-encrypt-recipients= backup-encrypt-recipients-file= restore-identity-file= backup-extension= backup-all-databases= backup-all-dbs= backup-split-databases= backup-include-databases= backup-exclude-databases= backup-parallelism= backup-on-start= dump-extra-args= tz= retention-max-files= retention-max-days= retention-keep-last= retention-keep-hourly= retention-keep-daily= retention-keep-weekly= retention-keep-monthly= retention-keep-yearly= notify-webhook-url= notify-webhook-format= notify-on= notify-email-to= notify-email-from= smtp-host= smtp-port= smtp-user= smtp-password= smtp-password-file= smtp-tls= notify-ping-url= log-level= log-format= hook-pre-backup= hook-post-backup= backup-timeout= backup-lock= dry-run= backup-checksum= backup-lock-file= verify-after-backup= backup-progress-interval= health-addr= health-max-age= backup-temp-dir= h/help V/version
 end
 
 function __fish_dbstash_needs_command
@@ -50,6 +50,10 @@ complete -c dbstash -n "__fish_dbstash_needs_command" -l restore-identity-file -
 complete -c dbstash -n "__fish_dbstash_needs_command" -l backup-extension -d 'File extension, e.g. .sql [default: picked from engine, compression and DUMP_EXTRA_ARGS]' -r
 complete -c dbstash -n "__fish_dbstash_needs_command" -l backup-all-databases -d 'Dump every database (pg_dumpall for pg); {db} becomes `all`. Alias: BACKUP_ALL_DBS [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_needs_command" -l backup-all-dbs -d 'Alias of --backup-all-databases' -r
+complete -c dbstash -n "__fish_dbstash_needs_command" -l backup-split-databases -d 'With BACKUP_ALL_DATABASES: one backup per database, named with its {db} (plus `globals` for pg\'s roles and tablespaces) [default: false]' -r
+complete -c dbstash -n "__fish_dbstash_needs_command" -l backup-include-databases -d 'With BACKUP_SPLIT_DATABASES: comma-separated databases backed up besides the non-system ones (system databases are skipped unless named here)' -r
+complete -c dbstash -n "__fish_dbstash_needs_command" -l backup-exclude-databases -d 'With BACKUP_SPLIT_DATABASES: comma-separated databases never backed up' -r
+complete -c dbstash -n "__fish_dbstash_needs_command" -l backup-parallelism -d 'With BACKUP_SPLIT_DATABASES: how many databases are dumped at once, 1 to 32 [default: 1]' -r
 complete -c dbstash -n "__fish_dbstash_needs_command" -l backup-on-start -d 'Run one backup at start, then follow the schedule [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_needs_command" -l dump-extra-args -d 'Extra flags for the dump tool, shell-word split; they come last and override BACKUP_COMPRESS' -r
 complete -c dbstash -n "__fish_dbstash_needs_command" -l tz -d 'Time zone for the schedule and the {date}/{time} tokens, e.g. Europe/Berlin [default: UTC]' -r
@@ -127,6 +131,10 @@ complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l restore-identity-
 complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l backup-extension -d 'File extension, e.g. .sql [default: picked from engine, compression and DUMP_EXTRA_ARGS]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l backup-all-databases -d 'Dump every database (pg_dumpall for pg); {db} becomes `all`. Alias: BACKUP_ALL_DBS [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l backup-all-dbs -d 'Alias of --backup-all-databases' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l backup-split-databases -d 'With BACKUP_ALL_DATABASES: one backup per database, named with its {db} (plus `globals` for pg\'s roles and tablespaces) [default: false]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l backup-include-databases -d 'With BACKUP_SPLIT_DATABASES: comma-separated databases backed up besides the non-system ones (system databases are skipped unless named here)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l backup-exclude-databases -d 'With BACKUP_SPLIT_DATABASES: comma-separated databases never backed up' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l backup-parallelism -d 'With BACKUP_SPLIT_DATABASES: how many databases are dumped at once, 1 to 32 [default: 1]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l backup-on-start -d 'Run one backup at start, then follow the schedule [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l dump-extra-args -d 'Extra flags for the dump tool, shell-word split; they come last and override BACKUP_COMPRESS' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand pg" -l tz -d 'Time zone for the schedule and the {date}/{time} tokens, e.g. Europe/Berlin [default: UTC]' -r
@@ -189,6 +197,10 @@ complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l restore-identi
 complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l backup-extension -d 'File extension, e.g. .sql [default: picked from engine, compression and DUMP_EXTRA_ARGS]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l backup-all-databases -d 'Dump every database (pg_dumpall for pg); {db} becomes `all`. Alias: BACKUP_ALL_DBS [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l backup-all-dbs -d 'Alias of --backup-all-databases' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l backup-split-databases -d 'With BACKUP_ALL_DATABASES: one backup per database, named with its {db} (plus `globals` for pg\'s roles and tablespaces) [default: false]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l backup-include-databases -d 'With BACKUP_SPLIT_DATABASES: comma-separated databases backed up besides the non-system ones (system databases are skipped unless named here)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l backup-exclude-databases -d 'With BACKUP_SPLIT_DATABASES: comma-separated databases never backed up' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l backup-parallelism -d 'With BACKUP_SPLIT_DATABASES: how many databases are dumped at once, 1 to 32 [default: 1]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l backup-on-start -d 'Run one backup at start, then follow the schedule [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l dump-extra-args -d 'Extra flags for the dump tool, shell-word split; they come last and override BACKUP_COMPRESS' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mysql" -l tz -d 'Time zone for the schedule and the {date}/{time} tokens, e.g. Europe/Berlin [default: UTC]' -r
@@ -251,6 +263,10 @@ complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l restore-iden
 complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l backup-extension -d 'File extension, e.g. .sql [default: picked from engine, compression and DUMP_EXTRA_ARGS]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l backup-all-databases -d 'Dump every database (pg_dumpall for pg); {db} becomes `all`. Alias: BACKUP_ALL_DBS [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l backup-all-dbs -d 'Alias of --backup-all-databases' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l backup-split-databases -d 'With BACKUP_ALL_DATABASES: one backup per database, named with its {db} (plus `globals` for pg\'s roles and tablespaces) [default: false]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l backup-include-databases -d 'With BACKUP_SPLIT_DATABASES: comma-separated databases backed up besides the non-system ones (system databases are skipped unless named here)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l backup-exclude-databases -d 'With BACKUP_SPLIT_DATABASES: comma-separated databases never backed up' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l backup-parallelism -d 'With BACKUP_SPLIT_DATABASES: how many databases are dumped at once, 1 to 32 [default: 1]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l backup-on-start -d 'Run one backup at start, then follow the schedule [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l dump-extra-args -d 'Extra flags for the dump tool, shell-word split; they come last and override BACKUP_COMPRESS' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mariadb" -l tz -d 'Time zone for the schedule and the {date}/{time} tokens, e.g. Europe/Berlin [default: UTC]' -r
@@ -313,6 +329,10 @@ complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l restore-identi
 complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l backup-extension -d 'File extension, e.g. .sql [default: picked from engine, compression and DUMP_EXTRA_ARGS]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l backup-all-databases -d 'Dump every database (pg_dumpall for pg); {db} becomes `all`. Alias: BACKUP_ALL_DBS [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l backup-all-dbs -d 'Alias of --backup-all-databases' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l backup-split-databases -d 'With BACKUP_ALL_DATABASES: one backup per database, named with its {db} (plus `globals` for pg\'s roles and tablespaces) [default: false]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l backup-include-databases -d 'With BACKUP_SPLIT_DATABASES: comma-separated databases backed up besides the non-system ones (system databases are skipped unless named here)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l backup-exclude-databases -d 'With BACKUP_SPLIT_DATABASES: comma-separated databases never backed up' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l backup-parallelism -d 'With BACKUP_SPLIT_DATABASES: how many databases are dumped at once, 1 to 32 [default: 1]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l backup-on-start -d 'Run one backup at start, then follow the schedule [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l dump-extra-args -d 'Extra flags for the dump tool, shell-word split; they come last and override BACKUP_COMPRESS' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand redis" -l tz -d 'Time zone for the schedule and the {date}/{time} tokens, e.g. Europe/Berlin [default: UTC]' -r
@@ -376,6 +396,10 @@ complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l restore-identi
 complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l backup-extension -d 'File extension, e.g. .sql [default: picked from engine, compression and DUMP_EXTRA_ARGS]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l backup-all-databases -d 'Dump every database (pg_dumpall for pg); {db} becomes `all`. Alias: BACKUP_ALL_DBS [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l backup-all-dbs -d 'Alias of --backup-all-databases' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l backup-split-databases -d 'With BACKUP_ALL_DATABASES: one backup per database, named with its {db} (plus `globals` for pg\'s roles and tablespaces) [default: false]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l backup-include-databases -d 'With BACKUP_SPLIT_DATABASES: comma-separated databases backed up besides the non-system ones (system databases are skipped unless named here)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l backup-exclude-databases -d 'With BACKUP_SPLIT_DATABASES: comma-separated databases never backed up' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l backup-parallelism -d 'With BACKUP_SPLIT_DATABASES: how many databases are dumped at once, 1 to 32 [default: 1]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l backup-on-start -d 'Run one backup at start, then follow the schedule [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l dump-extra-args -d 'Extra flags for the dump tool, shell-word split; they come last and override BACKUP_COMPRESS' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand mongo" -l tz -d 'Time zone for the schedule and the {date}/{time} tokens, e.g. Europe/Berlin [default: UTC]' -r
@@ -438,6 +462,10 @@ complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l restore-
 complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l backup-extension -d 'File extension, e.g. .sql [default: picked from engine, compression and DUMP_EXTRA_ARGS]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l backup-all-databases -d 'Dump every database (pg_dumpall for pg); {db} becomes `all`. Alias: BACKUP_ALL_DBS [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l backup-all-dbs -d 'Alias of --backup-all-databases' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l backup-split-databases -d 'With BACKUP_ALL_DATABASES: one backup per database, named with its {db} (plus `globals` for pg\'s roles and tablespaces) [default: false]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l backup-include-databases -d 'With BACKUP_SPLIT_DATABASES: comma-separated databases backed up besides the non-system ones (system databases are skipped unless named here)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l backup-exclude-databases -d 'With BACKUP_SPLIT_DATABASES: comma-separated databases never backed up' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l backup-parallelism -d 'With BACKUP_SPLIT_DATABASES: how many databases are dumped at once, 1 to 32 [default: 1]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l backup-on-start -d 'Run one backup at start, then follow the schedule [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l dump-extra-args -d 'Extra flags for the dump tool, shell-word split; they come last and override BACKUP_COMPRESS' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand completions" -l tz -d 'Time zone for the schedule and the {date}/{time} tokens, e.g. Europe/Berlin [default: UTC]' -r
@@ -500,6 +528,10 @@ complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l restore-identity
 complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l backup-extension -d 'File extension, e.g. .sql [default: picked from engine, compression and DUMP_EXTRA_ARGS]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l backup-all-databases -d 'Dump every database (pg_dumpall for pg); {db} becomes `all`. Alias: BACKUP_ALL_DBS [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l backup-all-dbs -d 'Alias of --backup-all-databases' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l backup-split-databases -d 'With BACKUP_ALL_DATABASES: one backup per database, named with its {db} (plus `globals` for pg\'s roles and tablespaces) [default: false]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l backup-include-databases -d 'With BACKUP_SPLIT_DATABASES: comma-separated databases backed up besides the non-system ones (system databases are skipped unless named here)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l backup-exclude-databases -d 'With BACKUP_SPLIT_DATABASES: comma-separated databases never backed up' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l backup-parallelism -d 'With BACKUP_SPLIT_DATABASES: how many databases are dumped at once, 1 to 32 [default: 1]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l backup-on-start -d 'Run one backup at start, then follow the schedule [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l dump-extra-args -d 'Extra flags for the dump tool, shell-word split; they come last and override BACKUP_COMPRESS' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand man" -l tz -d 'Time zone for the schedule and the {date}/{time} tokens, e.g. Europe/Berlin [default: UTC]' -r
@@ -563,6 +595,10 @@ complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l restore-identi
 complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l backup-extension -d 'File extension, e.g. .sql [default: picked from engine, compression and DUMP_EXTRA_ARGS]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l backup-all-databases -d 'Dump every database (pg_dumpall for pg); {db} becomes `all`. Alias: BACKUP_ALL_DBS [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l backup-all-dbs -d 'Alias of --backup-all-databases' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l backup-split-databases -d 'With BACKUP_ALL_DATABASES: one backup per database, named with its {db} (plus `globals` for pg\'s roles and tablespaces) [default: false]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l backup-include-databases -d 'With BACKUP_SPLIT_DATABASES: comma-separated databases backed up besides the non-system ones (system databases are skipped unless named here)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l backup-exclude-databases -d 'With BACKUP_SPLIT_DATABASES: comma-separated databases never backed up' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l backup-parallelism -d 'With BACKUP_SPLIT_DATABASES: how many databases are dumped at once, 1 to 32 [default: 1]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l backup-on-start -d 'Run one backup at start, then follow the schedule [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l dump-extra-args -d 'Extra flags for the dump tool, shell-word split; they come last and override BACKUP_COMPRESS' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand check" -l tz -d 'Time zone for the schedule and the {date}/{time} tokens, e.g. Europe/Berlin [default: UTC]' -r
@@ -627,6 +663,10 @@ complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l restore-identit
 complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l backup-extension -d 'File extension, e.g. .sql [default: picked from engine, compression and DUMP_EXTRA_ARGS]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l backup-all-databases -d 'Dump every database (pg_dumpall for pg); {db} becomes `all`. Alias: BACKUP_ALL_DBS [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l backup-all-dbs -d 'Alias of --backup-all-databases' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l backup-split-databases -d 'With BACKUP_ALL_DATABASES: one backup per database, named with its {db} (plus `globals` for pg\'s roles and tablespaces) [default: false]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l backup-include-databases -d 'With BACKUP_SPLIT_DATABASES: comma-separated databases backed up besides the non-system ones (system databases are skipped unless named here)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l backup-exclude-databases -d 'With BACKUP_SPLIT_DATABASES: comma-separated databases never backed up' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l backup-parallelism -d 'With BACKUP_SPLIT_DATABASES: how many databases are dumped at once, 1 to 32 [default: 1]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l backup-on-start -d 'Run one backup at start, then follow the schedule [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l dump-extra-args -d 'Extra flags for the dump tool, shell-word split; they come last and override BACKUP_COMPRESS' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l tz -d 'Time zone for the schedule and the {date}/{time} tokens, e.g. Europe/Berlin [default: UTC]' -r
@@ -667,6 +707,7 @@ complete -c dbstash -n "__fish_dbstash_using_subcommand list" -l backup-temp-dir
 complete -c dbstash -n "__fish_dbstash_using_subcommand list" -s h -l help -d 'Print help'
 complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l db-auth-source -d 'Authentication database for mongo, when DB_URI has no authSource [default: admin]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l restore-backup -l backup -d 'The backup to restore: latest (the newest complete one) or an object name [default: latest]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l restore-database -l database -d 'BACKUP_SPLIT_DATABASES backups only: the one database to restore (its newest backup with --backup latest); globals: PostgreSQL\'s roles and tablespaces object [default: every database of the latest run]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l restore-target-db -l target-db -d 'Restore into this database instead of DB_NAME (the backups are still found by DB_NAME)' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l restore-drop-existing -l drop-existing -d 'Drop what the target holds first (pg: its schemas; mysql: the database, created again; mongo: mongorestore --drop of the backup\'s collections)' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l restore-force -l force -d 'Restore into a database that already has tables, without dropping anything (with --output: replace an existing file)' -r
@@ -696,6 +737,10 @@ complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l restore-iden
 complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l backup-extension -d 'File extension, e.g. .sql [default: picked from engine, compression and DUMP_EXTRA_ARGS]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l backup-all-databases -d 'Dump every database (pg_dumpall for pg); {db} becomes `all`. Alias: BACKUP_ALL_DBS [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l backup-all-dbs -d 'Alias of --backup-all-databases' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l backup-split-databases -d 'With BACKUP_ALL_DATABASES: one backup per database, named with its {db} (plus `globals` for pg\'s roles and tablespaces) [default: false]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l backup-include-databases -d 'With BACKUP_SPLIT_DATABASES: comma-separated databases backed up besides the non-system ones (system databases are skipped unless named here)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l backup-exclude-databases -d 'With BACKUP_SPLIT_DATABASES: comma-separated databases never backed up' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l backup-parallelism -d 'With BACKUP_SPLIT_DATABASES: how many databases are dumped at once, 1 to 32 [default: 1]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l backup-on-start -d 'Run one backup at start, then follow the schedule [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l dump-extra-args -d 'Extra flags for the dump tool, shell-word split; they come last and override BACKUP_COMPRESS' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand restore" -l tz -d 'Time zone for the schedule and the {date}/{time} tokens, e.g. Europe/Berlin [default: UTC]' -r
@@ -759,6 +804,10 @@ complete -c dbstash -n "__fish_dbstash_using_subcommand prune" -l restore-identi
 complete -c dbstash -n "__fish_dbstash_using_subcommand prune" -l backup-extension -d 'File extension, e.g. .sql [default: picked from engine, compression and DUMP_EXTRA_ARGS]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand prune" -l backup-all-databases -d 'Dump every database (pg_dumpall for pg); {db} becomes `all`. Alias: BACKUP_ALL_DBS [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand prune" -l backup-all-dbs -d 'Alias of --backup-all-databases' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand prune" -l backup-split-databases -d 'With BACKUP_ALL_DATABASES: one backup per database, named with its {db} (plus `globals` for pg\'s roles and tablespaces) [default: false]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand prune" -l backup-include-databases -d 'With BACKUP_SPLIT_DATABASES: comma-separated databases backed up besides the non-system ones (system databases are skipped unless named here)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand prune" -l backup-exclude-databases -d 'With BACKUP_SPLIT_DATABASES: comma-separated databases never backed up' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand prune" -l backup-parallelism -d 'With BACKUP_SPLIT_DATABASES: how many databases are dumped at once, 1 to 32 [default: 1]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand prune" -l backup-on-start -d 'Run one backup at start, then follow the schedule [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand prune" -l dump-extra-args -d 'Extra flags for the dump tool, shell-word split; they come last and override BACKUP_COMPRESS' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand prune" -l tz -d 'Time zone for the schedule and the {date}/{time} tokens, e.g. Europe/Berlin [default: UTC]' -r
@@ -799,6 +848,7 @@ complete -c dbstash -n "__fish_dbstash_using_subcommand prune" -l backup-temp-di
 complete -c dbstash -n "__fish_dbstash_using_subcommand prune" -s h -l help -d 'Print help'
 complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l db-auth-source -d 'Authentication database for mongo, when DB_URI has no authSource [default: admin]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l restore-backup -l backup -d 'The backup to verify: latest (the newest complete one) or an object name [default: latest]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l restore-database -l database -d 'BACKUP_SPLIT_DATABASES backups only: the one database to verify (its newest backup with --backup latest); globals: PostgreSQL\'s roles and tablespaces object [default: every database of the latest run]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l db-uri -d 'Connection URI (wins over DB_HOST etc.): postgresql://user:pass@host:5432/db, mysql://…/db, redis://:pass@host:6379/0, mongodb://…/db' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l db-uri-file -d 'File holding the connection URI (Docker secrets); wins over DB_URI' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l db-host -d 'Database host' -r
@@ -823,6 +873,10 @@ complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l restore-ident
 complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l backup-extension -d 'File extension, e.g. .sql [default: picked from engine, compression and DUMP_EXTRA_ARGS]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l backup-all-databases -d 'Dump every database (pg_dumpall for pg); {db} becomes `all`. Alias: BACKUP_ALL_DBS [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l backup-all-dbs -d 'Alias of --backup-all-databases' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l backup-split-databases -d 'With BACKUP_ALL_DATABASES: one backup per database, named with its {db} (plus `globals` for pg\'s roles and tablespaces) [default: false]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l backup-include-databases -d 'With BACKUP_SPLIT_DATABASES: comma-separated databases backed up besides the non-system ones (system databases are skipped unless named here)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l backup-exclude-databases -d 'With BACKUP_SPLIT_DATABASES: comma-separated databases never backed up' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l backup-parallelism -d 'With BACKUP_SPLIT_DATABASES: how many databases are dumped at once, 1 to 32 [default: 1]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l backup-on-start -d 'Run one backup at start, then follow the schedule [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l dump-extra-args -d 'Extra flags for the dump tool, shell-word split; they come last and override BACKUP_COMPRESS' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand verify" -l tz -d 'Time zone for the schedule and the {date}/{time} tokens, e.g. Europe/Berlin [default: UTC]' -r
@@ -885,6 +939,10 @@ complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l restore-
 complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l backup-extension -d 'File extension, e.g. .sql [default: picked from engine, compression and DUMP_EXTRA_ARGS]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l backup-all-databases -d 'Dump every database (pg_dumpall for pg); {db} becomes `all`. Alias: BACKUP_ALL_DBS [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l backup-all-dbs -d 'Alias of --backup-all-databases' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l backup-split-databases -d 'With BACKUP_ALL_DATABASES: one backup per database, named with its {db} (plus `globals` for pg\'s roles and tablespaces) [default: false]' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l backup-include-databases -d 'With BACKUP_SPLIT_DATABASES: comma-separated databases backed up besides the non-system ones (system databases are skipped unless named here)' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l backup-exclude-databases -d 'With BACKUP_SPLIT_DATABASES: comma-separated databases never backed up' -r
+complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l backup-parallelism -d 'With BACKUP_SPLIT_DATABASES: how many databases are dumped at once, 1 to 32 [default: 1]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l backup-on-start -d 'Run one backup at start, then follow the schedule [default: false]' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l dump-extra-args -d 'Extra flags for the dump tool, shell-word split; they come last and override BACKUP_COMPRESS' -r
 complete -c dbstash -n "__fish_dbstash_using_subcommand healthcheck" -l tz -d 'Time zone for the schedule and the {date}/{time} tokens, e.g. Europe/Berlin [default: UTC]' -r
