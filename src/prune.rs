@@ -10,10 +10,9 @@
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
-use anyhow::Context as _;
 use tracing::{error, info};
 
-use crate::config::{BackupMode, Config};
+use crate::config::Config;
 use crate::rclone::{self, Rclone};
 use crate::remote::Entry;
 use crate::restore::select;
@@ -30,7 +29,7 @@ pub async fn run(cfg: &Config) -> ExitCode {
     // A split configuration's databases are single-database backups: judged as one.
     let checked = match &cfg.split {
         None => crate::restore::tree::check_mode(cfg),
-        Some(_) => crate::restore::tree::check_mode(&cfg.for_database("db")),
+        Some(_) => crate::restore::split::check_mode(cfg),
     };
     if let Err(e) = checked {
         eprintln!("dbstash: invalid configuration: {e}");
@@ -49,7 +48,12 @@ pub async fn run(cfg: &Config) -> ExitCode {
         for unit in &units {
             let (verdicts, d, f) = prune(unit, &rclone, &mut cancel).await?;
             if cfg.split.is_some() {
-                let _ = writeln!(table, "database {}:", unit.db_label());
+                // As in names: a name from the server cannot forge lines.
+                let _ = writeln!(
+                    table,
+                    "database {}:",
+                    crate::template::db_in_names(unit.name_db())
+                );
             }
             table.push_str(&render(unit, &verdicts, &f));
             deleted += d;
@@ -90,46 +94,15 @@ pub async fn run(cfg: &Config) -> ExitCode {
 }
 
 /// The configurations of a split configuration's databases that have backups in the folder
-/// (read from the names: `{db}` of this template, engine and extension), the globals first.
+/// (read from the names, as `list` reads them), pg's globals first.
 async fn split_units(cfg: &Config, rclone: &Rclone) -> anyhow::Result<Vec<Config>> {
-    let mut names: Vec<String> = rclone
-        .list(&cfg.remote)
-        .await
-        .with_context(|| format!("listing {} failed", rclone::redact_remote(&cfg.remote)))?
-        .into_iter()
-        .map(|e| e.name)
-        .collect();
-    let one = cfg.for_database("db");
-    if one.mode == BackupMode::Directory {
-        names.extend(
-            rclone
-                .dirs(&cfg.remote)
-                .await
-                .with_context(|| format!("listing {} failed", rclone::redact_remote(&cfg.remote)))?
-                .into_iter()
-                .map(|e| e.name),
-        );
-    }
-    let globals = cfg.for_globals();
-    let mut slots: Vec<DbSlot> = Vec::new();
-    for name in &names {
-        for c in [&one, &globals] {
-            let ext = crate::engine::extension(c);
-            if let Some((slot, _)) = cfg.template.split_db(name, c.engine.key(), &ext) {
-                if slot != DbSlot::All && !slots.contains(&slot) {
-                    slots.push(slot);
-                }
-            }
-        }
-    }
+    let items = crate::restore::split::list(cfg, rclone).await?;
+    let mut slots: Vec<DbSlot> = items.into_iter().map(|i| i.slot).collect();
     slots.sort();
+    slots.dedup();
     Ok(slots
         .iter()
-        .filter_map(|s| match s {
-            DbSlot::All => None,
-            DbSlot::Globals => Some(cfg.for_globals()),
-            DbSlot::Named(db) => Some(cfg.for_database(db)),
-        })
+        .map(|s| crate::restore::split::slot_config(cfg, s))
         .collect())
 }
 

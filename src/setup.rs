@@ -26,8 +26,11 @@ impl Config {
         let one = config.split.as_ref().map(|_| config.for_database("db"));
         let checked = one.as_ref().unwrap_or(&config);
         let engine_warnings = kind.engine().check(checked)?;
-        if config.split.is_some() && kind == EngineKind::Pg {
-            kind.engine().check(&config.for_globals())?;
+        if config.split.is_some() {
+            kind.engine().check_split(&config)?;
+            if kind == EngineKind::Pg {
+                kind.engine().check(&config.for_globals())?;
+            }
         }
         let compression_warnings = crate::engine::check_compression(checked)?;
         config.warnings.extend(engine_warnings);

@@ -50,10 +50,12 @@ impl Unit {
         }
     }
 
-    fn label(&self) -> &str {
+    /// How the unit is named in the run's report (notifications, hooks): as in object
+    /// names, so a name from the server cannot forge lines (`%0A`) there.
+    fn shown(&self) -> std::borrow::Cow<'_, str> {
         match self {
-            Unit::Globals { .. } => crate::template::GLOBALS,
-            Unit::Database(db) => db,
+            Unit::Globals { .. } => crate::template::GLOBALS.into(),
+            Unit::Database(db) => crate::template::escape_db(db),
         }
     }
 }
@@ -98,6 +100,10 @@ pub fn select(listed: &[String], system: &[&str], split: &Split) -> Result<Selec
             s.databases.push(db.clone());
         }
     }
+    // In name order (bytes), whatever order the server listed them in.
+    s.databases.sort();
+    s.system.sort();
+    s.excluded.sort();
     s.unknown_excluded = split
         .exclude
         .iter()
@@ -374,9 +380,16 @@ async fn one(
         shutdown: &mut shutdown,
         deadline,
     };
-    let result = backup_object(cfg, &plan, started, &mut cancel)
-        .instrument(span.clone())
-        .await;
+    let result = match name_too_long(&plan) {
+        // Checked with a short name when the configuration was read; this database's own
+        // name decides, before anything is dumped.
+        Some(e) => Err((Stage::Backup, e, None)),
+        None => {
+            backup_object(cfg, &plan, started, &mut cancel)
+                .instrument(span.clone())
+                .await
+        }
+    };
     // The log line of this database, in its span; the result goes on to the run's report.
     let mut report = started_report(cfg);
     report.duration = started.elapsed();
@@ -386,6 +399,18 @@ async fn one(
     };
     span.in_scope(|| log_result(&mut report, logged));
     result
+}
+
+/// A name longer than a remote's path component may be, with its staging suffix.
+fn name_too_long(plan: &Plan) -> Option<anyhow::Error> {
+    use crate::config::limits::{NAME_BYTES, NAME_SUFFIX_BYTES};
+    let longest = plan.name.len() + NAME_SUFFIX_BYTES;
+    (longest > NAME_BYTES).then(|| {
+        anyhow::anyhow!(
+            "the backup's name is {} bytes, and {NAME_SUFFIX_BYTES} more while uploading: over the {NAME_BYTES} bytes a file name may have on most backends (shorten BACKUP_NAME_TEMPLATE or BACKUP_EXTENSION, or exclude this database with BACKUP_EXCLUDE_DATABASES)",
+            plan.name.len()
+        )
+    })
 }
 
 /// The run's report from its units': a success when every one succeeded; else the
@@ -400,7 +425,7 @@ fn summarize(report: &mut Report, units: &[Unit], results: Vec<ObjectResult>) {
                 if let Some(o) = written {
                     bytes += o.bytes;
                 }
-                failed.push((unit.label().to_string(), stage, format!("{e:#}")));
+                failed.push((unit.shown().into_owned(), stage, format!("{e:#}")));
             }
         }
     }
@@ -515,7 +540,10 @@ mod tests {
         let system = ["information_schema", "performance_schema", "mysql", "sys"];
         let s = select(&listed, &system, &split(&[], &[])).unwrap();
         assert_eq!(s.databases, ["app", "shop"]);
-        assert_eq!(s.system, ["mysql", "sys", "information_schema"]);
+        assert_eq!(s.system, ["information_schema", "mysql", "sys"]);
+        let unsorted = names(&["shop", "App", "app"]);
+        let s = select(&unsorted, &system, &split(&[], &[])).unwrap();
+        assert_eq!(s.databases, ["App", "app", "shop"], "byte order");
         let s = select(&listed, &system, &split(&["mysql"], &["shop", "gone"])).unwrap();
         assert_eq!(s.databases, ["app", "mysql"]);
         assert_eq!(s.excluded, ["shop"]);

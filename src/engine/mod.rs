@@ -148,6 +148,11 @@ pub trait Engine: Send + Sync {
     fn list_databases_command(&self, _cfg: &Config) -> Option<DumpCommand> {
         None
     }
+    /// Engine rules for a BACKUP_SPLIT_DATABASES configuration as a whole (its databases
+    /// are checked one layer up as single-database configurations).
+    fn check_split(&self, _cfg: &Config) -> Result<(), ConfigError> {
+        Ok(())
+    }
     /// The databases BACKUP_SPLIT_DATABASES skips unless BACKUP_INCLUDE_DATABASES names them.
     fn system_databases(&self) -> &'static [&'static str] {
         &[]

@@ -447,6 +447,35 @@ impl Engine for Postgres {
         Some(self.with_secrets(cfg, DumpCommand::new("psql", args)))
     }
 
+    /// DUMP_EXTRA_ARGS go to each database's pg_dump: pg_dumpall's own flags (the ones an
+    /// all-databases configuration may have carried) would fail every database, every run.
+    fn check_split(&self, cfg: &Config) -> Result<(), ConfigError> {
+        const DUMPALL_ONLY: [&str; 9] = [
+            "-l",
+            "--database",
+            "-g",
+            "--globals-only",
+            "-r",
+            "--roles-only",
+            "--tablespaces-only",
+            "--exclude-database",
+            "--no-role-passwords",
+        ];
+        for a in &cfg.dump_extra_args {
+            let flag = a.split('=').next().unwrap_or(a);
+            let short = DUMPALL_ONLY
+                .iter()
+                .any(|f| f.len() == 2 && a.starts_with(f) && !a.starts_with("--"));
+            if DUMPALL_ONLY.contains(&flag) || short {
+                return Err(ConfigError::var(
+                    "DUMP_EXTRA_ARGS",
+                    format!("{a} is pg_dumpall's, but with BACKUP_SPLIT_DATABASES each database is dumped by pg_dump, which DUMP_EXTRA_ARGS go to (the databases are listed from the postgres database; the globals object is always pg_dumpall --globals-only)"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// The template databases. `postgres` is not one: it is an ordinary database that
     /// initdb creates, and tables put there are backed up (exclude it to skip it).
     fn system_databases(&self) -> &'static [&'static str] {

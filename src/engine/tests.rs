@@ -1045,3 +1045,44 @@ fn split_listing_and_per_database_rows() {
     let r = cfg(EngineKind::Redis, |a| a.db_host = Some("r".into()));
     assert!(r.engine().list_databases_command(&r).is_none());
 }
+
+/// With BACKUP_SPLIT_DATABASES, DUMP_EXTRA_ARGS go to each database's pg_dump: pg_dumpall's
+/// own flags are exit 2 naming DUMP_EXTRA_ARGS; pg_dump's are fine.
+#[test]
+fn split_refuses_pg_dumpall_flags_in_dump_extra_args() {
+    let resolve = |extra: &str| {
+        let mut a = CommonArgs {
+            rclone_remote: Some("s3:b".into()),
+            backup_schedule: Some("once".into()),
+            dump_extra_args: Some(extra.into()),
+            ..CommonArgs::default()
+        };
+        host(&mut a);
+        split(&mut a);
+        Config::resolve(EngineKind::Pg, a)
+    };
+    for bad in [
+        "-l maint",
+        "-lmaint",
+        "--database=maint",
+        "--globals-only",
+        "--exclude-database=x",
+        "--no-role-passwords",
+        "-r",
+    ] {
+        let e = resolve(bad).unwrap_err().to_string();
+        assert!(
+            e.contains("DUMP_EXTRA_ARGS") && e.contains("pg_dumpall's"),
+            "{bad}: {e}"
+        );
+    }
+    for fine in [
+        "--no-owner",
+        "--schema=app",
+        "-t orders",
+        "--no-sync",
+        "--lock-wait-timeout=5s",
+    ] {
+        assert!(resolve(fine).is_ok(), "{fine}");
+    }
+}
