@@ -14,9 +14,8 @@ use tracing::{error, info};
 
 use crate::config::Config;
 use crate::rclone::{self, Rclone};
-use crate::remote::Entry;
+use crate::restore::list::{self, Entry};
 use crate::restore::select;
-use crate::retention::{self, Current, Verdict};
 use crate::shutdown::{Cancel, Shutdown};
 use crate::template::DbSlot;
 use crate::{EXIT_BACKUP_FAILED, EXIT_BAD_CONFIG};
@@ -43,29 +42,22 @@ pub async fn run(cfg: &Config) -> ExitCode {
             None => vec![cfg.clone()],
             Some(_) => cancel.guard(split_units(cfg, &rclone)).await?,
         };
-        let mut table = String::new();
+        let mut entries: Vec<Entry> = Vec::new();
         let (mut deleted, mut failed) = (0, 0);
         for unit in &units {
-            let (verdicts, d, f) = prune(unit, &rclone, &mut cancel).await?;
+            let (mut e, d, f) = prune(unit, &rclone, &mut cancel).await?;
             if cfg.split.is_some() {
                 // As in names: a name from the server cannot forge lines.
-                let _ = writeln!(
-                    table,
-                    "database {}:",
-                    crate::template::db_in_names(unit.name_db())
-                );
+                let db = crate::template::db_in_names(unit.name_db()).into_owned();
+                for x in &mut e {
+                    x.database = Some(db.clone());
+                }
             }
-            table.push_str(&render(unit, &verdicts, &f));
+            entries.extend(e);
             deleted += d;
-            failed += f.len();
+            failed += f;
         }
-        if units.is_empty() {
-            let _ = writeln!(
-                table,
-                "no backups of this configuration in {}",
-                rclone::redact_remote(&cfg.remote)
-            );
-        }
+        let table = render(cfg, &entries);
         anyhow::Ok((table, deleted, failed))
     }
     .await;
@@ -106,121 +98,94 @@ async fn split_units(cfg: &Config, rclone: &Rclone) -> anyhow::Result<Vec<Config
         .collect())
 }
 
-/// Retention over one configuration's backups: the verdicts, how many were deleted, and the
-/// names whose deletion failed.
+/// Retention over one configuration's backups: each backup with its verdict (done, or to
+/// do under DRY_RUN), how many were deleted and how many deletions failed.
 async fn prune(
     cfg: &Config,
     rclone: &Rclone,
     cancel: &mut Cancel<'_>,
-) -> anyhow::Result<(Vec<Verdict>, usize, Vec<String>)> {
+) -> anyhow::Result<(Vec<Entry>, usize, usize)> {
     let backups = cancel.guard(select::list_backups(cfg, rclone)).await?;
-    let matcher = cfg.template.matcher(
-        cfg.name_db(),
-        cfg.engine.key(),
-        &crate::engine::extension(cfg),
-    );
-    let listing: Vec<Entry> = backups
+    let folder = cfg.mode == crate::config::BackupMode::Directory;
+    let entries: Vec<Entry> = backups
         .iter()
-        .filter(|b| matcher.is_match(&b.name))
+        .cloned()
         .map(|b| Entry {
-            name: b.name.clone(),
-            mod_time: b.mod_time,
+            folder,
+            ..Entry::from(b)
         })
         .collect();
-    let complete = |n: &str| {
-        backups
-            .iter()
-            .any(|b| b.name == n && (b.has_sidecar || !cfg.checksum))
-    };
-    let verdicts = retention::decide(
-        &listing,
-        |n| matcher.is_match(n),
-        complete,
-        Current::None,
-        cfg.retention,
-        cfg.tz,
-        chrono::Utc::now(),
-    );
-    let mut failed: Vec<String> = Vec::new();
-    let mut deleted = 0usize;
+    let mut entries = list::with_verdicts(cfg, entries, None);
+    let (mut deleted, mut failed) = (0, 0);
     if !cfg.dry_run {
-        for v in verdicts.iter().filter(|v| !v.keep) {
-            let sidecar = backups.iter().any(|b| b.name == v.name && b.has_sidecar);
+        for e in entries.iter_mut() {
+            let Some(r) = e.retention.as_mut().filter(|r| r.verdict != "keep") else {
+                continue;
+            };
+            let name = &e.backup.name;
             match cancel
-                .guard(crate::backup::delete_backup(cfg, rclone, &v.name, sidecar))
+                .guard(crate::backup::delete_backup(
+                    cfg,
+                    rclone,
+                    name,
+                    e.backup.has_sidecar,
+                ))
                 .await
             {
                 Ok(()) => {
                     deleted += 1;
-                    info!(database = cfg.db_label(), object = %v.name, why = %v.why, "prune: deleted");
+                    r.verdict = "deleted";
+                    info!(database = cfg.db_label(), object = %name, why = %r.why, "prune: deleted");
                 }
-                Err(e) => {
-                    failed.push(v.name.clone());
-                    error!(database = cfg.db_label(), object = %v.name, error = %format!("{e:#}"), "prune: could not delete");
+                Err(err) => {
+                    failed += 1;
+                    r.verdict = "delete failed";
+                    error!(database = cfg.db_label(), object = %name, error = %format!("{err:#}"), "prune: could not delete");
                 }
             }
         }
     }
-    Ok((verdicts, deleted, failed))
+    Ok((entries, deleted, failed))
 }
 
-/// One line per backup, newest first: the verdict and why.
-fn render(cfg: &Config, verdicts: &[Verdict], failed: &[String]) -> String {
-    let mut out = String::new();
+/// `list`'s table with each backup's verdict, then what was (or would be) deleted.
+fn render(cfg: &Config, entries: &[Entry]) -> String {
     let remote = rclone::redact_remote(&cfg.remote);
-    if verdicts.is_empty() {
-        let _ = writeln!(out, "no backups of this configuration in {remote}");
-        return out;
+    if entries.is_empty() {
+        return format!("no backups of this configuration in {remote}\n");
     }
-    let name_w = verdicts
-        .iter()
-        .map(|v| v.name.chars().count())
-        .max()
-        .unwrap_or(0)
-        .max(4);
-    let delete_word = if cfg.dry_run {
-        "would delete"
+    let marker = if cfg.mode == crate::config::BackupMode::Directory {
+        "SHA256SUMS"
     } else {
-        "deleted"
+        ".sha256 sidecar"
     };
-    let _ = writeln!(
-        out,
-        "{:<name_w$}  {:<25}  {:<13}  WHY",
-        "NAME",
-        format!("TIME ({})", cfg.tz.name()),
-        "VERDICT"
-    );
-    for v in verdicts {
-        let _ = writeln!(
+    let mut out = list::render_table(entries, cfg.tz, &remote, marker);
+    let count = |v: &str| {
+        entries
+            .iter()
+            .filter(|e| e.retention.as_ref().is_some_and(|r| r.verdict == v))
+            .count()
+    };
+    let (kept, doomed) = (count("keep"), count("would delete"));
+    let _ = write!(out, "{kept} kept");
+    if cfg.dry_run {
+        let _ = write!(out, ", {doomed} would delete (DRY_RUN: nothing deleted)");
+    } else {
+        let _ = write!(out, ", {} deleted", count("deleted"));
+        match count("delete failed") {
+            0 => {}
+            n => {
+                let _ = write!(out, ", {n} delete failed");
+            }
+        }
+    }
+    let others = entries.iter().filter(|e| e.retention.is_none()).count();
+    if others > 0 {
+        let _ = write!(
             out,
-            "{:<name_w$}  {:<25}  {:<13}  {}",
-            v.name,
-            v.mod_time
-                .with_timezone(&cfg.tz)
-                .format("%Y-%m-%d %H:%M:%S %:z")
-                .to_string(),
-            if v.keep {
-                "keep"
-            } else if failed.contains(&v.name) {
-                "delete failed"
-            } else {
-                delete_word
-            },
-            v.why
+            ", {others} not candidates (another extension than today's)"
         );
     }
-    let gone = verdicts.iter().filter(|v| !v.keep).count();
-    let _ = writeln!(
-        out,
-        "{} backup{} in {remote}: {} kept, {gone} {delete_word}{}",
-        verdicts.len(),
-        if verdicts.len() == 1 { "" } else { "s" },
-        verdicts.len() - gone,
-        if cfg.dry_run {
-            " (DRY_RUN: nothing deleted)"
-        } else {
-            ""
-        }
-    );
+    out.push('\n');
     out
 }

@@ -119,6 +119,53 @@ fn prune_applies_calendar_rules_and_dry_run_deletes_nothing() {
         .collect();
     assert!(doomed.len() >= 5, "{}", out.stdout);
 
+    // `list` shows the same verdicts, as a column and in JSON, and deletes nothing.
+    let list = |format: &str| {
+        let out = pg
+            .dbstash()
+            .args(["list", "pg", "--list-format", format])
+            .env("DB_URI", pg.uri(&db))
+            .env("RCLONE_REMOTE", &remote)
+            .env("RCLONE_CONFIG_FILE", &conf)
+            .env("RETENTION_KEEP_DAILY", "3")
+            .env("RETENTION_KEEP_MONTHLY", "2")
+            .run();
+        out.assert_code(0);
+        out.stdout
+    };
+    let text = list("text");
+    for d in [1, 2, 4] {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&name(&db, d)))
+            .unwrap_or_else(|| panic!("no line for day {d}:\n{text}"));
+        assert!(line.contains("keep: ") && line.contains("daily"), "{line}");
+    }
+    let listed_doomed: Vec<String> = text
+        .lines()
+        .filter(|l| l.contains("would delete: "))
+        .map(|l| l.split_whitespace().next().unwrap().to_string())
+        .collect();
+    let prune_doomed: Vec<String> = doomed
+        .iter()
+        .filter(|n| n.starts_with(&db))
+        .cloned()
+        .collect();
+    assert_eq!(listed_doomed, prune_doomed, "{text}");
+    let json: serde_json::Value = serde_json::from_str(&list("json")).unwrap();
+    let row = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == name(&db, 1))
+        .unwrap();
+    assert_eq!(row["retention"]["verdict"], "keep", "{row}");
+    assert!(
+        row["retention"]["why"].as_str().unwrap().contains("daily"),
+        "{row}"
+    );
+    assert_eq!(all_files_in(&bucket), before, "list deletes nothing");
+
     let out = prune(false);
     out.assert_code(0);
     let left = all_files_in(&bucket);

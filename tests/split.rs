@@ -611,20 +611,50 @@ fn prune_applies_retention_to_each_database_apart() {
     };
     let out = prune(true);
     out.assert_code(0);
-    for line in [
-        "database app:",
-        "database globals:",
-        "database shop:",
-        "3 backups in",
-    ] {
-        assert!(out.stdout.contains(line), "{line}: {}", out.stdout);
-    }
-    let doomed = out
-        .stdout
-        .lines()
-        .filter(|l| l.contains("would delete   "))
-        .count();
-    assert_eq!(doomed, 3, "{}", out.stdout);
+    assert!(
+        out.stdout
+            .lines()
+            .next()
+            .unwrap()
+            .starts_with("DATABASE  NAME"),
+        "{}",
+        out.stdout
+    );
+    let doomed = |stdout: &str| -> Vec<String> {
+        stdout
+            .lines()
+            .filter(|l| l.contains("would delete: "))
+            .map(|l| l.split_whitespace().nth(1).unwrap().to_string())
+            .collect()
+    };
+    let mut want = vec![
+        name("app", 1, ".sql"),
+        name("app", 2, ".sql"),
+        name("globals", 1, ".sql"),
+    ];
+    want.sort();
+    let mut got = doomed(&out.stdout);
+    got.sort();
+    assert_eq!(got, want, "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("3 kept, 3 would delete (DRY_RUN: nothing deleted)"),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("all-2026"), "{}", out.stdout);
+
+    // `list` shows the same verdicts (RETENTION column) without deleting anything.
+    let listed = split_env(Dbstash::new(), &r)
+        .env("DB_HOST", "127.0.0.1")
+        .env("RETENTION_MAX_FILES", "1")
+        .args(["list"])
+        .run();
+    listed.assert_code(0);
+    let mut got = doomed(&listed.stdout);
+    got.sort();
+    assert_eq!(got, want, "{}", listed.stdout);
+    assert!(listed.stdout.contains("RETENTION"), "{}", listed.stdout);
     let before = all_files_in(&r.dir);
     assert_eq!(before.len(), 16, "{before:?}");
 

@@ -56,6 +56,9 @@ pub struct Row {
     pub state: &'static str,
     /// The sidecar's SHA-256; `null` without one, or when it could not be read.
     pub sha256: Option<String>,
+    /// With RETENTION_* set: what retention would do with it, and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retention: Option<Retention>,
     /// Why the sidecar could not be read (only then).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sidecar_error: Option<String>,
@@ -105,6 +108,17 @@ pub struct Entry {
     pub backup: Backup,
     /// A directory-mode folder: no one SHA-256 to show.
     pub folder: bool,
+    /// What retention says of it (with RETENTION_* set; `prune`).
+    pub retention: Option<Retention>,
+}
+
+/// Retention's verdict on one backup, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Retention {
+    /// `keep`, `would delete`; `prune` also says `deleted` and `delete failed`.
+    pub verdict: &'static str,
+    /// The rules that keep it, or what expires it.
+    pub why: String,
 }
 
 impl From<Backup> for Entry {
@@ -113,6 +127,7 @@ impl From<Backup> for Entry {
             database: None,
             backup,
             folder: false,
+            retention: None,
         }
     }
 }
@@ -123,8 +138,44 @@ impl From<super::split::Item> for Entry {
             database: Some(i.slot.to_string()),
             backup: i.backup,
             folder: i.folder,
+            retention: None,
         }
     }
+}
+
+/// Retention's verdicts (without a new backup, as `prune` decides) on `entries`, each
+/// database of a split configuration apart; `slots` gives each entry's database then.
+/// Backups that are not candidates (another extension) get none.
+pub fn with_verdicts(
+    cfg: &Config,
+    mut entries: Vec<Entry>,
+    slots: Option<&[crate::template::DbSlot]>,
+) -> Vec<Entry> {
+    let mut groups: Vec<(Config, Vec<usize>)> = Vec::new();
+    match slots {
+        None => groups.push((cfg.clone(), (0..entries.len()).collect())),
+        Some(slots) => {
+            let mut distinct: Vec<&crate::template::DbSlot> = slots.iter().collect();
+            distinct.sort();
+            distinct.dedup();
+            for slot in distinct {
+                let members = (0..entries.len()).filter(|&i| &slots[i] == slot).collect();
+                groups.push((super::split::slot_config(cfg, slot), members));
+            }
+        }
+    }
+    for (unit, members) in groups {
+        let backups: Vec<Backup> = members.iter().map(|&i| entries[i].backup.clone()).collect();
+        for v in select::retention_verdicts(&unit, &backups) {
+            if let Some(&i) = members.iter().find(|&&i| entries[i].backup.name == v.name) {
+                entries[i].retention = Some(Retention {
+                    verdict: if v.keep { "keep" } else { "would delete" },
+                    why: v.why,
+                });
+            }
+        }
+    }
+    entries
 }
 
 /// [`render_text`], with a DATABASE column first when the entries have one.
@@ -148,24 +199,39 @@ pub fn render_table(entries: &[Entry], tz: Tz, remote: &str, marker: &str) -> St
         None => String::new(),
     };
     let time_head = format!("TIME ({})", tz.name());
+    // RETENTION last, when there are verdicts: its reasons are long.
+    let verdicts = entries.iter().any(|e| e.retention.is_some());
     let _ = writeln!(
         out,
-        "{}{:<name_w$}  {:<25}  {:>10}  CHECKSUM",
+        "{}{:<name_w$}  {:<25}  {:>10}  {}",
         db_cell(Some("DATABASE")),
         "NAME",
         time_head,
-        "SIZE"
+        "SIZE",
+        if verdicts {
+            format!("{:<10}  RETENTION", "CHECKSUM")
+        } else {
+            "CHECKSUM".into()
+        }
     );
     for e in entries {
         let b = &e.backup;
+        let checksum = if verdicts {
+            let r = e.retention.as_ref().map_or_else(
+                || "-: not a candidate (another extension than today's)".to_string(),
+                |r| format!("{}: {}", r.verdict, r.why),
+            );
+            format!("{:<10}  {r}", state(b))
+        } else {
+            state(b).to_string()
+        };
         let _ = writeln!(
             out,
-            "{}{:<name_w$}  {:<25}  {:>10}  {}",
+            "{}{:<name_w$}  {:<25}  {:>10}  {checksum}",
             db_cell(e.database.as_deref()),
             b.name,
             time_in(b, tz).format("%Y-%m-%d %H:%M:%S %:z").to_string(),
             human_size(b.size),
-            state(b)
         );
     }
     let incomplete = backups.iter().filter(|b| !b.has_sidecar).count();
@@ -214,9 +280,10 @@ async fn rows(cfg: &Config, rclone: Arc<Rclone>, entries: &[Entry]) -> Vec<Row> 
     entries
         .iter()
         .zip(shas)
-        .map(|(e, sha)| (&e.backup, e.database.clone(), sha))
-        .map(|(b, database, sha)| Row {
+        .map(|(e, sha)| (&e.backup, e.database.clone(), e.retention.clone(), sha))
+        .map(|(b, database, retention, sha)| Row {
             database,
+            retention,
             name: b.name.clone(),
             path: rclone::redact_remote(&rclone::join(&cfg.remote, &b.name)),
             time: time_in(b, cfg.tz).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
@@ -260,19 +327,31 @@ pub async fn run(cfg: &Config, args: &ListArgs) -> ExitCode {
         let rclone = Arc::new(Rclone::new(cfg)?);
         let entries: Vec<Entry> = if split {
             let items = cancel.guard(super::split::list(cfg, &rclone)).await?;
-            items.into_iter().map(Entry::from).collect()
+            let slots: Vec<crate::template::DbSlot> =
+                items.iter().map(|i| i.slot.clone()).collect();
+            let entries = items.into_iter().map(Entry::from).collect();
+            if cfg.retention.is_on() {
+                with_verdicts(cfg, entries, Some(&slots))
+            } else {
+                entries
+            }
         } else {
             let backups = cancel
                 .guard(select::list_backups(cfg, &rclone))
                 .await?;
             let folder = cfg.mode == crate::config::BackupMode::Directory;
-            backups
+            let entries = backups
                 .into_iter()
                 .map(|backup| Entry {
                     folder,
                     ..Entry::from(backup)
                 })
-                .collect()
+                .collect();
+            if cfg.retention.is_on() {
+                with_verdicts(cfg, entries, None)
+            } else {
+                entries
+            }
         };
         let out = match format {
             Format::Text if entries.is_empty() && split => super::split::empty_listing(cfg),
@@ -386,6 +465,7 @@ mod tests {
             database: Some(db.into()),
             backup: backup(name, secs, 10, true),
             folder: false,
+            retention: None,
         };
         let t = render_table(
             &[

@@ -99,6 +99,41 @@ pub fn backups(matchers: &[Regex], objects: &[Object]) -> Vec<Backup> {
     out
 }
 
+/// What this configuration's retention decides for each of `backups` when no backup is
+/// being written (`prune`, and `list`'s RETENTION column): the candidates are exactly a run's
+/// (names with today's extension; complete ones count), and the newest complete backup is
+/// never deleted. Backups with another extension get no verdict.
+pub fn retention_verdicts(cfg: &Config, backups: &[Backup]) -> Vec<crate::retention::Verdict> {
+    use crate::retention::{self, Current};
+    let matcher = cfg.template.matcher(
+        cfg.name_db(),
+        cfg.engine.key(),
+        &crate::engine::extension(cfg),
+    );
+    let listing: Vec<crate::remote::Entry> = backups
+        .iter()
+        .filter(|b| matcher.is_match(&b.name))
+        .map(|b| crate::remote::Entry {
+            name: b.name.clone(),
+            mod_time: b.mod_time,
+        })
+        .collect();
+    let complete = |n: &str| {
+        backups
+            .iter()
+            .any(|b| b.name == n && (b.has_sidecar || !cfg.checksum))
+    };
+    retention::decide(
+        &listing,
+        |n| matcher.is_match(n),
+        complete,
+        Current::None,
+        cfg.retention,
+        cfg.tz,
+        Utc::now(),
+    )
+}
+
 /// List RCLONE_REMOTE: this configuration's backups, newest first. A missing folder is
 /// empty; a remote that cannot be listed is an error.
 pub async fn list_backups(cfg: &Config, rclone: &Rclone) -> anyhow::Result<Vec<Backup>> {
