@@ -363,3 +363,87 @@ fn a_daemon_removes_a_killed_runs_work_dir_when_it_starts() {
     );
     assert!(all_files_in(remote.path()).is_empty());
 }
+
+/// On an object store a directory-mode run writes its folder in place, so a SIGKILLed run
+/// leaves NAME/ without SHA256SUMS, which no folder time ever ages. The next run removes such
+/// a folder once nothing was written to it for the staging age (24 h) and no claim of a
+/// running backup names it; a recent one, a claimed one, a complete one and another
+/// database's stay.
+#[test]
+fn an_abandoned_incomplete_folder_on_an_object_store_is_removed_by_the_next_run() {
+    let Some(pg) = pg::server() else { return };
+    let Some(s3) = s3::server() else { return };
+    let db = pg.seeded_db("abandoned");
+    let (remote, bucket) = s3.bucket("abandoned");
+    let conf_dir = tempfile::tempdir().unwrap();
+    let conf = s3.conf_file(conf_dir.path());
+    let src = tempfile::tempdir().unwrap();
+    let put = |path: &str, age: &str| {
+        let f = src.path().join(path);
+        std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+        std::fs::write(&f, b"data\n").unwrap();
+        let ok = Command::new("touch")
+            .arg("-d")
+            .arg(age)
+            .arg(&f)
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    };
+    let folder = |day: u32, id: &str| format!("{db}-2020-01-{day:02}-000000-{id}");
+    let abandoned = folder(1, "aaaaaaaa");
+    let recent = folder(2, "bbbbbbbb");
+    let complete = folder(3, "cccccccc");
+    let claimed = folder(4, "eeeeeeee");
+    let foreign = format!("other{db}-2020-01-01-000000-dddddddd");
+    put(&format!("{abandoned}/toc.dat"), "2 days ago");
+    put(&format!("{abandoned}/3001.dat.gz"), "3 days ago");
+    put(&format!("{recent}/toc.dat"), "1 hour ago");
+    put(&format!("{complete}/toc.dat"), "5 days ago");
+    put(&format!("{complete}/SHA256SUMS"), "5 days ago");
+    put(&format!("{claimed}/toc.dat"), "2 days ago");
+    put(&format!(".{claimed}.claim-12345678"), "10 minutes ago");
+    put(&format!("{foreign}/toc.dat"), "2 days ago");
+    let out = Command::new("rclone")
+        .arg("copy")
+        .arg(src.path())
+        .arg(&remote)
+        .arg("--config")
+        .arg(&conf)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let out = pg
+        .dbstash()
+        .env("ENGINE", "pg")
+        .env("DB_URI", pg.uri(&db))
+        .env("RCLONE_REMOTE", &remote)
+        .env("RCLONE_CONFIG_FILE", &conf)
+        .env("BACKUP_MODE", "directory")
+        .env("BACKUP_NAME_TEMPLATE", "{db}-{date}-{time}-{uuid}")
+        .env("BACKUP_SCHEDULE", "once")
+        .run();
+    out.assert_code(0);
+    assert!(
+        out.stderr
+            .contains("purged an incomplete backup folder left by a killed run"),
+        "{}",
+        out.stderr
+    );
+    let left = all_files_in(&bucket);
+    assert!(
+        !left.iter().any(|f| f.starts_with(&abandoned)),
+        "{abandoned} should be gone: {left:?}"
+    );
+    for kept in [&recent, &complete, &claimed, &foreign] {
+        assert!(
+            left.iter().any(|f| f.starts_with(kept.as_str())),
+            "{kept} must stay: {left:?}"
+        );
+    }
+}

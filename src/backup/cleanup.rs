@@ -130,9 +130,6 @@ pub(super) async fn apply_folder_retention(
         .matcher(cfg.name_db(), cfg.engine.key(), &engine::extension(cfg));
     remove_stale_staging(cfg, rclone, listing, &matcher).await;
     remove_stale_folders(cfg, rclone, folders, &matcher).await;
-    if !cfg.retention.is_on() {
-        return;
-    }
     let include = format!("/*/{SUMS}");
     let sums = match rclone
         .files_under(&cfg.remote, &["--max-depth", "2", "--include", &include])
@@ -144,6 +141,14 @@ pub(super) async fn apply_folder_retention(
             return;
         }
     };
+    let has_sums = |name: &str| {
+        let path = format!("{name}/{SUMS}");
+        sums.iter().any(|o| o.name == path)
+    };
+    remove_abandoned_folders(cfg, rclone, listing, folders, &matcher, current, has_sums).await;
+    if !cfg.retention.is_on() {
+        return;
+    }
     let sums_time = |name: &str| {
         let path = format!("{name}/{SUMS}");
         sums.iter().find(|o| o.name == path).map(|o| o.mod_time)
@@ -185,6 +190,60 @@ pub(super) async fn apply_folder_retention(
         }
     }
     info!(deleted = expired.len(), kept, "retention applied");
+}
+
+/// Incomplete backup folders (no `SHA256SUMS`) left by a killed run that wrote in place
+/// (object stores: no server-side folder move, and no folder times, so retention could never
+/// age them): removed when their newest file is older than the staging age and no claim of a
+/// run in progress names them, whatever the retention (an incomplete folder is no backup).
+/// Complete folders, the new one and foreign folders are never touched.
+async fn remove_abandoned_folders(
+    cfg: &Config,
+    rclone: &Rclone,
+    listing: &[retention::Entry],
+    folders: &[retention::Entry],
+    matcher: &regex::Regex,
+    current: &str,
+    has_sums: impl Fn(&str) -> bool,
+) {
+    let Some(cutoff) = chrono::Duration::from_std(stale_age(cfg))
+        .ok()
+        .and_then(|age| chrono::Utc::now().checked_sub_signed(age))
+    else {
+        return;
+    };
+    for f in folders
+        .iter()
+        .filter(|f| f.name != current && matcher.is_match(&f.name) && !has_sums(&f.name))
+    {
+        // A claim newer than the cutoff: a run (here or on another host) may be writing it.
+        let claim = format!(".{}.claim-", f.name);
+        if listing
+            .iter()
+            .any(|e| e.name.starts_with(&claim) && e.mod_time >= cutoff)
+        {
+            continue;
+        }
+        let target = rclone::join(&cfg.remote, &f.name);
+        let newest = match rclone.files_under(&target, &[]).await {
+            Ok(files) => files.iter().map(|o| o.mod_time).max(),
+            Err(e) => {
+                warn!(folder = %f.name, error = %format!("{e:#}"), "could not list an incomplete backup folder");
+                continue;
+            }
+        };
+        if newest.is_some_and(|t| t >= cutoff) {
+            continue;
+        }
+        match rclone.purge(&target).await {
+            Ok(()) => {
+                info!(folder = %f.name, "purged an incomplete backup folder left by a killed run (no {SUMS}, nothing written to it for the staging age)")
+            }
+            Err(e) => {
+                warn!(folder = %f.name, error = %format!("{e:#}"), "could not purge an incomplete backup folder left by a killed run")
+            }
+        }
+    }
 }
 
 /// Hidden staging folders (`.NAME.partial-ID/`) of this config's backups left by a killed
