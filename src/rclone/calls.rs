@@ -6,7 +6,12 @@
 use anyhow::Context as _;
 use serde_json::{json, Value};
 
-use super::{join, rc_status, rcd, Item, Object, Rclone, IS_DIR, TAG_KEY};
+use super::invoke::rc_status;
+use super::listing::Item;
+use super::{join, rcd, Object, Rclone, TAG_KEY};
+
+/// rclone's `fs.ErrorIsDir`: an object call (`operations/movefile`) given a folder.
+const IS_DIR: &str = "is a directory not a file";
 
 impl Rclone {
     /// The run's `rclone rcd`, started on first use with the same config, flags and

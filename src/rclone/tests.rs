@@ -1,4 +1,6 @@
+use super::invoke::{CONTROL_DEFAULTS, CONTROL_TIMEOUT};
 use super::*;
+use tokio::process::Command;
 
 #[test]
 fn joins_without_doubling_separators() {
