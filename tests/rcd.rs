@@ -427,3 +427,58 @@ fn user_flags_on_the_daemon_keep_every_control_call_working() {
         );
     }
 }
+
+/// A transient server error after the whole dump was uploaded must not cost the backup: the
+/// commit's server-side copies (claim -> `.sha256`, staging -> name) are retried (the S3
+/// client's attempts times rclone's low-level retries: 8 errors in a row fail it here). The
+/// proxy answers the first four S3 copies with HTTP 500; through rcd and through processes
+/// alike.
+#[test]
+fn a_transient_server_error_after_the_upload_is_retried() {
+    const FAILURES: usize = 4;
+    let Some(pg) = pg::server() else { return };
+    let Some(s3) = s3::server() else { return };
+    let db = pg.seeded_db("transient500");
+    for rcd in ["1", "0"] {
+        let proxy = faulty::start(s3.port, FAILURES);
+        let (remote, bucket) = s3.bucket("transient500");
+        let dir = tempfile::tempdir().unwrap();
+        let conf = dir.path().join("rclone.conf");
+        std::fs::write(
+            &conf,
+            s3.rclone_conf().replace(
+                &format!("127.0.0.1:{}", s3.port),
+                &format!("127.0.0.1:{}", proxy.port),
+            ),
+        )
+        .unwrap();
+        let out = pg
+            .dbstash()
+            .env("ENGINE", "pg")
+            .env("DB_URI", pg.uri(&db))
+            .env("RCLONE_REMOTE", &remote)
+            .env("RCLONE_CONFIG_FILE", &conf)
+            .env("BACKUP_SCHEDULE", "once")
+            .env("DBSTASH_RCLONE_RCD", rcd)
+            .run();
+        assert_eq!(
+            proxy.injected.load(std::sync::atomic::Ordering::SeqCst),
+            FAILURES,
+            "the proxy failed {FAILURES} copies (rcd={rcd}): {}",
+            out.stderr
+        );
+        out.assert_code(0);
+        let files = files_in(&bucket);
+        assert_eq!(
+            files.len(),
+            2,
+            "the backup and its sidecar (rcd={rcd}): {files:?}"
+        );
+        let backup = files.iter().find(|f| !f.ends_with(".sha256")).unwrap();
+        let sidecar = std::fs::read_to_string(bucket.join(format!("{backup}.sha256"))).unwrap();
+        assert_eq!(
+            sidecar,
+            format!("{}  {backup}\n", sha256_hex(&bucket.join(backup)))
+        );
+    }
+}

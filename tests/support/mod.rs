@@ -6,6 +6,7 @@
 
 #![allow(dead_code)]
 
+pub mod faulty;
 pub mod logs;
 pub mod mariadb;
 pub mod pg;
