@@ -406,6 +406,64 @@ impl Drop for GroupGuard {
     }
 }
 
+/// A dump tool that, when dropped still running (its future was cancelled: a signal,
+/// BACKUP_TIMEOUT), is stopped as the watchdog would stop it: SIGTERM to its group at once,
+/// so pg_dump cancels its query (the server would otherwise keep the backend waiting for a
+/// lock), then SIGKILL to whatever is left after [`watchdog::GRACE`], in a background task
+/// that also reaps it. The group is killed while its leader is an unreaped zombie, so its id
+/// is never anyone else's. Without a runtime (or a pidfd) it is killed at once.
+pub struct Graceful {
+    child: Option<tokio::process::Child>,
+    pgid: Option<u32>,
+}
+
+impl Graceful {
+    pub fn new(child: tokio::process::Child) -> Graceful {
+        Graceful {
+            pgid: child.id(),
+            child: Some(child),
+        }
+    }
+
+    pub fn child(&mut self) -> &mut tokio::process::Child {
+        self.child
+            .as_mut()
+            .expect("the child is held until dropped or disarmed")
+    }
+
+    pub fn pgid(&self) -> Option<u32> {
+        self.pgid
+    }
+
+    /// The child was reaped here (it ended, or was killed and waited for): nothing to stop.
+    pub fn disarm(&mut self) {
+        self.child = None;
+        group_reaped(self.pgid.take());
+    }
+}
+
+impl Drop for Graceful {
+    fn drop(&mut self) {
+        let (Some(mut child), Some(pgid)) = (self.child.take(), self.pgid.take()) else {
+            return;
+        };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            kill_group(Some(pgid));
+            return;
+        };
+        // SAFETY: our child's group, its leader not reaped yet.
+        unsafe {
+            libc::killpg(pgid as libc::pid_t, libc::SIGTERM);
+        }
+        runtime.spawn(async move {
+            let _ = tokio::time::timeout(watchdog::GRACE, leader_exited(pgid)).await;
+            // The leader exited (a zombie until reaped below) or the grace ran out.
+            kill_group(Some(pgid));
+            let _ = child.wait().await;
+        });
+    }
+}
+
 /// The tail of a child's stderr, collected by a background task.
 pub struct Tail(JoinHandle<String>);
 

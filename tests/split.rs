@@ -478,16 +478,19 @@ fn sigterm_stops_every_running_dump_and_leaves_no_partial_object() {
     let objects = objects_by_db(&r.dir);
     let dbs: Vec<&str> = objects.keys().map(String::as_str).collect();
     assert_eq!(dbs, ["globals"], "{:?}", all_files_in(&r.dir));
-    assert_eq!(processes_mentioning(&app), Vec::<String>::new());
-    // The dumps were killed (SIGKILL when their future is dropped: they cannot cancel
-    // their queries, so the server notices the closed connections once the locks go).
-    drop(locks);
+    wait_for("no process of the run left", 10, || {
+        processes_mentioning(&app).is_empty()
+    });
+    // Each dump was stopped with SIGTERM first, so it cancelled its query: the server drops
+    // the connections while the locks are still held (a SIGKILLed pg_dump cannot, and its
+    // backend would wait for the lock).
     wait_for("the server to drop the dumps' connections", 10, || {
         pg.psql(
             "postgres",
             &format!("select count(*) from pg_stat_activity where application_name = '{app}'"),
         ) == "0"
     });
+    drop(locks);
 }
 
 #[test]

@@ -16,7 +16,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::process::{Child, ChildStdin};
 
 use crate::engine::DumpCommand;
-use crate::process::{self, kill_group, ChildFailed, GroupGuard, Tail};
+use crate::process::{self, kill_group, ChildFailed, Tail};
 use crate::progress::{self, Progress};
 use crate::rclone::Rclone;
 use crate::transform::Chain;
@@ -358,17 +358,17 @@ async fn stream_dump<F: std::future::Future<Output = anyhow::Result<()>>>(
 ) -> anyhow::Result<Streamed> {
     // The secret file is kept alive until the dump has finished; removed on drop.
     let Spawned {
-        child: mut dumper,
+        child,
         program,
         _secret_file,
     } = spawn_dump(dump)?;
     let program = program.as_str();
-    let dump_pgid = dumper.id();
     // Whatever ends this function early (an error, a signal dropping the future) also ends
-    // everything the dump started.
-    let mut dump_group = GroupGuard::new(dump_pgid);
-    let dump_stderr = Tail::drain(dumper.stderr.take().expect("stderr is piped"));
-    let mut src = dumper.stdout.take().expect("stdout is piped");
+    // everything the dump started: SIGTERM first, so it can end its session.
+    let mut dumper = process::Graceful::new(child);
+    let dump_pgid = dumper.pgid();
+    let dump_stderr = Tail::drain(dumper.child().stderr.take().expect("stderr is piped"));
+    let mut src = dumper.child().stdout.take().expect("stdout is piped");
     let dst = upload.stdin.as_mut().expect("stdin is piped");
     grow_pipe(&src);
     grow_pipe(dst);
@@ -376,8 +376,8 @@ async fn stream_dump<F: std::future::Future<Output = anyhow::Result<()>>>(
     let (copied, streamed) = copy(&mut src, dst, chain, display).await;
     let end = if copied.is_ok() {
         // What the dump left running in its group ends with it.
-        let status = process::wait_ending_group(&mut dumper).await?;
-        dump_group.disarm(); // reaped: its pid may be reused
+        let status = process::wait_ending_group(dumper.child()).await?;
+        dumper.disarm(); // reaped: its pid may be reused
         if status.success() {
             End::Complete(None)
         } else {
@@ -386,8 +386,8 @@ async fn stream_dump<F: std::future::Future<Output = anyhow::Result<()>>>(
     } else {
         // The copy failed (rclone stopped reading, or a transform failed): stop the dump.
         kill_group(dump_pgid);
-        let _ = dumper.wait().await;
-        dump_group.disarm();
+        let _ = dumper.child().wait().await;
+        dumper.disarm();
         End::Stopped
     };
     let output = format!("{program}'s output");
