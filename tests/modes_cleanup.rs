@@ -447,3 +447,50 @@ fn an_abandoned_incomplete_folder_on_an_object_store_is_removed_by_the_next_run(
         );
     }
 }
+
+/// A directory-mode pg_dump blocked on a table lock, then SIGTERM: the dump is stopped with
+/// SIGTERM first, so it cancels its query and the server drops its connection while the lock
+/// is still held; the work dir and the remote are left empty.
+#[test]
+fn sigterm_lets_a_blocked_directory_dump_cancel_its_query() {
+    let Some(pg) = pg::server() else { return };
+    let Some(_) = require("rclone", s3::INSTALL) else {
+        return;
+    };
+    let db = pg.seeded_db("dirterm");
+    let lock = crate::split::TableLock::take(pg, &db);
+    let app = unique("dirterm");
+    let remote = tempfile::tempdir().unwrap();
+    let temp = tempfile::tempdir().unwrap();
+    let running = pg
+        .dbstash()
+        .env("ENGINE", "pg")
+        .env("DB_URI", format!("{}?application_name={app}", pg.uri(&db)))
+        .env("RCLONE_REMOTE", local_remote(remote.path()))
+        .env("BACKUP_MODE", "directory")
+        .env("BACKUP_TEMP_DIR", temp.path())
+        .env("BACKUP_SCHEDULE", "once")
+        .spawn();
+    let waiting = || {
+        pg.psql(
+            "postgres",
+            &format!("select count(*) from pg_stat_activity where application_name = '{app}' and wait_event_type = 'Lock'"),
+        )
+    };
+    wait_for("the dump to wait for the table lock", 60, || {
+        waiting() != "0"
+    });
+    unsafe { libc::kill(running.child.id() as i32, libc::SIGTERM) };
+    let (code, stderr) = running.finish();
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("interrupted by SIGTERM"), "{stderr}");
+    wait_for("the server to drop the dump's connections", 10, || {
+        pg.psql(
+            "postgres",
+            &format!("select count(*) from pg_stat_activity where application_name = '{app}'"),
+        ) == "0"
+    });
+    drop(lock);
+    assert_eq!(all_files_in(remote.path()), Vec::<String>::new());
+    assert_eq!(work_dirs(temp.path()), Vec::<String>::new());
+}

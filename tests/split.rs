@@ -394,10 +394,10 @@ fn mariadb_a_user_sees_its_databases_the_unreadable_one_fails_the_others_restore
 }
 
 /// A psql session holding `ACCESS EXCLUSIVE` on `customers` of `db` until it is dropped.
-struct TableLock(Child);
+pub(crate) struct TableLock(Child);
 
 impl TableLock {
-    fn take(pg: &pg::Pg, db: &str) -> TableLock {
+    pub(crate) fn take(pg: &pg::Pg, db: &str) -> TableLock {
         let mut psql = pg
             .client("psql")
             .args(["-X", "-q", "-d", db])

@@ -26,7 +26,7 @@ pub use stream::{Source, Streamed};
 
 use crate::config::{BackupMode, Config};
 use crate::engine::DumpCommand;
-use crate::process::{self, ChildFailed, GroupGuard, Tail};
+use crate::process::{self, ChildFailed, Tail};
 use crate::rclone::{self, Rclone};
 use crate::shutdown::Cancel;
 
@@ -257,18 +257,15 @@ pub(crate) async fn dump_into(
         free = %free.map_or_else(|| "unknown".to_string(), workdir::fmt_bytes),
         "dumping into the work dir in BACKUP_TEMP_DIR"
     );
-    let stream::Spawned {
-        child: mut dumper,
-        program,
-        ..
-    } = stream::spawn_dump(job.dump)?;
-    let mut group = GroupGuard::new(dumper.id());
-    let stderr = Tail::drain(dumper.stderr.take().expect("stderr is piped"));
-    let stdout = Tail::drain(dumper.stdout.take().expect("stdout is piped"));
-    let status = process::wait_ending_group(&mut dumper)
+    let stream::Spawned { child, program, .. } = stream::spawn_dump(job.dump)?;
+    // Cancelled (a signal, the timeout): SIGTERM first, so it can end its session.
+    let mut dumper = process::Graceful::new(child);
+    let stderr = Tail::drain(dumper.child().stderr.take().expect("stderr is piped"));
+    let stdout = Tail::drain(dumper.child().stdout.take().expect("stdout is piped"));
+    let status = process::wait_ending_group(dumper.child())
         .await
         .with_context(|| format!("waiting for {program} failed"))?;
-    group.disarm();
+    dumper.disarm();
     let _ = stdout.text().await;
     let tail = stderr.text().await;
     let full = workdir::free_space(&cfg.temp_dir).is_some_and(|f| f < 64 * 1024);
