@@ -172,10 +172,11 @@ fn module_path(file: &Path) -> Vec<String> {
 }
 
 /// The graph node of a module path: its top-level module, or `a::settings` for a leaf
-/// settings module.
+/// settings module and the files under it (`notify/settings/flags.rs`).
 fn node(path: &[String]) -> Option<String> {
     match path {
         [] => None,
+        [top, second, ..] if second == "settings" => Some(format!("{top}::settings")),
         [top, .., last] if last == "settings" => Some(format!("{top}::settings")),
         [top, ..] => Some(top.clone()),
     }
@@ -402,4 +403,21 @@ fn render(graph: &Graph) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// Files under a settings module belong to its leaf node, so what they import is checked
+/// as the settings module's own.
+#[test]
+fn files_under_a_settings_module_are_that_leaf() {
+    let p = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        node(&p(&["notify", "settings", "flags"])).as_deref(),
+        Some("notify::settings")
+    );
+    assert_eq!(
+        node(&p(&["restore", "settings"])).as_deref(),
+        Some("restore::settings")
+    );
+    assert_eq!(node(&p(&["notify", "webhook"])).as_deref(), Some("notify"));
+    assert_eq!(node(&p(&["config", "split"])).as_deref(), Some("config"));
 }
