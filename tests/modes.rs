@@ -763,37 +763,17 @@ fn directory_retention_on_s3_counts_folders_by_their_sha256sums() {
     let db = pg.seeded_db("dirret3");
     let (remote, bucket) = s3.bucket("dirret3");
     let conf = tempfile::tempdir().unwrap();
-    // The fixtures are made locally with old times and uploaded through the S3 API (rclone
-    // keeps a file's time as the object's): files written into the server's backing
-    // directory while it runs may be missed by its cached listings.
-    let src = tempfile::tempdir().unwrap();
-    let put = |rel: &str, days: u32| {
-        let f = src.path().join(rel);
-        std::fs::create_dir_all(f.parent().unwrap()).unwrap();
-        std::fs::write(&f, b"x").unwrap();
-        age(&f, days);
-    };
+    let ago = |d: u32| format!("{d} days ago");
+    let mut files = Vec::new();
     for (name, days) in [("2026-01-01-020000", 30), ("2026-01-02-020000", 20)] {
-        put(&format!("{db}-{name}/toc.dat"), days);
-        put(&format!("{db}-{name}/SHA256SUMS"), days);
+        files.push((format!("{db}-{name}/toc.dat"), ago(days)));
+        files.push((format!("{db}-{name}/SHA256SUMS"), ago(days)));
     }
     // Incomplete and old: object stores give folders no time, so retention cannot age it,
     // but nothing was written to it for 40 days: a killed run's, removed as abandoned.
-    put(&format!("{db}-2026-01-03-020000/toc.dat"), 40);
-    put("foreign/SHA256SUMS", 90);
-    let copied = Command::new("rclone")
-        .arg("copy")
-        .arg(src.path())
-        .arg(&remote)
-        .arg("--config")
-        .arg(s3.conf_file(conf.path()))
-        .output()
-        .unwrap();
-    assert!(
-        copied.status.success(),
-        "{}",
-        String::from_utf8_lossy(&copied.stderr)
-    );
+    files.push((format!("{db}-2026-01-03-020000/toc.dat"), ago(40)));
+    files.push(("foreign/SHA256SUMS".into(), ago(90)));
+    s3.upload_aged(&remote, b"x", &files);
     let out = pg
         .dbstash()
         .env("ENGINE", "pg")

@@ -377,46 +377,26 @@ fn an_abandoned_incomplete_folder_on_an_object_store_is_removed_by_the_next_run(
     let (remote, bucket) = s3.bucket("abandoned");
     let conf_dir = tempfile::tempdir().unwrap();
     let conf = s3.conf_file(conf_dir.path());
-    let src = tempfile::tempdir().unwrap();
-    let put = |path: &str, age: &str| {
-        let f = src.path().join(path);
-        std::fs::create_dir_all(f.parent().unwrap()).unwrap();
-        std::fs::write(&f, b"data\n").unwrap();
-        let ok = Command::new("touch")
-            .arg("-d")
-            .arg(age)
-            .arg(&f)
-            .status()
-            .unwrap();
-        assert!(ok.success());
-    };
     let folder = |day: u32, id: &str| format!("{db}-2020-01-{day:02}-000000-{id}");
     let abandoned = folder(1, "aaaaaaaa");
     let recent = folder(2, "bbbbbbbb");
     let complete = folder(3, "cccccccc");
     let claimed = folder(4, "eeeeeeee");
     let foreign = format!("other{db}-2020-01-01-000000-dddddddd");
-    put(&format!("{abandoned}/toc.dat"), "2 days ago");
-    put(&format!("{abandoned}/3001.dat.gz"), "3 days ago");
-    put(&format!("{recent}/toc.dat"), "1 hour ago");
-    put(&format!("{complete}/toc.dat"), "5 days ago");
-    put(&format!("{complete}/SHA256SUMS"), "5 days ago");
-    put(&format!("{claimed}/toc.dat"), "2 days ago");
-    put(&format!(".{claimed}.claim-12345678"), "10 minutes ago");
-    put(&format!("{foreign}/toc.dat"), "2 days ago");
-    let out = Command::new("rclone")
-        .arg("copy")
-        .arg(src.path())
-        .arg(&remote)
-        .arg("--config")
-        .arg(&conf)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let files: Vec<(String, String)> = [
+        (format!("{abandoned}/toc.dat"), "2 days ago"),
+        (format!("{abandoned}/3001.dat.gz"), "3 days ago"),
+        (format!("{recent}/toc.dat"), "1 hour ago"),
+        (format!("{complete}/toc.dat"), "5 days ago"),
+        (format!("{complete}/SHA256SUMS"), "5 days ago"),
+        (format!("{claimed}/toc.dat"), "2 days ago"),
+        (format!(".{claimed}.claim-12345678"), "10 minutes ago"),
+        (format!("{foreign}/toc.dat"), "2 days ago"),
+    ]
+    .into_iter()
+    .map(|(p, a)| (p, a.to_string()))
+    .collect();
+    s3.upload_aged(&remote, b"data\n", &files);
 
     let out = pg
         .dbstash()
@@ -458,7 +438,7 @@ fn sigterm_lets_a_blocked_directory_dump_cancel_its_query() {
         return;
     };
     let db = pg.seeded_db("dirterm");
-    let lock = crate::split::TableLock::take(pg, &db);
+    let lock = crate::orphans::TableLock::take(pg, &db, "customers");
     let app = unique("dirterm");
     let remote = tempfile::tempdir().unwrap();
     let temp = tempfile::tempdir().unwrap();

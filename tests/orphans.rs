@@ -12,10 +12,10 @@ use crate::support::*;
 
 /// A psql session holding `ACCESS EXCLUSIVE` on `table` of `db` until it is dropped: a dump
 /// that reaches the table waits for it.
-struct TableLock(Child);
+pub(crate) struct TableLock(Child);
 
 impl TableLock {
-    fn take(pg: &pg::Pg, db: &str, table: &str) -> TableLock {
+    pub(crate) fn take(pg: &pg::Pg, db: &str, table: &str) -> TableLock {
         let mut psql = Command::new(pg.bin.join("psql"))
             .env("PGPASSWORD", pg::PASSWORD)
             .args(["-X", "-q", "-h", "127.0.0.1", "-U", pg::USER])

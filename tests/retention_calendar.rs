@@ -3,50 +3,26 @@
 //! backups are candidates, prune --dry-run deletes nothing, and the two kinds of retention
 //! never mix.
 
-use std::path::Path;
-use std::process::Command;
-
 use crate::support::*;
 
 /// Old backups of `db` (complete unless named in `incomplete`), a foreign file and a
 /// foreign database's backup, uploaded through the S3 API with their times (rclone keeps a
 /// file's time as the object's).
-fn seed(remote: &str, conf: &Path, db: &str, days: &[u32], incomplete: &[u32]) {
-    let src = tempfile::tempdir().unwrap();
-    let put = |name: &str, days: u32| {
-        let f = src.path().join(name);
-        std::fs::write(&f, b"-- PostgreSQL database dump complete\n").unwrap();
-        let ok = Command::new("touch")
-            .arg("-d")
-            .arg(format!("{days} days ago"))
-            .arg(&f)
-            .status()
-            .unwrap();
-        assert!(ok.success());
-    };
+fn seed(s3: &s3::S3, remote: &str, db: &str, days: &[u32], incomplete: &[u32]) {
+    let ago = |d: u32| format!("{d} days ago");
+    let mut files = Vec::new();
     for &d in days {
         let name = format!("{db}-{}-020000.sql", stamp(d));
-        put(&name, d);
         if !incomplete.contains(&d) {
-            put(&format!("{name}.sha256"), d);
+            files.push((format!("{name}.sha256"), ago(d)));
         }
+        files.push((name, ago(d)));
     }
-    put("README.txt", 400);
-    put(&format!("other{db}-{}-020000.sql", stamp(300)), 300);
-    put(&format!("other{db}-{}-020000.sql.sha256", stamp(300)), 300);
-    let out = Command::new("rclone")
-        .arg("copy")
-        .arg(src.path())
-        .arg(remote)
-        .arg("--config")
-        .arg(conf)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    files.push(("README.txt".into(), ago(400)));
+    let other = format!("other{db}-{}-020000.sql", stamp(300));
+    files.push((format!("{other}.sha256"), ago(300)));
+    files.push((other, ago(300)));
+    s3.upload_aged(remote, b"-- PostgreSQL database dump complete\n", &files);
 }
 
 /// The date `days` ago, as `{date}` renders it (UTC).
@@ -71,7 +47,7 @@ fn prune_applies_calendar_rules_and_dry_run_deletes_nothing() {
     // One a day for 10 days, then a gap, then two old ones 60 and 61 days ago; the one 3 days
     // ago is incomplete (no .sha256).
     let days: Vec<u32> = (1..=10).chain([60, 61]).collect();
-    seed(&remote, &conf, &db, &days, &[3]);
+    seed(s3, &remote, &db, &days, &[3]);
     let prune = |dry: bool| {
         let mut c = pg
             .dbstash()
@@ -199,7 +175,7 @@ fn a_backup_applies_the_calendar_rules_and_the_kinds_never_mix() {
     let (remote, bucket) = s3.bucket("calrun");
     let dir = tempfile::tempdir().unwrap();
     let conf = s3.conf_file(dir.path());
-    seed(&remote, &conf, &db, &[1, 2, 3, 30], &[]);
+    seed(s3, &remote, &db, &[1, 2, 3, 30], &[]);
     let run = |vars: &[(&str, &str)]| {
         let mut c = pg
             .dbstash()
@@ -256,7 +232,7 @@ fn prune_deletes_an_old_incomplete_backup_without_a_sidecar() {
     let (remote, bucket) = s3.bucket("maxdaysprune");
     let dir = tempfile::tempdir().unwrap();
     let conf = s3.conf_file(dir.path());
-    seed(&remote, &conf, &db, &[1, 30, 31], &[31]);
+    seed(s3, &remote, &db, &[1, 30, 31], &[31]);
     let out = pg
         .dbstash()
         .args(["prune", "pg"])

@@ -8,9 +8,10 @@
 use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::Path;
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 
 use crate::compression::{remote, unzstd, Remote};
+use crate::orphans::TableLock;
 use crate::support::*;
 
 const BACKUP_USER: &str = "bk";
@@ -393,39 +394,6 @@ fn mariadb_a_user_sees_its_databases_the_unreadable_one_fails_the_others_restore
     }
 }
 
-/// A psql session holding `ACCESS EXCLUSIVE` on `customers` of `db` until it is dropped.
-pub(crate) struct TableLock(Child);
-
-impl TableLock {
-    pub(crate) fn take(pg: &pg::Pg, db: &str) -> TableLock {
-        let mut psql = pg
-            .client("psql")
-            .args(["-X", "-q", "-d", db])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        writeln!(
-            psql.stdin.as_mut().unwrap(),
-            "begin; lock table customers in access exclusive mode;"
-        )
-        .unwrap();
-        let lock = TableLock(psql);
-        wait_for("the table lock", 20, || {
-            pg.psql(db, "select count(*) from pg_locks where relation = 'customers'::regclass and mode = 'AccessExclusiveLock' and granted") == "1"
-        });
-        lock
-    }
-}
-
-impl Drop for TableLock {
-    fn drop(&mut self) {
-        drop(self.0.stdin.take());
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn sigterm_stops_every_running_dump_and_leaves_no_partial_object() {
     let Some(s3) = s3::server() else { return };
@@ -433,7 +401,10 @@ fn sigterm_stops_every_running_dump_and_leaves_no_partial_object() {
     let a = pg.seeded_db("terma");
     let b = pg.seeded_db("termb");
     let c = pg.seeded_db("termc");
-    let locks = [TableLock::take(&pg, &a), TableLock::take(&pg, &b)];
+    let locks = [
+        TableLock::take(&pg, &a, "customers"),
+        TableLock::take(&pg, &b, "customers"),
+    ];
     let r = remote(s3, "split-term");
     let app = unique("splitterm");
     let running = split_env(pg.dbstash(), &r)

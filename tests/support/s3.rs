@@ -76,6 +76,41 @@ impl S3 {
         conf
     }
 
+    /// Upload files with old times through the S3 API: each `(path, age)` is written with
+    /// `content` into a local tree, its time set with `touch -d AGE` (`"2 days ago"`), and
+    /// `rclone copy` puts the tree into `remote` (rclone keeps a file's time as the object's).
+    /// Files written into the server's backing directory while it runs may be missed by its
+    /// cached listings: fixtures go through its API.
+    pub fn upload_aged(&self, remote: &str, content: &[u8], files: &[(String, String)]) {
+        let src = tempfile::tempdir().unwrap();
+        for (path, age) in files {
+            let f = src.path().join(path);
+            std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+            std::fs::write(&f, content).unwrap();
+            let ok = Command::new("touch")
+                .arg("-d")
+                .arg(age)
+                .arg(&f)
+                .status()
+                .unwrap();
+            assert!(ok.success(), "touch -d {age}");
+        }
+        let conf = tempfile::tempdir().unwrap();
+        let out = Command::new("rclone")
+            .arg("copy")
+            .arg(src.path())
+            .arg(remote)
+            .arg("--config")
+            .arg(self.conf_file(conf.path()))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// A fresh bucket: its remote string and the directory the server keeps it in.
     pub fn bucket(&self, prefix: &str) -> (String, PathBuf) {
         let name = unique(prefix).replace('_', "-");
