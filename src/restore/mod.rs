@@ -218,22 +218,26 @@ async fn restore_others(cfg: &Config, args: &RestoreArgs) -> ExitCode {
     }
 }
 
-async fn run_others(
+/// The backup a restore works on (`latest` or a name), chosen the same way for every
+/// engine: one without a `.sha256` sidecar is refused unless --no-verify; under DRY_RUN its
+/// plan (`dry`) is printed and `None` returned; else "restore started" is logged.
+pub(crate) async fn start(
     cfg: &Config,
     backup: Option<&str>,
-    opts: &Options,
+    no_verify: bool,
     cancel: &mut Cancel<'_>,
-) -> anyhow::Result<Option<(String, Done)>> {
+    dry: impl FnOnce(&Selected) -> String,
+) -> anyhow::Result<Option<(Rclone, Selected)>> {
     let rclone = Rclone::new(cfg)?;
     let sel = cancel.guard(select(cfg, &rclone, backup)).await?;
-    if sel.sha256.is_none() && !opts.no_verify && !cfg.dry_run {
+    if sel.sha256.is_none() && !no_verify && !cfg.dry_run {
         anyhow::bail!(
             "{} has no .sha256 sidecar, so its integrity cannot be checked: refusing to restore it (the run that wrote it may have been killed). Give --no-verify (RESTORE_NO_VERIFY=true) to restore it anyway",
             sel.name
         );
     }
     if cfg.dry_run {
-        print!("{}", describe_others(cfg, opts, &sel));
+        print!("{}", dry(&sel));
         return Ok(None);
     }
     info!(
@@ -242,6 +246,22 @@ async fn run_others(
         checksum = if sel.sha256.is_some() { "sha256 sidecar" } else { "none (--no-verify)" },
         "restore started"
     );
+    Ok(Some((rclone, sel)))
+}
+
+async fn run_others(
+    cfg: &Config,
+    backup: Option<&str>,
+    opts: &Options,
+    cancel: &mut Cancel<'_>,
+) -> anyhow::Result<Option<(String, Done)>> {
+    let Some((rclone, sel)) = start(cfg, backup, opts.no_verify, cancel, |sel| {
+        describe_others(cfg, opts, sel)
+    })
+    .await?
+    else {
+        return Ok(None);
+    };
     if sel.sha256.is_none() {
         warn!(backup = %sel.name, "restoring a backup without a .sha256 sidecar (--no-verify): its integrity is not checked");
     }

@@ -37,13 +37,11 @@ use self::cluster::restore_cluster;
 use self::dry_run::describe;
 use self::single::restore_single;
 use super::decompress::Compression;
-use super::select;
 use super::settings::RestoreArgs;
 use crate::config::{parse_bool, Config, ConfigError};
 use crate::durations::fmt_duration;
 use crate::engine::Postgres;
 use crate::input::no_control_chars;
-use crate::rclone::{self, Rclone};
 use crate::shutdown::{Cancel, Shutdown};
 
 pub(super) use self::target::{drop_created, inspect, prepare_target, TargetState};
@@ -230,26 +228,14 @@ async fn run(
     opts: &Options,
     cancel: &mut Cancel<'_>,
 ) -> anyhow::Result<Option<Done>> {
-    let rclone = Rclone::new(cfg)?;
-    let sel = cancel
-        .guard(select(cfg, &rclone, args.backup.as_deref()))
-        .await?;
-    if sel.sha256.is_none() && !opts.no_verify && !cfg.dry_run {
-        anyhow::bail!(
-            "{} has no .sha256 sidecar, so its integrity cannot be checked: refusing to restore it (the run that wrote it may have been killed). Give --no-verify (RESTORE_NO_VERIFY=true) to restore it anyway",
-            sel.name
-        );
-    }
-    if cfg.dry_run {
-        print!("{}", describe(cfg, opts, &sel));
+    let Some((rclone, sel)) =
+        super::start(cfg, args.backup.as_deref(), opts.no_verify, cancel, |sel| {
+            describe(cfg, opts, sel)
+        })
+        .await?
+    else {
         return Ok(None);
-    }
-    info!(
-        backup = %rclone::redact_remote(&sel.path),
-        size = sel.size,
-        checksum = if sel.sha256.is_some() { "sha256 sidecar" } else { "none (--no-verify)" },
-        "restore started"
-    );
+    };
     if cfg.all_databases {
         return cancel
             .guard(restore_cluster(cfg, opts, &rclone, &sel))
