@@ -172,8 +172,21 @@ fn pg_one_object_per_database_the_unreadable_one_named_the_others_restorable() {
         .env("BACKUP_EXCLUDE_DATABASES", format!("{locked},postgres"))
         .env("BACKUP_PARALLELISM", "3")
         .env("RETENTION_MAX_FILES", "1")
+        .env("VERIFY_AFTER_BACKUP", "true")
         .run();
     out.assert_code(0);
+    // Each database's backup is verified on its own, the globals too.
+    let verified = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains("backup verified"))
+        .count();
+    let written = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains("backup succeeded engine=pg") && !l.contains("database=all"))
+        .count();
+    assert!(verified >= 5 && verified == written, "{}", out.stderr);
     // Each database is a backup of its own (its own backup_id: claims, staging and upload
     // tags never mistake another's object for its own), all in one run (run_id, {uuid}).
     let field = |line: &str, k: &str| {
