@@ -36,16 +36,6 @@ pub struct TreeFile {
     pub mod_time: DateTime<Utc>,
 }
 
-#[derive(Deserialize)]
-struct TreeItem {
-    #[serde(rename = "Path")]
-    path: String,
-    #[serde(rename = "Size")]
-    size: i64,
-    #[serde(rename = "ModTime")]
-    mod_time: DateTime<Utc>,
-}
-
 impl Rclone {
     /// `rclone lsjson PATH`: the files directly in a directory, or the one file a file path
     /// names; `None` when rclone says the directory (or file) does not exist.
@@ -76,13 +66,24 @@ impl Rclone {
         flags: &[&str],
         input: Option<&[u8]>,
     ) -> anyhow::Result<Option<Vec<Item>>> {
+        self.lsjson_as("rclone lsjson", path, flags, input).await
+    }
+
+    /// [`Self::lsjson_raw`], named `what` in errors.
+    async fn lsjson_as(
+        &self,
+        what: &str,
+        path: &str,
+        flags: &[&str],
+        input: Option<&[u8]>,
+    ) -> anyhow::Result<Option<Vec<Item>>> {
         let mut cmd = self.command("lsjson");
         // Server time avoids a metadata request per object on S3-like backends.
         cmd.args(["--no-mimetype", "--use-server-modtime"])
             .args(flags)
             .arg("--")
             .arg(path);
-        let out = match self.run_control(cmd, "rclone lsjson", input).await {
+        let out = match self.run_control(cmd, what, input).await {
             Ok(out) => out,
             Err(e)
                 if matches!(
@@ -96,7 +97,7 @@ impl Rclone {
         };
         serde_json::from_slice(&out)
             .map(Some)
-            .context("rclone lsjson printed something that is not its JSON listing")
+            .with_context(|| format!("{what} printed something that is not its JSON listing"))
     }
 
     /// The files directly in `dir`; a missing directory is empty.
@@ -276,42 +277,17 @@ impl Rclone {
 impl Rclone {
     /// Every file below `dir`, recursively (`lsjson -R`); a missing directory is empty.
     pub async fn tree(&self, dir: &str) -> anyhow::Result<Vec<TreeFile>> {
+        let what = "rclone lsjson -R";
         let opt = json!({"filesOnly": true, "recurse": true});
-        if let Some(r) = self.rc_list("rclone lsjson -R", dir, opt).await {
-            return Ok(r?
-                .unwrap_or_default()
-                .into_iter()
-                .map(|i| TreeFile {
-                    path: i.path,
-                    size: i.size,
-                    mod_time: i.mod_time,
-                })
-                .collect());
-        }
-        let mut cmd = self.command("lsjson");
-        cmd.args([
-            "-R",
-            "--files-only",
-            "--no-mimetype",
-            "--use-server-modtime",
-            "--",
-        ])
-        .arg(dir);
-        let out = match self.run_control(cmd, "rclone lsjson -R", None).await {
-            Ok(out) => out,
-            Err(e)
-                if matches!(
-                    exit_code(&e),
-                    Some(EXIT_DIR_NOT_FOUND | EXIT_FILE_NOT_FOUND)
-                ) =>
-            {
-                return Ok(Vec::new())
+        let items = match self.rc_list(what, dir, opt).await {
+            Some(r) => r?,
+            None => {
+                self.lsjson_as(what, dir, &["-R", "--files-only"], None)
+                    .await?
             }
-            Err(e) => return Err(e),
         };
-        let items: Vec<TreeItem> = serde_json::from_slice(&out)
-            .context("rclone lsjson -R printed something that is not its JSON listing")?;
         Ok(items
+            .unwrap_or_default()
             .into_iter()
             .map(|i| TreeFile {
                 path: i.path,
