@@ -268,10 +268,8 @@ pub async fn run_once(cfg: &Config, shutdown: &mut Shutdown) -> Report {
         .await
     };
     report.duration = started.elapsed();
-    {
-        let _enter = span.enter();
-        log_result(&mut report, result);
-    }
+    span.in_scope(|| log_object(&result, report.duration));
+    report_object(&mut report, result);
     if let Some(script) = &cfg.hooks.post_backup {
         post_hook(cfg, shutdown, script, &report)
             .instrument(span)
@@ -344,46 +342,53 @@ async fn backup_object(
     Ok(outcome)
 }
 
-/// Log how one object went (inside its span), and put it in `report`.
-fn log_result(report: &mut Report, result: ObjectResult) {
+/// Log how one object went (inside its span); `duration` is the attempt's.
+fn log_object(result: &ObjectResult, duration: Duration) {
+    match result {
+        Ok(o) => info!(
+            target = %rclone::redact_remote(&o.target),
+            duration = %fmt_duration(o.duration),
+            bytes = o.bytes,
+            dumped = o.dumped,
+            stored = o.bytes,
+            sha256 = %o.sha256,
+            "backup succeeded"
+        ),
+        Err((_, e, Some(o))) => {
+            // The object is complete and checksummed: it stays, and the report says what
+            // it is.
+            error!(
+                target = %rclone::redact_remote(&o.target),
+                duration = %fmt_duration(duration),
+                bytes = o.bytes,
+                sha256 = %o.sha256,
+                error = %format!("{e:#}"),
+                "backup written but its verification failed (VERIFY_AFTER_BACKUP): the backup stays on the remote, but it is not restorable as it is"
+            );
+        }
+        Err((_, e, None)) => error!(
+            duration = %fmt_duration(duration),
+            error = %format!("{e:#}"),
+            "backup failed"
+        ),
+    }
+}
+
+/// Put how one object went in `report`.
+fn report_object(report: &mut Report, result: ObjectResult) {
     match result {
         Ok(o) => {
-            info!(
-                target = %rclone::redact_remote(&o.target),
-                duration = %fmt_duration(o.duration),
-                bytes = o.bytes,
-                dumped = o.dumped,
-                stored = o.bytes,
-                sha256 = %o.sha256,
-                "backup succeeded"
-            );
             report.status = Status::Success;
             report.size = Some(o.bytes);
             report.sha256 = Some(o.sha256);
         }
         Err((stage, e, written)) => {
-            let error = format!("{e:#}");
             if let Some(o) = written {
-                // The object is complete and checksummed: it stays, and the report
-                // says what it is.
-                error!(
-                    target = %rclone::redact_remote(&o.target),
-                    duration = %fmt_duration(report.duration),
-                    bytes = o.bytes,
-                    sha256 = %o.sha256,
-                    error = %error,
-                    "backup written but its verification failed (VERIFY_AFTER_BACKUP): the backup stays on the remote, but it is not restorable as it is"
-                );
                 report.size = Some(o.bytes);
                 report.sha256 = Some(o.sha256);
-            } else {
-                error!(
-                    duration = %fmt_duration(report.duration),
-                    error = %error,
-                    "backup failed"
-                );
             }
             report.stage = stage;
+            let error = format!("{e:#}");
             report.error = Some(crate::report::error_tail(&error, REPORT_ERROR_CHARS));
         }
     }

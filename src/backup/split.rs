@@ -11,8 +11,8 @@ use anyhow::Context as _;
 use tracing::{error, info, warn, Instrument as _};
 
 use super::{
-    backup_object, log_result, new_backup_id, post_hook, pre_hook, started_report, Cancel,
-    ObjectResult, Plan, Shutdown,
+    backup_object, log_object, new_backup_id, post_hook, pre_hook, report_object, started_report,
+    Cancel, ObjectResult, Plan, Shutdown,
 };
 use crate::config::{Config, Split};
 use crate::engine::EngineKind;
@@ -235,7 +235,9 @@ pub(super) async fn run(cfg: &Config, shutdown: &mut Shutdown) -> Report {
         Ok(s) => s,
         Err((stage, e)) => {
             report.duration = started.elapsed();
-            span.in_scope(|| log_result(&mut report, Err((stage, e, None))));
+            let result = Err((stage, e, None));
+            span.in_scope(|| log_object(&result, report.duration));
+            report_object(&mut report, result);
             return finish(cfg, shutdown, report, span).await;
         }
     };
@@ -391,13 +393,7 @@ async fn one(
         }
     };
     // The log line of this database, in its span; the result goes on to the run's report.
-    let mut report = started_report(cfg);
-    report.duration = started.elapsed();
-    let logged = match &result {
-        Ok(o) => Ok(o.clone()),
-        Err((stage, e, written)) => Err((*stage, anyhow::anyhow!("{e:#}"), written.clone())),
-    };
-    span.in_scope(|| log_result(&mut report, logged));
+    span.in_scope(|| log_object(&result, started.elapsed()));
     result
 }
 
