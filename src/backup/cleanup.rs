@@ -52,6 +52,20 @@ pub(super) async fn apply_retention(
     info!(deleted = expired.len(), kept, "retention applied");
 }
 
+/// Leftovers older than this (the staging age before now) are a killed run's, not a run's
+/// in progress.
+fn stale_cutoff(cfg: &Config) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::Duration::from_std(stale_age(cfg))
+        .ok()
+        .and_then(|age| chrono::Utc::now().checked_sub_signed(age))
+}
+
+/// Whether a folder's time can be trusted to be old: object stores have no folder times and
+/// report the epoch (refused here) or the listing's time (recent, so never old enough).
+fn has_folder_time(folder: &retention::Entry) -> bool {
+    folder.mod_time > chrono::DateTime::from_timestamp(946_684_800, 0).unwrap_or_default()
+}
+
 /// Delete one backup of this configuration: a folder (directory mode) with `rclone purge`,
 /// else the object, then its `.sha256` when there is one (`sidecar`). The object goes
 /// first: a backup without its sidecar is incomplete, never one that looks complete.
@@ -94,10 +108,7 @@ pub(super) async fn remove_stale_staging(
     // Uploads (`.NAME.partial-ID`) and claims (`.NAME.claim-ID`).
     let staging = regex::Regex::new(&format!(r"^\.{inner}\.(partial|claim)-[0-9a-f]{{8}}$"))
         .expect("valid staging pattern");
-    let Some(cutoff) = chrono::Duration::from_std(stale_age(cfg))
-        .ok()
-        .and_then(|age| chrono::Utc::now().checked_sub_signed(age))
-    else {
+    let Some(cutoff) = stale_cutoff(cfg) else {
         return;
     };
     for e in listing
@@ -153,16 +164,14 @@ pub(super) async fn apply_folder_retention(
         let path = format!("{name}/{SUMS}");
         sums.iter().find(|o| o.name == path).map(|o| o.mod_time)
     };
-    // Object stores report no folder time (the epoch, or the listing's time): an
-    // incomplete folder without a plausible time never expires by age.
-    let plausible = chrono::DateTime::from_timestamp(946_684_800, 0).unwrap_or_default();
+    // An incomplete folder without a plausible time never expires by age.
     let candidates: Vec<retention::Entry> = folders
         .iter()
         .filter(|e| matcher.is_match(&e.name))
         .filter_map(|e| {
             let mod_time = match sums_time(&e.name) {
                 Some(t) => t,
-                None if e.mod_time > plausible => e.mod_time,
+                None if has_folder_time(e) => e.mod_time,
                 None => return None,
             };
             Some(retention::Entry {
@@ -206,10 +215,7 @@ async fn remove_abandoned_folders(
     current: &str,
     has_sums: impl Fn(&str) -> bool,
 ) {
-    let Some(cutoff) = chrono::Duration::from_std(stale_age(cfg))
-        .ok()
-        .and_then(|age| chrono::Utc::now().checked_sub_signed(age))
-    else {
+    let Some(cutoff) = stale_cutoff(cfg) else {
         return;
     };
     for f in folders
@@ -261,16 +267,12 @@ async fn remove_stale_folders(
         .trim_end_matches('$');
     let staging = regex::Regex::new(&format!(r"^\.{inner}\.partial-[0-9a-f]{{8}}$"))
         .expect("valid staging pattern");
-    let Some(cutoff) = chrono::Duration::from_std(stale_age(cfg))
-        .ok()
-        .and_then(|age| chrono::Utc::now().checked_sub_signed(age))
-    else {
+    let Some(cutoff) = stale_cutoff(cfg) else {
         return;
     };
-    let plausible = chrono::DateTime::from_timestamp(946_684_800, 0).unwrap_or_default();
     for e in folders
         .iter()
-        .filter(|e| staging.is_match(&e.name) && e.mod_time < cutoff && e.mod_time > plausible)
+        .filter(|e| staging.is_match(&e.name) && e.mod_time < cutoff && has_folder_time(e))
     {
         match rclone.purge(&rclone::join(&cfg.remote, &e.name)).await {
             Ok(()) => info!(folder = %e.name, "purged a stale partial upload of a killed run"),

@@ -317,9 +317,8 @@ async fn run_units(
     let mut stopped: Option<String> = None;
     loop {
         while stopped.is_none() && next < units.len() && tasks.len() < parallelism as usize {
-            if let Some((at, limit)) = deadline.filter(|(at, _)| tokio::time::Instant::now() >= *at)
+            if let Some((_, limit)) = deadline.filter(|(at, _)| tokio::time::Instant::now() >= *at)
             {
-                let _ = at;
                 stopped = Some(format!(
                     "timed out after {} (BACKUP_TIMEOUT)",
                     super::fmt_human(limit)
