@@ -15,9 +15,7 @@ use tracing::{error, info};
 use crate::config::Config;
 use crate::rclone::{self, Rclone};
 use crate::restore::list::{self, Entry};
-use crate::restore::select;
 use crate::shutdown::{Cancel, Shutdown};
-use crate::template::DbSlot;
 use crate::{EXIT_BACKUP_FAILED, EXIT_BAD_CONFIG};
 
 /// Exit 0 when every deletion the rules ask for succeeded (or none was asked), 1 when the
@@ -38,24 +36,31 @@ pub async fn run(cfg: &Config) -> ExitCode {
         let mut shutdown = Shutdown::new()?;
         let mut cancel = Cancel::new(&mut shutdown, cfg.timeout);
         let rclone = Rclone::new(cfg)?;
-        let units = match &cfg.split {
-            None => vec![cfg.clone()],
-            Some(_) => cancel.guard(split_units(cfg, &rclone)).await?,
-        };
-        let mut entries: Vec<Entry> = Vec::new();
+        // One listing, as `list` makes it; each database of a split configuration judged
+        // apart, and deleted with its own configuration (a folder or a file).
+        let (entries, slots) = cancel.guard(list::entries(cfg, &rclone)).await?;
+        let mut entries = list::with_verdicts(cfg, entries, slots.as_deref());
         let (mut deleted, mut failed) = (0, 0);
-        for unit in &units {
-            let (mut e, d, f) = prune(unit, &rclone, &mut cancel).await?;
-            if cfg.split.is_some() {
+        for (i, e) in entries.iter_mut().enumerate() {
+            if let Some(slots) = &slots {
                 // As in names: a name from the server cannot forge lines.
-                let db = crate::template::db_in_names(unit.name_db()).into_owned();
-                for x in &mut e {
-                    x.database = Some(db.clone());
-                }
+                e.database = Some(crate::template::db_in_names(slots[i].as_db()).into_owned());
             }
-            entries.extend(e);
-            deleted += d;
-            failed += f;
+            let doomed = e.retention.as_ref().is_some_and(|r| r.verdict != "keep");
+            if cfg.dry_run || !doomed {
+                continue;
+            }
+            let unit = match &slots {
+                None => std::borrow::Cow::Borrowed(cfg),
+                Some(slots) => {
+                    std::borrow::Cow::Owned(crate::restore::split::slot_config(cfg, &slots[i]))
+                }
+            };
+            if delete(&unit, &rclone, e, &mut cancel).await {
+                deleted += 1;
+            } else {
+                failed += 1;
+            }
         }
         let table = render(cfg, &entries);
         anyhow::Ok((table, deleted, failed))
@@ -85,67 +90,38 @@ pub async fn run(cfg: &Config) -> ExitCode {
     }
 }
 
-/// The configurations of a split configuration's databases that have backups in the folder
-/// (read from the names, as `list` reads them), pg's globals first.
-async fn split_units(cfg: &Config, rclone: &Rclone) -> anyhow::Result<Vec<Config>> {
-    let items = crate::restore::split::list(cfg, rclone).await?;
-    let mut slots: Vec<DbSlot> = items.into_iter().map(|i| i.slot).collect();
-    slots.sort();
-    slots.dedup();
-    Ok(slots
-        .iter()
-        .map(|s| crate::restore::split::slot_config(cfg, s))
-        .collect())
-}
-
-/// Retention over one configuration's backups: each backup with its verdict (done, or to
-/// do under DRY_RUN), how many were deleted and how many deletions failed.
-async fn prune(
-    cfg: &Config,
-    rclone: &Rclone,
-    cancel: &mut Cancel<'_>,
-) -> anyhow::Result<(Vec<Entry>, usize, usize)> {
-    let backups = cancel.guard(select::list_backups(cfg, rclone)).await?;
-    let folder = cfg.mode == crate::config::BackupMode::Directory;
-    let entries: Vec<Entry> = backups
-        .iter()
-        .cloned()
-        .map(|b| Entry {
-            folder,
-            ..Entry::from(b)
-        })
-        .collect();
-    let mut entries = list::with_verdicts(cfg, entries, None);
-    let (mut deleted, mut failed) = (0, 0);
-    if !cfg.dry_run {
-        for e in entries.iter_mut() {
-            let Some(r) = e.retention.as_mut().filter(|r| r.verdict != "keep") else {
-                continue;
-            };
-            let name = &e.backup.name;
-            match cancel
-                .guard(crate::backup::delete_backup(
-                    cfg,
-                    rclone,
-                    name,
-                    e.backup.has_sidecar,
-                ))
-                .await
-            {
-                Ok(()) => {
-                    deleted += 1;
-                    r.verdict = "deleted";
-                    info!(database = cfg.db_label(), object = %name, why = %r.why, "prune: deleted");
-                }
-                Err(err) => {
-                    failed += 1;
-                    r.verdict = "delete failed";
-                    error!(database = cfg.db_label(), object = %name, error = %format!("{err:#}"), "prune: could not delete");
-                }
-            }
+/// Delete the backup `e` (of configuration `cfg`), marking its verdict `deleted` or
+/// `delete failed`; `true` when it was deleted.
+async fn delete(cfg: &Config, rclone: &Rclone, e: &mut Entry, cancel: &mut Cancel<'_>) -> bool {
+    let Entry {
+        backup,
+        retention: Some(r),
+        ..
+    } = e
+    else {
+        return false; // no verdict: nothing asked to delete it
+    };
+    let name = &backup.name;
+    match cancel
+        .guard(crate::backup::delete_backup(
+            cfg,
+            rclone,
+            name,
+            backup.has_sidecar,
+        ))
+        .await
+    {
+        Ok(()) => {
+            r.verdict = "deleted";
+            info!(database = cfg.db_label(), object = %name, why = %r.why, "prune: deleted");
+            true
+        }
+        Err(err) => {
+            r.verdict = "delete failed";
+            error!(database = cfg.db_label(), object = %name, error = %format!("{err:#}"), "prune: could not delete");
+            false
         }
     }
-    Ok((entries, deleted, failed))
 }
 
 /// `list`'s table with each backup's verdict, then what was (or would be) deleted.

@@ -143,6 +143,29 @@ impl From<super::split::Item> for Entry {
     }
 }
 
+/// This configuration's backups, newest first, as `list` shows them; for a split
+/// configuration also each one's database (its slot).
+pub async fn entries(
+    cfg: &Config,
+    rclone: &Rclone,
+) -> anyhow::Result<(Vec<Entry>, Option<Vec<crate::template::DbSlot>>)> {
+    if super::split::is_split(cfg) {
+        let items = super::split::list(cfg, rclone).await?;
+        let slots = items.iter().map(|i| i.slot.clone()).collect();
+        return Ok((items.into_iter().map(Entry::from).collect(), Some(slots)));
+    }
+    let folder = cfg.mode == crate::config::BackupMode::Directory;
+    let entries = select::list_backups(cfg, rclone)
+        .await?
+        .into_iter()
+        .map(|backup| Entry {
+            folder,
+            ..Entry::from(backup)
+        })
+        .collect();
+    Ok((entries, None))
+}
+
 /// Retention's verdicts (without a new backup, as `prune` decides) on `entries`, each
 /// database of a split configuration apart; `slots` gives each entry's database then.
 /// Backups that are not candidates (another extension) get none.
@@ -325,33 +348,11 @@ pub async fn run(cfg: &Config, args: &ListArgs) -> ExitCode {
         let mut shutdown = Shutdown::new()?;
         let mut cancel = Cancel::new(&mut shutdown, cfg.timeout);
         let rclone = Arc::new(Rclone::new(cfg)?);
-        let entries: Vec<Entry> = if split {
-            let items = cancel.guard(super::split::list(cfg, &rclone)).await?;
-            let slots: Vec<crate::template::DbSlot> =
-                items.iter().map(|i| i.slot.clone()).collect();
-            let entries = items.into_iter().map(Entry::from).collect();
-            if cfg.retention.is_on() {
-                with_verdicts(cfg, entries, Some(&slots))
-            } else {
-                entries
-            }
+        let (entries, slots) = cancel.guard(entries(cfg, &rclone)).await?;
+        let entries = if cfg.retention.is_on() {
+            with_verdicts(cfg, entries, slots.as_deref())
         } else {
-            let backups = cancel
-                .guard(select::list_backups(cfg, &rclone))
-                .await?;
-            let folder = cfg.mode == crate::config::BackupMode::Directory;
-            let entries = backups
-                .into_iter()
-                .map(|backup| Entry {
-                    folder,
-                    ..Entry::from(backup)
-                })
-                .collect();
-            if cfg.retention.is_on() {
-                with_verdicts(cfg, entries, None)
-            } else {
-                entries
-            }
+            entries
         };
         let out = match format {
             Format::Text if entries.is_empty() && split => super::split::empty_listing(cfg),
