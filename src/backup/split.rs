@@ -181,12 +181,20 @@ async fn list_databases(cfg: &Config) -> anyhow::Result<Listing> {
 
 /// The databases a run would back up now (`dbstash check`, the daemon's start-up check).
 pub async fn selection(cfg: &Config) -> anyhow::Result<Selection> {
+    Ok(plan_databases(cfg).await?.0)
+}
+
+/// The listing, and the databases chosen from it, with the facts the listing told (pg:
+/// whether the user is a superuser).
+async fn plan_databases(cfg: &Config) -> anyhow::Result<(Selection, Vec<String>)> {
     let split = cfg
         .split
         .as_ref()
         .context("not a BACKUP_SPLIT_DATABASES configuration")?;
     let listed = list_databases(cfg).await?;
-    select(&listed.databases, cfg.engine().system_databases(), split).map_err(anyhow::Error::msg)
+    let selection = select(&listed.databases, cfg.engine().system_databases(), split)
+        .map_err(anyhow::Error::msg)?;
+    Ok((selection, listed.facts))
 }
 
 /// The run: HOOK_PRE_BACKUP, the listing, every database (pg's globals first), then one
@@ -220,13 +228,10 @@ pub(super) async fn run(cfg: &Config, shutdown: &mut Shutdown) -> Report {
             pre_hook(cfg, report, &mut cancel)
                 .await
                 .map_err(|e| (Stage::PreHook, e))?;
-            let listed = cancel
-                .guard(list_databases(cfg))
+            cancel
+                .guard(plan_databases(cfg))
                 .await
-                .map_err(|e| (Stage::Backup, e))?;
-            let selection = select(&listed.databases, cfg.engine().system_databases(), &split)
-                .map_err(|e| (Stage::Backup, anyhow::anyhow!(e)))?;
-            Ok((selection, listed.facts))
+                .map_err(|e| (Stage::Backup, e))
         }
         .instrument(span.clone())
         .await
